@@ -1,0 +1,180 @@
+"""Device resolution and the array namespace kernels run on.
+
+Backend choice lives here and only here: kernels ask for
+``array_namespace(x)`` (the namespace of the arrays they were given) and never
+branch on CuPy or Torch themselves.
+
+``device`` is ``"auto"``, ``"cpu"`` or ``"cuda"``; the environment variable
+``KIT_DEVICE``, when set, overrides it (so a scheduled run can be moved to a
+GPU machine without editing parameters). ``"auto"`` picks CUDA only when CuPy
+or Torch really sees a GPU.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+from array_api_compat import array_namespace, is_cupy_array, is_numpy_array, is_torch_array
+
+from kit.errors import DeviceUnavailable, ParameterError
+
+DEVICES = ("auto", "cpu", "cuda")
+ENV_VAR = "KIT_DEVICE"
+
+__all__ = [
+    "DEVICES",
+    "Backend",
+    "array_namespace",
+    "cuda_status",
+    "get_backend",
+    "resolve_device",
+    "to_numpy",
+]
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where kernels and networks run.
+
+    Attributes
+    ----------
+    device : str
+        ``"cpu"`` or ``"cuda"``.
+    xp : module
+        Array API namespace for kernels (array-api-compat's NumPy, CuPy or Torch).
+    torch_device : str
+        Device string for Torch models, e.g. ``"cpu"`` or ``"cuda:0"``.
+    reason : str
+        Why this device was chosen, for reports and ``kit doctor``.
+    """
+
+    device: str
+    xp: ModuleType
+    torch_device: str
+    reason: str
+
+    def asarray(self, x, dtype=None):
+        """Move ``x`` (NumPy array, list or scalar) onto this backend."""
+        if self.xp.__name__.endswith("torch"):
+            import torch
+
+            return torch.as_tensor(np.asarray(x) if not is_torch_array(x) else x, dtype=dtype, device=self.torch_device)
+        return self.xp.asarray(x, dtype=dtype)
+
+
+def _cupy_status() -> tuple[bool, str]:
+    try:
+        import cupy
+    except ImportError:
+        return False, "CuPy is not installed (pip install 'sector-kit[gpu]')"
+    except Exception as exc:  # a broken CUDA install raises at import
+        return False, f"CuPy failed to import: {exc}"
+    try:
+        if not cupy.cuda.is_available():
+            return False, "CuPy is installed but sees no CUDA device (no driver or no GPU)"
+        return True, f"CuPy sees {cupy.cuda.runtime.getDeviceCount()} CUDA device(s)"
+    except Exception as exc:
+        return False, f"CuPy could not query CUDA: {exc}"
+
+
+def _torch_status() -> tuple[bool, str]:
+    try:
+        import torch
+    except ImportError:
+        return False, "Torch is not installed"
+    if not torch.cuda.is_available():
+        built = torch.version.cuda
+        why = "no CUDA driver or device" if built else "Torch is a CPU-only build"
+        return False, f"Torch {torch.__version__} sees no CUDA device ({why})"
+    return True, f"Torch sees {torch.cuda.device_count()} CUDA device(s): {torch.cuda.get_device_name(0)}"
+
+
+def cuda_status() -> dict:
+    """Report whether CuPy and Torch can use a GPU, and why not.
+
+    Returns
+    -------
+    dict
+        ``{"cupy": (ok, message), "torch": (ok, message)}``.
+    """
+    return {"cupy": _cupy_status(), "torch": _torch_status()}
+
+
+def resolve_device(device: str | None = "auto") -> tuple[str, str]:
+    """Decide the device to run on.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda"}
+        Requested device; the ``KIT_DEVICE`` environment variable overrides it.
+
+    Returns
+    -------
+    (device, reason) : tuple of str
+        ``device`` is ``"cpu"`` or ``"cuda"``.
+
+    Raises
+    ------
+    DeviceUnavailable
+        ``"cuda"`` was requested and no GPU is usable; the message says why.
+
+    Examples
+    --------
+    >>> resolve_device("cpu")
+    ('cpu', 'requested cpu')
+    """
+    source = "requested"
+    env = os.environ.get(ENV_VAR, "").strip().lower()
+    if env:
+        device, source = env, f"{ENV_VAR}={env} overrides the parameter;"
+    device = (device or "auto").strip().lower()
+    if device not in DEVICES:
+        raise ParameterError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+    if device == "cpu":
+        return "cpu", f"{source} cpu"
+    status = cuda_status()
+    usable = [msg for ok, msg in status.values() if ok]
+    if usable:
+        return "cuda", f"{source} {device}: {usable[0]}"
+    why = "; ".join(msg for _, msg in status.values())
+    if device == "cuda":
+        raise DeviceUnavailable(f"device 'cuda' is not usable here: {why}. Use device='cpu' or 'auto'.")
+    return "cpu", f"{source} auto: no GPU ({why})"
+
+
+def get_backend(device: str | None = "auto") -> Backend:
+    """Resolve ``device`` and return the namespace kernels should use.
+
+    On CUDA the kernels use CuPy when it is installed, else Torch tensors on
+    the GPU; on the CPU they use NumPy.
+    """
+    name, reason = resolve_device(device)
+    if name == "cpu":
+        import array_api_compat.numpy as xp
+
+        return Backend("cpu", xp, "cpu", reason)
+    if _cupy_status()[0]:
+        import array_api_compat.cupy as xp
+    else:
+        import array_api_compat.torch as xp
+    return Backend("cuda", xp, "cuda:0", reason)
+
+
+def to_numpy(x) -> np.ndarray:
+    """Copy an array from any supported namespace to a NumPy array on the host."""
+    if is_numpy_array(x):
+        return x
+    if is_cupy_array(x):
+        return x.get()
+    if is_torch_array(x):
+        return x.detach().cpu().numpy()
+    if hasattr(x, "compute"):  # Dask
+        return np.asarray(x.compute())
+    try:
+        return np.asarray(x)
+    except (TypeError, RuntimeError, ValueError):
+        # array-api-strict refuses __array__ off its CPU device; DLPack works after a move.
+        xp = array_namespace(x)
+        return np.from_dlpack(xp.asarray(x, device=xp.__array_namespace_info__().default_device()))

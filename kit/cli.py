@@ -1,0 +1,107 @@
+"""The ``kit`` command: run, list, doctor, report index."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kit.errors import KitError
+
+EXIT_FAILED_RUN = 1
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit 2, like every other bad input
+        self.exit(EXIT_BAD_INPUT, f"kit: error: {message}; see `{self.prog} --help`\n")
+
+
+def _cmd_run(args) -> int:
+    from kit import runner
+
+    plan = runner.plan(args.notebook, args.param or (), args.param_file, args.out)
+    manifest = runner.execute(plan, show_code=args.show_code, progress=not args.no_progress, timeout_s=args.timeout)
+    if manifest["status"] != "ok":
+        err = manifest["error"] or {}
+        print(
+            f"kit: run of {plan.name} failed: {err.get('type')}: {err.get('message')} "
+            f"(executed cells kept in {plan.out / runner.NOTEBOOK_FILE})",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED_RUN
+    print(f"{plan.name}: ok in {manifest['duration_s']:.1f} s -> {plan.out / runner.REPORT_FILE}")
+    return 0
+
+
+def _cmd_list(args) -> int:
+    from kit import notebooks
+
+    for path in notebooks.list_notebooks():
+        info = notebooks.inspect(path)
+        if args.names:
+            print(info.name)
+            continue
+        print(f"{info.name}  ({path.name})\n    {info.purpose}")
+        for p in info.spec:
+            extra = f" [{', '.join(map(str, p.choices))}]" if p.choices else ""
+            print(f"    {p.name:<24} {p.type_name:<18} = {p.default!r}{extra}\n        {p.doc}")
+    return 0
+
+
+def _cmd_doctor(args) -> int:
+    from kit import doctor
+
+    print("\n".join(doctor.report_lines()))
+    return 0
+
+
+def _cmd_report_index(args) -> int:
+    from kit.index import write_index
+
+    print(write_index(args.dir, title=args.title))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="kit", description="sector-kit: run the sector notebooks and index their reports.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="execute a notebook into a report folder")
+    run.add_argument("notebook", help="name (quickstart, 00_quickstart) or path of a notebook")
+    run.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"), help="set a parameter")
+    run.add_argument("-f", "--param-file", metavar="YAML", help="parameters from a YAML mapping")
+    run.add_argument("--out", metavar="DIR", help="run folder (default reports/NAME)")
+    run.add_argument("--show-code", action="store_true", help="show code cells in report.html")
+    run.add_argument("--timeout", type=float, metavar="S", help="per-cell time limit, seconds")
+    run.add_argument("--no-progress", action="store_true", help="no cell progress bar")
+    run.set_defaults(func=_cmd_run)
+
+    lst = sub.add_parser("list", help="the notebooks, their purpose and parameters")
+    lst.add_argument("--names", action="store_true", help="names only, one per line")
+    lst.set_defaults(func=_cmd_list)
+
+    doc = sub.add_parser("doctor", help="versions, device resolution and why")
+    doc.set_defaults(func=_cmd_doctor)
+
+    rep = sub.add_parser("report", help="report utilities")
+    rep_sub = rep.add_subparsers(dest="report_command", required=True, parser_class=_Parser)
+    idx = rep_sub.add_parser("index", help="write DIR/index.html over the run folders below DIR")
+    idx.add_argument("dir")
+    idx.add_argument("--title")
+    idx.set_defaults(func=_cmd_report_index)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KitError as exc:
+        print(f"kit: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("kit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

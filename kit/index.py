@@ -1,0 +1,103 @@
+"""An HTML index over run folders (each holding a ``manifest.json``)."""
+from __future__ import annotations
+
+import html
+import json
+import os
+from pathlib import Path
+
+from kit.io import atomic_path
+
+_MAX_METRICS = 6
+
+
+def collect_runs(root) -> list[dict]:
+    """Manifests below ``root``, each with ``_dir`` (its folder) and ``_metrics``.
+
+    Failed runs come first, then by notebook name and start time.
+    """
+    root = Path(root)
+    runs = []
+    for manifest in sorted(root.rglob("manifest.json")):
+        if any(part.startswith(".") for part in manifest.relative_to(root).parts):
+            continue  # temporary folders of runs in progress
+        try:
+            run = json.loads(manifest.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            run = {"notebook": manifest.parent.name, "status": "unreadable", "error": {"message": str(exc)}}
+        metrics_file = manifest.parent / "metrics.json"
+        try:
+            run["_metrics"] = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
+        except (OSError, json.JSONDecodeError):
+            run["_metrics"] = {}
+        run["_dir"] = manifest.parent
+        runs.append(run)
+    runs.sort(key=lambda r: (r.get("status") == "ok", r.get("notebook", ""), r.get("start", "")))
+    return runs
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2933}
+h1{font-size:1.5rem} table{border-collapse:collapse;width:100%;font-size:.9rem}
+th,td{border-bottom:1px solid #d9e2ec;padding:.45rem .6rem;text-align:left;vertical-align:top}
+th{background:#f0f4f8} tr.failed{background:#fff1f0} .status{font-weight:600}
+.ok{color:#1b7f3b} .bad{color:#c62828} code{font-size:.8rem;color:#52606d} .err{color:#c62828;font-size:.8rem}
+"""
+
+
+def write_index(root, title: str | None = None) -> Path:
+    """Write ``root/index.html`` listing every run below ``root``.
+
+    Each row: notebook, status, parameters that differ from the defaults,
+    duration, up to six key metrics, links to the report and executed
+    notebook. Failed runs come first and are marked. The page has no external
+    resources, so it opens offline.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        from kit.errors import KitError
+
+        raise KitError(f"{root} is not a folder; give the folder that holds the run folders")
+    runs = collect_runs(root)
+    rows = []
+    for run in runs:
+        rel = Path(os.path.relpath(run["_dir"], root)).as_posix()
+        ok = run.get("status") == "ok"
+        overrides = run.get("overrides") or []
+        params = run.get("parameters", {})
+        shown = {k: params[k] for k in overrides if k in params and k != "output_dir"}
+        param_text = ", ".join(f"{k}={v!r}" for k, v in shown.items()) or "defaults"
+        metrics = list(run["_metrics"].items())[:_MAX_METRICS]
+        metric_text = "<br>".join(f"{html.escape(k)} = {html.escape(_fmt(v))}" for k, v in metrics)
+        err = run.get("error") or {}
+        err_text = f'<div class="err">{html.escape(err.get("type", ""))}: {html.escape(err.get("message", ""))}</div>' if err else ""
+        links = [f'<a href="{html.escape(rel)}/report.html">report</a>'] if (run["_dir"] / "report.html").exists() else []
+        if (run["_dir"] / "notebook.ipynb").exists():
+            links.append(f'<a href="{html.escape(rel)}/notebook.ipynb">notebook</a>')
+        duration = run.get("duration_s")
+        rows.append(
+            f'<tr class="{"ok" if ok else "failed"}"><td>{html.escape(run.get("notebook", "?"))}<br><code>{html.escape(rel)}</code></td>'
+            f'<td class="status {"ok" if ok else "bad"}">{html.escape(run.get("status", "?"))}{err_text}</td>'
+            f"<td><code>{html.escape(param_text)}</code></td>"
+            f"<td>{'' if duration is None else f'{duration:.1f} s'}</td>"
+            f"<td>{metric_text}</td><td>{html.escape(run.get('start', ''))}</td><td>{' · '.join(links)}</td></tr>"
+        )
+    failed = sum(r.get("status") != "ok" for r in runs)
+    title = title or f"Reports in {root.name}"
+    summary = f"{len(runs)} runs, {failed} failed" if failed else f"{len(runs)} runs, all ok"
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1><p>{summary}</p>"
+        "<table><tr><th>notebook</th><th>status</th><th>parameters</th><th>duration</th>"
+        f"<th>key metrics</th><th>started (UTC)</th><th>links</th></tr>{''.join(rows)}</table></body></html>"
+    )
+    target = root / "index.html"
+    with atomic_path(target) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return target

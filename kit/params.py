@@ -1,0 +1,272 @@
+"""Notebook parameters: one spec, checked before any work starts.
+
+Each notebook declares its parameters twice, on purpose: literally, in the
+cell tagged ``parameters`` (what papermill injects into and what an analyst
+edits), and as a :class:`Spec` in ``kit`` (types and allowed values). A test
+keeps the two in step; the runner and the notebook both validate against the
+spec, so a bad value is refused with the parameter's name before a kernel
+starts or, in JupyterLab, before any work.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kit.errors import ParameterError
+
+KINDS = ("int", "float", "str", "bool", "date", "path", "output_dir", "device", "list", "dict")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One notebook parameter.
+
+    Parameters
+    ----------
+    name : str
+    kind : str
+        One of ``int, float, str, bool, date, path, output_dir, device, list, dict``.
+        ``path`` must exist when given; ``None`` means "use the embedded data".
+    default : object
+        Same value as in the notebook's ``parameters`` cell.
+    doc : str
+        One line, with the unit.
+    choices : tuple, optional
+    min, max : float, optional
+        Inclusive bounds for numbers.
+    optional : bool
+        ``None`` is allowed.
+    """
+
+    name: str
+    kind: str
+    default: Any
+    doc: str
+    choices: tuple | None = None
+    min: float | None = None
+    max: float | None = None
+    optional: bool = False
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown parameter kind {self.kind!r} for {self.name!r}")
+
+    @property
+    def type_name(self) -> str:
+        base = {"path": "str (path)", "output_dir": "str (folder)", "date": "str (YYYY-MM-DD)", "device": "str"}.get(
+            self.kind, self.kind
+        )
+        return f"{base} or None" if self.optional else base
+
+    def check(self, value):
+        """Return ``value`` converted to this parameter's kind, or raise ParameterError."""
+        if value is None:
+            if self.optional or self.kind == "path":
+                return None
+            raise ParameterError(f"parameter {self.name!r} expects {self.type_name}, got None")
+        value = _coerce(self, value)
+        if self.choices is not None and value not in self.choices:
+            raise ParameterError(
+                f"parameter {self.name!r} must be one of {', '.join(map(repr, self.choices))}, got {value!r}"
+            )
+        if self.min is not None and value < self.min:
+            raise ParameterError(f"parameter {self.name!r} must be >= {self.min}, got {value!r}")
+        if self.max is not None and value > self.max:
+            raise ParameterError(f"parameter {self.name!r} must be <= {self.max}, got {value!r}")
+        if self.kind == "path" and not Path(value).exists():
+            raise ParameterError(
+                f"parameter {self.name!r}: {value} does not exist; give an existing path, or None for the embedded data"
+            )
+        if self.kind == "output_dir":
+            check_writable(value, self.name)
+        if self.kind == "device":
+            from kit.backend import resolve_device
+
+            resolve_device(value)  # raises DeviceUnavailable with the reason
+        return value
+
+
+def _type_error(p: Param, value) -> ParameterError:
+    return ParameterError(f"parameter {p.name!r} expects {p.type_name}, got {type(value).__name__} {value!r}")
+
+
+def _coerce(p: Param, value):
+    kind = p.kind
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        raise _type_error(p, value)
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise _type_error(p, value)
+        return value
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _type_error(p, value)
+        return float(value)
+    if kind == "date":
+        if isinstance(value, dt.datetime):
+            return value.date().isoformat()
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value).isoformat()
+            except ValueError:
+                raise ParameterError(f"parameter {p.name!r} expects a date YYYY-MM-DD, got {value!r}") from None
+        raise _type_error(p, value)
+    if kind == "list":
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        raise _type_error(p, value)
+    if kind == "dict":
+        if isinstance(value, Mapping):
+            return dict(value)
+        raise _type_error(p, value)
+    # str, path, output_dir, device
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if not isinstance(value, str):
+        raise _type_error(p, value)
+    return value
+
+
+def check_writable(folder, name: str = "output_dir") -> None:
+    label = name if name.startswith("-") else f"parameter {name!r}"
+    """Raise ParameterError unless ``folder`` exists and is writable or can be created."""
+    path = Path(folder)
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ParameterError(f"{label}: {probe} is a file, not a folder; choose another folder")
+    # Try it rather than trust os.access: root passes access checks on read-only
+    # and virtual file systems where mkdir still fails.
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".kit-probe-", dir=probe))
+    except OSError as exc:
+        raise ParameterError(
+            f"{label}: cannot write to {probe} ({exc.strerror}); choose a writable folder"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The parameters of one notebook, in the order of its ``parameters`` cell."""
+
+    params: tuple[Param, ...]
+    purpose: str = ""
+
+    def __iter__(self):
+        return iter(self.params)
+
+    def __getitem__(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.params]
+
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.params}
+
+    def check_names(self, names) -> None:
+        unknown = [n for n in names if n not in self.names]
+        if unknown:
+            raise ParameterError(
+                f"unknown parameter {unknown[0]!r}; valid parameters: {', '.join(self.names)}"
+            )
+
+    def validate(self, values: Mapping, *, partial: bool = False) -> "Params":
+        """Check ``values`` and return them converted, defaults filled in.
+
+        Parameters
+        ----------
+        values : mapping
+            Parameter values; keys outside the spec are ignored when
+            ``partial`` is False (a notebook passes its ``globals()``).
+        partial : bool
+            Only check the names present in ``values`` (the runner does this
+            for user overrides, after :meth:`check_names`).
+        """
+        out = {}
+        for p in self.params:
+            if p.name in values:
+                out[p.name] = p.check(values[p.name])
+            elif not partial:
+                out[p.name] = p.check(p.default)
+        return Params(out, self)
+
+
+class Params(Mapping):
+    """Validated parameters: a read-only mapping with attribute access and an HTML table."""
+
+    def __init__(self, values: dict, spec: Spec):
+        self._values = dict(values)
+        self._spec = spec
+
+    def __getitem__(self, key):
+        return self._values[key]
+
+    def __getattr__(self, key):
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self):
+        return len(self._values)
+
+    def __repr__(self):
+        return "\n".join(f"{k} = {v!r}" for k, v in self._values.items())
+
+    def _repr_html_(self):
+        import html
+
+        rows = "".join(
+            f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(repr(v))}</td>"
+            f"<td>{html.escape(self._spec[k].doc)}</td></tr>"
+            for k, v in self._values.items()
+        )
+        return f"<table><tr><th>parameter</th><th>value</th><th>meaning</th></tr>{rows}</table>"
+
+
+def validate(namespace: Mapping, spec: Spec) -> Params:
+    """Validate a notebook's parameters, as its first cell after ``parameters``.
+
+    Also binds the report's output folder (``output_dir``), so
+    :func:`kit.report.record` knows where ``metrics.json`` goes.
+
+    Parameters
+    ----------
+    namespace : mapping
+        Usually ``globals()`` of the notebook.
+    spec : Spec
+
+    Examples
+    --------
+    >>> spec = Spec((Param("seed", "int", 0, "random seed"),))
+    >>> validate({"seed": 3}, spec).seed
+    3
+    """
+    params = spec.validate(namespace)
+    if "output_dir" in params:
+        from kit import report
+
+        report.bind(params["output_dir"])
+    return params

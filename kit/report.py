@@ -1,0 +1,90 @@
+"""What a notebook hands to the run: metrics and the inputs it read.
+
+``record(name, value)`` stores a key figure in ``metrics.json`` inside the
+notebook's ``output_dir`` (bound by :func:`kit.params.validate`) and, under
+``kit run``, in the run folder too, so scheduled runs feed other systems.
+``input_file(path)`` adds a file's checksum to the run's provenance.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from kit.io import sha256, write_json
+
+RUN_DIR_ENV = "KIT_RUN_DIR"
+
+_state = {"output_dir": None, "metrics": {}, "inputs": {}}
+
+
+def bind(output_dir) -> Path:
+    """Start a report in ``output_dir`` (created if needed); forget earlier metrics."""
+    path = Path(output_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    _state.update(output_dir=path, metrics={}, inputs={})
+    return path
+
+
+def output_dir() -> Path:
+    """The bound output folder; raises if no notebook bound one."""
+    if _state["output_dir"] is None:
+        raise RuntimeError("no output_dir bound: call kit.params.validate(globals(), SPEC) first")
+    return _state["output_dir"]
+
+
+def _targets():
+    dirs = []
+    if _state["output_dir"] is not None:
+        dirs.append(Path(_state["output_dir"]))
+    run_dir = os.environ.get(RUN_DIR_ENV)
+    if run_dir and all(Path(run_dir).resolve() != d.resolve() for d in dirs):
+        dirs.append(Path(run_dir))
+    return dirs
+
+
+def _plain(value):
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN; a missing figure is null
+    return value
+
+
+def record(name: str, value):
+    """Record a key figure of this run and return it.
+
+    Parameters
+    ----------
+    name : str
+        Metric name with its unit where it has one (``water_saved_m3``).
+    value : number, str, bool or list
+        Stored in ``metrics.json``; NaN becomes null.
+
+    Examples
+    --------
+    >>> import tempfile, json, pathlib
+    >>> d = bind(tempfile.mkdtemp())
+    >>> record("mean_ndvi", 0.42)
+    0.42
+    >>> json.loads((d / "metrics.json").read_text())
+    {'mean_ndvi': 0.42}
+    """
+    _state["metrics"][name] = _plain(value)
+    for folder in _targets():
+        write_json(folder / "metrics.json", _state["metrics"])
+    return value
+
+
+def metrics() -> dict:
+    """Metrics recorded so far in this report."""
+    return dict(_state["metrics"])
+
+
+def input_file(path, role: str | None = None) -> Path:
+    """Note an input file (or folder) this run read, with its SHA-256, for the manifest."""
+    path = Path(path)
+    _state["inputs"][role or path.name] = {"path": str(path.resolve()), "sha256": sha256(path)}
+    for folder in _targets():
+        write_json(folder / "inputs.json", _state["inputs"])
+    return path

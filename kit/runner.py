@@ -1,0 +1,276 @@
+"""``kit run``: execute a notebook with papermill into a self-describing folder.
+
+The run folder holds the executed notebook (``notebook.ipynb``),
+``report.html``, ``metrics.json``, ``manifest.json`` and whatever the notebook
+wrote to its ``output_dir``. Everything is written to a hidden temporary
+folder beside the target and renamed into place at the end, so a crash never
+leaves a half report that looks whole; a run whose notebook raised is still
+moved into place, marked ``status: failed``.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from kit import notebooks
+from kit.errors import KitError, ParameterError
+from kit.io import sha256, write_json
+from kit.params import Params, check_writable
+from kit.provenance import git_state, host, package_versions
+
+NOTEBOOK_FILE = "notebook.ipynb"
+REPORT_FILE = "report.html"
+MANIFEST_FILE = "manifest.json"
+METRICS_FILE = "metrics.json"
+_PATH_KINDS = ("path", "output_dir")
+
+
+def parse_cli_value(text: str):
+    """Read a ``-p KEY VALUE`` value as YAML (``3`` -> int, ``[a, b]`` -> list), else keep the string."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def load_parameter_file(path) -> dict:
+    """Parameters from a YAML (or JSON) mapping file."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise KitError(f"parameter file {path} not found; check the -f path") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise KitError(f"cannot read parameter file {path}: {first}; it must be a YAML mapping of name: value") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise KitError(f"parameter file {path} must be a YAML mapping of name: value, not {type(data).__name__}")
+    return data
+
+
+@dataclass
+class RunPlan:
+    """A checked run, ready to execute."""
+
+    notebook: Path
+    name: str
+    out: Path
+    parameters: dict  # what the user asked for, validated, paths absolute
+    all_parameters: dict  # defaults filled in (for the manifest)
+    spec_kinds: dict = field(default_factory=dict)
+    output_dir_given: bool = False
+
+
+def _user_value(spec_param, raw, from_cli: bool):
+    # From the command line a str parameter keeps its text as typed: `-p site 2020` is "2020".
+    if from_cli and spec_param is not None and spec_param.kind in ("str", "path", "output_dir", "device", "date"):
+        return None if raw.strip().lower() in ("none", "null", "~") and spec_param.optional else raw
+    return parse_cli_value(raw) if from_cli else raw
+
+
+def plan(notebook: str, cli_params=(), param_file=None, out=None, cwd=None) -> RunPlan:
+    """Check everything a run needs before a kernel starts.
+
+    Raises
+    ------
+    KitError
+        Unknown notebook, unreadable parameter file, unknown parameter, wrong
+        type or value, missing input path, unusable device, unwritable output.
+    """
+    cwd = Path(cwd or Path.cwd())
+    path = notebooks.find_notebook(notebook)
+    info = notebooks.inspect(path)
+    spec = info.spec
+    given: dict = {}
+    if param_file:
+        for key, value in load_parameter_file(param_file).items():
+            given[str(key)] = (value, False)
+    for key, raw in cli_params:
+        given[key] = (raw, True)
+    spec.check_names(given)
+    values = {k: _user_value(spec[k], raw, cli) for k, (raw, cli) in given.items()}
+    # Relative paths are the caller's, but the kernel runs in the notebook's folder.
+    kinds = {p.name: p.kind for p in spec}
+    for key, value in values.items():
+        if kinds.get(key) in _PATH_KINDS and isinstance(value, str):
+            values[key] = str((cwd / value).resolve())
+    checked: Params = spec.validate(values, partial=True)
+    all_values = {**spec.defaults(), **dict(checked)}
+    if "device" in kinds and "device" not in checked:
+        spec["device"].check(all_values["device"])  # KIT_DEVICE may ask for cuda
+    out = Path(out) if out else cwd / "reports" / info.name
+    out = (cwd / out).resolve() if not out.is_absolute() else out
+    check_writable(out.parent, "--out")
+    if out.exists() and not out.is_dir():
+        raise KitError(f"--out {out} is a file; choose a folder")
+    return RunPlan(path, info.name, out, dict(checked), all_values, kinds, "output_dir" in checked)
+
+
+@contextlib.contextmanager
+def _environ(**values):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update({k: str(v) for k, v in values.items()})
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _input_checksums(plan: RunPlan) -> dict:
+    out = {}
+    for key, value in plan.all_parameters.items():
+        if plan.spec_kinds.get(key) == "path" and value:
+            out[key] = {"path": str(value), "sha256": sha256(value)}
+    return out
+
+
+def _error_summary(exc: BaseException) -> dict:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        return {"type": exc.ename, "message": str(exc.evalue), "cell": exc.exec_count}
+    return {"type": type(exc).__name__, "message": str(exc).strip().splitlines()[0] if str(exc).strip() else ""}
+
+
+def _device_info(plan: RunPlan) -> dict:
+    from kit.backend import resolve_device
+
+    requested = plan.all_parameters.get("device", "auto")
+    try:
+        device, reason = resolve_device(requested)
+    except KitError as exc:
+        device, reason = None, str(exc)
+    return {"requested": requested, "resolved": device, "reason": reason}
+
+
+def execute(plan: RunPlan, *, show_code: bool = False, progress: bool = True, timeout_s: float | None = None) -> dict:
+    """Run the notebook and move the finished folder into ``plan.out``.
+
+    Returns
+    -------
+    dict
+        The manifest; ``manifest["status"]`` is ``"ok"`` or ``"failed"``.
+    """
+    import papermill
+
+    plan.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{plan.out.name}.tmp-", dir=plan.out.parent))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would hide reports from a web server
+    try:
+        params = dict(plan.parameters)
+        if "output_dir" in plan.spec_kinds and not plan.output_dir_given:
+            params["output_dir"] = str(tmp)
+        started = dt.datetime.now(dt.timezone.utc)
+        t0 = time.perf_counter()
+        status, error = "ok", None
+        with _environ(KIT_RUN_DIR=tmp, PYDEVD_DISABLE_FILE_VALIDATION=1):
+            try:
+                papermill.execute_notebook(
+                    str(plan.notebook),
+                    str(tmp / NOTEBOOK_FILE),
+                    parameters=params,
+                    cwd=str(plan.notebook.parent),
+                    progress_bar=progress,
+                    kernel_name="python3",
+                    request_save_on_cell_execute=True,
+                    execution_timeout=timeout_s,
+                )
+            except Exception as exc:  # the notebook's own error, a dead kernel, a timeout
+                status, error = "failed", _error_summary(exc)
+        duration = time.perf_counter() - t0
+        ended = dt.datetime.now(dt.timezone.utc)
+        manifest = _manifest(plan, tmp, status, error, started, ended, duration)
+        if (tmp / NOTEBOOK_FILE).exists():
+            render_report(tmp / NOTEBOOK_FILE, tmp / REPORT_FILE, show_code=show_code)
+        if not (tmp / METRICS_FILE).exists():
+            write_json(tmp / METRICS_FILE, {})
+        write_json(tmp / MANIFEST_FILE, manifest)
+        _move_into_place(tmp, plan.out)
+        return manifest
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _manifest(plan, tmp, status, error, started, ended, duration) -> dict:
+    inputs = _input_checksums(plan)
+    registered = tmp / "inputs.json"
+    if registered.exists():
+        import json
+
+        inputs.update(json.loads(registered.read_text()))
+        registered.unlink()
+    parameters = dict(plan.all_parameters)
+    if "output_dir" in plan.spec_kinds and not plan.output_dir_given:
+        parameters["output_dir"] = str(plan.out)
+    return {
+        "notebook": plan.name,
+        "notebook_path": str(plan.notebook),
+        "notebook_sha256": sha256(plan.notebook),
+        "parameters": parameters,
+        "overrides": sorted(plan.parameters),
+        "status": status,
+        "error": error,
+        "start": started.isoformat(timespec="seconds"),
+        "end": ended.isoformat(timespec="seconds"),
+        "duration_s": round(duration, 2),
+        "device": _device_info(plan),
+        "inputs": inputs,
+        "git": git_state(plan.notebook.parent),
+        "packages": package_versions(),
+        "host": host(),
+    }
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _move_into_place(tmp: Path, out: Path) -> None:
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def render_report(notebook_path, html_path, *, show_code: bool = False) -> Path:
+    """Render an executed notebook to a self-contained HTML report.
+
+    Code is hidden unless ``show_code``; figures are embedded; scripts that
+    would be fetched from the network are dropped, so the page opens offline.
+    """
+    import re
+
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(notebook_path), as_version=4)
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input = not show_code
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    exporter.embed_images = True
+    body, _ = exporter.from_notebook_node(nb)
+    body = re.sub(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>', "", body)
+    body = re.sub(r'<link[^>]*href="https?://[^"]*"[^>]*>', "", body)
+    html_path = Path(html_path)
+    html_path.write_text(body, encoding="utf-8")
+    return html_path
