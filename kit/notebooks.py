@@ -95,6 +95,8 @@ def _spec_from_cell(nb) -> Spec:
         kind = _TYPE_KINDS.get(p.inferred_type_name.split("|")[0].strip())
         if kind is None:
             kind = {bool: "bool", int: "int", float: "float", list: "list", dict: "dict"}.get(type(default), "str")
+        if p.name == "output_dir":
+            kind = "output_dir"  # so the runner can point it at the run folder
         optional = default is None or "None" in p.inferred_type_name
         params.append(Param(p.name, kind, default, p.help or "", optional=optional))
     return Spec(tuple(params))

@@ -25,3 +25,16 @@ def use_style() -> None:
             "image.cmap": "viridis",
         }
     )
+
+
+def show(fig) -> None:
+    """Display ``fig`` once and close it.
+
+    Closing matters: a figure left open is drawn again by the inline backend
+    (twice under some kernels), which makes stored outputs unstable.
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)

@@ -1,0 +1,18 @@
+"""Irrigation planning: FAO-56 ET0, crop coefficients, soil water balance and schedules.
+
+Entry points used by the ``irrigation_planning`` notebook:
+
+- :func:`read_weather`, :func:`read_fields`: the input contracts, checked.
+- :func:`et0`: reference evapotranspiration with the method used per day.
+- :func:`water_balance`: daily FAO-56 soil water balance, fields × days.
+- :func:`schedule`: irrigation schedules (MAD, calendar, interval, deficit,
+  seasonal quota) with the expected relative yield.
+
+The numerical kernels (:mod:`kit.agro.fao56`, :mod:`kit.agro.balance`) are
+written against the Python array API and run on NumPy, CuPy or Torch.
+"""
+from kit.agro import fao56
+from kit.agro.evapotranspiration import et0
+from kit.agro.weather import GapFillWarning, read_weather
+
+__all__ = ["GapFillWarning", "et0", "fao56", "read_weather"]

@@ -1,0 +1,243 @@
+"""The weather input contract: reading, validating and gap-filling a daily weather table.
+
+Columns (exactly these names; see ``datasets/irrigation/README.md``):
+
+=================  =======  ==========================================
+column             unit     notes
+=================  =======  ==========================================
+``date``           ISO day  required, one row per day, no duplicates
+``tmin_c``         °C       required
+``tmax_c``         °C       required, >= ``tmin_c``
+``rh_min_pct``     %        optional, 0-100
+``rh_max_pct``     %        optional, 0-100
+``rh_mean_pct``    %        optional, 0-100
+``tdew_c``         °C       optional
+``wind_ms``        m/s      optional, >= 0, measured at ``wind_height_m``
+``wind_height_m``  m        optional, default 2
+``rs_mj_m2``       MJ/m²/d  optional, >= 0, measured solar radiation
+``sunshine_h``     h        optional, 0-24
+``rain_mm``        mm       optional (0 when absent), >= 0
+``rain_forecast_mm`` mm     optional, rain forecast issued that day for the next days, >= 0
+``lat_deg``        °N       column or argument
+``elevation_m``    m        column or argument
+=================  =======  ==========================================
+
+Empty cells in optional columns are missing values: ET0 then follows the
+FAO-56 missing-data procedure for that day.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kit.errors import InputDataError
+
+REQUIRED = ("date", "tmin_c", "tmax_c")
+OPTIONAL = (
+    "rh_min_pct", "rh_max_pct", "rh_mean_pct", "tdew_c", "wind_ms", "wind_height_m",
+    "rs_mj_m2", "sunshine_h", "rain_mm", "rain_forecast_mm", "lat_deg", "elevation_m",
+)
+#: Longest run of missing dates that is filled (linear interpolation, no rain); longer runs are an error.
+MAX_GAP_DAYS = 3
+_NON_NEGATIVE = ("wind_ms", "rs_mj_m2", "sunshine_h", "rain_mm", "rain_forecast_mm")
+_PERCENT = ("rh_min_pct", "rh_max_pct", "rh_mean_pct")
+
+__all__ = ["REQUIRED", "OPTIONAL", "MAX_GAP_DAYS", "GapFillWarning", "read_weather"]
+
+
+class GapFillWarning(UserWarning):
+    """Missing dates were filled by interpolation; the message counts them."""
+
+
+def _where(source: str, df: pd.DataFrame, i: int) -> str:
+    # Line numbers are the file's (header is line 1) so users can find the row in a spreadsheet.
+    return f"{source} line {int(df['_line'].iloc[i])} (date {df['date'].iloc[i]:%Y-%m-%d})"
+
+
+def read_weather(path_or_df, lat_deg=None, elevation_m=None, *, max_gap_days: int = MAX_GAP_DAYS) -> pd.DataFrame:
+    """Read and check a daily weather table.
+
+    Parameters
+    ----------
+    path_or_df : str, path or pandas.DataFrame
+        CSV file (or a DataFrame) with the columns of the input contract.
+    lat_deg : float, optional, degrees north
+        Site latitude; overrides a ``lat_deg`` column.
+    elevation_m : float, optional, m
+        Site elevation; overrides an ``elevation_m`` column.
+    max_gap_days : int
+        Longest run of missing dates filled by linear interpolation (rain and
+        forecast 0 on filled days), with a :class:`GapFillWarning` that counts
+        them; a longer run raises :class:`~kit.errors.InputDataError`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``date`` (daily, complete, sorted), every contract column
+        present (optional ones NaN when absent; ``rain_mm`` 0,
+        ``wind_height_m`` 2), ``lat_deg``/``elevation_m`` filled when known,
+        and ``filled`` (True on gap-filled days). ``attrs`` holds
+        ``lat_deg``, ``elevation_m`` and ``source``.
+
+    Raises
+    ------
+    kit.errors.InputDataError
+        One line naming the file line and column: missing required column,
+        unparsable value, Tmax < Tmin, RH outside 0-100, negative rain, wind,
+        radiation or sunshine, duplicated dates, a gap longer than
+        ``max_gap_days``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"date": ["2024-06-01", "2024-06-02"], "tmin_c": [18.0, 19.0], "tmax_c": [33.0, 35.0]})
+    >>> w = read_weather(df, lat_deg=31.6, elevation_m=466)
+    >>> w.attrs["lat_deg"], float(w["rain_mm"].sum())
+    (31.6, 0.0)
+    """
+    if isinstance(path_or_df, pd.DataFrame):
+        raw, source = path_or_df.copy(), "weather table"
+        if "date" not in raw.columns and raw.index.name == "date":
+            raw = raw.reset_index()
+    else:
+        path = Path(path_or_df)
+        source = str(path)
+        if not path.exists():
+            raise InputDataError(f"weather file {path} does not exist; give the path of a CSV with columns date, tmin_c, tmax_c")
+        try:
+            raw = pd.read_csv(path, comment="#", skipinitialspace=True)
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+            raise InputDataError(f"{path} is not a readable CSV ({str(exc).splitlines()[0]}); save it as comma-separated UTF-8 text") from None
+    raw.columns = [str(c).strip() for c in raw.columns]
+    missing = [c for c in REQUIRED if c not in raw.columns]
+    if missing:
+        raise InputDataError(
+            f"{source}: missing required column(s) {', '.join(missing)}; columns are {', '.join(raw.columns)}"
+            " (required: date, tmin_c, tmax_c; see the irrigation dataset card)"
+        )
+    unknown = [c for c in raw.columns if c not in REQUIRED + OPTIONAL]
+    if unknown:
+        warnings.warn(f"{source}: ignoring column(s) {', '.join(unknown)} (not in the weather contract)", stacklevel=2)
+    df = raw[[c for c in raw.columns if c in REQUIRED + OPTIONAL]].copy()
+    df["_line"] = np.arange(len(df)) + 2
+
+    dates = pd.to_datetime(df["date"], errors="coerce", format="mixed")
+    bad = dates.isna()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputDataError(f"{source} line {i + 2}, column date: {df['date'].iloc[i]!r} is not a date; write YYYY-MM-DD")
+    df["date"] = dates.dt.normalize()
+    for col in [c for c in df.columns if c not in ("date", "_line")]:
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.isna() & df[col].notna() & (df[col].astype(str).str.strip() != "")
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputDataError(f"{_where(source, df, i)}, column {col}: {df[col].iloc[i]!r} is not a number")
+        df[col] = values.astype(float)
+    _check_values(df, source)
+
+    df = df.sort_values("date", kind="stable").reset_index(drop=True)
+    dup = df["date"].duplicated(keep=False)
+    if dup.any():
+        rows = df.loc[dup, "_line"].tolist()
+        day = df.loc[dup, "date"].iloc[0]
+        raise InputDataError(
+            f"{source} lines {', '.join(map(str, rows[:4]))}, column date: {day:%Y-%m-%d} appears more than once; keep one row per day"
+        )
+    df = _fill_gaps(df, source, max_gap_days)
+
+    site = {}
+    for name, given in (("lat_deg", lat_deg), ("elevation_m", elevation_m)):
+        if given is None and name in df.columns and df[name].notna().any():
+            values = df[name].dropna().unique()
+            if len(values) > 1:
+                raise InputDataError(f"{source}, column {name}: several values ({values[0]}, {values[1]}, ...); one station per file")
+            given = float(values[0])
+        site[name] = None if given is None else float(given)
+        df[name] = np.nan if given is None else float(given)
+    if site["lat_deg"] is not None and not -90 <= site["lat_deg"] <= 90:
+        raise InputDataError(f"{source}: lat_deg {site['lat_deg']} is outside -90..90; give the latitude in decimal degrees")
+
+    for col in OPTIONAL:
+        if col not in df.columns:
+            df[col] = np.nan
+    df["rain_mm"] = df["rain_mm"].fillna(0.0)
+    df["wind_height_m"] = df["wind_height_m"].fillna(2.0)
+    df = df.drop(columns="_line").set_index("date")
+    df = df[[c for c in REQUIRED[1:] + OPTIONAL] + ["filled"]]
+    df.attrs.update(site, source=source)
+    return df
+
+
+def _check_values(df: pd.DataFrame, source: str) -> None:
+    def fail(mask, col, what):
+        i = int(np.flatnonzero(mask.to_numpy())[0])
+        raise InputDataError(f"{_where(source, df, i)}, column {col}: {df[col].iloc[i]:g} {what}")
+
+    for col in ("tmin_c", "tmax_c"):
+        if df[col].isna().any():
+            i = int(np.flatnonzero(df[col].isna().to_numpy())[0])
+            raise InputDataError(f"{_where(source, df, i)}, column {col}: value is empty; {col} is required every day")
+    bad = df["tmax_c"] < df["tmin_c"]
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputDataError(
+            f"{_where(source, df, i)}, column tmax_c: {df['tmax_c'].iloc[i]:g} °C is below tmin_c {df['tmin_c'].iloc[i]:g} °C; check for swapped columns"
+        )
+    for col in _PERCENT:
+        if col in df.columns:
+            bad = (df[col] < 0) | (df[col] > 100)
+            if bad.any():
+                fail(bad, col, "is outside 0-100 %; give relative humidity in percent")
+    for col in _NON_NEGATIVE:
+        if col in df.columns:
+            bad = df[col] < 0
+            if bad.any():
+                fail(bad, col, "is negative; it must be >= 0")
+    if "sunshine_h" in df.columns and (df["sunshine_h"] > 24).any():
+        fail(df["sunshine_h"] > 24, "sunshine_h", "hours exceeds 24")
+    if "wind_height_m" in df.columns and (df["wind_height_m"] <= 0.5).any():
+        fail(df["wind_height_m"] <= 0.5, "wind_height_m", "m is too low for the log wind profile; give the anemometer height (> 0.5 m)")
+    for col in ("tmin_c", "tmax_c", "tdew_c"):
+        if col in df.columns:
+            bad = (df[col] < -60) | (df[col] > 60)
+            if bad.any():
+                fail(bad, col, "°C is not a plausible air temperature; check the unit (°C)")
+
+
+def _fill_gaps(df: pd.DataFrame, source: str, max_gap_days: int) -> pd.DataFrame:
+    full = pd.date_range(df["date"].iloc[0], df["date"].iloc[-1], freq="D")
+    df = df.set_index("date")
+    df["filled"] = False
+    if len(full) == len(df):
+        return df.reset_index()
+    missing = full.difference(df.index)
+    # Runs of consecutive missing days.
+    run_id = np.cumsum(np.r_[1, np.diff(missing.asi8) != 86_400_000_000_000])
+    runs = pd.Series(missing).groupby(run_id)
+    longest = max(runs, key=lambda kv: len(kv[1]))[1]
+    if len(longest) > max_gap_days:
+        raise InputDataError(
+            f"{source}, column date: {len(longest)} missing days from {longest.iloc[0]:%Y-%m-%d} to {longest.iloc[-1]:%Y-%m-%d}"
+            f" (at most {max_gap_days} consecutive days are filled); complete the record or pass a shorter season"
+        )
+    out = df.reindex(full)
+    out.index.name = "date"
+    out["filled"] = out["filled"].isna()
+    rain_like = [c for c in ("rain_mm", "rain_forecast_mm") if c in out.columns]
+    out[rain_like] = out[rain_like].where(~out["filled"], 0.0)
+    others = [c for c in out.columns if c not in rain_like + ["filled", "_line"]]
+    # Only the inserted days are interpolated: an empty cell on a recorded day stays missing,
+    # so ET0 applies the FAO-56 missing-data rule to it rather than an invented value.
+    interp = out[others].interpolate(method="time", limit_area="inside")
+    out.loc[out["filled"], others] = interp.loc[out["filled"], others]
+    out["_line"] = out["_line"].ffill()
+    warnings.warn(
+        f"{source}: filled {len(missing)} missing date(s) in {run_id[-1]} gap(s) by interpolation (no rain on filled days)",
+        GapFillWarning,
+        stacklevel=3,
+    )
+    return out.reset_index()

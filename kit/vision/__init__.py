@@ -1,0 +1,5 @@
+"""Logistics vision: container codes, synthetic yard scenes, COCO data, detectors.
+
+Submodules are imported on demand so ``kit.vision.iso6346`` works without
+importing Torch.
+"""

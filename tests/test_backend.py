@@ -1,0 +1,46 @@
+import pytest
+
+from kit import backend
+from kit.errors import DeviceUnavailable, ParameterError
+
+GPU_PRESENT = any(ok for ok, _ in backend.cuda_status().values())
+
+
+def test_cpu_is_always_available(no_kit_device):
+    b = backend.get_backend("cpu")
+    assert b.device == "cpu" and b.torch_device == "cpu"
+    assert b.xp.__name__ == "array_api_compat.numpy"
+
+
+@pytest.mark.skipif(GPU_PRESENT, reason="a GPU is present: auto would pick it")
+def test_auto_falls_back_to_cpu_and_says_why(no_kit_device):
+    device, reason = backend.resolve_device("auto")
+    assert device == "cpu"
+    assert "no GPU" in reason and "Torch" in reason
+
+
+@pytest.mark.skipif(GPU_PRESENT, reason="a GPU is present")
+def test_cuda_without_gpu_is_a_clear_error(no_kit_device):
+    with pytest.raises(DeviceUnavailable, match="not usable here: .*CuPy.*Torch"):
+        backend.resolve_device("cuda")
+
+
+def test_env_overrides_parameter(monkeypatch):
+    monkeypatch.setenv("KIT_DEVICE", "cpu")
+    device, reason = backend.resolve_device("cuda")
+    assert device == "cpu" and "KIT_DEVICE=cpu" in reason
+
+
+def test_unknown_device_names_choices(no_kit_device):
+    with pytest.raises(ParameterError, match="auto, cpu, cuda"):
+        backend.resolve_device("tpu")
+
+
+def test_to_numpy_from_torch_and_strict():
+    import array_api_strict as xps
+    import numpy as np
+    import torch
+
+    assert backend.to_numpy(torch.arange(3.0)).tolist() == [0.0, 1.0, 2.0]
+    dev = xps.Device("device1")
+    np.testing.assert_array_equal(backend.to_numpy(xps.asarray([1.0, 2.0], device=dev)), [1.0, 2.0])

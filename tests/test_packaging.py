@@ -1,0 +1,50 @@
+"""pyproject.toml, environment.yml and constraints.txt describe the same environment."""
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+# conda-forge names that differ from PyPI's
+CONDA_NAME = {"torch": "pytorch", "cupy-cuda12x": "cupy", "dask[distributed]": "distributed"}
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~; ]", req.strip(), maxsplit=1)[0].lower()
+
+
+def _pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def _conda_deps():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    return {_name(d): d for d in env["dependencies"] if isinstance(d, str)}
+
+
+def test_environment_yml_mirrors_pyproject():
+    project = _pyproject()
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["dev"], *project["optional-dependencies"]["distributed"]]
+    conda = _conda_deps()
+    for req in wanted:
+        name = _name(req)
+        conda_name = CONDA_NAME.get(name, CONDA_NAME.get(req.split(">")[0], name))
+        assert conda_name in conda, f"{name} is in pyproject.toml but not in environment.yml"
+        lower = re.search(r">=([\w.]+)", req)
+        if lower:
+            assert f">={lower.group(1)}" in conda[conda_name], f"{name}: lower bound differs"
+    pypi_names = {CONDA_NAME.get(_name(r), _name(r)) for r in wanted} | {"python", "pip", "distributed"}
+    assert set(conda) <= pypi_names, f"only in environment.yml: {set(conda) - pypi_names}"
+
+
+def test_constraints_pin_every_dependency():
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if "==" in line:
+            name, version = line.split("==")
+            pins[name.lower().replace("_", "-")] = version
+    project = _pyproject()
+    for req in [*project["dependencies"], *project["optional-dependencies"]["dev"]]:
+        assert _name(req).replace("_", "-") in pins, f"{_name(req)} is not pinned in constraints.txt"
+    assert pins["torch"] == "2.14.1" and pins["torchvision"] == "0.29.1"

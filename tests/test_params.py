@@ -1,0 +1,81 @@
+import datetime as dt
+
+import pytest
+
+from kit import report
+from kit.errors import ParameterError
+from kit.params import Param, Spec, validate
+
+SPEC = Spec(
+    (
+        Param("seed", "int", 0, "random seed", min=0),
+        Param("rate", "float", 0.5, "rate, 1/day", min=0, max=1),
+        Param("site", "str", "agadir", "site", choices=("agadir", "meknes")),
+        Param("start", "date", "2024-09-01", "season start"),
+        Param("weather", "path", None, "weather CSV, None for embedded"),
+        Param("verbose", "bool", False, "say more"),
+    )
+)
+
+
+def test_defaults_fill_in():
+    p = SPEC.validate({})
+    assert dict(p) == {"seed": 0, "rate": 0.5, "site": "agadir", "start": "2024-09-01", "weather": None, "verbose": False}
+
+
+@pytest.mark.parametrize(
+    "name,value,message",
+    [
+        ("seed", "3", "'seed' expects int, got str"),
+        ("seed", True, "'seed' expects int, got bool"),
+        ("seed", -1, "'seed' must be >= 0"),
+        ("rate", 2, "'rate' must be <= 1"),
+        ("site", "rabat", "'site' must be one of 'agadir', 'meknes'"),
+        ("start", "2024-13-01", "'start' expects a date YYYY-MM-DD"),
+        ("weather", "/no/such/file.csv", "'weather': /no/such/file.csv does not exist"),
+        ("verbose", "yes", "'verbose' expects bool"),
+    ],
+)
+def test_bad_values_name_the_parameter(name, value, message):
+    with pytest.raises(ParameterError, match=message):
+        SPEC.validate({name: value})
+
+
+def test_conversions():
+    p = SPEC.validate({"rate": 1, "seed": 4.0, "start": dt.date(2025, 1, 2)})
+    assert p.rate == 1.0 and isinstance(p.rate, float)
+    assert p.seed == 4 and p.start == "2025-01-02"
+
+
+def test_unknown_name_lists_valid_ones():
+    with pytest.raises(ParameterError, match="unknown parameter 'sede'; valid parameters: seed, rate, site"):
+        SPEC.check_names(["sede"])
+
+
+def test_existing_path_accepted(tmp_path):
+    f = tmp_path / "w.csv"
+    f.write_text("date\n")
+    assert SPEC.validate({"weather": str(f)}).weather == str(f)
+
+
+def test_validate_binds_output_dir_for_metrics(tmp_path):
+    spec = Spec((Param("output_dir", "output_dir", "out", "folder"),))
+    out = tmp_path / "deep" / "out"
+    params = validate({"output_dir": str(out), "unrelated": 1}, spec)
+    assert params.output_dir == str(out)
+    report.record("answer", 42)
+    assert (out / "metrics.json").read_text().strip().startswith("{")
+    assert report.metrics() == {"answer": 42}
+
+
+def test_unwritable_output_dir_is_refused(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    spec = Spec((Param("output_dir", "output_dir", "out", "folder"),))
+    with pytest.raises(ParameterError, match="is a file, not a folder"):
+        spec.validate({"output_dir": str(blocker / "sub")})
+
+
+def test_params_html_table():
+    html = SPEC.validate({})._repr_html_()
+    assert "<td><code>seed</code></td><td>0</td><td>random seed</td>" in html
