@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: venv
-	@rm -rf $(REPORTS).new && mkdir -p $(REPORTS)
+	@mkdir -p $(REPORTS)
 	@status=0; for nb in $$($(BIN)/kit list --names); do \
 	  echo "== $$nb"; $(BIN)/kit run $$nb --out $(REPORTS)/$$nb || status=1; \
 	done; $(BIN)/kit report index $(REPORTS) --title "sector-kit demo reports"; exit $$status

@@ -90,7 +90,8 @@ def write_index(root, title: str | None = None) -> Path:
         )
     failed = sum(r.get("status") != "ok" for r in runs)
     title = title or f"Reports in {root.name}"
-    summary = f"{len(runs)} runs, {failed} failed" if failed else f"{len(runs)} runs, all ok"
+    noun = "run" if len(runs) == 1 else "runs"
+    summary = f"{len(runs)} {noun}, {failed} failed" if failed else f"{len(runs)} {noun}, all ok"
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1><p>{summary}</p>"

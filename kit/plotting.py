@@ -19,7 +19,7 @@ def use_style() -> None:
             "axes.spines.right": False,
             "axes.grid": True,
             "grid.alpha": 0.25,
-            "axes.titleweight": "semibold",
+            "axes.titleweight": "bold",
             "axes.titlesize": 12,
             "font.size": 10,
             "image.cmap": "viridis",

@@ -194,6 +194,7 @@ def execute(plan: RunPlan, *, show_code: bool = False, progress: bool = True, ti
         ended = dt.datetime.now(dt.timezone.utc)
         manifest = _manifest(plan, tmp, status, error, started, ended, duration)
         if (tmp / NOTEBOOK_FILE).exists():
+            _point_at_final_folder(tmp / NOTEBOOK_FILE, tmp, plan.out)
             render_report(tmp / NOTEBOOK_FILE, tmp / REPORT_FILE, show_code=show_code)
         if not (tmp / METRICS_FILE).exists():
             write_json(tmp / METRICS_FILE, {})
@@ -233,6 +234,14 @@ def _manifest(plan, tmp, status, error, started, ended, duration) -> dict:
         "packages": package_versions(),
         "host": host(),
     }
+
+
+def _point_at_final_folder(notebook: Path, tmp: Path, out: Path) -> None:
+    # The notebook saw the temporary folder as output_dir; once moved, its
+    # files are in `out`, so the executed notebook and report say so.
+    text = notebook.read_text(encoding="utf-8")
+    if str(tmp) in text:
+        notebook.write_text(text.replace(str(tmp), str(out)), encoding="utf-8")
 
 
 def _umask() -> int:

@@ -31,6 +31,7 @@ def test_index_lists_failed_first_with_links_and_metrics(tmp_path):
     assert "water_saved_m3 = 1235" in page
     assert "bad &lt;row&gt;" in page  # escaped
     assert "2 runs, 1 failed" in page
+    assert "1 run, all ok" in write_index(tmp_path / "alpha").read_text()
     assert "http" not in page
 
 

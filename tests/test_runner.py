@@ -168,3 +168,9 @@ def test_relative_paths_are_the_callers(tmp_path):
     plan = runner.plan(str(nb), [("output_dir", "outs")], out=tmp_path / "r", cwd=tmp_path)
     # the kernel runs in nb/, so a relative output_dir is made absolute from where kit was called
     assert plan.parameters["output_dir"] == str(tmp_path / "outs")
+
+
+def test_executed_notebook_names_the_final_folder(quickstart_run):
+    _, out = quickstart_run
+    text = (out / "notebook.ipynb").read_text()
+    assert ".tmp-" not in text and str(out) in text
