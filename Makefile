@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --upgrade "pip>=24"
 	$(BIN)/python -m pip install -q torch==2.14.1 torchvision==0.29.1 -c constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,distributed]"
+	# pyet declares pandas<3 but works with pandas 3 (tested): keep the resolver out of it
+	$(BIN)/python -m pip install -q --no-deps "pyet==$$(sed -n 's/^pyet==//p' constraints.txt)"
 	touch $(STAMP)
 
 demo: venv

@@ -11,7 +11,10 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+src"
 
-_SUBMODULES = {"backend", "errors", "params", "report", "raster", "datasets", "io", "plotting"}
+_SUBMODULES = {
+    "backend", "errors", "params", "report", "raster", "datasets", "io", "plotting", "labeled",
+    "agro", "water", "vision", "medical", "pipeline",
+}
 
 
 def __getattr__(name):

@@ -61,6 +61,48 @@ def _cmd_report_index(args) -> int:
     return 0
 
 
+def _cmd_pipeline_run(args) -> int:
+    import datetime as dt
+
+    from kit.pipeline import load_pipeline
+    from kit.pipeline.execute import run_pipeline
+
+    pipeline = load_pipeline(args.spec)
+    try:
+        run_date = dt.date.fromisoformat(args.date) if args.date else None
+    except ValueError:
+        raise KitError(f"--date expects YYYY-MM-DD, got {args.date!r}") from None
+    results = run_pipeline(
+        pipeline, executor=args.executor, scheduler=args.scheduler, run_date=run_date,
+        force=args.force, dry_run=args.dry_run, progress=not args.no_progress,
+    )
+    if args.dry_run:
+        return 0
+    failed = [r for r in results if r["status"] != "ok"]
+    for r in results:
+        how = "reused" if r["reused_from"] else f"{r['duration_s'] or 0:.1f} s, {r['attempts']} attempt(s)"
+        line = f"{r['status']:<6} {r['run_id']:<48} {how}"
+        print(line if r["status"] == "ok" else f"{line}  {r['error']}")
+    index = pipeline.output / (run_date or dt.date.today()).isoformat() / "index.html"
+    print(f"{len(results) - len(failed)} ok, {len(failed)} failed -> {index}")
+    return EXIT_FAILED_RUN if failed else 0
+
+
+def _cmd_pipeline_schedule(args) -> int:
+    from kit.pipeline import load_pipeline
+    from kit.pipeline.schedule import crontab_line, systemd_units
+
+    pipeline = load_pipeline(args.spec)
+    if args.systemd:
+        service, timer = systemd_units(pipeline)
+        slug = pipeline.name.replace(" ", "-")
+        print(f"# /etc/systemd/system/kit-{slug}.service\n{service}\n# /etc/systemd/system/kit-{slug}.timer\n{timer}")
+        print(f"# then: systemctl daemon-reload && systemctl enable --now kit-{slug}.timer")
+    else:
+        print(crontab_line(pipeline))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="kit", description="sector-kit: run the sector notebooks and index their reports.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -81,6 +123,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     doc = sub.add_parser("doctor", help="versions, device resolution and why")
     doc.set_defaults(func=_cmd_doctor)
+
+    pipe = sub.add_parser("pipeline", help="scheduled runs from a YAML spec")
+    pipe_sub = pipe.add_subparsers(dest="pipeline_command", required=True, parser_class=_Parser)
+    prun = pipe_sub.add_parser("run", help="run every notebook of a pipeline spec")
+    prun.add_argument("spec", help="pipelines/NAME.yaml")
+    prun.add_argument("--executor", choices=("local", "dask"), help="override the spec's executor")
+    prun.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (default: a LocalCluster)")
+    prun.add_argument("--dry-run", action="store_true", help="show the runs and what would be reused; run nothing")
+    prun.add_argument("--force", action="store_true", help="re-execute runs that match a previous success")
+    prun.add_argument("--date", metavar="YYYY-MM-DD", help="execution date for {run_date} and the folder (default today)")
+    prun.add_argument("--no-progress", action="store_true")
+    prun.set_defaults(func=_cmd_pipeline_run)
+    psch = pipe_sub.add_parser("schedule", help="print the crontab line (or systemd units) for a spec")
+    psch.add_argument("spec")
+    psch.add_argument("--systemd", action="store_true", help="a service and timer pair instead of a crontab line")
+    psch.set_defaults(func=_cmd_pipeline_schedule)
 
     rep = sub.add_parser("report", help="report utilities")
     rep_sub = rep.add_subparsers(dest="report_command", required=True, parser_class=_Parser)

@@ -83,7 +83,8 @@ def write_index(root, title: str | None = None) -> Path:
         duration = run.get("duration_s")
         rows.append(
             f'<tr class="{"ok" if ok else "failed"}"><td>{html.escape(run.get("notebook", "?"))}<br><code>{html.escape(rel)}</code></td>'
-            f'<td class="status {"ok" if ok else "bad"}">{html.escape(run.get("status", "?"))}{err_text}</td>'
+            f'<td class="status {"ok" if ok else "bad"}">{html.escape(run.get("status", "?"))}'
+            f'{" (reused)" if run.get("reused_from") else ""}{err_text}</td>'
             f"<td><code>{html.escape(param_text)}</code></td>"
             f"<td>{'' if duration is None else f'{duration:.1f} s'}</td>"
             f"<td>{metric_text}</td><td>{html.escape(run.get('start', ''))}</td><td>{' · '.join(links)}</td></tr>"

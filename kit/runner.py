@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import shutil
 import tempfile
@@ -206,6 +207,39 @@ def execute(plan: RunPlan, *, show_code: bool = False, progress: bool = True, ti
         raise
 
 
+def fingerprint(plan: RunPlan) -> str:
+    """What makes two runs interchangeable: notebook content, parameters, input files, kit code.
+
+    ``output_dir`` is left out (it names where a run went, not what it
+    computed). The kit's own source is hashed rather than its git commit, so
+    an unrelated uncommitted change elsewhere does not prevent reuse, and a
+    change to kit code always does.
+    """
+    import hashlib
+    import json
+
+    params = {k: v for k, v in plan.all_parameters.items() if k != "output_dir"}
+    key = {
+        "notebook_sha256": sha256(plan.notebook),
+        "parameters": params,
+        "inputs": {k: v["sha256"] for k, v in _input_checksums(plan).items()},
+        "kit_source": kit_source_sha256(),
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def kit_source_sha256() -> str:
+    """SHA-256 over the kit package's Python files."""
+    import hashlib
+
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def _manifest(plan, tmp, status, error, started, ended, duration) -> dict:
     inputs = _input_checksums(plan)
     registered = tmp / "inputs.json"
@@ -225,6 +259,7 @@ def _manifest(plan, tmp, status, error, started, ended, duration) -> dict:
         "overrides": sorted(plan.parameters),
         "status": status,
         "error": error,
+        "fingerprint": fingerprint(plan),
         "start": started.isoformat(timespec="seconds"),
         "end": ended.isoformat(timespec="seconds"),
         "duration_s": round(duration, 2),

@@ -11,8 +11,15 @@ Entry points used by the ``irrigation_planning`` notebook:
 The numerical kernels (:mod:`kit.agro.fao56`, :mod:`kit.agro.balance`) are
 written against the Python array API and run on NumPy, CuPy or Torch.
 """
-from kit.agro import fao56
+from kit.agro import datasets, fao56
+from kit.agro.crops import CROPS, SOILS, adjust_kc_for_climate
 from kit.agro.evapotranspiration import et0
+from kit.agro.fields import read_fields
+from kit.agro.model import summarize, water_balance
+from kit.agro.schedule import STRATEGIES, Plan, compare_strategies, schedule
 from kit.agro.weather import GapFillWarning, read_weather
 
-__all__ = ["GapFillWarning", "et0", "fao56", "read_weather"]
+__all__ = [
+    "CROPS", "SOILS", "STRATEGIES", "GapFillWarning", "Plan", "adjust_kc_for_climate", "compare_strategies", "datasets",
+    "et0", "fao56", "read_fields", "read_weather", "schedule", "summarize", "water_balance",
+]

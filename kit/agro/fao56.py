@@ -379,7 +379,8 @@ def net_longwave_radiation_mj_m2(tmin_c, tmax_c, ea_kpa, rs_mj_m2, rso_mj_m2):
     tmax, ea, rs, rso = (_like(v, tmin) for v in (tmax_c, ea_kpa, rs_mj_m2, rso_mj_m2))
     ratio = xp.where(rso > 0, rs / xp.where(rso > 0, rso, xp.ones_like(rso)), xp.full_like(rso, 0.3))
     ratio = xp.clip(ratio, 0.3, 1.0)
-    t4 = ((tmax + 273.16) ** 4 + (tmin + 273.16) ** 4) / 2.0
+    kx, kn = (tmax + 273.16) ** 2, (tmin + 273.16) ** 2  # squares, twice: much faster than a generic power
+    t4 = (kx * kx + kn * kn) / 2.0
     return STEFAN_BOLTZMANN * t4 * (0.34 - 0.14 * xp.sqrt(xp.clip(ea, 0.0, None))) * (1.35 * ratio - 0.35)
 
 
@@ -521,9 +522,12 @@ def et0_kernel(
     xp, tmin = _float(tmin_c)
     tmax = _like(tmax_c, tmin)
     j = _like(doy, tmin)
-    tmin, tmax, j = xp.broadcast_arrays(tmin, tmax, j)
     lat = _like(lat_deg, tmin)
-    zeros_i8 = xp.astype(xp.zeros_like(tmin), xp.int8)
+    # Radiation geometry depends only on day and latitude: computed on their (small) broadcast
+    # shape, not on every field or pixel.
+    shape = tuple(int(n) for n in xp.broadcast_shapes(tmin.shape, tmax.shape, j.shape, lat.shape))
+    tmin, tmax = xp.broadcast_to(tmin, shape), xp.broadcast_to(tmax, shape)
+    zeros_i8 = xp.zeros(shape, dtype=xp.int8, device=_device(tmin))
 
     ra = extraterrestrial_radiation_mj_m2(lat, j)
     big_n = daylight_hours(lat, j)

@@ -216,7 +216,7 @@ def _fill_gaps(df: pd.DataFrame, source: str, max_gap_days: int) -> pd.DataFrame
         return df.reset_index()
     missing = full.difference(df.index)
     # Runs of consecutive missing days.
-    run_id = np.cumsum(np.r_[1, np.diff(missing.asi8) != 86_400_000_000_000])
+    run_id = np.cumsum(np.r_[1, np.diff(missing.values.astype("datetime64[D]").astype(np.int64)) != 1])
     runs = pd.Series(missing).groupby(run_id)
     longest = max(runs, key=lambda kv: len(kv[1]))[1]
     if len(longest) > max_gap_days:

@@ -1,20 +1,32 @@
-"""Water distribution: networks, fast leak simulation, scenarios, SCADA ingestion.
+"""Water distribution: networks, fast leak simulation, scenarios, SCADA ingestion, leak signatures.
 
-Heavy imports (WNTR, SciPy, matplotlib) happen inside the functions that
-need them.
+WNTR is imported when a network is first loaded, not with this package.
 """
 from kit.water.hydraulics import Leak, SimulationResult, emitter_coefficient, simulate
-from kit.water.network import WaterNetwork, load_network, ltown_path, pipe_distances_m, plot_network, sensors_from_comments
+from kit.water.network import (WaterNetwork, load_network, ltown_path, pipe_distances_m, plot_network,
+                               sensors_from_comments)
+from kit.water.scada import ScadaData, read_scada, read_sensors
+from kit.water.scenarios import LeakSpec, Scenario, generate_scenario, ltown_demo
+from kit.water.signatures import LeakSignatures, leak_signatures
 
 __all__ = [
     "Leak",
+    "LeakSignatures",
+    "LeakSpec",
+    "ScadaData",
+    "Scenario",
     "SimulationResult",
     "WaterNetwork",
     "emitter_coefficient",
+    "generate_scenario",
+    "leak_signatures",
     "load_network",
+    "ltown_demo",
     "ltown_path",
     "pipe_distances_m",
     "plot_network",
+    "read_scada",
+    "read_sensors",
     "sensors_from_comments",
     "simulate",
 ]
