@@ -27,6 +27,7 @@ def test_one_parameters_cell_matching_spec(path):
     for line in tagged[0].source.splitlines():
         if "=" in line and not line.lstrip().startswith("#"):
             assert "#" in line, f"undocumented parameter line: {line}"
+            assert line.count("=") == 1, f"papermill skips a parameter line with a second '=' (in its comment): {line}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

@@ -1,0 +1,225 @@
+"""The irrigation-planning notebook's parameters and glue (plots, comparison with a calendar)."""
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+
+import pandas as pd
+
+from kit.agro import datasets, et0, read_fields, read_weather, schedule
+from kit.agro.schedule import STRATEGIES
+from kit.params import Param, Spec
+
+PARAMETERS = Spec(
+    (
+        Param("site", "str", "marrakech", "embedded site used when weather is None", choices=tuple(datasets.SITES)),
+        Param("weather", "path", None, "weather CSV (date, tmin_c, tmax_c, ...; datasets/irrigation/README.md); None for the embedded data"),
+        Param("fields", "path", None, "fields CSV or GeoJSON (field_id, crop, planting_date, area_ha, soil); None for the embedded data"),
+        Param("season_start", "date", "2021-09-01", "first day planned, YYYY-MM-DD"),
+        Param("season_end", "date", "2022-08-31", "last day planned, YYYY-MM-DD"),
+        Param("strategy", "str", "mad", "schedule: mad, calendar, interval, deficit or quota", choices=STRATEGIES),
+        Param("quota_m3", "float", None, "seasonal quota for strategy quota, m³; None: 70 % of the MAD need", min=0, optional=True),
+        Param("lat_deg", "float", None, "site latitude, degrees, if not a weather column", min=-90, max=90, optional=True),
+        Param("elevation_m", "float", None, "site elevation, m, if not a weather column", optional=True),
+        Param("seed", "int", 0, "seed of the embedded weather and fields", min=0),
+        Param("device", "device", "auto", "auto, cpu or cuda (env KIT_DEVICE overrides)", choices=("auto", "cpu", "cuda")),
+        Param("output_dir", "output_dir", "outputs/irrigation_planning", "folder for schedule.csv, water_balance.nc, ..."),
+        Param("scale", "int", 1, "200 × scale embedded fields (scale 50: 10,000 fields)", min=1, max=500),
+    ),
+    purpose="FAO-56 ET0, daily soil water balance and irrigation schedules under a water quota, for many fields at once.",
+)
+
+QUOTA_SHARE_OF_NEED = 0.7  # default quota when none is given: a 30 % cut of the unconstrained (MAD) need
+
+
+def agricultural_years(start: str, end: str) -> tuple[int, int]:
+    """``(first 1-September year, number of agricultural years)`` covering ``start..end``."""
+    s, e = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    first = s.year if s.month >= 9 else s.year - 1
+    last = e.year if e.month >= 9 else e.year - 1
+    return first, last - first + 1
+
+
+def load_inputs(p) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Weather and fields from the user's files, or the embedded site's.
+
+    Returns
+    -------
+    weather, fields, description
+    """
+    if p.season_end <= p.season_start:
+        from kit.errors import ParameterError
+
+        raise ParameterError(f"season_end {p.season_end} must be after season_start {p.season_start}")
+    first, n_years = agricultural_years(p.season_start, p.season_end)
+    if p.weather:
+        weather = read_weather(p.weather, lat_deg=p.lat_deg, elevation_m=p.elevation_m)
+        source = f"weather from {p.weather}"
+    else:
+        weather = datasets.weather(p.site, seasons=n_years, seed=p.seed, start_year=first)
+        source = f"embedded weather for {datasets.site_info(p.site)['station']}"
+    if p.fields:
+        fields = read_fields(p.fields)
+        source += f", fields from {p.fields}"
+    else:
+        fields = datasets.fields(p.site, n=200 * p.scale, seed=p.seed, start_year=first)
+        source += f", {len(fields)} embedded fields"
+    return weather, fields, source
+
+
+def plan_strategies(fields, weather, p, strategies=STRATEGIES) -> tuple[dict, int]:
+    """Plan every strategy on the same inputs; the quota defaults to 70 % of the MAD need.
+
+    Returns
+    -------
+    plans : dict of strategy -> kit.agro.Plan
+    partial_fields : int
+        Fields whose crop season reaches outside the planned window (perennials,
+        late crops): their totals cover the planned days only.
+    """
+    options = dict(start=p.season_start, end=p.season_end, device=p.device)
+    plans, partial = {}, 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plans["mad"] = schedule(fields, weather, "mad", **options)
+        quota = p.quota_m3 if p.quota_m3 is not None else QUOTA_SHARE_OF_NEED * plans["mad"].water_used_m3
+        for s in strategies:
+            if s not in plans:
+                plans[s] = schedule(fields, weather, s, quota_m3=quota if s == "quota" else None, **options)
+    for w in caught:
+        text = str(w.message)
+        if "only partly inside" in text:
+            partial = max(partial, int(text.split()[0]))
+        else:
+            warnings.warn(w.message, w.category, stacklevel=2)
+    return plans, partial
+
+
+def comparison_table(plans: dict) -> pd.DataFrame:
+    """Water, yield and stress by strategy, with the change against the fixed calendar."""
+    rows = []
+    for name, plan in plans.items():
+        rows.append({
+            "strategy": name, "water_m3": plan.water_used_m3, "relative_yield": plan.relative_yield,
+            "days_under_stress": float(plan.summary["days_under_stress"].mean()), "events": len(plan.table),
+        })
+    table = pd.DataFrame(rows).set_index("strategy")
+    cal = table.loc["calendar"]
+    table["water_vs_calendar_m3"] = table["water_m3"] - cal["water_m3"]
+    table["yield_vs_calendar_pts"] = 100 * (table["relative_yield"] - cal["relative_yield"])
+    return table
+
+
+def example_fields(plan, n: int = 3) -> list[str]:
+    """One irrigated field for each of the ``n`` crops with the most irrigation events."""
+    counts = plan.table.groupby("field_id").size()
+    crops = plan.summary.loc[counts.index, "crop"]
+    best = counts.groupby(crops).idxmax().sort_values(key=lambda s: -counts[s])
+    return list(best.iloc[:n])
+
+
+def plot_et0(et0_table: pd.DataFrame, weather: pd.DataFrame, start: str, end: str):
+    """Daily ET0 with its 7-day mean, and rain, over the season."""
+    import matplotlib.pyplot as plt
+
+    e = et0_table.loc[start:end]
+    if "date" in weather.columns:
+        weather = weather.set_index(pd.DatetimeIndex(pd.to_datetime(weather["date"])))
+    rain = weather.loc[start:end, "rain_mm"] if "rain_mm" in weather else None
+    fig, ax = plt.subplots(figsize=(11, 4))
+    ax.plot(e.index, e["et0_mm"], color="#E69F00", alpha=0.35, lw=1, label="ET0, daily")
+    ax.plot(e.index, e["et0_mm"].rolling(7, center=True, min_periods=1).mean(), color="#D55E00", lw=2, label="ET0, 7-day mean")
+    fallback = e["method"] != "penman-monteith"
+    if fallback.any():
+        ax.scatter(e.index[fallback], e["et0_mm"][fallback], s=12, color="#000000", label="estimated (missing data)", zorder=3)
+    ax.set_ylabel("ET0, mm/day")
+    ax.set_title(f"Reference evapotranspiration (FAO-56): {e['et0_mm'].sum():.0f} mm over the season")
+    if rain is not None:
+        ax2 = ax.twinx()
+        ax2.bar(rain.index, rain.values, color="#0072B2", width=1.0, alpha=0.6, label="rain")
+        ax2.set_ylabel("rain, mm/day")
+        ax2.invert_yaxis()
+        ax2.set_ylim(max(60.0, 3 * rain.max()), 0)
+        ax2.grid(False)
+        ax2.spines["right"].set_visible(True)
+        handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+        ax.legend(handles=handles, frameon=False, loc="lower right", ncols=4)
+    fig.tight_layout()
+    return fig
+
+
+def plot_depletion(plan, field_ids: list[str]):
+    """Root-zone depletion against RAW and TAW, with irrigation and rain, for a few fields."""
+    import matplotlib.pyplot as plt
+
+    ds = plan.balance
+    fig, axes = plt.subplots(len(field_ids), 1, figsize=(11, 2.6 * len(field_ids)), sharex=True, squeeze=False)
+    for ax, fid in zip(axes[:, 0], field_ids):
+        f = ds.sel(field=fid)
+        t = pd.DatetimeIndex(ds["time"].values)
+        ax.fill_between(t, f["raw_mm"], f["taw_mm"], color="#D55E00", alpha=0.12, label="stress zone (RAW to TAW)")
+        ax.plot(t, f["taw_mm"], color="#D55E00", lw=1, label="TAW")
+        ax.plot(t, f["raw_mm"], color="#E69F00", lw=1.2, ls="--", label="RAW")
+        ax.plot(t, f["depletion_mm"], color="#0072B2", lw=1.8, label="depletion Dr")
+        irr = f["irrigation_mm"].fillna(0).values
+        ax.bar(t[irr > 0], irr[irr > 0], width=2.0, color="#009E73", alpha=0.7, label="irrigation (net), mm")
+        ax.set_ylabel("mm")
+        crop = str(plan.summary.loc[fid, "crop"])
+        ax.set_title(f"{fid}: {crop}, {int((irr > 0).sum())} irrigations, relative yield {float(f['relative_yield']):.2f}", loc="left")
+        ax.invert_yaxis()  # depletion grows downward, like a falling water level
+    axes[0, 0].legend(frameon=False, ncols=5, loc="lower left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_strategies(table: pd.DataFrame, chosen: str):
+    """Water used and relative yield by strategy, and the water-yield trade-off."""
+    import matplotlib.pyplot as plt
+
+    from kit.plotting import OKABE_ITO
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.3, 1]})
+    colours = [OKABE_ITO[3] if s == chosen else OKABE_ITO[0] for s in table.index]
+    water_mm3 = table["water_m3"] / 1e6
+    ax1.bar(table.index, water_mm3, color=colours)
+    for x, (w, y) in enumerate(zip(water_mm3, table["relative_yield"])):
+        ax1.text(x, w, f"yield {y:.2f}", ha="center", va="bottom", fontsize=9)
+    ax1.set_ylabel("water used, million m³")
+    ax1.set_title("Water used by strategy (label: relative yield)")
+    ax2.scatter(water_mm3, table["relative_yield"], s=80, color=colours, zorder=3)
+    for s, w, y in zip(table.index, water_mm3, table["relative_yield"]):
+        ax2.annotate(s, (w, y), textcoords="offset points", xytext=(6, 4))
+    ax2.set_xlabel("water used, million m³")
+    ax2.set_ylabel("relative yield (FAO-33 Ky)")
+    ax2.set_title("Trade-off: up and left is better")
+    fig.tight_layout()
+    return fig
+
+
+def headline(table: pd.DataFrame, chosen: str) -> str:
+    """One sentence comparing the chosen strategy with the fixed calendar."""
+    row = table.loc[chosen]
+    dw = -row["water_vs_calendar_m3"]
+    dy = row["yield_vs_calendar_pts"]
+    water = f"saves {dw:,.0f} m³ of water" if dw >= 0 else f"uses {-dw:,.0f} m³ more water"
+    yield_ = f"avoids a yield loss of {dy:.1f} points" if dy >= 0 else f"loses {-dy:.1f} points of relative yield"
+    return f"Against the fixed calendar, the {chosen} plan {water} and {yield_}."
+
+
+def rounded(table: pd.DataFrame) -> pd.DataFrame:
+    """The comparison table as an analyst reads it."""
+    out = table.copy()
+    out["water_m3"] = out["water_m3"].round(-2).astype(int)
+    out["water_vs_calendar_m3"] = out["water_vs_calendar_m3"].round(-2).astype(int)
+    return out.round({"relative_yield": 3, "days_under_stress": 1, "yield_vs_calendar_pts": 1})
+
+
+def describe_fields(fields: pd.DataFrame) -> str:
+    """One line: how many fields, how many hectares, which crops."""
+    return f"{len(fields)} fields, {fields['area_ha'].sum():,.0f} ha, crops: " + ", ".join(
+        f"{c} {n}" for c, n in fields["crop"].value_counts().items()
+    )
+
+
+__all__ = ["PARAMETERS", "load_inputs", "plan_strategies", "comparison_table", "example_fields", "plot_et0",
+           "plot_depletion", "plot_strategies", "headline", "rounded", "describe_fields"]

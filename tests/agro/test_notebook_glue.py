@@ -1,0 +1,62 @@
+"""The irrigation notebook's glue: season windows, strategy comparison, headline."""
+import pandas as pd
+import pytest
+
+from kit.agro import datasets
+from kit.agro import notebook as nbk
+from kit.errors import ParameterError
+
+
+def test_agricultural_years():
+    assert nbk.agricultural_years("2021-09-01", "2022-08-31") == (2021, 1)
+    assert nbk.agricultural_years("2022-01-15", "2023-10-01") == (2021, 3)
+
+
+@pytest.fixture(scope="module")
+def plans():
+    p = nbk.PARAMETERS.validate({"season_start": "2021-09-01", "season_end": "2022-08-31", "device": "cpu"})
+    weather = datasets.weather("agadir", seasons=1, seed=3)
+    fields = datasets.fields("agadir", n=12, seed=3)
+    return nbk.plan_strategies(fields, weather, p)
+
+
+def test_every_strategy_planned_and_quota_is_70_percent_of_mad(plans):
+    plans, partial = plans
+    assert list(plans) == ["mad", "calendar", "interval", "deficit", "quota"]
+    assert plans["quota"].water_used_m3 == pytest.approx(0.7 * plans["mad"].water_used_m3, rel=1e-6)
+    assert 0 <= partial <= 12
+
+
+def test_comparison_against_calendar(plans):
+    plans, _ = plans
+    table = nbk.comparison_table(plans)
+    assert table.loc["calendar", "water_vs_calendar_m3"] == 0
+    mad = table.loc["mad"]
+    assert mad["water_vs_calendar_m3"] == pytest.approx(plans["mad"].water_used_m3 - plans["calendar"].water_used_m3)
+    assert mad["yield_vs_calendar_pts"] == pytest.approx(100 * (plans["mad"].relative_yield - plans["calendar"].relative_yield))
+    sentence = nbk.headline(table, "mad")
+    assert sentence.startswith("Against the fixed calendar, the mad plan ")
+    assert ("saves" in sentence) == (mad["water_vs_calendar_m3"] <= 0)
+
+
+def test_example_fields_are_irrigated(plans):
+    plans, _ = plans
+    ids = nbk.example_fields(plans["mad"])
+    assert ids and set(ids) <= set(plans["mad"].table["field_id"])
+
+
+def test_season_end_before_start_is_refused():
+    p = nbk.PARAMETERS.validate({"season_start": "2022-09-01", "season_end": "2022-08-31"})
+    with pytest.raises(ParameterError, match="season_end 2022-08-31 must be after season_start"):
+        nbk.load_inputs(p)
+
+
+def test_user_files_are_read(tmp_path):
+    w = datasets.weather("meknes", seasons=1, seed=1)
+    f = datasets.fields("meknes", n=5, seed=1)
+    w.to_csv(tmp_path / "w.csv", index=False)
+    f.to_csv(tmp_path / "f.csv", index=False)
+    p = nbk.PARAMETERS.validate({"weather": str(tmp_path / "w.csv"), "fields": str(tmp_path / "f.csv")})
+    weather, fields, source = nbk.load_inputs(p)
+    assert len(fields) == 5 and "w.csv" in source and "f.csv" in source
+    assert pd.api.types.is_numeric_dtype(weather["tmax_c"])
