@@ -103,6 +103,31 @@ def _cmd_pipeline_schedule(args) -> int:
     return 0
 
 
+def _cmd_teach_student(args) -> int:
+    from kit import notebooks
+    from kit.teach.student import make_student
+
+    for name in args.notebooks:
+        print(make_student(notebooks.find_notebook(name), args.out))
+    return 0
+
+
+def _cmd_teach_challenge(args) -> int:
+    from kit.teach.challenges import make_pack
+
+    out = make_pack(args.name, args.out, seed=args.seed)
+    print(f"{out}/public  -> give to the students\n{out}/private -> keep: the hidden labels")
+    return 0
+
+
+def _cmd_teach_score(args) -> int:
+    from kit.teach.challenges import score_submissions
+
+    board = score_submissions(args.dir, args.submissions)
+    print(board.to_string(index=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="kit", description="sector-kit: run the sector notebooks and index their reports.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -139,6 +164,22 @@ def build_parser() -> argparse.ArgumentParser:
     psch.add_argument("spec")
     psch.add_argument("--systemd", action="store_true", help="a service and timer pair instead of a crontab line")
     psch.set_defaults(func=_cmd_pipeline_schedule)
+
+    teach = sub.add_parser("teach", help="student versions, challenge packs, scoring")
+    teach_sub = teach.add_subparsers(dest="teach_command", required=True, parser_class=_Parser)
+    tst = teach_sub.add_parser("student", help="write student versions of notebooks")
+    tst.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
+    tst.add_argument("--out", required=True, metavar="DIR")
+    tst.set_defaults(func=_cmd_teach_student)
+    tch = teach_sub.add_parser("challenge", help="write a challenge pack (public/ and private/)")
+    tch.add_argument("name", help="a notebook name with a challenge, e.g. irrigation_planning")
+    tch.add_argument("--out", required=True, metavar="DIR")
+    tch.add_argument("--seed", type=int, default=0)
+    tch.set_defaults(func=_cmd_teach_challenge)
+    tsc = teach_sub.add_parser("score", help="score submissions and write the leaderboard")
+    tsc.add_argument("dir", help="the challenge pack folder")
+    tsc.add_argument("submissions", nargs="+", metavar="CSV")
+    tsc.set_defaults(func=_cmd_teach_score)
 
     rep = sub.add_parser("report", help="report utilities")
     rep_sub = rep.add_subparsers(dest="report_command", required=True, parser_class=_Parser)

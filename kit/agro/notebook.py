@@ -223,3 +223,4 @@ def describe_fields(fields: pd.DataFrame) -> str:
 
 __all__ = ["PARAMETERS", "load_inputs", "plan_strategies", "comparison_table", "example_fields", "plot_et0",
            "plot_depletion", "plot_strategies", "headline", "rounded", "describe_fields"]
+

@@ -154,12 +154,12 @@ def _reuse(src: Path, out: Path) -> None:
     os.replace(tmp, out)
 
 
-def _prepare(run: PlannedRun, exec_dir: Path, run_date, force, previous):
-    """Plan one run. Returns ('reuse', src) / ('run', params) / ('refused', error)."""
+def _prepare(run: PlannedRun, exec_dir: Path, run_date, force, previous, scratch: Path):
+    """Plan one run: ``(action, detail, params)`` with action reuse, run or refused."""
     params = run.render(run_date)
     out = exec_dir / run.run_id
     try:
-        plan = runner.plan(run.notebook, (), _write_params(exec_dir, run.run_id, params), out=out)
+        plan = runner.plan(run.notebook, (), _write_params(scratch, run.run_id, params), out=out)
     except KitError as exc:
         return "refused", {"type": "BadInput", "message": str(exc)}, params
     if not force:
@@ -170,9 +170,7 @@ def _prepare(run: PlannedRun, exec_dir: Path, run_date, force, previous):
     return "run", None, params
 
 
-def _write_params(exec_dir: Path, run_id: str, params: dict) -> Path:
-    folder = exec_dir / ".params"
-    folder.mkdir(parents=True, exist_ok=True)
+def _write_params(folder: Path, run_id: str, params: dict) -> Path:
     path = folder / f"{run_id}.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return path
@@ -191,12 +189,14 @@ def run_pipeline(pipeline: Pipeline, *, executor=None, scheduler=None, run_date=
     executor = executor or pipeline.executor
     scheduler = scheduler or pipeline.scheduler
     exec_dir = pipeline.output / run_date.isoformat()
-    exec_dir.mkdir(parents=True, exist_ok=True)
-    previous = {} if force else _previous_successes(pipeline.output)
+    if not dry_run:
+        exec_dir.mkdir(parents=True, exist_ok=True)
+    previous = {} if force or not pipeline.output.exists() else _previous_successes(pipeline.output)
     results: dict[str, dict] = {}
     todo = []
+    scratch = tempfile.TemporaryDirectory(prefix="kit-pipeline-")
     for run in pipeline.runs:
-        action, detail, params = _prepare(run, exec_dir, run_date, force, previous)
+        action, detail, params = _prepare(run, exec_dir, run_date, force, previous, Path(scratch.name))
         out = exec_dir / run.run_id
         if action == "refused":
             if not dry_run:
@@ -212,7 +212,7 @@ def run_pipeline(pipeline: Pipeline, *, executor=None, scheduler=None, run_date=
             what = {"refused": f"refused: {detail['message'] if isinstance(detail, dict) else ''}",
                     "reuse": f"reuse {detail}", "run": "run"}[action]
             echo(f"{run.run_id:<48} {what}\n    {run.notebook} {params}")
-    shutil.rmtree(exec_dir / ".params", ignore_errors=True)
+    scratch.cleanup()
     if dry_run:
         return list(results.values())
 

@@ -1,0 +1,58 @@
+"""Exercise checks that talk to a student in plain words."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RIGHT_MARK = "✔ Right"
+WRONG_MARK = "✘ Not yet"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    exercise: str
+    passed: bool
+    message: str
+
+    def __str__(self):
+        return f"{RIGHT_MARK if self.passed else WRONG_MARK} ({self.exercise}): {self.message}"
+
+
+def check(exercise: str, conditions) -> CheckResult:
+    """Run an exercise's checks and print the verdict.
+
+    Parameters
+    ----------
+    exercise : str
+        Short name, e.g. ``"exercise 1: sorghum"``.
+    conditions : iterable of (bool or callable, str, str)
+        ``(ok, praise, hint)``: ``ok`` (and ``praise``) may be callables,
+        called only if the previous conditions held, so a later check can
+        assume an earlier one.
+        The first failing condition's hint is shown.
+
+    Returns
+    -------
+    CheckResult
+        Also printed; a failing check never raises, so a student can go on.
+
+    Examples
+    --------
+    >>> r = check("demo", [(1 + 1 == 2, "sums work", "1 + 1 should be 2")])
+    ✔ Right (demo): sums work
+    """
+    praise = []
+    for ok, right, hint in conditions:
+        try:
+            value = ok() if callable(ok) else ok
+        except Exception as exc:  # a half-done answer: say so, don't crash the lesson
+            result = CheckResult(exercise, False, f"{hint} (checking raised {type(exc).__name__}: {exc})")
+            print(result)
+            return result
+        if not value:
+            result = CheckResult(exercise, False, hint)
+            print(result)
+            return result
+        praise.append(right() if callable(right) else right)
+    result = CheckResult(exercise, True, "; ".join(praise))
+    print(result)
+    return result

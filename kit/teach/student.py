@@ -1,0 +1,84 @@
+"""Student versions of notebooks: solutions replaced by stubs, outputs cleared, checks kept."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+
+from kit.errors import KitError
+from kit.io import atomic_path
+
+BEGIN = re.compile(r"^\s*###\s*BEGIN SOLUTION\s*$")
+END = re.compile(r"^\s*###\s*END SOLUTION\s*$")
+STUB = re.compile(r"^(\s*)###\s*STUB:\s?(.*)$")
+
+
+def student_source(source: str, where: str = "cell") -> str:
+    """Replace the solution block of one cell by its stub lines.
+
+    Examples
+    --------
+    >>> print(student_source("# task\\n### BEGIN SOLUTION\\nx = 42\\n### END SOLUTION\\n### STUB: x = None  # your answer"))
+    # task
+    x = None  # your answer
+    """
+    out, inside, seen = [], False, False
+    for line in source.splitlines():
+        if BEGIN.match(line):
+            if inside:
+                raise KitError(f"{where}: BEGIN SOLUTION inside a solution block; close it with ### END SOLUTION")
+            inside, seen = True, True
+            continue
+        if END.match(line):
+            if not inside:
+                raise KitError(f"{where}: END SOLUTION without BEGIN SOLUTION")
+            inside = False
+            continue
+        if inside:
+            continue
+        stub = STUB.match(line)
+        out.append(f"{stub.group(1)}{stub.group(2)}" if stub else line)
+    if inside:
+        raise KitError(f"{where}: solution block not closed; add ### END SOLUTION")
+    if not seen:
+        raise KitError(f"{where} is tagged 'solution' but has no ### BEGIN SOLUTION / ### END SOLUTION block")
+    return "\n".join(out)
+
+
+def solution_cells(nb) -> list[int]:
+    return [i for i, c in enumerate(nb.cells) if "solution" in c.get("metadata", {}).get("tags", [])]
+
+
+def make_student(notebook, out_dir) -> Path:
+    """Write the student version of ``notebook`` into ``out_dir`` (same file name).
+
+    Solution blocks become stubs, every output and execution count is cleared,
+    check cells are kept. The instructor's notebook is not modified.
+    """
+    path = Path(notebook)
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:
+        raise KitError(f"cannot read notebook {path}: {exc}") from None
+    cells = solution_cells(nb)
+    if not cells:
+        raise KitError(f"{path.name} has no cell tagged 'solution'; nothing to turn into exercises")
+    for i in cells:
+        nb.cells[i].source = student_source(nb.cells[i].source, f"{path.name} cell {i}")
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nb.metadata.setdefault("kit", {})["student_version"] = True
+    target = Path(out_dir) / path.name
+    with atomic_path(target) as tmp:
+        nbformat.write(nb, str(tmp))
+    return target
+
+
+def paste_solutions(student_nb, instructor_nb):
+    """The student notebook with the instructor's solution cells put back (used by tests)."""
+    for i in solution_cells(instructor_nb):
+        student_nb.cells[i].source = instructor_nb.cells[i].source
+    return student_nb
