@@ -395,13 +395,14 @@ def _inject_faults(values, sensors, n_gaps, n_stuck, n_dup, step_s, rng):
     return values, faults
 
 
-def ltown_demo(seed: int = 2020) -> Scenario:
+def ltown_demo(seed: int = 2020, days: float = 28) -> Scenario:
     """The embedded L-Town scenario (card: ``datasets/leak_detection/README.md``).
 
     Four weeks from 2024-01-01 at 5-minute steps in Moroccan local time,
     BattLeDIM's 37 sensors in mixed units, three leaks (a large abrupt one,
     a small abrupt one, an incipient one), one 2-hour burst, two gaps and one
-    stuck sensor.
+    stuck sensor. ``days`` other than 28 shortens or extends the record
+    (same events and seed; the unrepaired leaks keep running).
     """
     specs = [
         LeakSpec("n343", "2024-01-09 14:20", 6.0, "abrupt"),
@@ -409,5 +410,5 @@ def ltown_demo(seed: int = 2020) -> Scenario:
         LeakSpec("n105", "2024-01-22 09:45", 2.0, "abrupt"),
         LeakSpec("n505", "2024-01-16 18:00", 4.0, "burst", end="2024-01-16 20:00"),
     ]
-    return generate_scenario(start="2024-01-01", days=28, step_min=5, leaks=specs, n_gaps=2, n_stuck=1,
+    return generate_scenario(start="2024-01-01", days=days, step_min=5, leaks=specs, n_gaps=2, n_stuck=1,
                              n_duplicates=3, tz="Africa/Casablanca", seed=seed)

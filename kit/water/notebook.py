@@ -1,0 +1,212 @@
+"""Glue of the ``leak_detection`` notebook: its parameters, inputs, tables and figures.
+
+The logic lives in :mod:`kit.water.detect`, :mod:`kit.water.localize` and
+:mod:`kit.water.score`; this module only loads what the parameters name and
+draws what the notebook shows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kit.errors import InputDataError
+from kit.params import Param, Spec
+from kit.plotting import OKABE_ITO
+
+TZ = "Africa/Casablanca"  # naive timestamps and calendar features are Moroccan local time
+
+PARAMETERS = Spec(
+    (
+        Param("network", "path", None, "EPANET .inp file of the network (SI units); None: L-Town (BattLeDIM 2020)"),
+        Param("scada", "path", None, "SCADA readings, wide CSV or Parquet (timestamp + one column per sensor); "
+                                     "None = the embedded 4-week L-Town scenario"),
+        Param("sensors", "path", None, "sensors table CSV (sensor_id, kind, element, unit); None: embedded"),
+        Param("train_start", "date", "2024-01-01", "first day of the period taken as leak-free (local date)"),
+        Param("train_end", "date", "2024-01-08", "end of the leak-free period, exclusive (local date)"),
+        Param("false_alarms_per_month", "float", 1.0, "target false-alarm rate that sets the CUSUM threshold, "
+                                                       "alarms per month", min=0.01, max=30.0),
+        Param("truth", "path", None, "optional truth.csv to score the alarms (embedded data: its own truth)",
+              optional=True),
+        Param("device", "device", "auto", "auto, cpu or cuda (env KIT_DEVICE overrides)",
+              choices=("auto", "cpu", "cuda")),
+        Param("output_dir", "output_dir", "outputs/leak_detection", "folder for alarms.csv, flags.csv, metrics.json"),
+        Param("scale", "int", 1, "embedded data only: length of the record in 4-week units (1: 4 weeks, "
+                                 "about a minute; 13: a year)", min=1, max=13),
+        Param("seed", "int", 2020, "random seed of the embedded scenario", min=0),
+    ),
+    purpose="Leak alarms from SCADA pressures and flows: start time, leak flow and ranked candidate junctions.",
+)
+
+
+@dataclass
+class Inputs:
+    network: object
+    data: object
+    truth: pd.DataFrame | None
+    files: dict
+    embedded: bool
+
+
+def load_inputs(p) -> Inputs:
+    """Network, SCADA data and truth named by the parameters (the embedded scenario when None).
+
+    Raises
+    ------
+    InputDataError
+        Only one of ``scada``/``sensors`` given, or a file in the wrong format.
+    """
+    from kit.water import load_network, ltown_demo, read_scada
+
+    if (p.scada is None) != (p.sensors is None):
+        raise InputDataError("give both scada and sensors (the sensors table declares the SCADA columns), "
+                             "or neither for the embedded scenario")
+    network = load_network(p.network)
+    embedded = p.scada is None
+    if embedded:
+        folder = Path(p.output_dir) / "embedded"
+        files = ltown_demo(seed=p.seed, days=28 * p.scale).write(folder)
+    else:
+        files = {"scada": Path(p.scada), "sensors": Path(p.sensors)}
+        if p.truth is not None:
+            files["truth"] = Path(p.truth)
+    data = read_scada(files["scada"], files["sensors"], network, tz=TZ)
+    truth = read_truth(files["truth"]) if "truth" in files else None
+    return Inputs(network, data, truth, files, embedded)
+
+
+def read_truth(path) -> pd.DataFrame:
+    """Read a ``truth.csv`` (columns of :data:`kit.water.scenarios.TRUTH_COLUMNS`)."""
+    need = ["event_id", "node", "type", "is_leak", "start", "end"]
+    try:
+        t = pd.read_csv(path)
+    except Exception as exc:
+        raise InputDataError(f"truth file {path} could not be read as CSV ({exc}); save it as UTF-8 CSV") from None
+    missing = [c for c in need if c not in t.columns]
+    if missing:
+        raise InputDataError(f"truth file {path} has no column {missing[0]!r}; it needs {', '.join(need)}")
+    for col in ("start", "end", "peak"):
+        if col in t.columns:
+            t[col] = pd.to_datetime(t[col], utc=True, format="ISO8601")
+    for col in ("peak_flow_lps", "mean_flow_lps"):
+        if col not in t.columns:
+            t[col] = np.nan
+    if "peak" not in t.columns:
+        t["peak"] = t["start"]
+    return t
+
+
+def data_summary(data) -> str:
+    v = data.values
+    kinds = data.sensors["kind"].value_counts().to_dict()
+    return (f"{len(v)} readings every {int(data.step.total_seconds() // 60)} min from "
+            f"{v.index[0].tz_convert(TZ):%Y-%m-%d %H:%M} to {v.index[-1].tz_convert(TZ):%Y-%m-%d %H:%M} (local); "
+            + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + f" sensors; {len(data.flags)} data-quality flags")
+
+
+def alarms_for_csv(alarms: pd.DataFrame) -> pd.DataFrame:
+    """The ``alarms.csv`` table: the issue's columns, local ISO times, rounded numbers."""
+    from kit.water.detect import ALARM_COLUMNS
+
+    out = alarms[ALARM_COLUMNS].copy()
+    for col in ("detected_at", "start_estimate"):
+        out[col] = [t.tz_convert(TZ).isoformat() for t in pd.to_datetime(out[col], utc=True)]
+    out["leak_flow_lps"] = out["leak_flow_lps"].astype(float).round(2)
+    out["score"] = out["score"].astype(float).round(3)
+    return out
+
+
+def metrics_table(summary: dict) -> pd.DataFrame:
+    return pd.DataFrame({"value": {k: (round(v, 2) if isinstance(v, float) else v) for k, v in summary.items()}})
+
+
+def _mark_alarms(ax, alarms, truth=None):
+    for a in alarms.itertuples(index=False):
+        ax.axvline(a.detected_at, color=OKABE_ITO[3], lw=1.2, ls="--")
+        ax.annotate(a.alarm_id, (a.detected_at, 1), xycoords=("data", "axes fraction"), color=OKABE_ITO[3],
+                    fontsize=8, xytext=(2, -10), textcoords="offset points")
+    if truth is not None:
+        for t in truth.itertuples(index=False):
+            colour = OKABE_ITO[2] if str(t.is_leak).lower() in ("true", "1") else OKABE_ITO[4]
+            ax.axvline(t.start, color=colour, lw=1, alpha=0.7)
+
+
+def plot_residuals(det, alarms, truth=None):
+    """Residuals of the alarming sensors and the CUSUM (threshold = 1), with alarms and true starts."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    r = det.residuals_m.rolling(6, min_periods=3).mean()
+    show = list(dict.fromkeys(alarms["sensor"])) if len(alarms) else []
+    show = (show + [c for c in det.cusum.max().sort_values(ascending=False).index if c not in show])[:4]
+    for i, s in enumerate(show):
+        ax1.plot(r.index, r[s], lw=0.9, color=OKABE_ITO[i % 8], label=s)
+    ax1.axhline(0, color="0.5", lw=0.6)
+    ax1.set_ylabel("residual, m (6-h mean)")
+    ax1.set_title("Pressure residuals (observed minus predicted) of the most alarmed sensors")
+    ax1.legend(ncol=4, fontsize=8, frameon=False)
+    ax2.plot(det.cusum.index, det.cusum.max(axis=1), color=OKABE_ITO[0], lw=1, label="largest CUSUM")
+    ax2.axhline(1.0, color=OKABE_ITO[3], lw=1, label="threshold")
+    ax2.set_ylabel("CUSUM / threshold")
+    ax2.set_title("CUSUM over all sensors (alarm at 1)")
+    for ax in (ax1, ax2):
+        _mark_alarms(ax, alarms, truth)
+    handles = [plt.Line2D([], [], color=OKABE_ITO[3], ls="--", label="alarm")]
+    if truth is not None:
+        handles += [plt.Line2D([], [], color=OKABE_ITO[2], label="leak start (truth)"),
+                    plt.Line2D([], [], color=OKABE_ITO[4], label="burst (truth)")]
+    ax2.legend(handles=ax2.get_legend_handles_labels()[0] + handles, fontsize=8, frameon=False, ncol=5)
+    ax2.set_xlabel("time (UTC)")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def plot_night_flow(night_flow: pd.Series, alarms, train_end=None):
+    """Minimum night flow per night (inlets minus tank storage), with alarms."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    x = pd.to_datetime(pd.Index(night_flow.index)).tz_localize(TZ)
+    ax.plot(x, night_flow.to_numpy(), marker="o", ms=3, color=OKABE_ITO[0], label="minimum night flow")
+    if train_end is not None:
+        base = night_flow[x < pd.Timestamp(train_end).tz_localize(TZ)]
+        if len(base):
+            ax.axhline(float(base.median()), color="0.4", ls=":", label="training median")
+    for a in alarms.itertuples(index=False):
+        ax.axvline(a.detected_at, color=OKABE_ITO[3], lw=1.2, ls="--")
+    ax.set_ylabel("L/s")
+    ax.set_title("Minimum night flow (inlet flow minus tank storage change)")
+    ax.legend(frameon=False, fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def plot_candidates(network, alarms, rankings, truth=None):
+    """One map per alarm: candidate score (misfit relative to the best) and the ranked candidates."""
+    import matplotlib.pyplot as plt
+
+    from kit.water.network import plot_network
+
+    n = max(1, len(alarms))
+    cols = min(n, 3)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 4.6 * rows), squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    for ax, a, ranking in zip(axes.ravel(), alarms.itertuples(index=False), rankings):
+        top = a.candidates.split(";")
+        fit = ranking["explained"].clip(lower=0).head(150)
+        plot_network(network, fit, ax=ax, cmap="viridis", label="share explained", highlight=top,
+                     show_sensors=True, node_size=6)
+        if truth is not None:
+            leaks = truth[truth["is_leak"].astype(str).str.lower().isin(["true", "1"])]
+            xy = network.node_xy().loc[leaks["node"]]
+            ax.scatter(xy["x"], xy["y"], marker="*", s=120, c=OKABE_ITO[2], zorder=6, label="true leak")
+            ax.legend(loc="lower left", fontsize=7)
+        ax.set_title(f"{a.alarm_id}: {a.leak_flow_lps:.1f} L/s, best {top[0]}", fontsize=10)
+    fig.tight_layout()
+    return fig
