@@ -4,6 +4,12 @@ Prints field-days per second for kit (10 000 fields x 365 days, vectorized)
 and pyfao56 (a few fields, one at a time), their ratio, kit's peak memory,
 and ET0 values per second.
 
+kit keeps the daily variables the issue's ``water_balance.nc`` holds (ETc,
+ETa, depletion, RAW, TAW, Ks, irrigation) plus those the seasonal summary
+needs, in float64 (the default, bit-identical to earlier results) and in
+float32. ET0 runs on (fields, days) arrays with the day of year given per day
+(shape (days,)), as it is for a station or a raster stack.
+
     /work/main/.venv/bin/python benchmarks/agro_water_balance.py [--fields 10000] [--pyfao56-fields 3]
 """
 from __future__ import annotations
@@ -40,12 +46,20 @@ def main():
     n_days = len(inputs.times)
 
     # --- kit: water balance with MAD irrigation planned in the loop -------------------------
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    out = run(inputs, method="single", policy=_Policy("mad", use_forecast=False), runoff=False, device=args.device)
-    kit_s = time.perf_counter() - t0
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    keep = ("etc_mm", "eta_mm", "depletion_mm", "raw_mm", "taw_mm", "ks", "irrigation_mm", "effective_rain_mm",
+            "runoff_mm", "deep_percolation_mm")
+    kit = {}
+    for dtype in ("float64", "float32"):
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        out = run(inputs, method="single", policy=_Policy("mad", use_forecast=False), runoff=False, device=args.device,
+                  outputs=keep, dtype=dtype)
+        seconds = time.perf_counter() - t0
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        kit[dtype] = (seconds, peak)
+        del out
+    kit_s, peak = kit["float64"]
     kit_rate = args.fields * n_days / kit_s
 
     # --- pyfao56: the same fields, one at a time ------------------------------------------
@@ -83,21 +97,30 @@ def main():
     shape = (args.fields, n_days)
     tmin = rng.uniform(5, 20, shape)
     tmax = tmin + rng.uniform(8, 16, shape)
-    doy = np.broadcast_to(np.arange(1.0, n_days + 1), shape)
+    doy = np.arange(1.0, n_days + 1)
     kw = dict(rh_min_pct=rng.uniform(20, 60, shape), rh_max_pct=rng.uniform(60, 95, shape),
               wind_ms=rng.uniform(0.5, 5, shape), sunshine_h=rng.uniform(0, 12, shape))
-    fao56.et0_kernel(tmin[:10], tmax[:10], doy[:10], 31.6, 466.0, **{k: v[:10] for k, v in kw.items()})
-    t0 = time.perf_counter()
-    fao56.et0_kernel(tmin, tmax, doy, 31.6, 466.0, **kw)
-    et0_s = time.perf_counter() - t0
+    kw["sunshine_h"][rng.random(shape) < 0.1] = np.nan  # some missing days: the fallback logic runs too
+    et0_s = {}
+    for dtype in (np.float64, np.float32):
+        a, b, d = tmin.astype(dtype), tmax.astype(dtype), doy.astype(dtype)
+        k = {name: v.astype(dtype) for name, v in kw.items()}
+        fao56.et0_kernel(a[:10], b[:10], d, 31.6, 466.0, **{name: v[:10] for name, v in k.items()})
+        t0 = time.perf_counter()
+        fao56.et0_kernel(a, b, d, 31.6, 466.0, **k)
+        et0_s[np.dtype(dtype).name] = time.perf_counter() - t0
 
     print(f"pyfao56 {pyfao56.__version__ if hasattr(pyfao56, '__version__') else ''}".strip())
-    print(f"kit water balance : {args.fields} fields x {n_days} days in {kit_s:.2f} s = {kit_rate:,.0f} field-days/s "
-          f"(peak traced memory {peak / 2**20:.0f} MiB, process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")
+    for dtype, (seconds, peak) in kit.items():
+        rate = args.fields * n_days / seconds
+        print(f"kit water balance ({dtype}): {args.fields} fields x {n_days} days in {seconds:.2f} s = {rate:,.0f} field-days/s "
+              f"(peak traced memory {peak / 2**20:.0f} MiB); ratio to pyfao56 {rate / py_rate:,.0f}x")
     print(f"pyfao56           : {args.pyfao56_fields} fields x {n_days} days in {py_s:.2f} s = {py_rate:,.0f} field-days/s")
-    print(f"ratio kit / pyfao56: {kit_rate / py_rate:,.0f}x")
-    print(f"ET0 (FAO-56 PM, missing-data logic): {shape[0] * shape[1]:,} values in {et0_s:.2f} s = {shape[0] * shape[1] / et0_s:,.0f} values/s")
-    del out
+    print(f"ratio kit (float64) / pyfao56: {kit_rate / py_rate:,.0f}x; process max RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    for dtype, seconds in et0_s.items():
+        print(f"ET0 ({dtype}, FAO-56 PM, missing-data logic): {shape[0] * shape[1]:,} values in {seconds:.2f} s = "
+              f"{shape[0] * shape[1] / seconds:,.0f} values/s")
 
 
 if __name__ == "__main__":

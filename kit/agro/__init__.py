@@ -7,6 +7,9 @@ Entry points used by the ``irrigation_planning`` notebook:
 - :func:`water_balance`: daily FAO-56 soil water balance, fields × days.
 - :func:`schedule`: irrigation schedules (MAD, calendar, interval, deficit,
   seasonal quota) with the expected relative yield.
+- Gridded fields (a NetCDF/GeoTIFF or Dataset with dims ``y, x``, Dask-chunked
+  allowed) go through the same two functions, pixel by pixel, chunk by chunk
+  (:mod:`kit.agro.gridded`).
 
 The numerical kernels (:mod:`kit.agro.fao56`, :mod:`kit.agro.balance`) are
 written against the Python array API and run on NumPy, CuPy or Torch.
@@ -15,11 +18,12 @@ from kit.agro import datasets, fao56
 from kit.agro.crops import CROPS, SOILS, adjust_kc_for_climate
 from kit.agro.evapotranspiration import et0
 from kit.agro.fields import read_fields
+from kit.agro.gridded import GridPlan, read_fields_grid
 from kit.agro.model import summarize, water_balance
 from kit.agro.schedule import STRATEGIES, Plan, compare_strategies, schedule
 from kit.agro.weather import GapFillWarning, read_weather
 
 __all__ = [
-    "CROPS", "SOILS", "STRATEGIES", "GapFillWarning", "Plan", "adjust_kc_for_climate", "compare_strategies", "datasets",
-    "et0", "fao56", "read_fields", "read_weather", "schedule", "summarize", "water_balance",
+    "CROPS", "SOILS", "STRATEGIES", "GapFillWarning", "GridPlan", "Plan", "adjust_kc_for_climate", "compare_strategies", "datasets",
+    "et0", "fao56", "read_fields", "read_fields_grid", "read_weather", "schedule", "summarize", "water_balance",
 ]

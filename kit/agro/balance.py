@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from array_api_compat import device as _device
+
 from kit.backend import array_namespace
 
 #: Per-field parameters the kernel needs (1-D arrays, one value per field).
@@ -101,8 +103,36 @@ def _stage_value(xp, day, p, ini, mid, end):
     return out
 
 
+class _Stages:
+    """Eq. 66 with the stage bounds and slopes computed once, not every day (same values as :func:`_stage_value`)."""
+
+    def __init__(self, xp, p, ini, mid, end):
+        self.xp, self.ini, self.mid = xp, ini, mid
+        self.s1 = p["l_ini"]
+        self.s2 = self.s1 + p["l_dev"]
+        self.s3 = self.s2 + p["l_mid"]
+        self.dev_slope = (mid - ini) / p["l_dev"]
+        self.late_slope = (end - mid) / p["l_late"]
+
+    def __call__(self, day):
+        xp = self.xp
+        out = xp.where(day <= self.s1, self.ini, self.ini + (day - self.s1) * self.dev_slope)
+        out = xp.where(day > self.s2, self.mid, out)
+        return xp.where(day > self.s3, self.mid + (day - self.s3) * self.late_slope, out)
+
+
+def _finish_outputs(xp, store, active_days):
+    """Blank days outside each field's season in place and return (fields, days) views of the (days, fields) buffers."""
+    out = {}
+    for k, buf in store.items():
+        if active_days is not None:
+            buf[~active_days] = float("nan")
+        out[k] = xp.permute_dims(buf, (1, 0))
+    return out
+
+
 def water_balance_kernel(et0_mm, rain_mm, params: dict, *, u2_ms=None, rh_min_pct=None, forecast_mm=None,
-                         policy=None, method: str = "single", runoff: bool = True):
+                         policy=None, method: str = "single", runoff: bool = True, outputs=None):
     """Run the daily soil water balance for all fields.
 
     Parameters
@@ -110,7 +140,8 @@ def water_balance_kernel(et0_mm, rain_mm, params: dict, *, u2_ms=None, rh_min_pc
     et0_mm, rain_mm : array (days,) or (fields, days), mm/day
     params : dict of arrays (fields,)
         Keys :data:`FIELD_PARAMS`; ``plant_index`` is the day index of
-        planting (may be negative or beyond the last day).
+        planting (may be negative or beyond the last day). The arrays' float
+        dtype (float32 or float64) is the dtype of the computation.
     u2_ms, rh_min_pct : array (days,) or (fields, days), optional
         Wind at 2 m and minimum RH for Kc max in the dual method (default 2 m/s, 45 %).
     forecast_mm : array, optional
@@ -120,13 +151,22 @@ def water_balance_kernel(et0_mm, rain_mm, params: dict, *, u2_ms=None, rh_min_pc
     method : {"single", "dual"}
     runoff : bool
         Curve-number runoff on rain (False: all rain infiltrates, as pyfao56's default).
+    outputs : sequence of str, optional
+        Daily variables to keep (subset of :data:`OUTPUTS`); default all.
+        Keeping fewer saves memory and time on large runs.
 
     Returns
     -------
     dict of arrays (fields, days)
-        Keys :data:`OUTPUTS`; NaN outside each field's season.
+        The ``outputs`` keys; NaN outside each field's season.
     """
     xp = array_namespace(et0_mm, *params.values())
+    keys = tuple(OUTPUTS if outputs is None else outputs)
+    unknown = [k for k in keys if k not in OUTPUTS]
+    if unknown:
+        from kit.errors import ParameterError
+
+        raise ParameterError(f"unknown water-balance output(s) {', '.join(unknown)}; choose from {', '.join(OUTPUTS)}")
     p = params
     like = p["taw_mm_per_m"] * 0.0
     zeros, ones = like, like + 1.0
@@ -134,6 +174,10 @@ def water_balance_kernel(et0_mm, rain_mm, params: dict, *, u2_ms=None, rh_min_pc
     n_days = et0_mm.shape[-1]
     season = p["l_ini"] + p["l_dev"] + p["l_mid"] + p["l_late"]
     dual = method == "dual"
+    kc_of = _Stages(xp, p, p["kc_ini"], p["kc_mid"], p["kc_end"])
+    kcb_of = _Stages(xp, p, p["kcb_ini"], p["kcb_mid"], p["kcb_end"])
+    need_kcb = dual or runoff or "kcb" in keys
+    zr_span = p["zr_max_m"] - p["zr_ini_m"]
 
     established = p["zr_ini_m"] >= p["zr_max_m"]
     if "height_ini_m" in p:
@@ -146,20 +190,22 @@ def water_balance_kernel(et0_mm, rain_mm, params: dict, *, u2_ms=None, rh_min_pc
     cn1 = p["cn2"] / (2.281 - 0.01281 * p["cn2"])
     cn3 = p["cn2"] / (0.427 + 0.00573 * p["cn2"])
     rew, tew = p["rew_mm"], p["tew_mm"]
+    fast = not dual and not runoff
 
-    store = {k: [] for k in OUTPUTS}
+    # One (days, fields) buffer per kept output, written row by row: each day's temporaries are freed and
+    # reused, so memory grows only by the outputs (fresh pages are costly on many machines).
+    store = {k: xp.empty((n_days, like.shape[0]), dtype=like.dtype, device=_device(like)) for k in keys}
     for t in range(n_days):
         day = t - p["plant_index"]
         active = (day >= 0) & (day < season)
         et0 = _column(xp, et0_mm, t, like)
         rain = _column(xp, rain_mm, t, like)
-        kc = _stage_value(xp, day, p, p["kc_ini"], p["kc_mid"], p["kc_end"])
-        kcb = _stage_value(xp, day, p, p["kcb_ini"], p["kcb_mid"], p["kcb_end"])
+        kc = kc_of(day)
+        kcb = kcb_of(day) if need_kcb else nan
         growth = xp.clip((day - p["l_ini"]) / p["l_dev"], 0.0, 1.0)
-        zr = p["zr_ini_m"] + (p["zr_max_m"] - p["zr_ini_m"]) * growth
-        height = xp.maximum(h_ini + (p["height_m"] - h_ini) * growth, ones * 0.001)
+        zr = p["zr_ini_m"] + zr_span * growth
 
-        if not dual and not runoff:
+        if fast:
             # Single Kc without runoff needs no evaporation layer: the fast path.
             taw = p["taw_mm_per_m"] * zr
             dr = xp.minimum(dr, taw)
@@ -182,10 +228,11 @@ def water_balance_kernel(et0_mm, rain_mm, params: dict, *, u2_ms=None, rh_min_pc
                 "runoff_mm": zeros, "deep_percolation_mm": dp, "kcb": kcb, "ke": nan, "evaporation_mm": nan,
                 "surface_depletion_mm": nan,
             }
-            for k, v in values.items():
-                store[k].append(xp.where(active, v, nan))
+            for k in keys:
+                store[k][t, ...] = values[k]
             continue
 
+        height = xp.maximum(h_ini + (p["height_m"] - h_ini) * growth, ones * 0.001)
         # Evaporation layer (FAO-56 eq. 71-79): needed for ET in the dual method, for runoff in both.
         u2 = ones * 2.0 if u2_ms is None else xp.clip(_column(xp, u2_ms, t, like), 1.0, 6.0)
         rhmin = ones * 45.0 if rh_min_pct is None else xp.clip(_column(xp, rh_min_pct, t, like), 20.0, 80.0)
@@ -257,9 +304,13 @@ def water_balance_kernel(et0_mm, rain_mm, params: dict, *, u2_ms=None, rh_min_pc
             "runoff_mm": ro, "deep_percolation_mm": dp, "kcb": kcb, "ke": ke, "evaporation_mm": evap,
             "surface_depletion_mm": de,
         }
-        for k, v in values.items():
-            store[k].append(xp.where(active, v, nan))
-    out = {}
-    for k in OUTPUTS:
-        out[k] = xp.stack(store.pop(k), axis=-1) if n_days else xp.zeros((like.shape[0], 0), dtype=like.dtype)
-    return out
+        for k in keys:
+            store[k][t, ...] = values[k]
+    # Days outside each field's season are blanked once on the stacked arrays, not every day.
+    if n_days:
+        t_index = xp.astype(xp.arange(n_days, device=_device(like)), like.dtype)
+        day2 = xp.reshape(t_index, (n_days, 1)) - xp.reshape(p["plant_index"], (1, -1))
+        active_days = (day2 >= 0) & (day2 < xp.reshape(season, (1, -1)))
+    else:
+        active_days = None
+    return _finish_outputs(xp, store, active_days)

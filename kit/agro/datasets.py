@@ -21,7 +21,7 @@ SITES = {
         "tmin_c": [5.9, 7.6, 10.0, 11.7, 14.8, 17.6, 20.7, 21.1, 19.0, 15.3, 10.6, 7.4],
         "rain_mm": [32.2, 37.9, 38.3, 26.0, 12.7, 2.9, 1.3, 2.4, 7.7, 21.6, 33.8, 27.7],
         "rain_days": [4.6, 5.0, 5.4, 4.5, 2.5, 0.8, 0.4, 0.8, 1.8, 3.6, 4.5, 4.0],
-        "rh_pct": [67, 65, 62, 60, 57, 56, 50, 52, 57, 62, 65, 67],
+        "rh_pct": [66, 62, 57, 58, 53, 49, 44, 46, 54, 57, 62, 67],  # UK Met Office table for Marrakech, see the card
         "wind_ms": [2.4, 2.7, 3.0, 3.2, 3.3, 3.3, 3.3, 3.1, 2.8, 2.5, 2.4, 2.3],
         "sunshine_frac": [0.67, 0.68, 0.68, 0.70, 0.72, 0.76, 0.78, 0.78, 0.72, 0.70, 0.67, 0.66],
         "crops": {"olive": 0.30, "citrus": 0.15, "wheat": 0.25, "barley": 0.10, "alfalfa": 0.15, "maize": 0.05},
@@ -41,9 +41,10 @@ SITES = {
     },
     "meknes": {
         "station": "Meknès (WMO 60150)", "lat_deg": 33.88, "lon_deg": -5.53, "elevation_m": 560.0, "krs": 0.16,
-        "tmax_c": [15.6, 16.9, 19.8, 21.8, 26.0, 30.8, 34.9, 35.0, 30.2, 25.6, 19.6, 16.3],
-        "tmin_c": [4.5, 5.3, 7.4, 8.9, 11.8, 15.0, 17.8, 18.4, 16.2, 12.8, 8.6, 5.7],
-        "rain_mm": [62.9, 61.4, 57.4, 52.6, 27.4, 7.3, 1.4, 2.7, 14.6, 45.1, 71.6, 71.5],
+        # Tmax, Tmin, rain: Hong Kong Observatory climatological table for Meknès (WMO normals), see the card.
+        "tmax_c": [15.3, 16.6, 18.6, 20.0, 23.8, 27.8, 32.7, 32.6, 29.6, 24.5, 19.3, 15.6],
+        "tmin_c": [5.2, 6.3, 7.2, 8.8, 11.5, 14.6, 17.7, 17.9, 16.2, 12.8, 9.1, 5.8],
+        "rain_mm": [89.4, 84.4, 78.4, 74.3, 42.6, 12.5, 2.1, 1.9, 14.1, 47.4, 79.6, 81.2],
         "rain_days": [7.6, 7.6, 7.2, 6.9, 4.4, 1.3, 0.3, 0.6, 2.4, 5.6, 7.5, 7.9],
         "rh_pct": [79, 77, 73, 71, 66, 59, 52, 53, 60, 68, 76, 80],
         "wind_ms": [2.5, 2.7, 2.9, 3.0, 3.0, 3.0, 3.1, 2.9, 2.6, 2.4, 2.4, 2.5],
@@ -60,7 +61,7 @@ _PLANTING = {
     "sugar_beet": ((10, 15), (11, 30)),
 }
 
-__all__ = ["SITES", "weather", "fields", "site_info"]
+__all__ = ["SITES", "weather", "fields", "site_info", "perimeter", "write_perimeter"]
 
 
 def _site(site: str) -> dict:
@@ -210,3 +211,114 @@ def fields(site: str = "marrakech", n: int = 200, seed: int = 0, start_year: int
         "elevation_m": s["elevation_m"],
         "irrigation_efficiency": np.where(drip, 0.90, 0.60),
     })
+
+
+def perimeter(site: str = "marrakech", size: int = 60, seed: int = 0, start_year: int = 2021,
+              pixel_m: float = 30.0):
+    """Generate a small irrigated perimeter as a gridded fields Dataset (the gridded contract).
+
+    ``size`` × ``size`` pixels of ``pixel_m`` metres (60 × 60 × 30 m: 324 ha)
+    in UTM zone 29N around the site: rectangular parcels of 5-14 pixels a
+    side separated by farm tracks (crop code 0), each parcel one crop of the
+    site's mix with its planting date and irrigation system (as
+    :func:`fields`), soils varying smoothly across the perimeter with the
+    site's shares.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``(y, x)``: ``crop`` and ``soil`` (int8 codes with CF
+        ``flag_values``/``flag_meanings``, 0 = track), ``planting_date``
+        (int32 ``YYYYMMDD``, 0 on tracks), ``irrigation_efficiency``;
+        ``spatial_ref`` (EPSG:32629) and attributes ``lat_deg``,
+        ``elevation_m``.
+
+    Examples
+    --------
+    >>> grid = perimeter(size=30, seed=1)
+    >>> dict(grid.sizes), int(grid.attrs["epsg"])
+    ({'y': 30, 'x': 30}, 32629)
+    """
+    import xarray as xr
+
+    from kit.agro.gridded import CROP_CODES, SOIL_CODES
+    from kit.raster.georef import set_georef
+
+    s = _site(site)
+    if not 4 <= size <= 4000:
+        raise ParameterError(f"size must be 4-4000 pixels, got {size}")
+    rng = np.random.default_rng(seed)
+    crop_names = list(s["crops"])
+    crop_p = np.asarray(list(s["crops"].values())) / sum(s["crops"].values())
+    crop = np.zeros((size, size), np.int8)
+    planting = np.zeros((size, size), np.int32)
+    efficiency = np.ones((size, size), np.float32)
+    code_of = {name: code for code, name in CROP_CODES.items()}
+    y0 = 0
+    while y0 < size:
+        h = int(rng.integers(5, 15))
+        x0 = 0
+        while x0 < size:
+            w = int(rng.integers(5, 15))
+            name = str(rng.choice(crop_names, p=crop_p))
+            (m0, d0), (m1, d1) = _PLANTING[name]
+            a = pd.Timestamp(start_year if m0 >= 9 else start_year + 1, m0, d0)
+            b = pd.Timestamp(start_year if m1 >= 9 else start_year + 1, m1, d1)
+            day = a + pd.Timedelta(days=int(rng.integers(0, (b - a).days + 1)))
+            # one-pixel tracks on the parcel's lower and right edges
+            crop[y0:y0 + h - 1, x0:x0 + w - 1] = code_of[name]
+            planting[y0:y0 + h - 1, x0:x0 + w - 1] = int(day.strftime("%Y%m%d"))
+            efficiency[y0:y0 + h - 1, x0:x0 + w - 1] = 0.90 if rng.random() < 0.6 else 0.60
+            x0 += w
+        y0 += h
+    # Soils: a smooth random surface cut at the quantiles of the site's soil shares.
+    coarse = rng.normal(size=(size // 10 + 2, size // 10 + 2))
+    yy = np.linspace(0, coarse.shape[0] - 1, size)
+    xx = np.linspace(0, coarse.shape[1] - 1, size)
+    rows = np.array([np.interp(xx, np.arange(coarse.shape[1]), r) for r in coarse])
+    surface = np.array([np.interp(yy, np.arange(coarse.shape[0]), c) for c in rows.T]).T
+    soil_names = list(s["soils"])
+    cuts = np.quantile(surface, np.cumsum(list(s["soils"].values()))[:-1] / sum(s["soils"].values()))
+    soil_code_of = {name: code for code, name in SOIL_CODES.items()}
+    soil = np.asarray([soil_code_of[n] for n in soil_names], np.int8)[np.searchsorted(cuts, surface)]
+    soil = np.where(crop > 0, soil, 0).astype(np.int8)
+    # Upper-left corner in UTM 29N near the site (latitude ~ northing / 110.9 km, longitude within the zone).
+    east = 500_000.0 + (s["lon_deg"] + 9.0) * 111_320.0 * np.cos(np.radians(s["lat_deg"]))
+    north = s["lat_deg"] * 110_900.0
+    transform = (pixel_m, 0.0, round(east, -2), 0.0, -pixel_m, round(north, -2) + size * pixel_m)
+    x = transform[2] + pixel_m * (np.arange(size) + 0.5)
+    y = transform[5] - pixel_m * (np.arange(size) + 0.5)
+    ds = xr.Dataset(
+        {
+            "crop": (("y", "x"), crop, {"flag_values": np.arange(len(CROP_CODES) + 1, dtype=np.int8),
+                                         "flag_meanings": "none " + " ".join(CROP_CODES.values())}),
+            "soil": (("y", "x"), soil, {"flag_values": np.arange(len(SOIL_CODES) + 1, dtype=np.int8),
+                                         "flag_meanings": "none " + " ".join(SOIL_CODES.values())}),
+            "planting_date": (("y", "x"), np.where(crop > 0, planting, 0).astype(np.int32), {"long_name": "planting date, YYYYMMDD"}),
+            "irrigation_efficiency": (("y", "x"), np.where(crop > 0, efficiency, np.nan).astype(np.float32)),
+        },
+        coords={"y": y, "x": x},
+        attrs={"lat_deg": s["lat_deg"], "elevation_m": s["elevation_m"], "epsg": 32629, "site": s["station"],
+               "generator": "kit.agro.datasets.perimeter"},
+    )
+    return set_georef(ds, "EPSG:32629", transform)
+
+
+def write_perimeter(path, **options):
+    """Write :func:`perimeter` as a NetCDF file (the gridded fields contract) and return the path.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = write_perimeter(pathlib.Path(tempfile.mkdtemp()) / "perimeter.nc", size=10)
+    >>> p.suffix
+    '.nc'
+    """
+    from pathlib import Path
+
+    from kit.io import atomic_path
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        perimeter(**options).to_netcdf(tmp)
+    return path

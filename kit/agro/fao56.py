@@ -201,8 +201,12 @@ def actual_vapour_pressure_kpa(tmin_c, tmax_c, *, tdew_c=None, rh_min_pct=None, 
     """
     xp, tmin = _float(tmin_c)
     tmax = _like(tmax_c, tmin)
-    e_min = saturation_vapour_pressure_kpa(tmin)
-    e_max = saturation_vapour_pressure_kpa(tmax)
+    return _actual_vapour_pressure(xp, tmin, saturation_vapour_pressure_kpa(tmin), saturation_vapour_pressure_kpa(tmax),
+                                   tdew_c, rh_min_pct, rh_max_pct, rh_mean_pct)
+
+
+def _actual_vapour_pressure(xp, tmin, e_min, e_max, tdew_c, rh_min_pct, rh_max_pct, rh_mean_pct):
+    """:func:`actual_vapour_pressure_kpa` with e°(Tmin) and e°(Tmax) already computed."""
     ea = e_min + 0.0 * e_max  # Tmin as dew point (eq. 48); broadcast shape
     source = xp.astype(xp.zeros_like(ea), xp.int8) + 4
     # Apply from the least to the most preferred, each overriding where present.
@@ -466,6 +470,7 @@ def et0_kernel(
     krs=0.16,
     g_mj_m2=0.0,
     et0_method="fao56",
+    block_size=262_144,
 ):
     """Daily reference evapotranspiration with the FAO-56 missing-data procedure.
 
@@ -496,6 +501,10 @@ def et0_kernel(
         (``rs_mj_m2`` or ``sunshine_h``) is measured, Hargreaves-Samani
         (eq. 52) on the other days. ``"hargreaves"``: Hargreaves-Samani
         every day.
+    block_size : int or None
+        Arrays of two or more dimensions are computed in blocks of leading
+        rows of about this many elements, so the ~40 temporaries stay in the
+        CPU cache (several times faster on large grids); None: one block.
 
     Returns
     -------
@@ -519,6 +528,27 @@ def et0_kernel(
         from kit.errors import ParameterError
 
         raise ParameterError(f"et0_method must be one of {', '.join(METHODS)}, got {et0_method!r}")
+    args = dict(tmin_c=tmin_c, tmax_c=tmax_c, doy=doy, lat_deg=lat_deg, elevation_m=elevation_m, rs_mj_m2=rs_mj_m2,
+                sunshine_h=sunshine_h, tdew_c=tdew_c, rh_min_pct=rh_min_pct, rh_max_pct=rh_max_pct,
+                rh_mean_pct=rh_mean_pct, wind_ms=wind_ms, wind_height_m=wind_height_m, g_mj_m2=g_mj_m2)
+    shapes = [tuple(int(n) for n in v.shape) for v in args.values() if hasattr(v, "shape")]
+    xp = array_namespace(tmin_c)
+    shape = tuple(int(n) for n in xp.broadcast_shapes(*shapes)) if shapes else ()
+    size = math.prod(shape)
+    if block_size is None or len(shape) < 2 or shape[0] < 2 or size <= block_size:
+        return _et0_block(**args, krs=krs, et0_method=et0_method)
+    rows = max(1, block_size // max(1, math.prod(shape[1:])))
+    parts = []
+    for start in range(0, shape[0], rows):
+        sl = {k: (v[start:start + rows] if hasattr(v, "shape") and len(v.shape) == len(shape) and v.shape[0] == shape[0] else v)
+              for k, v in args.items()}
+        parts.append(_et0_block(**sl, krs=krs, et0_method=et0_method))
+    return {k: xp.concat([part[k] for part in parts], axis=0) for k in parts[0]}
+
+
+def _et0_block(*, tmin_c, tmax_c, doy, lat_deg, elevation_m, rs_mj_m2, sunshine_h, tdew_c, rh_min_pct, rh_max_pct,
+               rh_mean_pct, wind_ms, wind_height_m, krs, g_mj_m2, et0_method):
+    """:func:`et0_kernel` on one block (all arrays broadcast together)."""
     xp, tmin = _float(tmin_c)
     tmax = _like(tmax_c, tmin)
     j = _like(doy, tmin)
@@ -547,8 +577,8 @@ def et0_kernel(
         rs_source = xp.where(ok, zeros_i8, rs_source)
         measured_radiation = measured_radiation | ok
 
-    hs = hargreaves_et0_mm(tmin, tmax, ra)
     if et0_method == "hargreaves":
+        hs = hargreaves_et0_mm(tmin, tmax, ra)
         nan = xp.full_like(tmin, float("nan"))
         return {
             "et0_mm": hs, "ra_mj_m2": ra, "rs_mj_m2": rs_temp, "rn_mj_m2": nan, "ea_kpa": nan, "u2_ms": nan,
@@ -559,9 +589,9 @@ def et0_kernel(
 
         raise ParameterError("elevation_m is needed for Penman-Monteith; give elevation_m (m) or et0_method='hargreaves'")
 
-    ea, ea_source = actual_vapour_pressure_kpa(
-        tmin, tmax, tdew_c=tdew_c, rh_min_pct=rh_min_pct, rh_max_pct=rh_max_pct, rh_mean_pct=rh_mean_pct
-    )
+    e_min = saturation_vapour_pressure_kpa(tmin)
+    e_max = saturation_vapour_pressure_kpa(tmax)
+    ea, ea_source = _actual_vapour_pressure(xp, tmin, e_min, e_max, tdew_c, rh_min_pct, rh_max_pct, rh_mean_pct)
     if wind_ms is not None:
         u = _like(wind_ms, tmin)
         ok = ~xp.isnan(u)
@@ -574,7 +604,7 @@ def et0_kernel(
     z = _like(elevation_m, tmin)
     gamma = psychrometric_constant_kpa_c(atmospheric_pressure_kpa(z))
     tmean = (tmax + tmin) / 2.0
-    es = mean_saturation_vapour_pressure_kpa(tmin, tmax)
+    es = (e_max + e_min) / 2.0  # eq. 12, reusing e°(Tmin) and e°(Tmax)
     rso = clear_sky_radiation_mj_m2(ra, z)
     # A temperature-range estimate can exceed the clear-sky value; measured Rs is kept as is.
     rs = xp.where(rs_source == 2, xp.minimum(rs, rso), rs)
@@ -584,7 +614,7 @@ def et0_kernel(
     et0 = xp.clip(et0, 0.0, None)
     used_hs = zeros_i8
     if et0_method == "fao56+hs":
-        et0 = xp.where(measured_radiation, et0, hs)
+        et0 = xp.where(measured_radiation, et0, hargreaves_et0_mm(tmin, tmax, ra))
         used_hs = xp.astype(~measured_radiation, xp.int8)
     return {
         "et0_mm": et0, "ra_mj_m2": ra, "rs_mj_m2": rs, "rn_mj_m2": rn, "ea_kpa": ea, "u2_ms": u2,

@@ -23,7 +23,10 @@ _UNITS = {
     "surface_depletion_mm": "mm",
 }
 
-__all__ = ["water_balance", "prepare", "field_parameters", "summarize", "Inputs"]
+__all__ = ["water_balance", "prepare", "field_parameters", "summarize", "Inputs", "GRID_DAILY"]
+
+#: Daily variables a gridded run keeps by default (those of the issue's water_balance.nc).
+GRID_DAILY = ("et0_mm", "etc_mm", "eta_mm", "depletion_mm", "raw_mm", "taw_mm", "ks", "irrigation_mm", "rain_mm")
 
 
 class Inputs:
@@ -42,10 +45,25 @@ class Inputs:
         self.params = params
         self.u2_ms = u2
         self.rh_min_pct = rhmin
+        self.arrays = None
 
     @property
     def n_fields(self):
         return len(self.fields)
+
+    def daily_arrays(self) -> dict:
+        """Daily kernel inputs as NumPy arrays, (days,) shared by all fields or (fields, days).
+
+        Keys ``et0_mm, rain_mm, forecast_mm, u2_ms, rh_min_pct``. Gridded
+        weather sets :attr:`arrays` to per-pixel arrays instead.
+        """
+        if getattr(self, "arrays", None) is not None:
+            return self.arrays
+        w = self.weather
+        return {
+            "et0_mm": self.et0["et0_mm"].to_numpy(float), "rain_mm": w["rain_mm"].to_numpy(float),
+            "forecast_mm": w["rain_forecast_mm"].to_numpy(float), "u2_ms": self.u2_ms, "rh_min_pct": self.rh_min_pct,
+        }
 
 
 def _daily_u2_rhmin(weather: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -107,10 +125,12 @@ def field_parameters(fields: pd.DataFrame, times: pd.DatetimeIndex, *, crops=Non
 
 
 def prepare(fields, weather, *, start=None, end=None, crops=None, adjust_kc=True, initial_depletion_fraction=0.0,
-            fw_irrigation=1.0, et0_method="fao56", krs=0.16, lat_deg=None, elevation_m=None) -> Inputs:
+            fw_irrigation=1.0, et0_method="fao56", krs=0.16, lat_deg=None, elevation_m=None, et0_table=None) -> Inputs:
     """Read and check fields and weather, compute ET0, and build the kernel parameters.
 
-    Parameters are those of :func:`water_balance`.
+    Parameters are those of :func:`water_balance`; ``et0_table`` (the
+    output of :func:`kit.agro.et0` on the same days) skips the ET0
+    computation when it is shared by several calls.
     """
     if not isinstance(fields, pd.DataFrame) or "taw_mm_per_m" not in fields.columns or "value_per_ha" not in fields.columns:
         fields = read_fields(fields, crops=crops)
@@ -124,7 +144,10 @@ def prepare(fields, weather, *, start=None, end=None, crops=None, adjust_kc=True
         lat_deg = float(fields["lat_deg"].dropna().iloc[0])
     if elevation_m is None and weather.attrs.get("elevation_m") is None and fields["elevation_m"].notna().any():
         elevation_m = float(fields["elevation_m"].dropna().iloc[0])
-    et0_table = compute_et0(weather, lat_deg, elevation_m, et0_method, krs=krs)
+    if et0_table is None:
+        et0_table = compute_et0(weather, lat_deg, elevation_m, et0_method, krs=krs)
+    else:
+        et0_table = et0_table.loc[weather.index]
     times = weather.index
     table = CROPS if crops is None else crops
     season = table.loc[fields["crop"], ["l_ini", "l_dev", "l_mid", "l_late"]].sum(axis=1).to_numpy()
@@ -166,20 +189,34 @@ def _irrigation_policy(irrigation: pd.DataFrame, inputs: Inputs, backend):
     return lambda state: depth[:, state.t]
 
 
-def run(inputs: Inputs, *, method="single", policy=None, runoff=True, device="cpu") -> dict:
-    """Run the kernel on ``inputs`` and return NumPy arrays (fields, days)."""
+def run(inputs: Inputs, *, method="single", policy=None, runoff=True, device="cpu", outputs=None,
+        dtype: str = "float64") -> dict:
+    """Run the kernel on ``inputs`` and return NumPy arrays (fields, days).
+
+    ``outputs`` limits the daily variables kept (default all of
+    :data:`kit.agro.balance.OUTPUTS`); ``dtype`` ``"float32"`` halves memory
+    and time at about 1e-5 mm of depletion (the default float64 reproduces
+    earlier results bit for bit).
+    """
     if method not in ("single", "dual"):
         raise ParameterError(f"method must be 'single' or 'dual', got {method!r}")
+    if dtype not in ("float32", "float64"):
+        raise ParameterError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     backend = get_backend(device)
-    params = {k: backend.asarray(v) for k, v in inputs.params.items()}
-    w = inputs.weather
-    forecast = w["rain_forecast_mm"].to_numpy(float)
+    np_dtype = np.dtype(dtype)
+
+    def conv(a):
+        return backend.asarray(np.asarray(a, dtype=np_dtype))
+
+    params = {k: conv(v) for k, v in inputs.params.items()}
+    daily = inputs.daily_arrays()
+    forecast = daily["forecast_mm"]
     out = water_balance_kernel(
-        backend.asarray(inputs.et0["et0_mm"].to_numpy(float)), backend.asarray(w["rain_mm"].to_numpy(float)), params,
-        u2_ms=backend.asarray(inputs.u2_ms), rh_min_pct=backend.asarray(inputs.rh_min_pct),
-        forecast_mm=None if np.isnan(forecast).all() else backend.asarray(forecast),
+        conv(daily["et0_mm"]), conv(daily["rain_mm"]), params,
+        u2_ms=conv(daily["u2_ms"]), rh_min_pct=conv(daily["rh_min_pct"]),
+        forecast_mm=None if forecast is None or np.isnan(forecast).all() else conv(forecast),
         policy=policy if not callable(getattr(policy, "bind", None)) else policy.bind(inputs, backend),
-        method=method, runoff=runoff,
+        method=method, runoff=runoff, outputs=outputs,
     )
     return {k: to_numpy(v) for k, v in out.items()}
 
@@ -192,7 +229,7 @@ def to_dataset(inputs: Inputs, out: dict, method: str) -> xr.Dataset:
     ds["method"] = ("time", inputs.et0["method"].to_numpy(dtype=str), {"long_name": "ET0 method used that day"})
     ds["rain_mm"] = ("time", inputs.weather["rain_mm"].to_numpy(float), {"units": "mm"})
     for k in OUTPUTS:
-        if method == "single" and k in ("kcb", "ke", "evaporation_mm"):
+        if (method == "single" and k in ("kcb", "ke", "evaporation_mm")) or k not in out:
             continue
         ds[k] = (("field", "time"), out[k], {"units": _UNITS[k]})
     for col in ("crop", "soil"):
@@ -239,15 +276,19 @@ def summarize(ds: xr.Dataset) -> pd.DataFrame:
 def water_balance(fields, weather, *, method: str = "single", irrigation=None, start=None, end=None, crops=None,
                   adjust_kc: bool = True, runoff: bool = True, initial_depletion_fraction: float = 0.0,
                   fw_irrigation: float = 1.0, et0_method: str = "fao56", krs: float = 0.16, lat_deg=None,
-                  elevation_m=None, device: str = "cpu") -> xr.Dataset:
-    """Daily FAO-56 soil water balance of every field.
+                  elevation_m=None, device: str = "cpu", dtype: str | None = None, daily=None, chunks=None) -> xr.Dataset:
+    """Daily FAO-56 soil water balance of every field (or every field pixel of a grid).
 
     Parameters
     ----------
-    fields : str, path or DataFrame
-        Fields contract (see :func:`kit.agro.read_fields`).
-    weather : str, path or DataFrame
-        Weather contract of one station (see :func:`kit.agro.read_weather`).
+    fields : str, path, DataFrame or xarray.Dataset
+        Fields contract (see :func:`kit.agro.read_fields`): a table (CSV,
+        GeoJSON, DataFrame) or a grid (NetCDF/GeoTIFF path or Dataset with
+        dims ``y, x``, see :mod:`kit.agro.gridded`; Dask-chunked allowed).
+    weather : str, path, DataFrame or xarray.Dataset
+        Weather contract of one station (see :func:`kit.agro.read_weather`),
+        or, for gridded fields, a Dataset / NetCDF with dims ``(time,)`` or
+        ``(y, x, time)``.
     method : {"single", "dual"}
         Single crop coefficient (Kc, FAO-56 ch. 6) or dual (Kcb + Ke, ch. 7).
     irrigation : DataFrame, optional
@@ -269,11 +310,21 @@ def water_balance(fields, weather, *, method: str = "single", irrigation=None, s
     et0_method, krs, lat_deg, elevation_m :
         Passed to :func:`kit.agro.et0`.
     device : {"cpu", "cuda", "auto"}
+    dtype : {"float64", "float32"}, optional
+        Kernel precision; default float64 for tables, float32 for grids.
+    daily : sequence of str, optional
+        Gridded fields only: daily variables kept as ``(y, x, time)``
+        (default :data:`GRID_DAILY`; ``()`` for seasonal maps only, on
+        large grids).
+    chunks : dict, optional
+        Gridded fields only: Dask chunks to open the file with, e.g. ``{"y": 256}``.
 
     Returns
     -------
     xarray.Dataset
-        Dims ``(field, time)``: ``etc_mm, eta_mm, depletion_mm`` (end of
+        Gridded fields: :attr:`kit.agro.gridded.GridPlan.balance` (seasonal
+        maps ``(y, x)``, daily ``(y, x, time)``, ``spatial_ref``). Tables:
+        dims ``(field, time)``: ``etc_mm, eta_mm, depletion_mm`` (end of
         day), ``raw_mm, taw_mm, ks, kc, zr_m, irrigation_mm`` (gross),
         ``net_irrigation_mm, effective_rain_mm, runoff_mm,
         deep_percolation_mm, surface_depletion_mm`` (and ``kcb, ke,
@@ -293,10 +344,20 @@ def water_balance(fields, weather, *, method: str = "single", irrigation=None, s
     >>> ds["depletion_mm"].dims, bool((ds["depletion_mm"] <= ds["taw_mm"]).all())
     (('field', 'time'), True)
     """
-    inputs = prepare(fields, weather, start=start, end=end, crops=crops, adjust_kc=adjust_kc,
-                     initial_depletion_fraction=initial_depletion_fraction, fw_irrigation=fw_irrigation,
-                     et0_method=et0_method, krs=krs, lat_deg=lat_deg, elevation_m=elevation_m)
+    options = dict(start=start, end=end, crops=crops, adjust_kc=adjust_kc,
+                   initial_depletion_fraction=initial_depletion_fraction, fw_irrigation=fw_irrigation,
+                   et0_method=et0_method, krs=krs, lat_deg=lat_deg, elevation_m=elevation_m)
+    from kit.agro.gridded import is_gridded, run_grid
+
+    if is_gridded(fields):
+        if irrigation is not None:
+            raise ParameterError("irrigation= applies to fields tables; for a grid, plan with kit.agro.schedule")
+        return run_grid(fields, weather, None, method=method, runoff=runoff, device=device, dtype=dtype or "float32",
+                        daily=GRID_DAILY if daily is None else tuple(daily), chunks=chunks, **options).balance
+    if daily is not None or chunks is not None:
+        raise ParameterError("daily= and chunks= apply to gridded fields (NetCDF/GeoTIFF or a Dataset with dims y, x)")
+    inputs = prepare(fields, weather, **options)
     backend = get_backend(device)
     policy = None if irrigation is None else _irrigation_policy(irrigation, inputs, backend)
-    out = run(inputs, method=method, policy=policy, runoff=runoff, device=device)
+    out = run(inputs, method=method, policy=policy, runoff=runoff, device=device, dtype=dtype or "float64")
     return to_dataset(inputs, out, method)

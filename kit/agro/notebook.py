@@ -4,9 +4,12 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 
+import numpy as np
 import pandas as pd
 
 from kit.agro import datasets, et0, read_fields, read_weather, schedule
+from kit.agro.gridded import is_gridded, read_fields_grid
+from kit.agro.crops import CROPS
 from kit.agro.schedule import STRATEGIES
 from kit.params import Param, Spec
 
@@ -14,7 +17,7 @@ PARAMETERS = Spec(
     (
         Param("site", "str", "marrakech", "embedded site used when weather is None", choices=tuple(datasets.SITES)),
         Param("weather", "path", None, "weather CSV (date, tmin_c, tmax_c, ...; datasets/irrigation/README.md); None for the embedded data"),
-        Param("fields", "path", None, "fields CSV or GeoJSON (field_id, crop, planting_date, area_ha, soil); None for the embedded data"),
+        Param("fields", "path", None, "fields CSV/GeoJSON table (field_id, crop, planting_date, area_ha, soil) or a NetCDF/GeoTIFF grid (crop, soil, planting_date per pixel); None for the embedded data"),
         Param("season_start", "date", "2021-09-01", "first day planned, YYYY-MM-DD"),
         Param("season_end", "date", "2022-08-31", "last day planned, YYYY-MM-DD"),
         Param("strategy", "str", "mad", "schedule: mad, calendar, interval, deficit or quota", choices=STRATEGIES),
@@ -58,7 +61,10 @@ def load_inputs(p) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     else:
         weather = datasets.weather(p.site, seasons=n_years, seed=p.seed, start_year=first)
         source = f"embedded weather for {datasets.site_info(p.site)['station']}"
-    if p.fields:
+    if p.fields and is_gridded(p.fields):
+        fields = read_fields_grid(p.fields)
+        source += f", gridded fields from {p.fields}"
+    elif p.fields:
         fields = read_fields(p.fields)
         source += f", fields from {p.fields}"
     else:
@@ -152,7 +158,7 @@ def plot_depletion(plan, field_ids: list[str]):
     """Root-zone depletion against RAW and TAW, with irrigation and rain, for a few fields."""
     import matplotlib.pyplot as plt
 
-    ds = plan.balance
+    ds = plan.fields_view(field_ids) if hasattr(plan, "fields_view") else plan.balance
     fig, axes = plt.subplots(len(field_ids), 1, figsize=(11, 2.6 * len(field_ids)), sharex=True, squeeze=False)
     for ax, fid in zip(axes[:, 0], field_ids):
         f = ds.sel(field=fid)
@@ -214,13 +220,61 @@ def rounded(table: pd.DataFrame) -> pd.DataFrame:
     return out.round({"relative_yield": 3, "days_under_stress": 1, "yield_vs_calendar_pts": 1})
 
 
-def describe_fields(fields: pd.DataFrame) -> str:
-    """One line: how many fields, how many hectares, which crops."""
+def describe_fields(fields) -> str:
+    """One line: how many fields (or field pixels), how many hectares, which crops."""
+    if is_gridded(fields):
+        from kit.agro.gridded import _block_fields, _pixel_area_ha
+
+        table, _, _ = _block_fields(fields.load(), fields, slice(0, fields.sizes["y"]), _pixel_area_ha(fields), CROPS,
+                                    None, None)
+        return (f"grid of {fields.sizes['y']} × {fields.sizes['x']} pixels, {len(table)} field pixels, "
+                f"{table['area_ha'].sum():,.0f} ha, crops: " + ", ".join(f"{c} {n}" for c, n in table["crop"].value_counts().items()))
     return f"{len(fields)} fields, {fields['area_ha'].sum():,.0f} ha, crops: " + ", ".join(
         f"{c} {n}" for c, n in fields["crop"].value_counts().items()
     )
 
 
+def n_fields(fields) -> int:
+    """Number of fields: rows of a table, field pixels (crop set) of a grid."""
+    if is_gridded(fields):
+        crop = fields["crop"].values
+        return int(((crop != "") if crop.dtype.kind in "US" or crop.dtype == object else (crop > 0)).sum())
+    return len(fields)
+
+
+def is_grid_plan(plan) -> bool:
+    """True when the plan covers gridded fields (a map can be drawn)."""
+    return hasattr(plan, "fields_view")
+
+
+def plot_map(plan):
+    """Maps of seasonal irrigation (mm) and relative yield over the perimeter; tracks and non-fields blank."""
+    import matplotlib.pyplot as plt
+
+    ds = plan.balance
+    x, y = ds["x"].values, ds["y"].values
+    dx = abs(x[1] - x[0]) if len(x) > 1 else 1.0
+    dy = abs(y[1] - y[0]) if len(y) > 1 else 1.0
+    # Extent in km from the upper-left corner, so the axes read as distances on the ground.
+    extent = (0, len(x) * dx / 1000, 0, len(y) * dy / 1000)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5))
+    irr = np.asarray(ds["seasonal_irrigation_mm"].values, float)
+    im1 = ax1.imshow(irr, cmap="cividis_r", extent=extent, interpolation="nearest")
+    fig.colorbar(im1, ax=ax1, label="seasonal irrigation, mm (gross)")
+    ax1.set_title(f"Seasonal irrigation: {np.nanmean(irr):.0f} mm on average")
+    ry = np.asarray(ds["relative_yield"].values, float)
+    im2 = ax2.imshow(ry, cmap="viridis", vmin=max(0.0, np.nanmin(ry)), vmax=1.0, extent=extent, interpolation="nearest")
+    fig.colorbar(im2, ax=ax2, label="relative yield (FAO-33 Ky)")
+    ax2.set_title(f"Expected relative yield: {plan.relative_yield:.2f} (area-weighted)")
+    for ax in (ax1, ax2):
+        ax.set_xlabel("km east")
+        ax.set_ylabel("km north")
+        ax.grid(False)
+    fig.suptitle(f"Strategy {plan.strategy}: white pixels are tracks or not fields")
+    fig.tight_layout()
+    return fig
+
+
 __all__ = ["PARAMETERS", "load_inputs", "plan_strategies", "comparison_table", "example_fields", "plot_et0",
-           "plot_depletion", "plot_strategies", "headline", "rounded", "describe_fields"]
+           "plot_depletion", "plot_strategies", "headline", "rounded", "describe_fields", "n_fields", "is_grid_plan", "plot_map"]
 

@@ -221,13 +221,19 @@ def schedule(fields, weather, strategy: str = "mad", *, quota_m3: float | None =
              capacity_m3_day: float | None = None, mad_fraction: float | None = None, refill_fraction: float = 0.0,
              deficit_fraction: float = 0.6, interval_days: int = 7, depth_mm: float | None = None, calendar=None,
              use_forecast: bool = True, forecast_fraction: float = 0.5, max_postpone_days: int = 3,
-             method: str = "single", device: str = "cpu", **balance_options) -> Plan:
+             method: str = "single", device: str = "cpu", dtype: str | None = None, daily=None, chunks=None,
+             **balance_options) -> Plan:
     """Plan irrigation for every field and return the schedule, the water balance and the yield outlook.
 
     Parameters
     ----------
     fields, weather :
-        Contracts of :func:`kit.agro.read_fields` and :func:`kit.agro.read_weather`.
+        Contracts of :func:`kit.agro.read_fields` and :func:`kit.agro.read_weather`;
+        gridded fields (NetCDF/GeoTIFF or a Dataset with dims ``y, x``) and
+        gridded weather as in :func:`kit.agro.water_balance`, which then
+        returns a :class:`kit.agro.gridded.GridPlan` (same attributes,
+        ``.write`` adds GeoTIFFs of seasonal irrigation and relative yield).
+        ``capacity_m3_day`` is not available on grids.
     strategy : {"mad", "calendar", "interval", "deficit", "quota"}
         - ``mad``: irrigate when depletion exceeds the management-allowed
           depletion (RAW, or ``mad_fraction`` × TAW) and refill to field
@@ -251,6 +257,8 @@ def schedule(fields, weather, strategy: str = "mad", *, quota_m3: float | None =
         (depletion below the midpoint of RAW and TAW), for at most
         ``max_postpone_days`` days.
     method : {"single", "dual"}
+    dtype, daily, chunks :
+        As in :func:`kit.agro.water_balance` (float64 for tables, float32 for grids by default).
     **balance_options :
         ``start, end, crops, adjust_kc, runoff, initial_depletion_fraction,
         fw_irrigation, et0_method, krs, lat_deg, elevation_m`` of
@@ -274,7 +282,20 @@ def schedule(fields, weather, strategy: str = "mad", *, quota_m3: float | None =
     """
     if strategy not in STRATEGIES:
         raise ParameterError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
-    inputs = prepare(fields, weather, **balance_options)
+    from kit.agro.gridded import is_gridded, run_grid
+    from kit.agro.model import GRID_DAILY
+
+    if is_gridded(fields):
+        return run_grid(fields, weather, strategy, quota_m3=quota_m3, quota_mm=quota_mm, capacity_m3_day=capacity_m3_day,
+                        mad_fraction=mad_fraction, refill_fraction=refill_fraction, deficit_fraction=deficit_fraction,
+                        interval_days=interval_days, depth_mm=depth_mm, calendar=calendar, use_forecast=use_forecast,
+                        forecast_fraction=forecast_fraction, max_postpone_days=max_postpone_days, method=method,
+                        device=device, dtype=dtype or "float32", daily=GRID_DAILY if daily is None else tuple(daily),
+                        chunks=chunks, **balance_options)
+    if daily is not None or chunks is not None:
+        raise ParameterError("daily= and chunks= apply to gridded fields (NetCDF/GeoTIFF or a Dataset with dims y, x)")
+    balance_options["dtype"] = dtype or "float64"
+    inputs = prepare(fields, weather, **{k: v for k, v in balance_options.items() if k != "dtype"})
     runoff = balance_options.get("runoff", True)
     common = dict(mad_fraction=mad_fraction, refill_fraction=refill_fraction, deficit_fraction=deficit_fraction,
                   interval_days=interval_days, depth_mm=depth_mm, calendar=calendar, use_forecast=use_forecast,
@@ -287,7 +308,8 @@ def schedule(fields, weather, strategy: str = "mad", *, quota_m3: float | None =
         if not quota >= 0 or math.isinf(quota):
             raise ParameterError(f"quota must be a finite number >= 0, got {quota}")
         # Unconstrained need first, then the allocation that maximizes production, then MAD within it.
-        need = run(inputs, method=method, policy=_Policy("mad", **{**common, "capacity_m3_day": None}), runoff=runoff, device=device)
+        need = run(inputs, method=method, policy=_Policy("mad", **{**common, "capacity_m3_day": None}), runoff=runoff, device=device,
+                   dtype=balance_options["dtype"])
         need_mm = np.nansum(need["irrigation_mm"], axis=1)
         etc_mm = np.nansum(need["etc_mm"], axis=1)
         area = f["area_ha"].to_numpy(float)
@@ -296,7 +318,7 @@ def schedule(fields, weather, strategy: str = "mad", *, quota_m3: float | None =
         policy = _Policy("quota", **common, budget_mm=alloc_m3 / (area * 10.0), priority=gain)
     else:
         policy = _Policy(strategy, **common)
-    out = run(inputs, method=method, policy=policy, runoff=runoff, device=device)
+    out = run(inputs, method=method, policy=policy, runoff=runoff, device=device, dtype=balance_options["dtype"])
     ds = to_dataset(inputs, out, method)
     ds.attrs["strategy"] = strategy
     if strategy == "quota":

@@ -197,3 +197,22 @@ def test_kernel_identical_on_every_backend(namespace):
         got = to_np(out[key])
         assert got.dtype == np.asarray(ref[key]).dtype
         np.testing.assert_allclose(got, ref[key], rtol=1e-6 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_examples_17_18_hold_in_float32_and_in_blocks(dtype):
+    """The gridded path computes in float32 and in cache-sized blocks: the worked examples still hold."""
+    a = lambda v: np.asarray(v, dtype=dtype)  # noqa: E731
+    tdew = np.log(2.85 / 0.6108) * 237.3 / (17.27 - np.log(2.85 / 0.6108))
+    bkk = fao56.et0_kernel(a([25.6]), a([34.8]), a([105.0]), 13 + 44 / 60, 2.0, sunshine_h=a([8.5]), tdew_c=a([tdew]),
+                           wind_ms=a([2.0]), g_mj_m2=0.14)
+    assert bkk["et0_mm"].dtype == dtype and float(bkk["et0_mm"][0]) == pytest.approx(5.72, abs=0.05)
+    # Brussels, repeated on a (rows, days) grid computed in blocks of 3 rows: every element is Example 18.
+    shape = (7, 4)
+    full = lambda v: np.full(shape, v, dtype=dtype)  # noqa: E731
+    out = fao56.et0_kernel(full(12.3), full(21.5), a([187.0] * 4), 50.8, 100.0, sunshine_h=full(9.25),
+                           rh_min_pct=full(63.0), rh_max_pct=full(84.0), wind_ms=full(2.78), wind_height_m=10.0,
+                           block_size=12)
+    assert out["et0_mm"].shape == shape and out["et0_mm"].dtype == dtype
+    np.testing.assert_allclose(out["et0_mm"], 3.9, atol=0.05)
+    assert np.ptp(out["et0_mm"]) == 0

@@ -60,3 +60,32 @@ def test_user_files_are_read(tmp_path):
     weather, fields, source = nbk.load_inputs(p)
     assert len(fields) == 5 and "w.csv" in source and "f.csv" in source
     assert pd.api.types.is_numeric_dtype(weather["tmax_c"])
+
+
+def test_gridded_fields_file_gives_a_map(tmp_path):
+    import matplotlib.pyplot as plt
+    import warnings
+
+    path = datasets.write_perimeter(tmp_path / "perimeter.nc", size=14, seed=2)
+    p = nbk.PARAMETERS.validate({"fields": str(path), "device": "cpu"})
+    weather, fields, source = nbk.load_inputs(p)
+    assert "gridded fields" in source and nbk.n_fields(fields) == int((fields["crop"] > 0).sum())
+    assert nbk.describe_fields(fields).startswith("grid of 14 × 14 pixels")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = kit_schedule(fields, weather, p)
+    assert nbk.is_grid_plan(plan)
+    fig = nbk.plot_map(plan)
+    assert len(fig.axes) == 4  # two maps, two colour bars
+    plt.close(fig)
+    ids = nbk.example_fields(plan, n=2)
+    fig = nbk.plot_depletion(plan, ids)
+    plt.close(fig)
+    paths = plan.write(tmp_path / "out")
+    assert paths["seasonal_irrigation_mm"].exists() and paths["relative_yield"].exists()
+
+
+def kit_schedule(fields, weather, p):
+    from kit.agro import schedule
+
+    return schedule(fields, weather, "mad", start=p.season_start, end=p.season_end, device=p.device)
