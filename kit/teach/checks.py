@@ -16,6 +16,10 @@ class CheckResult:
     def __str__(self):
         return f"{RIGHT_MARK if self.passed else WRONG_MARK} ({self.exercise}): {self.message}"
 
+    def _ipython_display_(self):
+        # check() has printed the verdict already; a notebook cell ending in a check shows it once.
+        pass
+
 
 def check(exercise: str, conditions) -> CheckResult:
     """Run an exercise's checks and print the verdict.
