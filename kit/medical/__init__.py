@@ -29,4 +29,26 @@ __all__ = [
     "synth_chest_xrays",
     "window_to_unit",
     "write_quarantine_csv",
+
 ]
+
+# The classifier side needs Torch: imported on first use so the ingest and de-identification
+# functions above stay light.
+_LAZY = {
+    "TriageClassifier": "kit.medical.train",
+    "simulate_shifts": "kit.medical.worklist",
+    "triage_worklist": "kit.medical.worklist",
+    "grad_cam": "kit.medical.gradcam",
+    "model_card": "kit.medical.card",
+}
+_SUBMODULES = ("augment", "calibrate", "card", "evaluate", "gradcam", "model", "notebook", "onnx", "train", "worklist")
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"kit.medical.{name}")
+    raise AttributeError(f"module 'kit.medical' has no attribute {name!r}")

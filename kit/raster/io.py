@@ -12,7 +12,8 @@ from kit.io import atomic_path
 from kit.raster.georef import get_crs, get_transform
 
 
-def write_geotiff(da: xr.DataArray, path, *, crs=None, transform=None, nodata=np.nan, compress="deflate") -> Path:
+def write_geotiff(da: xr.DataArray, path, *, crs=None, transform=None, nodata=np.nan, compress="deflate",
+                  cog: bool = False, descriptions=None) -> Path:
     """Write a 2-D (``y, x``) or 3-D (``band, y, x``) DataArray as a tiled, compressed GeoTIFF.
 
     Parameters
@@ -22,6 +23,12 @@ def write_geotiff(da: xr.DataArray, path, *, crs=None, transform=None, nodata=np
         coordinate gives CRS and transform unless they are given here.
     path : str or Path
         Written atomically: a failure leaves no partial file.
+    cog : bool
+        Write a Cloud-Optimized GeoTIFF (GDAL COG driver: 256-pixel tiles,
+        overviews, header first) that web maps and QGIS read by HTTP range.
+    descriptions : list of str, optional
+        Band descriptions; default the ``band`` coordinate of a 3-D array,
+        else the array's name.
 
     Examples
     --------
@@ -47,13 +54,20 @@ def write_geotiff(da: xr.DataArray, path, *, crs=None, transform=None, nodata=np
         "driver": "GTiff", "height": values.shape[1], "width": values.shape[2], "count": values.shape[0],
         "dtype": values.dtype.name, "crs": crs, "transform": affine, "compress": compress,
     }
-    if values.shape[1] >= 256 and values.shape[2] >= 256:
+    if cog:
+        profile.update(driver="COG", blocksize=256)
+    elif values.shape[1] >= 256 and values.shape[2] >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
     if np.issubdtype(values.dtype, np.floating):
         profile["nodata"] = nodata
     with atomic_path(path) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(values)
-            if da.name:
-                dst.set_band_description(1, str(da.name))
+            if descriptions is None:
+                if da.ndim == 3 and da.dims[0] in da.coords:
+                    descriptions = [str(v) for v in da.coords[da.dims[0]].values]
+                elif da.name:
+                    descriptions = [str(da.name)]
+            for i, text in enumerate(descriptions or [], start=1):
+                dst.set_band_description(i, str(text))
     return Path(path)

@@ -1,0 +1,105 @@
+"""kit.raster vs xarray-spatial on the same data, side by side in one run.
+
+1. NDVI on a 10980 x 10980 uint16 tile (a Sentinel-2 10 m tile): effective
+   GB/s = (bytes of the two uint16 bands read + float32 NDVI written) / time,
+   for kit (array-API kernel run on row blocks, :func:`kit.raster.map_row_blocks`),
+   kit on the whole tile at once, xarray-spatial's ``ndvi`` (numba), and a
+   plain memory copy of the same number of bytes (the machine's limit).
+2. Zonal means over 1,000 field polygons: rasterize once, then kit's
+   ``zonal_stats`` (one bincount) vs xarray-spatial's ``zonal_stats``.
+
+    /work/main/.venv/bin/python benchmarks/raster_ndvi_zonal.py [--size 10980] [--zonal-size 5000] [--polygons 1000]
+
+Runs each timed call ``--repeat`` times and keeps the best (the machine is shared).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import xarray as xr
+
+
+def best_time(fn, repeat):
+    times = []
+    out = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=10980)
+    ap.add_argument("--zonal-size", type=int, default=5000)
+    ap.add_argument("--polygons", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--rows", type=int, default=64)
+    ap.add_argument("--workers", type=int, default=1, help="threads for kit's row blocks")
+    args = ap.parse_args()
+
+    from xrspatial import zonal_stats as xrs_zonal_stats
+    from xrspatial.multispectral import ndvi as xrs_ndvi
+
+    from kit import raster
+
+    rng = np.random.default_rng(0)
+    n = args.size
+    nir = rng.integers(1, 10_000, size=(n, n), dtype=np.uint16)
+    red = rng.integers(1, 10_000, size=(n, n), dtype=np.uint16)
+    moved = nir.nbytes + red.nbytes + n * n * 4  # read two uint16 bands, write float32
+    print(f"NDVI on a {n} x {n} uint16 tile; effective bytes per run {moved / 1e9:.2f} GB; best of {args.repeat}")
+
+    src = np.concatenate([nir.ravel(), red.ravel(), np.zeros(n * n * 2, np.uint16)])  # same byte count as read + written
+    dst = np.empty_like(src)
+    t_copy, _ = best_time(lambda: np.copyto(dst, src), args.repeat)
+    t_kit, ours = best_time(lambda: raster.map_row_blocks(raster.ndvi, nir, red, rows=args.rows, workers=args.workers), args.repeat)
+    t_whole, whole = best_time(lambda: raster.ndvi(nir, red), 1)
+    nir_da, red_da = xr.DataArray(nir, dims=("y", "x")), xr.DataArray(red, dims=("y", "x"))
+    xrs_ndvi(nir_da[:64, :64], red_da[:64, :64])  # numba compilation outside the timing
+    t_xrs, theirs = best_time(lambda: xrs_ndvi(nir_da, red_da), args.repeat)
+    np.testing.assert_allclose(ours, theirs.values, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(ours, whole, equal_nan=True)
+    rate = {name: moved / t / 1e9 for name, t in (("memory copy", t_copy), ("kit (row blocks)", t_kit),
+                                                   ("kit (whole tile)", t_whole), ("xarray-spatial ndvi", t_xrs))}
+    for name, r in rate.items():
+        print(f"  {name:22s} {r:6.2f} GB/s")
+    print(f"  ratio kit/copy {rate['kit (row blocks)'] / rate['memory copy']:.2f} (target >= 0.5); "
+          f"kit/xarray-spatial {t_xrs / t_kit:.2f}x (target >= 3)")
+    del nir, red, src, dst, ours, whole, theirs, nir_da, red_da
+
+    # ---- zonal means over field polygons
+    from affine import Affine
+    from rasterio.features import rasterize
+
+    z = args.zonal_size
+    pixel = 10.0
+    transform = Affine(pixel, 0, 0, 0, -pixel, z * pixel)
+    polys = []
+    for _ in range(args.polygons):
+        w, h = rng.uniform(30, 120, 2) * pixel
+        x0, y0 = rng.uniform(0, z * pixel - w), rng.uniform(h, z * pixel)
+        polys.append({"type": "Polygon", "coordinates": [[[x0, y0], [x0 + w, y0], [x0 + w, y0 - h], [x0, y0 - h], [x0, y0]]]})
+    t0 = time.perf_counter()
+    labels = rasterize(((g, i + 1) for i, g in enumerate(polys)), out_shape=(z, z), transform=transform, fill=0, dtype="int32")
+    t_rasterize = time.perf_counter() - t0
+    values = rng.uniform(0, 1, (z, z)).astype(np.float64)
+    values[rng.random((z, z)) < 0.05] = np.nan  # clouds
+    k = args.polygons + 1
+    t_kit_z, ours = best_time(lambda: raster.zonal_stats(labels, values, k, ("mean",))["mean"], args.repeat)
+    zones_da, values_da = xr.DataArray(labels, dims=("y", "x")), xr.DataArray(values, dims=("y", "x"))
+    t_xrs_z, theirs = best_time(lambda: xrs_zonal_stats(zones_da, values_da, stats_funcs=["mean"]), 1)
+    theirs = theirs.set_index("zone")["mean"]
+    ids = theirs.index.to_numpy().astype(int)
+    np.testing.assert_allclose(ours[ids], theirs.to_numpy(), rtol=1e-9)
+    print(f"\nZonal means, {args.polygons} polygons on a {z} x {z} float64 raster (5 % NaN); rasterize once {t_rasterize:.2f} s")
+    print(f"  kit zonal_stats       {t_kit_z:.3f} s")
+    print(f"  xarray-spatial        {t_xrs_z:.3f} s")
+    print(f"  ratio {t_xrs_z / t_kit_z:.1f}x (target >= 10)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,276 @@
+"""A scikit-learn style estimator around the triage network: fit, calibrate, predict_proba.
+
+``X`` is a stack of display images ``(n, H, W)`` float32 in [0, 1] (as
+:func:`kit.medical.ingest_folder` returns them); ``y`` is 0/1 (1 = urgent).
+Images of another size are resized to ``image_size`` with area averaging.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from kit.errors import InputDataError, ParameterError
+from kit.medical.augment import default_augmentation
+from kit.medical.calibrate import apply_temperature, fit_temperature
+from kit.medical.evaluate import auroc, threshold_at_sensitivity
+from kit.medical.model import ARCHITECTURES, build_model
+
+CHECKPOINT_FORMAT = "kit.medical.TriageClassifier/1"
+
+
+def to_tensor(X, image_size: int) -> torch.Tensor:
+    """``(n, H, W)`` array -> ``(n, 1, image_size, image_size)`` float32 tensor on the CPU."""
+    x = np.asarray(X, dtype=np.float32)
+    if x.ndim == 4 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 3:
+        raise InputDataError(f"images must be an (n, height, width) stack, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise InputDataError("images contain NaN or infinite values; re-ingest the folder")
+    t = torch.from_numpy(np.ascontiguousarray(x))[:, None]
+    if t.shape[-2:] != (image_size, image_size):
+        t = F.interpolate(t, size=(image_size, image_size), mode="area" if t.shape[-1] > image_size else "bilinear")
+    return t
+
+
+class TriageClassifier(ClassifierMixin, BaseEstimator):
+    """Urgent-finding classifier for chest radiographs, trained from scratch.
+
+    Parameters
+    ----------
+    arch : {"small_cnn", "mobilenet_v3_small"}
+    image_size : int, pixels
+        Side the images are resized to (64 for ``small_cnn``, 128 for MobileNet).
+    epochs : int
+    batch_size : int
+    lr : float
+        Peak learning rate of the one-cycle schedule (AdamW).
+    weight_decay : float
+    augment : bool
+        Apply :func:`kit.medical.augment.default_augmentation` to training batches.
+    width : int, optional
+        ``small_cnn`` width (channels of the first stage).
+    device : str
+        Torch device, e.g. ``kit.backend.get_backend("auto").torch_device``.
+    seed : int
+        Seeds initialisation, shuffling and augmentation.
+    progress : bool
+        Show a tqdm bar over the training batches.
+
+    Attributes
+    ----------
+    model_ : torch.nn.Module
+    temperature_ : float
+        Set by :meth:`calibrate` (1.0 before).
+    threshold_ : float
+        Probability threshold of :meth:`predict`, set by :meth:`set_operating_point` (0.5 before).
+    logit_threshold_ : float
+        The same threshold on the uncalibrated logits (what :meth:`predict` compares).
+    history_ : list of dict
+        ``epoch, train_loss, val_loss, val_auroc`` per epoch.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((64, 32, 32), dtype=np.float32) * 0.2
+    >>> y = np.arange(64) % 2
+    >>> X[y == 1, 8:24, 8:24] += 0.6  # a bright square marks the positives
+    >>> clf = TriageClassifier(image_size=32, epochs=10, batch_size=16, width=8, progress=False).fit(X, y)
+    >>> clf.predict_proba(X).shape, clf.score(X, y) > 0.9
+    ((64, 2), True)
+    """
+
+    def __init__(self, arch: str = "small_cnn", image_size: int = 64, epochs: int = 12, batch_size: int = 64,
+                 lr: float = 3e-3, weight_decay: float = 1e-4, augment: bool = True, width: int | None = None,
+                 device: str = "cpu", seed: int = 0, progress: bool = True):
+        self.arch = arch
+        self.image_size = image_size
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.augment = augment
+        self.width = width
+        self.device = device
+        self.seed = seed
+        self.progress = progress
+
+    # -- training ---------------------------------------------------------------------------------
+    def _check_params(self):
+        if self.arch not in ARCHITECTURES:
+            raise ParameterError(f"arch must be one of {', '.join(ARCHITECTURES)}, got {self.arch!r}")
+        if not isinstance(self.image_size, int) or self.image_size < 16:
+            raise ParameterError(f"image_size must be an int >= 16 pixels, got {self.image_size!r}")
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            raise ParameterError(f"epochs must be an int >= 1, got {self.epochs!r}")
+
+    def _new_model(self):
+        kwargs = {"width": self.width} if (self.arch == "small_cnn" and self.width) else {}
+        return build_model(self.arch, **kwargs)
+
+    @staticmethod
+    def _labels(y, n):
+        y = np.asarray(y).ravel()
+        if y.size != n:
+            raise InputDataError(f"{n} images but {y.size} labels; give one 0/1 label per image")
+        if not np.isin(y, (0, 1)).all():
+            raise InputDataError("training labels must be 0 or 1; drop studies without a label (-1) first")
+        if len(np.unique(y)) < 2:
+            raise InputDataError("training needs both urgent (1) and non-urgent (0) studies")
+        return y.astype(np.float32)
+
+    def fit(self, X, y, X_val=None, y_val=None):
+        """Train from scratch; with ``X_val, y_val`` the validation loss and AUROC are logged per epoch."""
+        self._check_params()
+        yt = torch.from_numpy(self._labels(y, len(X)))
+        xt = to_tensor(X, self.image_size)
+        dev = torch.device(self.device)
+        torch.manual_seed(self.seed)
+        gen = torch.Generator().manual_seed(self.seed)
+        model = self._new_model().to(dev)
+        opt = torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        n = len(xt)
+        steps = -(-n // self.batch_size)
+        if self.epochs * steps >= 10:
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=self.epochs * steps,
+                                                        pct_start=0.25)
+        else:  # too few steps for a warm-up and an annealing phase: constant rate
+            sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _step: 1.0)
+        aug = default_augmentation() if self.augment else None
+        self.history_ = []
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=self.epochs * steps, desc=f"train {self.arch}", unit="batch", disable=not self.progress)
+        for epoch in range(1, self.epochs + 1):
+            model.train()
+            order = torch.randperm(n, generator=gen)
+            total = 0.0
+            for i in range(steps):
+                idx = order[i * self.batch_size:(i + 1) * self.batch_size]
+                xb = xt[idx]
+                if aug is not None:
+                    xb = aug(xb, gen)
+                xb, yb = xb.to(dev), yt[idx].to(dev)
+                loss = F.binary_cross_entropy_with_logits(model(xb), yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                total += float(loss.detach()) * len(idx)
+                bar.update(1)
+            record = {"epoch": epoch, "train_loss": total / n}
+            if X_val is not None:
+                self.model_ = model
+                z = self.decision_function(X_val)
+                yv = self._labels(y_val, len(z))
+                record["val_loss"] = float(F.binary_cross_entropy_with_logits(torch.from_numpy(z),
+                                                                              torch.from_numpy(yv)))
+                record["val_auroc"] = auroc(yv, z)
+            self.history_.append(record)
+            bar.set_postfix({k: round(v, 3) for k, v in record.items() if k != "epoch"})
+        bar.close()
+        self.model_ = model.eval()
+        self.classes_ = np.array([0, 1])
+        self.temperature_ = 1.0
+        self.threshold_, self.logit_threshold_ = 0.5, 0.0
+        self.n_features_in_ = int(np.prod(np.shape(X)[1:]))
+        return self
+
+    # -- inference --------------------------------------------------------------------------------
+    def _check_fitted(self):
+        if not hasattr(self, "model_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("TriageClassifier is not fitted; call fit() or TriageClassifier.load(checkpoint)")
+
+    @torch.no_grad()
+    def decision_function(self, X, batch_size: int = 256) -> np.ndarray:
+        """Uncalibrated logits ``(n,)`` (float64)."""
+        self._check_fitted()
+        xt = to_tensor(X, self.image_size)
+        self.model_.eval()
+        dev = next(self.model_.parameters()).device
+        out = [self.model_(xt[i:i + batch_size].to(dev)).float().cpu() for i in range(0, len(xt), batch_size)]
+        return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Calibrated probabilities ``(n, 2)``: column 1 is ``p_urgent``."""
+        p = apply_temperature(self.decision_function(X), self.temperature_)
+        return np.stack([1 - p, p], axis=1)
+
+    def predict(self, X) -> np.ndarray:
+        """1 where ``p_urgent >= threshold_`` (the operating point), else 0.
+
+        The comparison is made on the logits (``logit_threshold_``): near-certain
+        probabilities round to exactly 1.0 in floating point and would tie.
+        """
+        return (self.decision_function(X) >= self.logit_threshold_).astype(int)
+
+    # -- after training ---------------------------------------------------------------------------
+    def calibrate(self, X_val, y_val):
+        """Fit the temperature on validation images (ranking, hence AUROC, unchanged)."""
+        self.temperature_ = fit_temperature(self.decision_function(X_val), y_val)
+        return self
+
+    def set_operating_point(self, X_val, y_val, target_sensitivity: float):
+        """Set ``threshold_`` so that the sensitivity on the validation images is ``target_sensitivity``."""
+        self.logit_threshold_ = threshold_at_sensitivity(y_val, self.decision_function(X_val), target_sensitivity)
+        self.threshold_ = float(apply_temperature(self.logit_threshold_, self.temperature_))
+        self.target_sensitivity_ = float(target_sensitivity)
+        return self
+
+    def n_parameters(self) -> int:
+        """Trainable parameters of the network."""
+        self._check_fitted()
+        return int(sum(p.numel() for p in self.model_.parameters() if p.requires_grad))
+
+    def save(self, path) -> Path:
+        """Write a checkpoint (weights, parameters, temperature, threshold) atomically."""
+        from kit.io import atomic_path
+
+        self._check_fitted()
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "params": self.get_params(),
+            "state_dict": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
+            "temperature": self.temperature_,
+            "threshold": self.threshold_,
+            "logit_threshold": self.logit_threshold_,
+            "target_sensitivity": getattr(self, "target_sensitivity_", None),
+            "history": self.history_,
+        }
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path, device: str = "cpu") -> "TriageClassifier":
+        """Read a checkpoint written by :meth:`save`."""
+        path = Path(path)
+        if not path.is_file():
+            raise InputDataError(f"model checkpoint {path} does not exist; give a file written by TriageClassifier.save")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise InputDataError(f"cannot read model checkpoint {path} ({type(exc).__name__}); "
+                                 "give a file written by TriageClassifier.save") from None
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            raise InputDataError(f"{path} is not a kit.medical triage checkpoint; give a file written by "
+                                 "TriageClassifier.save")
+        params = dict(state["params"], device=device)
+        clf = cls(**params)
+        model = clf._new_model()
+        model.load_state_dict(state["state_dict"])
+        clf.model_ = model.to(torch.device(device)).eval()
+        clf.temperature_ = float(state["temperature"])
+        clf.threshold_ = float(state["threshold"])
+        clf.logit_threshold_ = float(state["logit_threshold"])
+        if state.get("target_sensitivity") is not None:
+            clf.target_sensitivity_ = float(state["target_sensitivity"])
+        clf.history_ = list(state.get("history") or [])
+        clf.classes_ = np.array([0, 1])
+        return clf

@@ -1,0 +1,234 @@
+"""Image time stacks: a folder of ``YYYY-MM-DD.tif`` acquisitions, or a NetCDF/Zarr stack.
+
+A stack is an ``xarray.DataArray`` with dims ``(time, band, y, x)``: ``band``
+holds the band names (from the GeoTIFF band descriptions, e.g. ``B02 ...
+B12 SCL``), ``y, x`` the pixel-centre coordinates, and the ``spatial_ref``
+coordinate the CRS and transform (:mod:`kit.raster.georef`). Values keep
+the files' dtype (Sentinel-2 L2A: uint16 digital numbers, reflectance ×
+10 000).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from kit.errors import InputDataError
+from kit.raster.georef import get_crs, get_transform, set_georef
+
+__all__ = ["band", "open_stack", "read_stack", "write_acquisitions", "write_stack"]
+
+_SUFFIXES = (".tif", ".tiff")
+
+
+def _acquisitions(folder: Path) -> list[tuple[pd.Timestamp, Path]]:
+    if not folder.is_dir():
+        raise InputDataError(f"raster folder {folder} does not exist or is not a folder; give a folder of YYYY-MM-DD.tif files")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _SUFFIXES and not p.name.startswith("."))
+    if not files:
+        raise InputDataError(f"raster folder {folder} has no .tif files; give one multi-band GeoTIFF per date, named YYYY-MM-DD.tif")
+    out = []
+    for p in files:
+        try:
+            out.append((pd.Timestamp(dt.date.fromisoformat(p.stem[:10])), p))
+        except ValueError:
+            raise InputDataError(f"{p}: the file name does not start with a date; name acquisitions YYYY-MM-DD.tif") from None
+    dates = [d for d, _ in out]
+    if len(set(dates)) != len(dates):
+        dup = next(d for d in dates if dates.count(d) > 1)
+        raise InputDataError(f"raster folder {folder} has two files for {dup:%Y-%m-%d}; keep one acquisition per date")
+    return out
+
+
+def _grid(src) -> dict:
+    return {"crs": src.crs, "transform": src.transform, "shape": (src.height, src.width), "count": src.count, "dtype": src.dtypes[0]}
+
+
+def read_stack(folder, *, bands=None, chunks=None) -> xr.DataArray:
+    """Read a folder of multi-band GeoTIFFs, one per acquisition date, into a stack.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Files named ``YYYY-MM-DD.tif`` (anything after the date is ignored,
+        e.g. ``2024-03-05_T29SPR.tif``), all on the same grid (CRS,
+        transform, size) with the same bands.
+    bands : list of str, optional
+        Band names when the files carry no band descriptions (else the
+        descriptions are used and must agree with ``bands`` if both are given).
+    chunks : None, "auto" or int
+        None reads everything into memory. Otherwise a Dask-backed stack with
+        one chunk per file (``int``: also split ``y`` and ``x`` in blocks of
+        that many rows/columns), read lazily: stacks larger than memory go
+        through the same code.
+
+    Returns
+    -------
+    xarray.DataArray (time, band, y, x)
+        With ``spatial_ref`` (CRS, transform), ``attrs["nodata"]`` and
+        ``attrs["source"]``.
+
+    Raises
+    ------
+    kit.errors.InputDataError
+        Folder missing or empty, a name without a date, files on different
+        grids (the message names the first differing file), missing band
+        descriptions without ``bands=``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from kit.yieldpred.synthetic import tiny_stack
+    >>> folder = write_acquisitions(tiny_stack(), tempfile.mkdtemp())
+    >>> stack = read_stack(folder)
+    >>> stack.dims, [str(b) for b in stack.band.values[:3]]
+    (('time', 'band', 'y', 'x'), ['B02', 'B03', 'B04'])
+    """
+    import rasterio
+
+    folder = Path(folder)
+    items = _acquisitions(folder)
+    with rasterio.open(items[0][1]) as first:
+        ref = _grid(first)
+        names = list(first.descriptions)
+        nodata = first.nodata
+    if any(not d for d in names):
+        if bands is None:
+            missing = [i + 1 for i, d in enumerate(names) if not d]
+            raise InputDataError(
+                f"{items[0][1]}: band(s) {missing} have no description; set the band names (B02 ... SCL) in the files "
+                f"or pass bands=[...] ({ref['count']} names)"
+            )
+        names = list(bands)
+    elif bands is not None and list(bands) != names:
+        raise InputDataError(f"{items[0][1]}: band descriptions {names} differ from bands={list(bands)}; drop bands= or fix the files")
+    if len(names) != ref["count"]:
+        raise InputDataError(f"{items[0][1]} has {ref['count']} bands but {len(names)} names were given; give one name per band")
+    for _, path in items[1:]:
+        with rasterio.open(path) as src:
+            grid = _grid(src)
+            for key in ("crs", "transform", "shape", "count", "dtype"):
+                if grid[key] != ref[key]:
+                    raise InputDataError(
+                        f"{path}: {key} {grid[key]} differs from {items[0][1].name} ({ref[key]}); "
+                        "resample all acquisitions to one grid (e.g. gdalwarp -tr 20 20 -t_srs EPSG:...)"
+                    )
+            desc = list(src.descriptions)
+            if any(desc) and desc != names:
+                raise InputDataError(
+                    f"{path}: band descriptions {desc} differ from {items[0][1].name} ({names}); "
+                    "give every file the same bands in the same order"
+                )
+
+    height, width = ref["shape"]
+    t = ref["transform"]
+    x = t.c + (np.arange(width) + 0.5) * t.a
+    y = t.f + (np.arange(height) + 0.5) * t.e
+    times = [d for d, _ in items]
+
+    def load(path):
+        with rasterio.open(path) as src:
+            return src.read()
+
+    if chunks is None:
+        data = np.empty((len(items), ref["count"], height, width), dtype=ref["dtype"])
+        for i, (_, path) in enumerate(items):
+            data[i] = load(path)
+    else:
+        import dask
+        import dask.array as da
+
+        parts = [da.from_delayed(dask.delayed(load)(p), shape=(ref["count"], height, width), dtype=ref["dtype"]) for _, p in items]
+        data = da.stack(parts)
+        if isinstance(chunks, int):
+            data = data.rechunk((1, -1, chunks, chunks))
+    stack = xr.DataArray(
+        data, dims=("time", "band", "y", "x"),
+        coords={"time": times, "band": names, "y": ("y", y, {"units": "m"}), "x": ("x", x, {"units": "m"})},
+        name="reflectance", attrs={"nodata": nodata if nodata is not None else 0, "source": str(folder)},
+    )
+    return set_georef(stack, ref["crs"], t)
+
+
+def band(stack: xr.DataArray, name: str) -> xr.DataArray:
+    """One band of a stack by name, with an error that lists the bands there are.
+
+    Examples
+    --------
+    >>> from kit.yieldpred.synthetic import tiny_stack
+    >>> band(tiny_stack(), "B08").dims
+    ('time', 'y', 'x')
+    """
+    names = [str(b) for b in stack.coords["band"].values]
+    if name not in names:
+        raise InputDataError(f"the stack has no band {name!r}; bands are {', '.join(names)} (check the band descriptions)")
+    return stack.sel(band=name, drop=True)
+
+
+def open_stack(path, *, chunks=None) -> xr.DataArray:
+    """Open a stack written by :func:`write_stack` (``.nc`` NetCDF or ``.zarr``), or a GeoTIFF folder.
+
+    ``chunks`` (e.g. ``{"time": 1}``) opens it lazily with Dask.
+    """
+    path = Path(path)
+    if path.is_dir() and path.suffix != ".zarr":
+        return read_stack(path, chunks=chunks)
+    if not path.exists():
+        raise InputDataError(f"stack {path} does not exist; give a .nc, .zarr or a folder of YYYY-MM-DD.tif")
+    try:
+        if path.suffix == ".zarr":
+            ds = xr.open_zarr(path, chunks=chunks)
+        else:
+            ds = xr.open_dataset(path, chunks=chunks)
+    except Exception as exc:  # netCDF4/zarr raise many types on corrupt files
+        raise InputDataError(f"{path} is not a readable NetCDF/Zarr stack ({type(exc).__name__}: {exc})") from None
+    var = next((v for v in ds.data_vars if ds[v].dims == ("time", "band", "y", "x")), None)
+    if var is None:
+        raise InputDataError(f"{path} has no variable with dims (time, band, y, x); write it with kit.raster.write_stack")
+    da = ds[var]
+    if get_crs(da) is None or get_transform(da) is None:
+        raise InputDataError(f"{path}: no spatial_ref coordinate with crs_wkt and GeoTransform; write it with kit.raster.write_stack")
+    return da
+
+
+def write_stack(stack: xr.DataArray, path) -> Path:
+    """Write a stack to NetCDF (``.nc``, zlib-compressed) or Zarr (``.zarr``), atomically."""
+    from kit.io import atomic_path
+
+    path = Path(path)
+    ds = stack.rename(stack.name or "reflectance").to_dataset()
+    ds["band"] = ds["band"].astype(str)
+    if path.suffix == ".zarr":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        try:
+            ds.to_zarr(tmp / "z.zarr", mode="w", zarr_format=2)  # v2: fixed-length band names are specified there
+            if path.exists():
+                shutil.rmtree(path)
+            os.replace(tmp / "z.zarr", path)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return path
+    encoding = {ds_var: {"zlib": True, "complevel": 4} for ds_var in ds.data_vars}
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, encoding=encoding)
+    return path
+
+
+def write_acquisitions(stack: xr.DataArray, folder, *, cog: bool = False) -> Path:
+    """Write each date of a ``(time, band, y, x)`` stack as ``folder/YYYY-MM-DD.tif`` with band descriptions."""
+    from kit.raster.io import write_geotiff
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for t in stack.coords["time"].values:
+        layer = stack.sel(time=t)
+        write_geotiff(layer, folder / f"{pd.Timestamp(t):%Y-%m-%d}.tif", nodata=stack.attrs.get("nodata", 0), cog=cog,
+                      descriptions=[str(b) for b in stack.coords["band"].values])
+    return folder

@@ -1,0 +1,308 @@
+"""The yield-prediction notebook's parameters and glue: inputs, outputs and figures."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from kit.errors import InputDataError, ParameterError
+from kit.params import Param, Spec
+from kit.yieldpred.data import SkippedWarning, UnknownFieldsWarning, read_fields_table, read_index_series, read_yields
+from kit.yieldpred.pipeline import season_start_date
+
+PARAMETERS = Spec(
+    (
+        Param("rasters", "path", None, "folder of YYYY-MM-DD.tif multi-band GeoTIFFs (B02 ... B12, SCL), None for the embedded region"),
+        Param("index_series", "path", None, "CSV field_id, date, ndvi, ... (Earth Engine export) instead of rasters"),
+        Param("fields", "path", None, "GeoJSON polygons (field_id, crop, ...) for rasters, or CSV for index_series, None for the embedded data"),
+        Param("yields", "path", None, "CSV field_id, year, yield_t_ha (t/ha, extra columns are season covariates), None for the embedded data"),
+        Param("weather", "path", None, "daily weather CSV (date, tmin_c, tmax_c, rain_mm, ... as in kit.agro), None for the embedded data"),
+        Param("target_year", "int", 2024, "harvest year to forecast (a season is named by its harvest year)", min=1980, max=2100),
+        Param("season_start", "str", "09-01", "first day of a season, MM-DD (winter cereals: September to August)"),
+        Param("forecast_date", "date", "2024-06-01", "forecast with data up to this date, YYYY-MM-DD, None for the end of the season",
+              optional=True),
+        Param("seed", "int", 0, "seed of the embedded region and the models", min=0),
+        Param("device", "device", "auto", "auto, cpu or cuda for indices and zonal means (env KIT_DEVICE overrides)",
+              choices=("auto", "cpu", "cuda")),
+        Param("output_dir", "output_dir", "outputs/yield_prediction", "folder for predictions.csv, yield_map.tif, ..."),
+        Param("scale", "float", 1.0, "embedded region area × scale (1: ~220 fields, 16 km²; 25: ~5,500 fields)", min=0.25, max=400),
+    ),
+    purpose="Field cereal yields with P10-P90 ranges from satellite index series, weather and soil, checked by leave-one-year-out CV.",
+)
+
+SEASONS_EMBEDDED = 8
+LEAD_DAYS = (150, 195, 240, 275, 300)  # forecast days of the season shown in the skill plot
+BLUE, ORANGE, GREEN, VERMILION, PURPLE, SKY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9"
+
+
+@dataclass
+class Inputs:
+    """What the notebook works on, whatever its source."""
+
+    fields: pd.DataFrame
+    weather: pd.DataFrame
+    yields: pd.DataFrame
+    observations: pd.DataFrame
+    stack: xr.DataArray | None = None
+    field_index: object = None
+    hidden_truth: pd.DataFrame | None = None
+    skipped: list = field(default_factory=list)
+    source: str = ""
+
+
+def load_inputs(p) -> Inputs:
+    """Read the user's files (or generate the embedded region), check them, and derive the index series.
+
+    Raises :class:`kit.errors.KitError` subclasses with one line each; counted
+    warnings for yields of unknown fields, fields outside the raster and
+    observations of unknown fields.
+    """
+    from kit.agro import read_weather
+    from kit.report import input_file
+    from kit.yieldpred.imagery import index_series_from_stack
+
+    season_start_date(p.target_year, p.season_start)  # checks MM-DD
+    if p.rasters and p.index_series:
+        raise ParameterError("give rasters or index_series, not both")
+    user_data = [n for n in ("rasters", "index_series", "fields", "yields", "weather") if p[n]]
+    skipped, stack, field_index, hidden = [], None, None, None
+    if not user_data:
+        from kit.yieldpred.synthetic import cereal_region
+
+        region = cereal_region(seasons=SEASONS_EMBEDDED, target_year=p.target_year, scale=p.scale, seed=p.seed)
+        fields, polygons = read_fields_table(region.fields)
+        weather = read_weather(region.weather)
+        yields = region.yields.copy()
+        hidden = yields[yields["year"] == p.target_year].copy()
+        yields.loc[yields["year"] == p.target_year, "yield_t_ha"] = np.nan  # the season to forecast: yields unknown
+        yields = read_yields(yields, fields["field_id"])
+        stack, polygons = region.stack, region.polygons
+        source = (f"embedded Chaouia-like region: {len(fields)} fields, {len(region.years)} seasons "
+                  f"({region.years[0]}-{region.years[-1]}), {stack.sizes['time']} Sentinel-2-like acquisitions")
+    else:
+        missing = [n for n in ("fields", "yields", "weather") if not p[n]]
+        if missing or not (p.rasters or p.index_series):
+            need = missing + ([] if (p.rasters or p.index_series) else ["rasters or index_series"])
+            raise ParameterError(f"with your own data, also give {', '.join(need)} (or none of them for the embedded region)")
+        for n in user_data:
+            input_file(p[n], n)
+        fields, polygons = read_fields_table(p.fields)
+        weather = read_weather(p.weather)
+        yields = read_yields(p.yields, fields["field_id"])
+        if p.rasters:
+            if polygons is None:
+                raise InputDataError(f"{p.fields} has no polygons; with rasters give fields as GeoJSON (a CSV goes with index_series)")
+            from kit.raster import read_stack
+
+            stack = read_stack(p.rasters, chunks="auto" if _large(p.rasters) else None)
+        source = f"your data: {len(fields)} fields, seasons {sorted(yields['year'].unique())}"
+    if stack is not None:
+        from kit.raster import FieldsOutsideRasterWarning, rasterize_fields
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", FieldsOutsideRasterWarning)
+            field_index = rasterize_fields(polygons, stack.isel(time=0, band=0))
+        for w in caught:
+            warnings.warn(w.message, w.category, stacklevel=2)
+        skipped += [{"field_id": f, "year": p.target_year, "reason": "polygon covers no pixel of the rasters"} for f in field_index.outside]
+        observations = index_series_from_stack(stack, None, device=p.device, field_index=field_index)
+    else:
+        observations = read_index_series(p.index_series)
+    observations["date"] = pd.to_datetime(observations["date"])
+    unknown = ~observations["field_id"].isin(fields["field_id"])
+    if unknown.any():
+        warnings.warn(f"{int(unknown.sum())} index_series row(s) name fields missing from the fields file "
+                      f"(e.g. {observations.loc[unknown, 'field_id'].iloc[0]!r}); they are left out", UnknownFieldsWarning, stacklevel=2)
+        observations = observations[~unknown]
+    return Inputs(fields, weather, yields, observations.reset_index(drop=True), stack, field_index, hidden, skipped, source)
+
+
+def _large(folder) -> bool:
+    """More than 4 GB of GeoTIFFs: read lazily with Dask."""
+    return sum(f.stat().st_size for f in Path(folder).glob("*.tif*")) > 4e9
+
+
+def seasons(inputs: Inputs, target_year: int, season_start: str) -> tuple[list, list]:
+    """Seasons to use (yields or target, with imagery) and those set aside (no imagery), with a counted warning."""
+    years = sorted(set(inputs.yields["year"]) | {target_year})
+    with_images, without = [], []
+    for y in years:
+        start = season_start_date(y, season_start)
+        end = start + pd.DateOffset(years=1)
+        has = ((inputs.observations["date"] >= start) & (inputs.observations["date"] < end)).any()
+        (with_images if has else without).append(y)
+    if target_year in without:
+        raise InputDataError(f"no imagery in the {target_year} season; give rasters or index_series covering it, or another target_year")
+    if without:
+        warnings.warn(f"{len(without)} season(s) with yields but no imagery are left out: {without}", SkippedWarning, stacklevel=2)
+    return with_images, without
+
+
+def predictions_table(pred: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    """``field_id, year, yield_p10, yield_p50, yield_p90`` rounded to 10 kg/ha, sorted by field."""
+    out = pd.DataFrame({"field_id": features["field_id"].to_numpy(), "year": features["year"].to_numpy()})
+    for c in ("yield_p10", "yield_p50", "yield_p90"):
+        out[c] = pred[c].to_numpy().round(3)
+    if out[["yield_p10", "yield_p50", "yield_p90"]].isna().any().any():
+        raise RuntimeError("a prediction is NaN; this is a bug, please report it")  # never a silent NaN
+    return out.sort_values("field_id", ignore_index=True)
+
+
+def yield_map(pred: pd.DataFrame, index) -> xr.DataArray:
+    """P10/P50/P90 painted on the field label raster: (band, y, x), t/ha, NaN outside predicted fields."""
+    lut = np.full((3, index.n_labels), np.nan, dtype=np.float32)
+    pos = {f: i + 1 for i, f in enumerate(index.field_ids)}
+    for row in pred.itertuples(index=False):
+        k = pos.get(row.field_id)
+        if k is not None:
+            lut[:, k] = (row.yield_p10, row.yield_p50, row.yield_p90)
+    labels = index.labels.values
+    da = xr.DataArray(lut[:, labels], dims=("band", "y", "x"),
+                      coords={"band": ["yield_p10", "yield_p50", "yield_p90"], **{k: index.labels.coords[k] for k in index.labels.coords}},
+                      name="yield_t_ha", attrs={"units": "t/ha"})
+    return da
+
+
+def skipped_table(skipped) -> pd.DataFrame:
+    rows = [s if isinstance(s, dict) else {"field_id": s.field_id, "year": s.year, "reason": s.reason} for s in skipped]
+    return pd.DataFrame(rows, columns=["field_id", "year", "reason"])
+
+
+def season_curves(inputs: Inputs, years, season_start: str, index: str = "ndvi") -> pd.DataFrame:
+    """Mean daily index curve over all fields, one column per season (rows: day of season)."""
+    from kit.raster.temporal import daily_curve
+
+    obs = inputs.observations
+    out = {}
+    for y in years:
+        start = season_start_date(y, season_start)
+        end = start + pd.Timedelta(days=364)
+        part = obs[(obs["date"] >= start) & (obs["date"] <= end)]
+        if part.empty or index not in part:
+            continue
+        wide = part.pivot_table(index="field_id", columns="date", values=index, aggfunc="mean")
+        curve = daily_curve(wide, start, end)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # days before the first clear image
+            out[y] = np.nanmean(curve.to_numpy(), axis=0) if len(curve) else np.nan
+    return pd.DataFrame(out)
+
+
+# ---------------------------------------------------------------- figures
+def _season_ticks(ax, season_start: str, year: int):
+    start = season_start_date(year, season_start)
+    months = pd.date_range(start, start + pd.Timedelta(days=364), freq="MS")
+    ax.set_xticks([(m - start).days for m in months])
+    ax.set_xticklabels([m.strftime("%b") for m in months])
+
+
+def plot_index_profiles(curves: pd.DataFrame, target_year: int, cutoff_day: int, season_start: str, index: str = "ndvi"):
+    """Mean index curve of each season, the target season bold up to the forecast date."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.3))
+    grey = plt.get_cmap("Greys")
+    others = [y for y in curves.columns if y != target_year]
+    for i, y in enumerate(others):
+        ax.plot(curves.index, curves[y], color=grey(0.35 + 0.5 * i / max(1, len(others))), lw=1.2, label=str(y))
+    if target_year in curves:
+        seen = curves[target_year].copy()
+        seen[curves.index > cutoff_day] = np.nan
+        ax.plot(curves.index, seen, color=VERMILION, lw=2.8, label=f"{target_year} (to the forecast date)")
+    ax.axvline(cutoff_day, color=VERMILION, ls="--", lw=1)
+    ax.text(cutoff_day + 3, ax.get_ylim()[1] * 0.97, "forecast date", color=VERMILION, va="top", fontsize=9)
+    _season_ticks(ax, season_start, target_year)
+    ax.set_xlim(0, 330)
+    ax.set_ylabel(f"mean {index.upper()} of all fields")
+    ax.set_title(f"{index.upper()} profiles by season (gap-filled, smoothed)")
+    ax.legend(ncol=3, fontsize=8, frameon=False, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_predicted_vs_observed(cv: pd.DataFrame, metrics: dict):
+    """Out-of-year P50 against observed yields, P10-P90 as bars, one colour per held-out season."""
+    import matplotlib.pyplot as plt
+
+    from kit.plotting import OKABE_ITO
+
+    fig, ax = plt.subplots(figsize=(6.4, 6))
+    for i, (year, part) in enumerate(cv.groupby("year")):
+        c = OKABE_ITO[i % len(OKABE_ITO)]
+        ax.errorbar(part["yield_t_ha"], part["yield_p50"], yerr=[part["yield_p50"] - part["yield_p10"], part["yield_p90"] - part["yield_p50"]],
+                    fmt="o", ms=3, color=c, ecolor=c, elinewidth=0.4, alpha=0.55, label=str(year))
+    lim = [0, float(np.nanmax(cv[["yield_t_ha", "yield_p90"]].to_numpy())) * 1.05]
+    ax.plot(lim, lim, color="black", lw=1)
+    ax.set_xlim(lim)
+    ax.set_ylim(lim)
+    ax.set_xlabel("observed yield (t/ha)")
+    ax.set_ylabel("predicted P50 (t/ha), bars P10-P90")
+    ax.set_title("Leave-one-year-out: predicted vs observed")
+    text = (f"model NRMSE {metrics['cv_nrmse_p50']:.1%}, R² {metrics['cv_r2_p50']:.2f}\n"
+            f"field mean NRMSE {metrics['baseline_nrmse_mean']:.1%}\n"
+            f"trend NRMSE {metrics['baseline_nrmse_trend']:.1%}\n"
+            f"P10-P90 coverage {metrics['interval_coverage_p10_p90']:.0%}")
+    ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize=9, bbox=dict(fc="white", ec="0.8"))
+    ax.legend(title="held-out season", fontsize=8, loc="lower right", frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_skill_vs_lead_time(table: pd.DataFrame, cutoff_day: int, season_start: str, target_year: int):
+    """NRMSE of P50 forecasts by forecast date, beside the two baselines."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    ax.plot(table["cutoff_day"], 100 * table["cv_nrmse_p50"], "o-", color=BLUE, lw=2, label="model P50")
+    ax.axhline(100 * table["baseline_nrmse_mean"].iloc[0], color=ORANGE, ls="--", label="baseline: field mean")
+    ax.axhline(100 * table["baseline_nrmse_trend"].iloc[0], color=GREEN, ls=":", lw=2, label="baseline: field mean + trend")
+    ax.axvline(cutoff_day, color=VERMILION, lw=1, ls="--")
+    _season_ticks(ax, season_start, target_year)
+    ax.set_xlim(min(table["cutoff_day"]) - 15, max(table["cutoff_day"]) + 15)
+    ax.set_ylim(0, None)
+    ax.set_xlabel("forecast date (data up to)")
+    ax.set_ylabel("leave-one-year-out NRMSE (%)")
+    ax.set_title("Skill against lead time: earlier forecasts know less")
+    ax.legend(frameon=False, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_contributions(contrib: pd.DataFrame, top: int = 15):
+    """Mean absolute contribution of each feature to the P50 forecasts (t/ha), largest first."""
+    import matplotlib.pyplot as plt
+
+    mean_abs = contrib.drop(columns="bias").abs().mean().sort_values(ascending=True).tail(top)
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(mean_abs) + 1.2))
+    ax.barh(mean_abs.index, mean_abs.to_numpy(), color=BLUE)
+    ax.set_xlabel("mean |contribution| to P50 (t/ha)")
+    ax.set_title("What drives this season's forecasts")
+    fig.tight_layout()
+    return fig
+
+
+def plot_yield_map(ymap: xr.DataArray, target_year: int):
+    """P50 map and P10-P90 width map of the forecast season."""
+    import matplotlib.pyplot as plt
+
+    x, y = ymap["x"].values / 1000, ymap["y"].values / 1000
+    extent = [x[0], x[-1], y[-1], y[0]]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    p50 = ymap.sel(band="yield_p50").values
+    width = (ymap.sel(band="yield_p90") - ymap.sel(band="yield_p10")).values
+    im = axes[0].imshow(p50, cmap="YlGn", extent=extent)
+    fig.colorbar(im, ax=axes[0], shrink=0.85, label="P50 yield (t/ha)")
+    axes[0].set_title(f"Forecast yield {target_year} (P50)")
+    im = axes[1].imshow(width, cmap="Purples", extent=extent)
+    fig.colorbar(im, ax=axes[1], shrink=0.85, label="P90 - P10 (t/ha)")
+    axes[1].set_title("Uncertainty (P10-P90 width)")
+    for ax in axes:
+        ax.set_xlabel("easting (km, UTM)")
+        ax.set_ylabel("northing (km, UTM)")
+        ax.grid(False)
+    fig.tight_layout()
+    return fig
