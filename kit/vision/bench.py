@@ -1,0 +1,171 @@
+"""Inference benchmark in the manner of MLPerf Inference (SingleStream and Offline).
+
+SingleStream sends one image at a time and records each query's latency;
+MLPerf reports the 90th percentile, we give p50, p90 and p99. Offline
+sends all images at once (here in large batches) and reports throughput in
+images per second. Both run after warm-up queries, at a fixed thread count
+that is printed with the CPU model, since figures mean nothing without them.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import time
+
+import numpy as np
+
+from kit.errors import ParameterError
+
+__all__ = ["benchmark", "cpu_model", "offline", "single_stream", "torch_threads"]
+
+COLUMNS = ["backend", "precision", "scenario", "batch", "threads", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
+           "images_per_s", "queries"]
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), or what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run Torch with ``n`` intra-op threads inside the block, then restore."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _percentiles(lat_s):
+    ms = np.asarray(lat_s) * 1000
+    return {f"latency_p{q}_ms": float(np.percentile(ms, q)) for q in (50, 90, 99)}
+
+
+def single_stream(fn, images, *, min_queries: int = 50, min_seconds: float = 1.0, warmup: int = 3) -> dict:
+    """Batch-1 latency: one query at a time, each timed.
+
+    Parameters
+    ----------
+    fn : callable
+        ``(1, ...) float32 array -> anything``; the call must finish the work.
+    images : array (N, ...)
+        Queries are taken from it in turn.
+    min_queries : int
+    min_seconds : float, s
+        Keep querying until both minimums are met (MLPerf asks for 1024
+        queries and 60 s; this is the small version).
+    warmup : int
+
+    Returns
+    -------
+    dict
+        ``latency_p50_ms``, ``latency_p90_ms``, ``latency_p99_ms``,
+        ``images_per_s`` (1 / mean latency), ``queries``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = single_stream(lambda x: x.sum(), np.ones((4, 3, 8, 8), np.float32), min_queries=10, min_seconds=0)
+    >>> r["queries"], r["latency_p50_ms"] <= r["latency_p99_ms"]
+    (10, True)
+    """
+    if len(images) == 0:
+        raise ParameterError("single_stream needs at least one image")
+    for i in range(warmup):
+        fn(images[i % len(images)][None])
+    lat, t_start, i = [], time.perf_counter(), 0
+    while len(lat) < min_queries or time.perf_counter() - t_start < min_seconds:
+        x = images[i % len(images)][None]
+        t = time.perf_counter()
+        fn(x)
+        lat.append(time.perf_counter() - t)
+        i += 1
+    return {**_percentiles(lat), "images_per_s": float(1 / np.mean(lat)), "queries": len(lat)}
+
+
+def offline(fn, images, *, batch_size: int = 32, min_seconds: float = 1.0, warmup: int = 1) -> dict:
+    """Throughput on large batches.
+
+    Parameters
+    ----------
+    fn : callable
+        ``(B, ...) float32 array -> anything``.
+    images : array (N, ...)
+        Cycled in batches of ``batch_size`` until ``min_seconds`` have passed
+        (at least one pass).
+    batch_size : int
+    min_seconds : float, s
+    warmup : int
+
+    Returns
+    -------
+    dict
+        Per-batch latency percentiles, ``images_per_s`` and ``queries`` (batches).
+    """
+    if len(images) == 0:
+        raise ParameterError("offline needs at least one image")
+    reps = int(np.ceil(batch_size / len(images)))
+    pool = np.concatenate([images] * reps) if reps > 1 else images
+    batches = [pool[i:i + batch_size] for i in range(0, len(pool) - batch_size + 1, batch_size)] or [pool[:batch_size]]
+    for i in range(warmup):
+        fn(batches[i % len(batches)])
+    lat, n, t_start, i = [], 0, time.perf_counter(), 0
+    while i < len(batches) or time.perf_counter() - t_start < min_seconds:
+        b = batches[i % len(batches)]
+        t = time.perf_counter()
+        fn(b)
+        lat.append(time.perf_counter() - t)
+        n += len(b)
+        i += 1
+    return {**_percentiles(lat), "images_per_s": float(n / np.sum(lat)), "queries": len(lat)}
+
+
+def benchmark(engines: dict, images, *, threads: int = 1, offline_batch: int = 32, min_queries: int = 50,
+              min_seconds: float = 1.0):
+    """SingleStream and Offline figures for several engines on the same images.
+
+    Parameters
+    ----------
+    engines : dict
+        ``{(backend, precision): fn}`` where ``fn`` takes a float32 NumPy
+        batch, e.g. ``{("torch", "fp32"): ..., ("onnxruntime", "fp32"): ..., ("onnxruntime", "int8"): ...}``.
+        Each engine must already use ``threads`` threads (Torch: run inside
+        :func:`torch_threads`; ONNX Runtime: ``ort_session(path, threads)``).
+    images : array (N, ...) float32
+    threads : int
+        Written in the table (it does not set anything).
+    offline_batch : int
+    min_queries : int
+    min_seconds : float, s
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``backend, precision, scenario, batch, threads, latency_p50_ms,
+        latency_p90_ms, latency_p99_ms, images_per_s, queries``; ``df.attrs``
+        holds ``cpu_model`` and ``logical_cpus``.
+    """
+    import pandas as pd
+
+    images = np.ascontiguousarray(images, dtype=np.float32)
+    rows = []
+    for (backend, precision), fn in engines.items():
+        s = single_stream(fn, images, min_queries=min_queries, min_seconds=min_seconds)
+        rows.append({"backend": backend, "precision": precision, "scenario": "SingleStream", "batch": 1, "threads": threads, **s})
+        o = offline(fn, images, batch_size=offline_batch, min_seconds=min_seconds)
+        rows.append({"backend": backend, "precision": precision, "scenario": "Offline", "batch": offline_batch, "threads": threads, **o})
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df.attrs.update(cpu_model=cpu_model(), logical_cpus=os.cpu_count())
+    return df

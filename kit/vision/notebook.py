@@ -1,0 +1,179 @@
+"""Glue for the logistics vision notebook: parameters, data preparation, plots.
+
+The logic lives in the other ``kit.vision`` modules; this holds what only the
+notebook needs (its parameter spec, the default zones, figures and tables).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from kit.errors import InputDataError
+from kit.params import Param, Spec
+
+#: Zones of the default clip (256-px yard camera): a truck lane where people must not walk and the stacks.
+DEFAULT_ZONES = {
+    "type": "FeatureCollection",
+    "features": [
+        {"type": "Feature", "properties": {"name": "truck lane", "restricted": True},
+         "geometry": {"type": "Polygon", "coordinates": [[[0, 150], [256, 150], [256, 256], [0, 256], [0, 150]]]}},
+        {"type": "Feature", "properties": {"name": "stacks", "restricted": False},
+         "geometry": {"type": "Polygon", "coordinates": [[[0, 40], [256, 40], [256, 150], [0, 150], [0, 40]]]}},
+    ],
+}
+
+PARAMETERS = Spec(
+    (
+        Param("dataset", "path", None, "COCO folder (annotations.json with per-image split, or train/val/test.json); None generates synthetic yard and gate scenes", optional=True),
+        Param("model", "str", "centernet", "detector: centernet (small anchor-free, trained from scratch on CPU)", choices=("centernet",)),
+        Param("image_size", "int", 256, "square input size of the detector, px (multiple of 16)", min=64, max=1024),
+        Param("epochs", "int", 8, "detector training epochs (upper bound; early stopping on validation mAP@0.5)", min=1, max=500),
+        Param("zones", "dict", DEFAULT_ZONES, "GeoJSON-like FeatureCollection of Polygon zones in image pixels; properties: name, restricted"),
+        Param("device", "device", "auto", "auto, cpu or cuda (env KIT_DEVICE overrides)", choices=("auto", "cpu", "cuda")),
+        Param("output_dir", "output_dir", "outputs/logistics_vision", "folder for detections.json, counts.csv, alerts.csv, codes.csv, benchmark.csv, model.onnx, metrics.json"),
+        Param("scale", "float", 1.0, "size of the synthetic data and of training: 1 gives 600 scenes and 1500 code crops (about 4 min on 2 CPU cores); 0.25 for a smoke test, 3 for more", min=0.05, max=20),
+        Param("seed", "int", 0, "random seed of the synthetic data, the splits and training", min=0),
+    ),
+    purpose="Detect and count containers, trucks, pallets and people per zone, alert on people in machine zones, read container codes, and measure inference on this machine.",
+)
+
+
+def prepare_dataset(dataset, output_dir, scale: float, seed: int, image_size: int) -> Path:
+    """The dataset folder to use: the user's (checked to exist) or a synthetic one written under ``output_dir``."""
+    if dataset is not None:
+        p = Path(dataset)
+        if not (p / "annotations.json").is_file() and not (p / "train.json").is_file():
+            raise InputDataError(f"dataset {p} has no annotations.json or train.json; give a COCO folder (see datasets/logistics/README.md)")
+        return p
+    from kit.vision.synth import generate
+
+    folder = Path(output_dir) / "synthetic"
+    marker = folder / "annotations.json"
+    n = max(20, int(round(600 * scale)))
+    if marker.is_file():
+        import json
+
+        coco = json.loads(marker.read_text())
+        info = coco.get("info", {})
+        # Same parameters, same files: reuse them (the generator is deterministic).
+        if info.get("seed") == seed and len(coco.get("images", [])) == n and info.get("image_size") == image_size:
+            return folder
+    return generate(folder, n_images=n, image_size=image_size, seed=seed, n_code_crops=max(50, int(round(1500 * scale))),
+                    sequence_frames=40)
+
+
+def plot_training(history):
+    """Training loss and validation mAP@0.5 per epoch."""
+    import matplotlib.pyplot as plt
+
+    ep = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    ax.plot(ep, [h["train_loss"] for h in history], marker="o", label="training loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax2 = ax.twinx()
+    ax2.plot(ep, [h["val_map50"] for h in history], marker="s", color="#D55E00", label="validation mAP@0.5")
+    ax2.set_ylabel("mAP@0.5")
+    ax2.set_ylim(0, 1)
+    ax2.grid(False)
+    fig.legend(loc="upper center", ncol=2, frameon=False)
+    ax.set_title("Detector training")
+    fig.tight_layout()
+    return fig
+
+
+def plot_pr_curves(scores, title="Precision–recall at IoU 0.5 (test split)"):
+    """One PR curve per class, AP@0.5 in the legend."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for name, prec in scores.precision.items():
+        ax.plot(scores.recall, prec, label=f"{name} (AP {scores.ap50[name]:.2f})")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.legend(frameon=False, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_detections(dataset, ids, detections, label_names, threshold, n: int = 4, zones=()):
+    """A few test images with their detections above the counting threshold (dashed: ground truth)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Polygon, Rectangle
+
+    from kit.plotting import OKABE_ITO
+
+    pos = {int(im["id"]): i for i, im in enumerate(dataset.index.images)}
+    n = min(n, len(ids))
+    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.8), squeeze=False)
+    from PIL import Image
+
+    for ax, iid, det in zip(axes[0], ids[:n], detections[:n]):
+        i = pos[int(iid)]
+        with Image.open(dataset.index.images[i]["path"]) as im:
+            ax.imshow(np.asarray(im.convert("RGB")))
+        for b in dataset.index.boxes[i]:
+            ax.add_patch(Rectangle((b[0], b[1]), b[2] - b[0], b[3] - b[1], fill=False, ls="--", lw=0.6, ec="white"))
+        keep = det["scores"].numpy() >= threshold
+        for b, lab in zip(det["boxes"].numpy()[keep], det["labels"].numpy()[keep]):
+            ax.add_patch(Rectangle((b[0], b[1]), b[2] - b[0], b[3] - b[1], fill=False, lw=1.2, ec=OKABE_ITO[int(lab) - 1]))
+        for z in zones:
+            ax.add_patch(Polygon(z.polygon, closed=True, fill=False, ec="#D55E00" if z.restricted else "#56B4E9", lw=1, ls=":"))
+        ax.set_axis_off()
+        ax.set_title(f"image {iid}: {int(keep.sum())} objects", fontsize=9)
+    handles = [Rectangle((0, 0), 1, 1, fill=False, ec=OKABE_ITO[k - 1], label=name) for k, name in label_names.items()]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
+    fig.suptitle("Sample detections (solid) and ground truth (dashed)")
+    fig.tight_layout(rect=(0, 0.06, 1, 0.95))
+    return fig
+
+
+def plot_counts_over_time(counts, alerts=None):
+    """Objects per zone and class over the clip's frames, alert frames marked."""
+    import matplotlib.pyplot as plt
+
+    zones = [z for z in counts["zone"].unique()]
+    fig, axes = plt.subplots(1, len(zones), figsize=(4.2 * len(zones), 3.6), sharey=True, squeeze=False)
+    for ax, z in zip(axes[0], zones):
+        sub = counts[counts["zone"] == z].pivot_table(index="frame", columns="class", values="count", aggfunc="sum")
+        for c in sub.columns:
+            ax.plot(sub.index, sub[c], label=c, drawstyle="steps-mid")
+        if alerts is not None and len(alerts):
+            for f in sorted(set(alerts.loc[alerts["zone"] == z, "frame"])):
+                ax.axvspan(f - 0.5, f + 0.5, color="#D55E00", alpha=0.15, lw=0)
+        ax.set_title(f"zone: {z}")
+        ax.set_xlabel("frame (5 per second)")
+    axes[0][0].set_ylabel("objects")
+    axes[0][0].legend(frameon=False, fontsize=8)
+    fig.suptitle("Occupancy over time (red bands: person in a restricted zone)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_latency(bench):
+    """Benchmark table as a figure: SingleStream p50/p90/p99 and Offline throughput per engine."""
+    import matplotlib.pyplot as plt
+
+    ss = bench[bench["scenario"] == "SingleStream"]
+    off = bench[bench["scenario"] == "Offline"]
+    names = [f"{b} {p}" for b, p in zip(ss["backend"], ss["precision"])]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    x = np.arange(len(ss))
+    for k, q in enumerate((50, 90, 99)):
+        a1.bar(x + (k - 1) * 0.25, ss[f"latency_p{q}_ms"], width=0.25, label=f"p{q}")
+    a1.set_xticks(x, names)
+    a1.set_ylabel("latency per image, ms")
+    a1.set_title("SingleStream (batch 1)")
+    a1.legend(frameon=False)
+    a2.bar(x, off["images_per_s"], color="#009E73")
+    a2.set_xticks(x, [f"{b} {p}" for b, p in zip(off["backend"], off["precision"])])
+    a2.set_ylabel("images per second")
+    a2.set_title(f"Offline (batch {int(off['batch'].iloc[0])})")
+    cpu = bench.attrs.get("cpu_model", "")
+    fig.suptitle(f"Detector inference, {int(ss['threads'].iloc[0])} thread(s), {cpu}")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,360 @@
+"""Training loop for the CenterNet-style detector.
+
+AdamW with a one-cycle learning rate (warm-up, cosine decay), a progress bar,
+a checkpoint of the best and the last epoch, early stopping on the validation
+mAP@0.5, mixed precision on a GPU only (on a CPU float16 autocast is slower
+and bfloat16 costs accuracy for a network this small), and the score
+threshold for counting calibrated on validation images.
+
+Images are decoded once and kept in memory as uint8 (600 scenes at 256 px
+are about 120 MB); augmentations run on those tensors every epoch.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kit.errors import ParameterError
+
+__all__ = ["TrainResult", "balanced_loss", "calibrate_count_threshold", "train_detector"]
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_detector` returns.
+
+    Attributes
+    ----------
+    model : torch.nn.Module
+        Weights of the best validation epoch, in eval mode.
+    history : list of dict
+        Per epoch: ``epoch``, ``train_loss``, ``val_map50`` (NaN without
+        validation), ``lr``, ``cpu_s`` (process CPU seconds so far), ``wall_s``.
+    best_epoch : int
+    score_threshold : float
+        Counting threshold: minimizes the mean absolute count error over the
+        validation images, all classes together.
+    class_thresholds : dict
+        ``{label: threshold}`` calibrated per class the same way.
+    stopped_early : bool
+    checkpoint : pathlib.Path or None
+        ``best.pt`` (``{"model": state_dict, "epoch", "val_map50", "score_threshold", ...}``).
+    """
+
+    model: object
+    history: list
+    best_epoch: int
+    score_threshold: float
+    class_thresholds: dict = field(default_factory=dict)
+    stopped_early: bool = False
+    checkpoint: Path | None = None
+
+
+class _Cached:
+    """A CocoDetection decoded once: uint8 images and boxes, augmented per access."""
+
+    def __init__(self, dataset, transforms):
+        import torch
+        from torchvision import tv_tensors
+
+        self.items = []
+        for i in range(len(dataset)):
+            s = dataset[i]
+            if s is None:
+                continue
+            img = s["image"]
+            if img.is_floating_point():
+                img = (img * 255).round().to(torch.uint8)
+            self.items.append((tv_tensors.Image(img), s["boxes"], s["labels"]))
+        self.transforms = transforms
+
+    def __len__(self):
+        return len(self.items)
+
+    def get(self, i):
+        img, boxes, labels = self.items[i]
+        s = {"image": img, "boxes": boxes, "labels": labels}
+        return self.transforms(s) if self.transforms is not None else s
+
+
+def calibrate_count_threshold(detections, index, image_ids=None, grid=None) -> tuple[float, dict]:
+    """Score threshold that makes counts right on validation images.
+
+    Parameters
+    ----------
+    detections : list of dict
+        Low-threshold detections (``predict(..., score_threshold=0.01)``).
+    index : kit.vision.data.CocoIndex
+        The validation split.
+    image_ids : list of int, optional
+    grid : array, optional
+        Thresholds tried (default 0.05 to 0.95 by 0.01).
+
+    Returns
+    -------
+    (threshold, per_class) : float, dict
+        The threshold minimizing the mean absolute count error summed over
+        classes, and ``{label: threshold}`` per class (ties go to the
+        middle of the best range, which is the most robust choice).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> idx = SimpleNamespace(categories=[{"id": 1}], images=[{"id": 1}], labels=[np.array([1, 1])])
+    >>> det = [{"scores": np.array([0.9, 0.8, 0.3]), "labels": np.array([1, 1, 1])}]
+    >>> thr, per = calibrate_count_threshold(det, idx)
+    >>> 0.3 < thr <= 0.8, 0.3 < per[1] <= 0.8
+    (True, True)
+    """
+    from kit.vision.evaluate import count_errors
+
+    grid = np.round(np.arange(0.05, 0.951, 0.01), 2) if grid is None else np.asarray(grid, dtype=float)
+    err = count_errors(detections, index, grid, image_ids)
+
+    def pick(e):
+        best = np.flatnonzero(e <= e.min() + 1e-12)
+        return float(grid[best[len(best) // 2]])
+
+    return pick(err.sum(axis=1)), {k + 1: pick(err[:, k]) for k in range(err.shape[1])}
+
+
+def _colour_jitter(x, strength, gen):
+    """Per-image brightness, contrast and saturation gains in [1 - s, 1 + s] on a float batch in [0, 1]."""
+    import torch
+
+    if not strength:
+        return x
+    B = x.shape[0]
+    g = lambda: 1 + strength * (2 * torch.rand(B, 1, 1, 1, generator=gen) - 1)  # noqa: E731
+    x = x * g()
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = (x - mean) * g() + mean
+    grey = x.mean(dim=1, keepdim=True)
+    x = (x - grey) * g() + grey
+    return x.clamp(0, 1)
+
+
+def balanced_loss(outputs: dict, targets: dict, size_weight: float = 0.1, offset_weight: float = 1.0):
+    """CenterNet loss with the heatmap focal loss normalized per class.
+
+    :func:`kit.vision.models.centernet_loss` divides the focal loss by the
+    number of objects of all classes, so in yard scenes (80 % containers) the
+    rare classes barely move the weights. Here each class's focal loss is
+    divided by its own number of objects in the batch and the classes are
+    averaged (classes absent from the batch contribute only their negatives),
+    which is what mAP, a mean over classes, rewards.
+
+    Returns
+    -------
+    (total, parts) : tensor, dict of floats
+    """
+    import torch
+    from torch.nn import functional as F
+
+    logits, gt = outputs["heatmap"], targets["heatmap"]
+    pos = gt.eq(1).float()
+    log_p, log_1mp = F.logsigmoid(logits), F.logsigmoid(-logits)
+    p = torch.sigmoid(logits)
+    per_class = (log_p * (1 - p) ** 2 * pos + log_1mp * p**2 * (1 - gt) ** 4 * (1 - pos)).sum(dim=(0, 2, 3))
+    n_pos = pos.sum(dim=(0, 2, 3)).clamp(min=1.0)
+    focal = -(per_class / n_pos).mean()
+    m = targets["mask"].unsqueeze(1)
+    n_obj = targets["mask"].sum().clamp(min=1.0)
+    size_l1 = (F.l1_loss(outputs["size"], targets["size"], reduction="none") * m).sum() / n_obj
+    off_l1 = (F.l1_loss(outputs["offset"], targets["offset"], reduction="none") * m).sum() / n_obj
+    total = focal + size_weight * size_l1 + offset_weight * off_l1
+    return total, {"heatmap": float(focal.detach()), "size": float(size_l1.detach()), "offset": float(off_l1.detach())}
+
+
+def _seed_all(seed):
+    import random
+
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int = 8, lr: float = 4e-3,
+                   weight_decay: float = 1e-4, image_size: int = 256, augment: dict | None = None,
+                   patience: int = 8, min_epochs: int = 0, eval_every: int = 1, checkpoint_dir=None, device: str = "cpu",
+                   seed: int = 0, progress: bool = True, max_cpu_seconds: float | None = None,
+                   class_balanced: bool = True) -> TrainResult:
+    """Train a CenterNet-style detector on COCO splits.
+
+    Parameters
+    ----------
+    model : kit.vision.models.CenterNet
+        Fresh (``centernet(K)``) or from a weight file.
+    train, val : kit.vision.data.CocoDetection
+        Training and validation splits served *without* transforms or with
+        ``eval_transforms(image_size)`` (images are cached, then augmented
+        here with ``train_transforms(image_size, **augment)``).
+    epochs : int
+        Upper bound; the learning rate follows a one-cycle schedule over them.
+    batch_size : int
+    lr : float
+        Peak learning rate of AdamW.
+    weight_decay : float
+    image_size : int, px
+        Square training size (multiple of 16).
+    augment : dict, optional
+        Keyword arguments for :func:`kit.vision.data.train_transforms`.
+    patience : int
+        Stop after this many evaluations without a better validation mAP@0.5.
+    min_epochs : int
+        Never stop before this epoch.
+    eval_every : int
+        Evaluate on ``val`` every this many epochs (and at the last one).
+    checkpoint_dir : path, optional
+        Where ``best.pt`` and ``last.pt`` are written (atomically).
+    device : str
+        ``"auto"``, ``"cpu"`` or ``"cuda"``; mixed precision (float16 autocast
+        with gradient scaling) is used on CUDA only.
+    seed : int
+    progress : bool
+        Show a tqdm bar (steps, loss, validation mAP@0.5).
+    max_cpu_seconds : float, optional
+        Stop at the end of the epoch in which the process CPU time spent in
+        training passes this budget.
+    class_balanced : bool
+        Use :func:`balanced_loss` (focal loss normalized per class) rather
+        than the plain :func:`kit.vision.models.centernet_loss`.
+
+    Returns
+    -------
+    TrainResult
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from kit.vision.synth import generate
+    >>> from kit.vision.data import CocoDetection
+    >>> from kit.vision.models import centernet
+    >>> folder = generate(tempfile.mkdtemp(), n_images=6, image_size=64, n_code_crops=0, sequence_frames=0,
+    ...                   split_fractions=(0.5, 0.5, 0.0))
+    >>> r = train_detector(centernet(4), CocoDetection(folder, "train"), CocoDetection(folder, "val"),
+    ...                    epochs=1, batch_size=2, image_size=64, progress=False)
+    >>> len(r.history), 0.05 <= r.score_threshold <= 0.95
+    (1, True)
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from kit.backend import get_backend
+    from kit.io import atomic_path
+    from kit.vision.data import eval_transforms, train_transforms
+    from kit.vision.evaluate import coco_evaluate, predict
+    from kit.vision.models import centernet_loss, encode_targets
+
+    if image_size % 16:
+        raise ParameterError(f"image_size must be a multiple of 16 px, got {image_size}")
+    if epochs < 1 or batch_size < 1:
+        raise ParameterError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
+    torch_device = get_backend(device).torch_device
+    use_amp = torch_device.startswith("cuda")
+    _seed_all(seed)
+    model = model.to(torch_device)
+    K = model.num_classes
+    aug = {"hflip": 0.5, "jitter": 0.3, "scale_jitter": 0.15, **(augment or {})}
+    # Colour jitter runs on the whole batch at once (per-image ColorJitter costs as much as the rest of the pipeline).
+    jitter = float(aug.pop("jitter"))
+    cached = _Cached(train, train_transforms(image_size, jitter=0, **aug))
+    if len(cached) == 0:
+        from kit.errors import InputDataError
+
+        raise InputDataError("the training split has no readable image; check the dataset folder")
+    val_eval = None
+    if val is not None:
+        from kit.vision.data import CocoDetection
+
+        val_eval = CocoDetection.__new__(CocoDetection)
+        val_eval.index, val_eval.transforms = val.index, eval_transforms(image_size)
+
+    steps_per_epoch = math.ceil(len(cached) / batch_size)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch,
+                                                pct_start=0.15, div_factor=10, final_div_factor=100)
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    gen = torch.Generator().manual_seed(seed)
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+
+    def save(name, state, **meta):
+        if ckpt_dir is None:
+            return None
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_path(ckpt_dir / name) as tmp:
+            torch.save({"model": state, **meta}, tmp)
+        return ckpt_dir / name
+
+    history, best, best_state, best_epoch, bad, stopped = [], -1.0, None, 0, 0, False
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    # One update per epoch: a bar that updates on a timer would store a different number of lines per run.
+    bar = tqdm(total=epochs, disable=not progress, desc="train", unit="epoch", mininterval=0)
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = torch.randperm(len(cached), generator=gen).tolist()
+        total, n = 0.0, 0
+        for b in range(0, len(order), batch_size):
+            samples = [cached.get(i) for i in order[b:b + batch_size]]
+            x = _colour_jitter(torch.stack([s["image"].as_subclass(torch.Tensor) for s in samples]), jitter, gen).to(torch_device)
+            targets = encode_targets([s["boxes"].as_subclass(torch.Tensor).to(torch_device) for s in samples],
+                                     [s["labels"].to(torch_device) for s in samples], K, (image_size, image_size))
+            with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
+                out = model(x)
+            loss, _ = (balanced_loss if class_balanced else centernet_loss)({k: v.float() for k, v in out.items()}, targets)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+            scaler.step(opt)
+            scaler.update()
+            sched.step()
+            total += float(loss.detach()) * len(samples)
+            n += len(samples)
+        out_of_time = max_cpu_seconds is not None and time.process_time() - cpu0 >= max_cpu_seconds
+        last = epoch == epochs or out_of_time
+        map50 = float("nan")
+        if val_eval is not None and (epoch % eval_every == 0 or last):
+            ids, dets = predict(model, val_eval, image_size=image_size, device=torch_device)
+            from kit.vision.evaluate import to_coco_results
+
+            map50 = coco_evaluate(to_coco_results(dets, ids, val.index.category_ids), val.index).map50
+            if map50 > best:
+                best, best_epoch, bad = map50, epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
+                save("best.pt", best_state, epoch=epoch, val_map50=map50)
+            else:
+                bad += 1
+        bar.set_postfix(loss=f"{total / n:.3f}", val_map50=f"{map50:.3f}", refresh=False)
+        bar.update(1)
+        history.append({"epoch": epoch, "train_loss": total / max(n, 1), "val_map50": map50, "lr": sched.get_last_lr()[0],
+                        "cpu_s": time.process_time() - cpu0, "wall_s": time.perf_counter() - wall0})
+        save("last.pt", model.state_dict(), epoch=epoch)
+        if last:
+            break
+        if val_eval is not None and bad >= patience and epoch >= min_epochs:
+            stopped = True
+            break
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    else:
+        best_epoch = history[-1]["epoch"]
+    model.eval()
+    thr, per_class = 0.3, {k: 0.3 for k in range(1, K + 1)}
+    if val_eval is not None:
+        ids, dets = predict(model, val_eval, image_size=image_size, device=torch_device, score_threshold=0.05)
+        thr, per_class = calibrate_count_threshold(dets, val.index, ids)
+    ckpt = None
+    if ckpt_dir is not None:
+        ckpt = save("best.pt", model.state_dict(), epoch=best_epoch, val_map50=best, score_threshold=thr,
+                    class_thresholds=per_class, num_classes=K, image_size=image_size)
+    return TrainResult(model, history, best_epoch, thr, per_class, stopped, ckpt)

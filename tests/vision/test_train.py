@@ -1,0 +1,68 @@
+import pytest
+import torch
+
+from kit.vision.data import CocoDetection
+from kit.vision.models import centernet
+from kit.vision.train import train_detector
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    from kit.vision.synth import generate
+
+    return generate(tmp_path_factory.mktemp("tr"), n_images=10, image_size=64, seed=5, n_code_crops=0, sequence_frames=0,
+                    split_fractions=(0.6, 0.4, 0.0))
+
+
+def test_checkpoints_history_and_threshold(folder, tmp_path):
+    torch.set_num_threads(1)
+    r = train_detector(centernet(4, width=8, head_channels=16), CocoDetection(folder, "train"), CocoDetection(folder, "val"),
+                       epochs=2, batch_size=4, image_size=64, checkpoint_dir=tmp_path, progress=False, seed=1)
+    assert [h["epoch"] for h in r.history] == [1, 2]
+    assert r.history[1]["train_loss"] < r.history[0]["train_loss"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]
+    ck = torch.load(r.checkpoint, weights_only=True)
+    assert ck["epoch"] == r.best_epoch and ck["score_threshold"] == r.score_threshold
+    m = centernet(4, width=8, head_channels=16)
+    m.load_state_dict(ck["model"])
+    m.eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(m(x)["heatmap"], r.model(x)["heatmap"])  # the best weights are returned
+    assert not r.model.training
+
+
+def test_early_stopping_when_validation_does_not_improve(folder):
+    # A learning rate of ~0 cannot improve validation mAP after the first evaluation.
+    r = train_detector(centernet(4, width=8, head_channels=16), CocoDetection(folder, "train"), CocoDetection(folder, "val"),
+                       epochs=6, batch_size=4, image_size=64, lr=1e-12, patience=1, progress=False)
+    assert r.stopped_early and len(r.history) == 2 and r.best_epoch == 1
+
+
+def test_training_is_deterministic(folder):
+    def run(disturb):
+        torch.manual_seed(0)
+        m = centernet(4, width=8, head_channels=16)
+        torch.rand(disturb)  # the global RNG state differs; train_detector seeds shuffling and augmentation itself
+        return train_detector(m, CocoDetection(folder, "train"), None, epochs=1, batch_size=4, image_size=64,
+                              progress=False, seed=3).history[0]["train_loss"]
+
+    assert run(1) == run(5)
+
+
+def test_balanced_loss_weights_rare_classes_up():
+    from kit.vision.models import centernet_loss, encode_targets
+    from kit.vision.train import balanced_loss
+
+    torch.manual_seed(0)
+    out = {k: torch.randn(1, c, 16, 16) for k, c in (("heatmap", 2), ("size", 2), ("offset", 2))}
+    # One object per class: the per-class normalization is the plain one.
+    t = encode_targets([torch.tensor([[4.0, 4, 20, 20], [36, 36, 60, 52]])], [torch.tensor([1, 2])], 2, (64, 64))
+    assert float(balanced_loss(out, t)[0]) == pytest.approx(float(centernet_loss(out, t)[0]), rel=1e-6)
+    # Three containers and one truck: the truck's focal loss counts 1/1, not 1/4.
+    boxes = torch.tensor([[0.0, 0, 12, 12], [20, 0, 32, 12], [40, 0, 52, 12], [10, 30, 40, 60]])
+    t = encode_targets([boxes], [torch.tensor([1, 1, 1, 2])], 2, (64, 64))
+    only_truck = {**out, "heatmap": out["heatmap"].clone()}
+    only_truck["heatmap"][:, 0] = torch.where(t["heatmap"][:, 0] == 1, 20.0, -20.0)  # containers perfect
+    plain, bal = centernet_loss(only_truck, t)[1]["heatmap"], balanced_loss(only_truck, t)[1]["heatmap"]
+    assert bal == pytest.approx(plain * 4 / 2, rel=1e-3)  # truck loss / 1 averaged over 2 classes vs / 4
