@@ -105,12 +105,42 @@ def _attempt(notebook: str, params: dict, out: str, timeout_s, threads: int) -> 
     return "failed", error, error.get("type") in RETRYABLE_ERRORS
 
 
-def execute_run(run_id: str, notebook: str, params: dict, out: str, timeout_s=None, threads: int = 1, retries: int = 0) -> dict:
-    """Run one notebook with retries for infrastructure failures; picklable for Dask."""
+def _attempt_in_process(notebook: str, params: dict, out: str, timeout_s, threads: int) -> tuple[str, dict | None, bool]:
+    """One run in this (Dask worker) process: its own kernel, but no interpreter start-up or imports.
+
+    A worker is a one-thread process, so setting the thread caps in its
+    environment (inherited by the kernel it starts) cannot race another task.
+    ``timeout_s`` bounds each cell here; a worker that dies is rescheduled by Dask.
+    """
+    out_path = Path(out)
+    os.environ.update({v: str(threads) for v in THREAD_VARS})
+    with tempfile.TemporaryDirectory(prefix="kit-params-") as tmp:
+        param_file = _write_params(Path(tmp), "run", params)
+        try:
+            plan = runner.plan(notebook, (), param_file, out=out_path)
+        except KitError as exc:
+            error = {"type": "BadInput", "message": str(exc)}
+            _failure_folder(out_path, notebook, params, error)
+            return "failed", error, False
+    manifest = runner.execute(plan, progress=False, timeout_s=timeout_s)
+    if manifest["status"] == "ok":
+        return "ok", None, False
+    error = manifest.get("error") or {"type": "Failed", "message": ""}
+    return "failed", error, error.get("type") in RETRYABLE_ERRORS | {"CellTimeoutError"}
+
+
+def execute_run(run_id: str, notebook: str, params: dict, out: str, timeout_s=None, threads: int = 1, retries: int = 0,
+                in_process: bool = False) -> dict:
+    """Run one notebook with retries for infrastructure failures; picklable for Dask.
+
+    ``in_process`` runs ``kit run``'s logic in this process (Dask workers, which
+    keep kit and papermill imported between runs) instead of a subprocess.
+    """
+    attempt = _attempt_in_process if in_process else _attempt
     t0 = time.perf_counter()
     for _ in range(retries + 1):
         attempts = _count_attempt(Path(out))
-        status, error, retryable = _attempt(notebook, params, out, timeout_s, threads)
+        status, error, retryable = attempt(notebook, params, out, timeout_s, threads)
         if status == "ok" or not retryable:
             break
     message = None if error is None else f"{error.get('type')}: {error.get('message')}"
@@ -267,7 +297,9 @@ def _run_dask(args, scheduler, max_parallel, progress) -> list[dict]:
         client = Client(cluster)
     out = []
     try:
-        futures = {client.submit(execute_run, *a, pure=False, key=f"run-{a[0]}-{time.time_ns()}"): a for a in args}
+        futures = {
+            client.submit(execute_run, *a, in_process=True, pure=False, key=f"run-{a[0]}-{time.time_ns()}"): a for a in args
+        }
         with _progress(len(args), progress) as bar:
             for fut in as_completed(futures):
                 a = futures[fut]
