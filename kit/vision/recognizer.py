@@ -99,14 +99,9 @@ def code_reader(alphabet: str = ALPHABET, width: int = 16, hidden: int = 96, wei
 
     model = CodeReader(alphabet, width, hidden)
     if weights is not None:
-        path = Path(weights)
-        if not path.is_file():
-            raise InputDataError(f"weights file {path} not found; give a local .pt state_dict or None to train from scratch")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            model.load_state_dict(state.get("model", state) if isinstance(state, dict) and "model" in state else state)
-        except Exception as exc:
-            raise InputDataError(f"weights file {path} does not fit the code reader: {str(exc).splitlines()[0]}") from None
+        from kit.vision.models.weights import load_weights
+
+        load_weights(model, weights, "the code reader")
     return model.to(get_backend(device).torch_device)
 
 

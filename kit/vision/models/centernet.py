@@ -125,18 +125,9 @@ def centernet(num_classes: int, width: int = 16, head_channels: int = 32, weight
 
     model = CenterNet(num_classes, width, head_channels)
     if weights is not None:
-        from pathlib import Path
+        from kit.vision.models.weights import load_weights
 
-        from kit.errors import InputDataError
-
-        path = Path(weights)
-        if not path.is_file():
-            raise InputDataError(f"weights file {path} not found; give a local .pt state_dict or None to train from scratch")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            model.load_state_dict(state)
-        except Exception as exc:
-            raise InputDataError(f"weights file {path} does not fit CenterNet({num_classes} classes, width {width}): {str(exc).splitlines()[0]}") from None
+        load_weights(model, weights, f"CenterNet({num_classes} classes, width {width})")
     return model.to(get_backend(device).torch_device)
 
 

@@ -1,0 +1,34 @@
+"""Loading a local weight file into a freshly built network (no hub downloads here)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from kit.errors import InputDataError
+
+
+def load_weights(model: torch.nn.Module, weights, what: str) -> torch.nn.Module:
+    """Load a local ``.pt`` state_dict (or a checkpoint ``{"model": state_dict}``) into ``model``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    weights : str or Path
+    what : str
+        How the error names the network, e.g. ``"CenterNet(4 classes, width 16)"``.
+
+    Raises
+    ------
+    InputDataError
+        The file is missing or does not fit the network; one line, with the fix.
+    """
+    path = Path(weights)
+    if not path.is_file():
+        raise InputDataError(f"weights file {path} not found; give a local .pt state_dict or None to train from scratch")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"] if isinstance(state, dict) and "model" in state else state)
+    except Exception as exc:
+        raise InputDataError(f"weights file {path} does not fit {what}: {str(exc).splitlines()[0]}") from None
+    return model
