@@ -1,6 +1,7 @@
 """Student versions of notebooks: solutions replaced by stubs, outputs cleared, checks kept."""
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
@@ -82,3 +83,29 @@ def paste_solutions(student_nb, instructor_nb):
     for i in solution_cells(instructor_nb):
         student_nb.cells[i].source = instructor_nb.cells[i].source
     return student_nb
+
+
+def teach_parameters(nb) -> dict:
+    """The fast parameters a notebook declares for checking its exercises (``metadata.kit.teach_parameters``).
+
+    Heavy notebooks (long training, large embedded data) name values, e.g.
+    ``{"epochs": 1, "scale": 0.25}``, at which every check is still
+    meaningful; the student-notebook test runs both versions with them.
+    """
+    params = nb.metadata.get("kit", {}).get("teach_parameters", {})
+    if not isinstance(params, dict):
+        raise KitError(f"metadata kit.teach_parameters must be a mapping of parameter to value, got {params!r}")
+    return dict(params)
+
+
+def with_parameters(nb, parameters: dict):
+    """``nb`` with ``parameters`` injected after its ``parameters`` cell, as papermill does (no-op when empty)."""
+    if not parameters:
+        return nb
+    from papermill.parameterize import parameterize_notebook
+
+    nb = copy.deepcopy(nb)
+    nb.metadata.setdefault("papermill", {})
+    for cell in nb.cells:  # papermill looks for tags on every cell
+        cell.metadata.setdefault("tags", [])
+    return parameterize_notebook(nb, dict(parameters))

@@ -1,4 +1,10 @@
-"""Every sector notebook's student version fails its checks as given and passes them with the solutions."""
+"""Every sector notebook's student version fails its checks as given and passes them with the solutions.
+
+Heavy notebooks declare fast parameters in ``metadata.kit.teach_parameters``
+(fewer epochs, a smaller embedded set); both versions run with them, and
+with ``output_dir`` in a temporary folder so the instructor's outputs stay.
+"""
+import time
 from pathlib import Path
 
 import nbformat
@@ -7,7 +13,7 @@ from nbclient import NotebookClient
 
 from kit import notebooks
 from kit.teach.checks import RIGHT_MARK, WRONG_MARK
-from kit.teach.student import make_student, paste_solutions, solution_cells
+from kit.teach.student import make_student, paste_solutions, solution_cells, teach_parameters, with_parameters
 
 WITH_EXERCISES = [p for p in notebooks.list_notebooks() if solution_cells(nbformat.read(p, as_version=4))]
 
@@ -28,17 +34,46 @@ def _run(nb, folder: Path):
     return nb
 
 
+def _parameters(path: Path, nb, out: Path) -> dict:
+    params = teach_parameters(nb)
+    if "output_dir" in notebooks.parameter_cell_values(path):
+        params.setdefault("output_dir", str(out))
+    return params
+
+
 def test_irrigation_has_exercises():
     assert any(p.stem.endswith("irrigation_planning") for p in WITH_EXERCISES)
+
+
+@pytest.mark.parametrize("stem", ["03_leak_detection", "05_radiology_triage"])
+def test_exercised_notebooks(stem):
+    assert any(p.stem == stem for p in WITH_EXERCISES), f"{stem} has no exercises"
 
 
 @pytest.mark.parametrize("path", WITH_EXERCISES, ids=[p.stem for p in WITH_EXERCISES])
 def test_student_version_fails_then_passes(path, tmp_path):
     instructor = nbformat.read(path, as_version=4)
-    student = nbformat.read(make_student(path, tmp_path), as_version=4)
-    assert len(solution_cells(instructor)) >= 2
+    params = _parameters(path, instructor, tmp_path / "outputs")
+    n = len(solution_cells(instructor))
+    assert n >= 2
+    t0 = time.perf_counter()
     # Run where the instructor's notebook lives, so its relative default paths mean the same.
+    student = with_parameters(nbformat.read(make_student(path, tmp_path), as_version=4), params)
     as_given = _run(student, path.parent)
-    assert _verdicts(as_given) == ["wrong"] * len(solution_cells(instructor)), "the stubs must fail every check"
-    solved = _run(paste_solutions(nbformat.read(make_student(path, tmp_path), as_version=4), instructor), path.parent)
-    assert _verdicts(solved) == ["right"] * len(solution_cells(instructor))
+    assert _verdicts(as_given) == ["wrong"] * n, "the stubs must fail every check"
+    solved = paste_solutions(nbformat.read(make_student(path, tmp_path), as_version=4), instructor)
+    solved = _run(with_parameters(solved, params), path.parent)
+    assert _verdicts(solved) == ["right"] * n
+    print(f"{path.stem}: student and solved versions in {time.perf_counter() - t0:.0f} s with {params}")
+
+
+def test_teach_parameters_are_injected_after_the_parameters_cell():
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nb.metadata["kit"] = {"teach_parameters": {"epochs": 1}}
+    nb.cells = [nbformat.v4.new_code_cell("epochs = 8", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("print(epochs)")]
+    out = with_parameters(nb, teach_parameters(nb))
+    assert [c.source for c in out.cells][0] == "epochs = 8"
+    assert "epochs = 1" in out.cells[1].source and out.cells[2].source == "print(epochs)"
+    assert with_parameters(nb, {}) is nb
