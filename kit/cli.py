@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     tch.set_defaults(func=_cmd_teach_challenge)
     tsc = teach_sub.add_parser("score", help="score submissions and write the leaderboard")
     tsc.add_argument("dir", help="the challenge pack folder")
-    tsc.add_argument("submissions", nargs="+", metavar="CSV")
+    tsc.add_argument("submissions", nargs="+", metavar="FILE")
     tsc.set_defaults(func=_cmd_teach_score)
 
     rep = sub.add_parser("report", help="report utilities")
