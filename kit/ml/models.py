@@ -16,6 +16,9 @@ class QuantileGBM:
         Default P10, P50, P90.
     n_estimators, learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree, reg_lambda :
         LightGBM parameters (small trees: a few thousand field-years).
+    max_bin : int
+        Histogram bins per feature (LightGBM ``max_bin``); 63 trains about a
+        third faster than 255 with the same skill on a few thousand rows.
     seed : int
     n_jobs : int
         Threads; results do not depend on it (``deterministic=True``).
@@ -36,7 +39,7 @@ class QuantileGBM:
 
     def __init__(self, quantiles=(0.1, 0.5, 0.9), n_estimators: int = 300, learning_rate: float = 0.03, num_leaves: int = 15,
                  min_child_samples: int = 20, subsample: float = 0.8, colsample_bytree: float = 0.8, reg_lambda: float = 1.0,
-                 seed: int = 0, n_jobs: int = 1, name: str = "yield"):
+                 max_bin: int = 255, seed: int = 0, n_jobs: int = 1, name: str = "yield"):
         self.quantiles = tuple(quantiles)
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -45,6 +48,7 @@ class QuantileGBM:
         self.subsample = subsample
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
+        self.max_bin = max_bin
         self.seed = seed
         self.n_jobs = n_jobs
         self.name = name
@@ -61,7 +65,7 @@ class QuantileGBM:
             model = lgb.LGBMRegressor(
                 objective="quantile", alpha=q, n_estimators=self.n_estimators, learning_rate=self.learning_rate,
                 num_leaves=self.num_leaves, min_child_samples=self.min_child_samples, subsample=self.subsample,
-                subsample_freq=1, colsample_bytree=self.colsample_bytree, reg_lambda=self.reg_lambda,
+                subsample_freq=1, colsample_bytree=self.colsample_bytree, reg_lambda=self.reg_lambda, max_bin=self.max_bin,
                 random_state=self.seed, n_jobs=self.n_jobs, deterministic=True, force_row_wise=True, verbose=-1,
             )
             model.fit(X, np.asarray(y, dtype=float))

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["STAGES", "stage_weather_features"]
+__all__ = ["STAGES", "fapar_from_ndvi", "light_use_features", "stage_weather_features"]
 
 #: FAO-56 growth stages (kit.agro crop table: l_ini, l_dev, l_mid, l_late days from planting).
 STAGES = ("ini", "dev", "mid", "late")
@@ -72,3 +72,57 @@ def stage_weather_features(balance: xr.Dataset, weather: pd.DataFrame, *, cutoff
         out[f"{stage}_ks_mean"] = np.where(reached, np.sum(ks * window, axis=1) / np.maximum(n, 1), np.nan)
     out["season_rain_mm"] = np.full(len(plant), float(balance["rain_mm"].values[keep].sum()))
     return pd.DataFrame(out, index=pd.Index(balance["field"].values, name="field"))
+
+
+def fapar_from_ndvi(ndvi):
+    """Fraction of absorbed PAR from NDVI, the linear relation of Myneni & Williams (1994).
+
+    ``fAPAR = 1.1638 NDVI - 0.1426``, limited to 0-1 (about 0.05 over bare
+    soil, 0.9 over a closed cereal canopy). NaN stays NaN.
+
+    >>> fapar_from_ndvi(np.array([0.1, 0.5, 0.9])).round(3).tolist()
+    [0.0, 0.439, 0.905]
+    """
+    return np.clip(1.1638 * np.asarray(ndvi, float) - 0.1426, 0.0, 1.0)
+
+
+def light_use_features(ndvi_daily, ks, rs_mj_m2, planting_day, *, prefix: str = "lue") -> dict:
+    """Absorbed radiation from planting, with and without water stress: Monteith's light-use efficiency driver.
+
+    Biomass of a crop is close to proportional to the PAR its canopy absorbs
+    (Monteith 1977), reduced when water is short. These sums are that driver
+    from what an analyst has: the daily index curve (fAPAR), daily global
+    radiation and the soil water balance's stress coefficient.
+
+    Parameters
+    ----------
+    ndvi_daily : array (n_fields, n_days)
+        Daily NDVI from the season start, NaN where unknown (those days count 0).
+    ks : array (n_fields, n_days)
+        FAO-56 water stress coefficient (1: no stress); NaN (outside the crop season) counts as 1.
+    rs_mj_m2 : array (n_days,)
+        Daily global radiation, MJ/m²; PAR is taken as half of it.
+    planting_day : array (n_fields,)
+        Day of the season of sowing; days before it do not count.
+    prefix : str
+
+    Returns
+    -------
+    dict of arrays (n_fields,)
+        ``{prefix}_apar_mj`` (absorbed PAR, MJ/m²) and ``{prefix}_apar_ks_mj``
+        (the same weighted by Ks: what a water-limited light-use model grows on).
+
+    Examples
+    --------
+    >>> f = light_use_features(np.full((1, 10), 0.5), np.full((1, 10), 0.5), np.full(10, 20.0), np.array([5]))
+    >>> round(float(f["lue_apar_mj"][0]), 2), round(float(f["lue_apar_ks_mj"][0]), 2)   # 5 days x 10 MJ x 0.4393
+    (21.96, 10.98)
+    """
+    ndvi_daily = np.atleast_2d(np.asarray(ndvi_daily, float))
+    n_days = ndvi_daily.shape[1]
+    fapar = np.nan_to_num(fapar_from_ndvi(ndvi_daily), nan=0.0)
+    ks = np.nan_to_num(np.asarray(ks, float)[:, :n_days], nan=1.0)
+    par = 0.5 * np.nan_to_num(np.asarray(rs_mj_m2, float)[:n_days], nan=0.0)
+    sown = np.arange(n_days)[None, :] >= np.asarray(planting_day, float)[:, None]
+    apar = np.where(sown, fapar * par[None, :], 0.0)
+    return {f"{prefix}_apar_mj": apar.sum(axis=1), f"{prefix}_apar_ks_mj": (apar * ks).sum(axis=1)}

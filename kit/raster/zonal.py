@@ -1,10 +1,10 @@
 """Zonal statistics: rasterize field polygons once, then reduce pixels by label.
 
 The array API has no ``bincount``/scatter, so the reductions rest on one
-small primitive, :func:`label_sum`, with one implementation per backend
-(NumPy/CuPy ``bincount``, Torch ``index_add_``, anything else through
-NumPy on the host). Everything else (mean, std, counts, time stacks) is
-written once on top of it.
+small primitive, :func:`kit.backend.sum_by_label`, whose per-backend choice
+(NumPy/CuPy ``bincount``, Torch ``index_add_``, anything else through NumPy
+on the host) lives in :mod:`kit.backend` like every other backend choice.
+Everything here (mean, std, counts, time stacks) is written once on top of it.
 
 Labels are integers ``0..n_labels-1`` where 0 means "no field"; a
 :class:`FieldIndex` maps them to the users' ``field_id`` strings.
@@ -18,9 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
-from array_api_compat import is_cupy_namespace, is_numpy_namespace, is_torch_namespace
-
-from kit.backend import array_namespace, to_numpy
+from kit.backend import array_namespace, sum_by_label, to_numpy
 from kit.errors import InputDataError
 from kit.raster.georef import get_crs, get_transform
 
@@ -38,8 +36,9 @@ class FieldsOutsideRasterWarning(UserWarning):
 def label_sum(labels, values, n_labels: int):
     """Sum ``values`` by integer label: ``out[k] = sum(values[labels == k])``.
 
-    The one scatter-add primitive of :mod:`kit.raster.zonal`, one line per
-    backend; NaN values are the caller's business (mask them to 0 first).
+    Kept for callers of the label-first order; it is
+    :func:`kit.backend.sum_by_label` (NaN values are the caller's business:
+    mask them to 0 first).
 
     Parameters
     ----------
@@ -57,17 +56,7 @@ def label_sum(labels, values, n_labels: int):
     >>> label_sum(np.array([0, 2, 2, 1]), np.array([1.0, 2.0, 3.0, 4.0]), 3)
     array([1., 4., 5.])
     """
-    xp = array_namespace(labels, values)
-    flat_l = xp.reshape(labels, (-1,))
-    flat_v = xp.reshape(values, (-1,))
-    if is_numpy_namespace(xp) or is_cupy_namespace(xp):
-        return xp.asarray(xp.bincount(flat_l, weights=flat_v, minlength=n_labels)[:n_labels], dtype=flat_v.dtype)
-    if is_torch_namespace(xp):
-        out = xp.zeros((n_labels,), dtype=flat_v.dtype, device=flat_v.device)
-        return out.index_add_(0, flat_l.to(dtype=xp.int64), flat_v)
-    # array-api-strict and other namespaces: reduce on the host, return on the input's device.
-    host = np.bincount(to_numpy(flat_l).astype(np.int64), weights=to_numpy(flat_v), minlength=n_labels)[:n_labels]
-    return xp.asarray(host.astype(to_numpy(flat_v).dtype), device=flat_v.device)
+    return sum_by_label(values, labels, n_labels)
 
 
 # ---------------------------------------------------------------- reductions
@@ -115,11 +104,11 @@ def zonal_stats(labels, values, n_labels: int, stats=("mean", "count")) -> dict:
     valid = ~xp.isnan(flat_values)
     clean = xp.where(valid, flat_values, xp.zeros_like(flat_values))
     total = n_lead * n_labels
-    count = label_sum(flat_labels, xp.astype(valid, values.dtype), total)
+    count = sum_by_label(xp.astype(valid, values.dtype), flat_labels, total)
     out = {}
     need_sum = {"sum", "mean", "std", "var"} & set(stats)
     if need_sum:
-        s = label_sum(flat_labels, clean, total)
+        s = sum_by_label(clean, flat_labels, total)
     safe = xp.where(count > 0, count, xp.ones_like(count))
     nan = xp.full_like(count, float("nan"))
     if "count" in stats:
@@ -135,7 +124,7 @@ def zonal_stats(labels, values, n_labels: int, stats=("mean", "count")) -> dict:
             mean0 = xp.where(count > 0, mean, xp.zeros_like(mean))
             at_pixel = xp.reshape(xp.take(mean0, xp.reshape(flat_labels, (-1,)), axis=0), flat_values.shape)
             centred = xp.where(valid, flat_values - at_pixel, xp.zeros_like(flat_values))
-            var = xp.where(count > 0, label_sum(flat_labels, centred * centred, total) / safe, nan)
+            var = xp.where(count > 0, sum_by_label(centred * centred, flat_labels, total) / safe, nan)
             if "var" in stats:
                 out["var"] = var
             if "std" in stats:

@@ -35,7 +35,7 @@ PARAMETERS = Spec(
 )
 
 SEASONS_EMBEDDED = 8
-LEAD_DAYS = (150, 195, 240, 275, 300)  # forecast days of the season shown in the skill plot
+LEAD_DAYS = (150, 200, 250, 300)  # forecast days of the season shown in the skill plot
 BLUE, ORANGE, GREEN, VERMILION, PURPLE, SKY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9"
 
 
