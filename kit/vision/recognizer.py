@@ -1,17 +1,20 @@
-"""Container-code reader: a small convolutional CTC reader, corrected by the check digit.
+"""Container-code reader: a small convolutional CTC reader, decoded under the ISO 6346 check digit.
 
 In the manner of CRNN (Shi, Bai and Yao, *An end-to-end trainable neural
 network for image-based sequence recognition*, TPAMI 2017), a CNN turns a
-32 × 160 crop into 40 feature columns (each holding the top and bottom half
-of the crop), read left to right; the recurrent layer is replaced by dilated
+32 × 160 crop (grey, standardized, paint made light on dark) into 40
+feature columns of 4 px (each holding the top and bottom half of the crop),
+read left to right; the recurrent layer is replaced by residual dilated
 1-D convolutions over the columns (a GRU stalled on the CTC blank plateau
 within a CPU budget of minutes), and a 1 × 1 convolution scores the 36
 characters plus the CTC blank per column (Graves et al., ICML 2006). Codes
 painted on two lines (some scene crops) are not read in order by this design.
 
-Reading: greedy CTC decoding gives the characters; when there are 11 of
-them, :func:`kit.vision.iso6346.correct` returns the most probable code whose
-format and check digit are valid, so one misread character is usually fixed.
+Reading: :func:`decode_codes` searches the CTC frames for the most probable
+path that spells a valid code (3 letters, U/J/Z, 6 digits and the right
+check digit), so one misread character, a narrow letter lost to the blank
+or two equal characters run together are usually put right; when the greedy
+reading is already valid it is that path, and the search is skipped.
 """
 from __future__ import annotations
 
@@ -26,22 +29,41 @@ import torch
 from torch import nn
 
 from kit.errors import InputDataError, ParameterError
-from kit.vision.iso6346 import ALPHABET, correct, is_valid, normalize, positions_from_ctc
+from kit.vision.iso6346 import ALPHABET, CATEGORIES, is_valid, normalize
 
-__all__ = ["CodeReader", "Reading", "code_accuracy", "code_reader", "load_code_crops", "read_codes", "train_reader"]
+__all__ = ["CodeReader", "Reading", "code_accuracy", "code_reader", "decode_codes", "load_code_crops", "read_codes",
+           "train_reader"]
 
 CROP_SIZE = (32, 160)  # height, width, px
 
 
 def _block(cin, cout, pool):
-    layers = [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+    # Circular padding: a zero border tells every column where the crop edge is, and CTC then
+    # learned to emit the owner letters at the first frames, from the border, where no filter
+    # sees them (the letters stayed at chance). Wrapped around, no column knows its position.
+    layers = [nn.Conv2d(cin, cout, 3, padding=1, bias=False, padding_mode="circular"), nn.BatchNorm2d(cout),
+              nn.ReLU(inplace=True)]
     if pool:
         layers.append(nn.MaxPool2d(pool))
     return layers
 
 
+def _standardize(images):
+    """Grey level, standardized per crop, with the paint bright on a dark ground.
+
+    Codes are painted dark on light liveries and light on dark ones; the sign
+    of the skewness of the grey levels (the paint is the minority of pixels)
+    turns every crop into light-on-dark, so the network learns one polarity.
+    """
+    g = images.mean(dim=1, keepdim=True)
+    d = g - g.mean(dim=(2, 3), keepdim=True)
+    sd = d.pow(2).mean(dim=(2, 3), keepdim=True).sqrt()
+    skew = d.pow(3).mean(dim=(2, 3), keepdim=True)
+    return d / (sd + 0.02) * torch.where(skew >= 0, 1.0, -1.0)
+
+
 class CodeReader(nn.Module):
-    """CRNN for 32 × 160 code crops.
+    """Convolutional CTC reader for 32 × 160 code crops.
 
     Parameters
     ----------
@@ -53,7 +75,7 @@ class CodeReader(nn.Module):
         Channels of the context convolutions.
 
     Forward takes ``(B, 3, 32, 160)`` float in [0, 1] and returns
-    ``(B, T, len(alphabet) + 1)`` logits with T = 40 frames.
+    ``(B, T, len(alphabet) + 1)`` logits with T = 40 frames of 4 px.
     """
 
     def __init__(self, alphabet: str = ALPHABET, width: int = 16, hidden: int = 96):
@@ -61,26 +83,32 @@ class CodeReader(nn.Module):
         self.alphabet = alphabet
         w = width
         self.cnn = nn.Sequential(
-            *_block(3, w, 2),                 # 16 x 80
+            *_block(1, w, 2),                 # 16 x 80
             *_block(w, 2 * w, 2),             # 8 x 40
             *_block(2 * w, 4 * w, None),
             *_block(4 * w, 4 * w, (2, 1)),    # 4 x 40
             *_block(4 * w, 4 * w, (2, 1)),    # 2 x 40
         )
-        # Context along the code: 1-D convolutions over the columns (a GRU here stalled
-        # on the CTC blank plateau for hundreds of steps; convolutions learn in tens).
-        self.context = nn.Sequential(
-            nn.Conv1d(8 * w, hidden, 3, padding=1), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
-            nn.Conv1d(hidden, hidden, 3, padding=2, dilation=2), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+        # Context along the code: residual dilated 1-D convolutions over the columns (dilations
+        # 1, 2, 4, 8: each column sees about 120 px, most of the code). CTC is free to emit a
+        # character at any column before the next one, and early in training it emits the owner
+        # letters (26 classes, learned after the digits) far left of where they are painted; a
+        # column that sees only its neighbourhood then never learns them (they stayed at chance
+        # with the 58-px context of two plain convolutions). A GRU also gives this reach but
+        # stalled on the blank plateau for hundreds of steps on the CPU.
+        self.project = nn.Sequential(nn.Conv1d(8 * w, hidden, 1), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True))
+        self.context = nn.ModuleList(
+            nn.Sequential(nn.Conv1d(hidden, hidden, 3, padding=d, dilation=d), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True))
+            for d in (1, 2, 4, 8)
         )
         self.fc = nn.Conv1d(hidden, len(alphabet) + 1, 1)
-        self.register_buffer("mean", torch.tensor([0.45, 0.45, 0.45]).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor([0.25, 0.25, 0.25]).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, images):
-        f = self.cnn((images - self.mean) / self.std)         # (B, C, 2, 40)
-        f = f.flatten(1, 2)                                    # (B, 2C, 40): each column sees both rows
-        return self.fc(self.context(f)).transpose(1, 2)       # (B, 40, classes)
+        f = self.cnn(_standardize(images))                     # (B, C, 2, 40)
+        h = self.project(f.flatten(1, 2))                      # (B, hidden, 40): each column sees both rows
+        for layer in self.context:
+            h = h + layer(h)
+        return self.fc(h).transpose(1, 2)                      # (B, 40, classes)
 
 
 def code_reader(alphabet: str = ALPHABET, width: int = 16, hidden: int = 96, weights=None, device: str = "cpu"):
@@ -193,14 +221,17 @@ class Reading:
     Attributes
     ----------
     code : str
-        The code after check-digit correction ('' when fewer than 11 characters were read).
+        The most probable valid code (format and check digit) along the CTC
+        frames; '' when none fits in the frames or when one of its characters
+        has no frame above ``MIN_CHAR_PROBABILITY`` (inferred, not seen).
     raw : str
         Greedy CTC reading, before correction.
     valid : bool
         Whether ``code`` passes the ISO 6346 check (``raw_valid`` says it for the raw reading).
     raw_valid : bool
     confidence : float, 0–1
-        Geometric mean over the 11 positions of the probability of ``code``'s characters.
+        Geometric mean over the 11 characters of ``code`` of their highest
+        frame probability on the decoded path.
     corrected : bool
         Whether the correction changed the raw reading.
     """
@@ -213,17 +244,180 @@ class Reading:
     corrected: bool
 
 
+def _code_lattice(alphabet: str, categories: str):
+    """Allowed columns and check-sum increments per code position, for :func:`decode_codes`."""
+    from kit.vision.iso6346 import _VALUES, DIGITS, LETTERS
+
+    col = {c: j + 1 for j, c in enumerate(alphabet)}
+    sets = [LETTERS] * 3 + [categories] + [DIGITS] * 6
+    cols = [np.array([col[c] for c in chars if c in col], dtype=np.int64) for chars in sets]
+    adds = [np.array([(_VALUES[alphabet[j - 1]] << k) % 11 for j in cs], dtype=np.int64) for k, cs in enumerate(cols)]
+    # The check digit is fixed by the weighted sum of the first ten: column per sum 0..10.
+    check = np.array([col.get(str(r % 10), 0) for r in range(11)], dtype=np.int64)
+    return cols, adds, check
+
+
+def decode_codes(frame_logp, alphabet: str = ALPHABET, categories: str = CATEGORIES):
+    """Most probable valid ISO 6346 code per crop, decoded from CTC frames.
+
+    A Viterbi search over the CTC paths that spell exactly 11 characters in
+    the code's format (3 letters, a category, 6 digits) whose check digit is
+    right: the state is (characters emitted, weighted sum modulo 11, last
+    symbol), so a dropped narrow letter, a merged double letter or one
+    misread character is put right when the frames hold any evidence for it,
+    which greedy decoding followed by a per-position correction cannot do.
+
+    Parameters
+    ----------
+    frame_logp : array (B, T, len(alphabet) + 1)
+        Log-probabilities per frame, blank in column 0.
+    alphabet : str
+    categories : str
+        Allowed category identifiers.
+
+    Returns
+    -------
+    list of (str, float, float)
+        Per crop: the code ('' when no valid code fits in T frames), the
+        geometric mean over its characters of their best frame probability,
+        and the lowest of these probabilities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kit.vision.iso6346 import ALPHABET
+    >>> f = np.full((23, 37), 1e-3); f[::2, 0] = 1
+    >>> for i, ch in enumerate("CSQU3054388"):     # check digit misread ...
+    ...     f[2 * i + 1, 1 + ALPHABET.index(ch)] = 1
+    >>> f[21, 1 + ALPHABET.index("3")] = 0.2         # ... with 3 as runner-up
+    >>> code, conf, worst = decode_codes(np.log(f / f.sum(1, keepdims=True))[None])[0]
+    >>> code, round(conf, 2), round(worst, 2)
+    ('CSQU3054383', 0.82, 0.16)
+    """
+    from kit.backend import to_numpy
+
+    lp = np.asarray(to_numpy(frame_logp), dtype=np.float64)
+    if lp.ndim == 2:
+        lp = lp[None]
+    if lp.ndim != 3 or lp.shape[2] != len(alphabet) + 1:
+        raise InputDataError(f"frame_logp has shape {lp.shape}; expected (B, T, {len(alphabet) + 1}) with the blank column 0")
+    cols, adds, check = _code_lattice(alphabet, categories)
+    N, T, C = lp.shape
+    lp = lp.astype(np.float32)
+    s_idx = np.arange(11)
+    S = 12 * 11 * C                                   # states: (characters emitted, weighted sum mod 11, last symbol)
+    flat = np.arange(S, dtype=np.int32).reshape(12, 11, C)
+    rows = np.arange(N)[:, None, None]
+    score = np.full((N, 12, 11, C), -np.inf, dtype=np.float32)
+    score[:, 0, 0, 0] = 0.0
+    back = np.empty((T, N, 12, 11, C), dtype=np.int32)  # previous state of each state, per frame
+    for t in range(T):
+        f = lp[:, t]
+        a1 = score.argmax(-1)
+        m1 = np.take_along_axis(score, a1[..., None], -1)[..., 0]
+        second = score.copy()
+        np.put_along_axis(second, a1[..., None], -np.inf, -1)
+        a2 = second.argmax(-1)
+        m2 = np.take_along_axis(second, a2[..., None], -1)[..., 0]
+        # Stay: a blank after anything, or the same character again (merged by CTC).
+        new = score + f[:, None, None, :]
+        new[..., 0] = m1 + f[:, None, None, 0]
+        prev = back[t]
+        prev[...] = flat
+        prev[..., 0] = flat[None, :, :, 0] + a1
+        # Emit the next character (a different symbol than the last, or after a blank), from
+        # positions reachable by now and from which the rest still fits in the frames left.
+        for k in range(max(0, 10 - (T - 1 - t)), min(10, t) + 1):
+            cs = cols[k][None, :] if k < 10 else check[:, None]                 # (1, n) or (11, 1)
+            tgt = (s_idx[:, None] + adds[k][None, :]) % 11 if k < 10 else s_idx[:, None]
+            tcol = np.broadcast_to(cs, tgt.shape)
+            same = a1[:, k, :, None] == cs[None]
+            val = np.where(same, m2[:, k, :, None], m1[:, k, :, None]) + f[:, tcol]
+            if k == 10:
+                val[:, check == 0] = -np.inf                # a check digit missing from the alphabet
+            cur = new[:, k + 1, tgt, tcol]
+            better = val > cur
+            if not better.any():
+                continue
+            src = flat[k, s_idx, 0][None, :, None] + np.where(same, a2[:, k, :, None], a1[:, k, :, None])
+            new[:, k + 1, tgt, tcol] = np.where(better, val, cur)
+            prev[:, k + 1, tgt, tcol] = np.where(better, src, prev[:, k + 1, tgt, tcol])
+        score = new
+    final = score[:, 11].reshape(N, -1)
+    best = final.argmax(-1)
+    state = flat[11].reshape(-1)[best]                 # (N,) final state per crop
+    path = np.empty((T, N), dtype=np.int64)
+    for t in range(T - 1, -1, -1):
+        path[t] = state
+        state = back[t].reshape(N, -1)[np.arange(N), state]
+    k_path, sym_path = path // (11 * C), path % C
+    out = []
+    for i in range(N):
+        if not np.isfinite(final[i, best[i]]):
+            out.append(("", 0.0, 0.0))
+            continue
+        chars, probs = [], []
+        for t in range(T):
+            k, sym = k_path[t, i], sym_path[t, i]
+            if sym == 0:
+                continue
+            p = math.exp(lp[i, t, sym])
+            if len(chars) < k:
+                chars.append(alphabet[sym - 1])
+                probs.append(p)
+            else:
+                probs[-1] = max(probs[-1], p)
+        probs = np.array(probs)
+        out.append(("".join(chars), float(np.exp(np.log(probs).mean())), float(probs.min())))
+    return out
+
+
+#: A reading is reported as unread ('') rather than guessed when one of its characters has no
+#: frame with at least this probability (it was not seen, only inferred from the others).
+MIN_CHAR_PROBABILITY = 1e-3
+
+
 def _interpret(frame_probs, alphabet) -> Reading:
-    raw, rows = positions_from_ctc(frame_probs, alphabet, blank=0)
-    if len(raw) > 11:
-        # Keep the 11 most confident characters, in reading order (a doubled character is the usual cause).
-        keep = np.sort(np.argsort(-rows.max(axis=1))[:11])
-        rows = rows[keep]
-    if len(rows) != 11:
-        return Reading("", raw, False, is_valid(raw), 0.0, False)
-    c = correct(rows, alphabet)
-    conf = c.probability ** (1 / 11) if c.code else 0.0
-    return Reading(c.code, raw, is_valid(c.code), is_valid(raw), float(conf), c.code != raw)
+    """One crop's frames (T, classes) as a :class:`Reading`."""
+    return _readings(np.asarray(frame_probs)[None], alphabet)[0]
+
+
+def _greedy(p, alphabet):
+    """Best path: the characters and each one's highest frame probability."""
+    best = p.argmax(axis=1)
+    chars, probs = [], []
+    for t, k in enumerate(best):
+        if k == 0:
+            continue
+        if t and best[t - 1] == k:
+            probs[-1] = max(probs[-1], p[t, k])
+        else:
+            chars.append(alphabet[k - 1])
+            probs.append(p[t, k])
+    return "".join(chars), np.array(probs)
+
+
+def _readings(frame_probs, alphabet) -> list:
+    frame_probs = np.asarray(frame_probs, dtype=np.float64)
+    greedy = [_greedy(p, alphabet) for p in frame_probs]
+    # The best path is the most probable of all paths, so when it spells a valid code that
+    # code is also the best valid one: the lattice search runs only for the others.
+    todo = [i for i, (raw, _) in enumerate(greedy) if not is_valid(raw)]
+    decoded = {}
+    if todo:
+        with np.errstate(divide="ignore"):
+            logp = np.log(frame_probs[todo])
+        decoded = dict(zip(todo, decode_codes(logp, alphabet)))
+    out = []
+    for i, (raw, probs) in enumerate(greedy):
+        if i in decoded:
+            code, conf, low_p = decoded[i]
+        else:
+            code, conf, low_p = raw, float(np.exp(np.log(probs).mean())), float(probs.min())
+        if low_p < MIN_CHAR_PROBABILITY:
+            code = ""
+        out.append(Reading(code, raw, is_valid(code), is_valid(raw), float(conf), code != raw))
+    return out
 
 
 def read_codes(model, images, *, batch_size: int = 64, device: str = "cpu", runner=None) -> list:
@@ -254,10 +448,11 @@ def read_codes(model, images, *, batch_size: int = 64, device: str = "cpu", runn
             with torch.no_grad():
                 return model(x.to(device)).float().cpu()
 
+    alphabet = model.alphabet if model is not None else ALPHABET
     out = []
     for b in range(0, len(imgs), batch_size):
-        probs = torch.softmax(torch.as_tensor(runner(_to_batch(imgs[b:b + batch_size]))), dim=-1).numpy()
-        out += [_interpret(p, model.alphabet if model is not None else ALPHABET) for p in probs]
+        probs = torch.softmax(torch.as_tensor(runner(_to_batch(imgs[b:b + batch_size]))).double(), dim=-1).numpy()
+        out += _readings(probs, alphabet)
     return out
 
 
@@ -268,7 +463,7 @@ def code_accuracy(readings, texts) -> float:
     return float(np.mean([r.code == t for r, t in zip(readings, texts)]))
 
 
-def train_reader(model, train: list, val: list | None = None, *, epochs: int = 15, batch_size: int = 16, lr: float = 1e-3,
+def train_reader(model, train: list, val: list | None = None, *, epochs: int = 15, batch_size: int = 16, lr: float = 2e-2,
                  device: str = "cpu", seed: int = 0, progress: bool = True, max_cpu_seconds: float | None = None):
     """Train the code reader with CTC on labelled crops.
 
