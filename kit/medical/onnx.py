@@ -6,25 +6,26 @@ integer kernels): weights per channel as signed int8, activations as
 unsigned int8 with ranges calibrated on *real validation images*, never on
 random noise (noise has the wrong activation ranges and costs accuracy).
 After quantizing, the AUROC is measured again on the test images.
+
+Export, sessions and quantization are :mod:`kit.onnx` (shared with
+``kit.vision.onnx``); this module keeps the triage model's names and shapes.
 """
 from __future__ import annotations
 
-import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
+from kit import onnx as _onnx
 from kit.errors import InputDataError, ParameterError
-from kit.io import atomic_path
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "logit"
 
 
 def export_onnx(model, path, image_size: int, opset: int = 17) -> Path:
-    """Write the network as an ONNX graph with a dynamic batch axis.
+    """Write the network as an ONNX graph with a dynamic batch axis (via :func:`kit.onnx.export_onnx`).
 
     Parameters
     ----------
@@ -41,32 +42,8 @@ def export_onnx(model, path, image_size: int, opset: int = 17) -> Path:
     import torch
 
     model = model.eval().cpu()
-    dummy = torch.zeros(1, 1, image_size, image_size)
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        # The TorchScript exporter is deprecated in favour of the torch.export one, which needs
-        # onnxscript; for a plain CNN both give the same graph.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(model, (dummy,), str(tmp), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                          dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-                          opset_version=opset, dynamo=False)
-    return Path(path)
-
-
-class _Reader:
-    """Feeds calibration batches to ONNX Runtime's quantizer."""
-
-    def __init__(self, images, batch_size):
-        self.batches = [images[i:i + batch_size] for i in range(0, len(images), batch_size)]
-        self.i = 0
-
-    def get_next(self):
-        if self.i >= len(self.batches):
-            return None
-        self.i += 1
-        return {INPUT_NAME: self.batches[self.i - 1]}
-
-    def rewind(self):
-        self.i = 0
+    return _onnx.export_onnx(model, path, torch.zeros(1, 1, image_size, image_size), input_name=INPUT_NAME,
+                             output_names=(OUTPUT_NAME,), opset=opset)
 
 
 def _nchw(images, image_size=None) -> np.ndarray:
@@ -83,7 +60,7 @@ def _nchw(images, image_size=None) -> np.ndarray:
 
 
 def quantize_int8(fp32_path, int8_path, calibration_images, batch_size: int = 32, per_channel: bool = True) -> Path:
-    """Static int8 QDQ quantization calibrated on real images.
+    """Static int8 QDQ quantization calibrated on real images (via :func:`kit.onnx.quantize_int8`).
 
     Parameters
     ----------
@@ -101,21 +78,8 @@ def quantize_int8(fp32_path, int8_path, calibration_images, batch_size: int = 32
     -------
     Path
     """
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    x = _nchw(calibration_images)
-    if len(x) < 8:
-        raise InputDataError(f"int8 calibration needs at least 8 real images, got {len(x)}")
-    int8_path = Path(int8_path)
-    with tempfile.TemporaryDirectory(prefix="kit-quant-") as work, atomic_path(int8_path) as tmp:
-        pre = Path(work) / "preprocessed.onnx"
-        # Shape inference and graph optimisation first (Conv+BN folding), as ONNX Runtime recommends.
-        quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
-        quantize_static(str(pre), str(tmp), _Reader(x, batch_size), quant_format=QuantFormat.QDQ,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=per_channel,
-                        calibrate_method=CalibrationMethod.MinMax)
-    return int8_path
+    return _onnx.quantize_int8(fp32_path, int8_path, _nchw(calibration_images), batch_size=batch_size,
+                               per_channel=per_channel, method="minmax", min_inputs=8)
 
 
 class OnnxTriageModel:
@@ -130,18 +94,12 @@ class OnnxTriageModel:
     """
 
     def __init__(self, path, threads: int = 1):
-        import onnxruntime as ort
-
         path = Path(path)
         if not path.is_file():
             raise InputDataError(f"ONNX model {path} does not exist; export it with export_onnx first")
         if threads < 1:
             raise ParameterError(f"threads must be >= 1, got {threads}")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.session = _onnx.ort_session(path, threads)
         shape = self.session.get_inputs()[0].shape
         self.image_size = int(shape[-1]) if isinstance(shape[-1], int) else None
         self.path = path

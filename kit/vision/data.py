@@ -429,7 +429,7 @@ def collate_detection(batch) -> list:
 
 
 def train_transforms(image_size: int = 256, hflip: float = 0.5, jitter: float = 0.3, scale_jitter: float = 0.2,
-                     min_box_px: float = 2.0):
+                     min_box_px: float = 2.0, crop_size: int | None = None):
     """Augmentations for detector training, applied to image and boxes together.
 
     Random horizontal flip, colour jitter (brightness, contrast, saturation;
@@ -450,6 +450,11 @@ def train_transforms(image_size: int = 256, hflip: float = 0.5, jitter: float = 
     scale_jitter : float
         Zoom range ±, and shift up to a quarter of it; 0 turns it off.
     min_box_px : float, px
+    crop_size : int, px, optional
+        After resizing, cut a random ``crop_size`` square out of the
+        ``image_size`` one: objects keep the size they have at test time
+        while each step costs ``(crop_size / image_size)²`` of a full image
+        (a fully convolutional detector is then run on whole images).
 
     Returns
     -------
@@ -464,8 +469,10 @@ def train_transforms(image_size: int = 256, hflip: float = 0.5, jitter: float = 
     if scale_jitter:
         steps.append(v2.RandomAffine(degrees=0, translate=(scale_jitter / 4, scale_jitter / 4),
                                      scale=(1 - scale_jitter, 1 + scale_jitter)))
+    steps.append(v2.Resize((image_size, image_size), antialias=True))
+    if crop_size is not None and crop_size < image_size:
+        steps.append(v2.RandomCrop(crop_size))
     steps += [
-        v2.Resize((image_size, image_size), antialias=True),
         v2.ToDtype(torch.float32, scale=True),
         v2.ClampBoundingBoxes(),
         v2.SanitizeBoundingBoxes(min_size=min_box_px),

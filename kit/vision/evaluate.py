@@ -190,7 +190,9 @@ def predict(model, dataset, *, image_size: int = 256, batch_size: int = 16, scor
     Parameters
     ----------
     model : torch.nn.Module
-        A :class:`kit.vision.models.CenterNet` (outputs heatmap, size, offset).
+        A :class:`kit.vision.models.CenterNet` (outputs heatmap, size,
+        offset, decoded here) or a :class:`kit.vision.models.TorchvisionDetector`
+        (outputs detections).
     dataset : kit.vision.data.CocoDetection
         Served with ``eval_transforms(image_size)``.
     image_size : int, px
@@ -216,6 +218,7 @@ def predict(model, dataset, *, image_size: int = 256, batch_size: int = 16, scor
 
     from kit.vision.models import decode
 
+    runner_given = runner
     if runner is None:
         model.eval()
 
@@ -234,12 +237,27 @@ def predict(model, dataset, *, image_size: int = 256, batch_size: int = 16, scor
         if shapes != {(image_size, image_size)}:
             raise InputDataError(f"images are served at {sorted(shapes)}, not {image_size} px; use eval_transforms({image_size})")
         x = torch.stack([s["image"].as_subclass(torch.Tensor) for s in batch])
-        out = {k: v.float().cpu() for k, v in runner(x).items()}
-        d = decode(out, score_threshold=score_threshold, top_k=top_k, image_sizes=[s["orig_size"] for s in batch],
-                   input_size=(image_size, image_size))
+        sizes = [s["orig_size"] for s in batch]
+        if model is not None and runner_given is None and getattr(model, "outputs_detections", False):
+            d = [_rescale(r, score_threshold, top_k, size, image_size) for r, size in zip(runner(x), sizes)]
+        else:
+            out = {k: v.float().cpu() for k, v in runner(x).items()}
+            d = decode(out, score_threshold=score_threshold, top_k=top_k, image_sizes=sizes, input_size=(image_size, image_size))
         ids += [s["image_id"] for s in batch]
         dets += d
     return ids, dets
+
+
+def _rescale(det, score_threshold, top_k, orig_size, image_size):
+    """A torchvision detection dict on the CPU, thresholded, top ``top_k``, boxes in original pixels."""
+    import torch
+
+    keep = det["scores"] >= score_threshold
+    boxes, scores, labels = det["boxes"][keep].float().cpu(), det["scores"][keep].float().cpu(), det["labels"][keep].cpu()
+    order = torch.argsort(scores, descending=True)[:top_k]
+    oh, ow = orig_size
+    scale = torch.tensor([ow / image_size, oh / image_size, ow / image_size, oh / image_size])
+    return {"boxes": boxes[order] * scale, "scores": scores[order], "labels": labels[order].long()}
 
 
 def count_errors(detections: list, index, thresholds, image_ids=None) -> np.ndarray:

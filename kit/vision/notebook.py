@@ -28,7 +28,7 @@ PARAMETERS = Spec(
         Param("dataset", "path", None, "COCO folder (annotations.json with per-image split, or train/val/test.json); None generates synthetic yard and gate scenes", optional=True),
         Param("model", "str", "centernet", "detector: centernet (small anchor-free, trained from scratch on CPU)", choices=("centernet",)),
         Param("image_size", "int", 256, "square input size of the detector, px (multiple of 16)", min=64, max=1024),
-        Param("epochs", "int", 8, "detector training epochs (upper bound; early stopping on validation mAP@0.5)", min=1, max=500),
+        Param("epochs", "int", 9, "detector training epochs (upper bound; early stopping on validation mAP@0.5)", min=1, max=500),
         Param("zones", "dict", DEFAULT_ZONES, "GeoJSON-like FeatureCollection of Polygon zones in image pixels; properties: name, restricted"),
         Param("device", "device", "auto", "auto, cpu or cuda (env KIT_DEVICE overrides)", choices=("auto", "cpu", "cuda")),
         Param("output_dir", "output_dir", "outputs/logistics_vision", "folder for detections.json, counts.csv, alerts.csv, codes.csv, benchmark.csv, model.onnx, metrics.json"),
@@ -46,7 +46,7 @@ def prepare_dataset(dataset, output_dir, scale: float, seed: int, image_size: in
         if not (p / "annotations.json").is_file() and not (p / "train.json").is_file():
             raise InputDataError(f"dataset {p} has no annotations.json or train.json; give a COCO folder (see datasets/logistics/README.md)")
         return p
-    from kit.vision.synth import generate
+    from kit.vision.synth import DATA_VERSION, generate
 
     folder = Path(output_dir) / "synthetic"
     marker = folder / "annotations.json"
@@ -57,7 +57,8 @@ def prepare_dataset(dataset, output_dir, scale: float, seed: int, image_size: in
         coco = json.loads(marker.read_text())
         info = coco.get("info", {})
         # Same parameters, same files: reuse them (the generator is deterministic).
-        if info.get("seed") == seed and len(coco.get("images", [])) == n and info.get("image_size") == image_size:
+        if (info.get("seed") == seed and len(coco.get("images", [])) == n and info.get("image_size") == image_size
+                and info.get("version") == DATA_VERSION):
             return folder
     return generate(folder, n_images=n, image_size=image_size, seed=seed, n_code_crops=max(50, int(round(1500 * scale))),
                     sequence_frames=40)

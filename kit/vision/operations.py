@@ -281,20 +281,45 @@ def _iou(a, b):
     return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
 
 
-class IoUTracker:
-    """Greedy IoU tracker with a constant-velocity guess and a centre-distance fallback.
+def _io_min(a, b):
+    """Intersection over the smaller box: 1 when one box lies inside the other (a partly hidden object)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area = lambda r: (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])  # noqa: E731
+    return inter / np.maximum(np.minimum(area(a)[:, None], area(b)[None, :]), 1e-9)
 
-    Each frame, live tracks are moved by their last velocity and matched to
-    detections of the same class by IoU (highest first); pairs below
-    ``min_iou`` may still match when the centres are closer than
-    ``max_center_shift`` times the track's box diagonal (fast trucks).
-    Unmatched detections start tracks; tracks unseen for ``max_age`` frames
-    end. A track counts once it has been seen in ``min_hits`` frames, which
-    keeps one-frame false positives out of the counts.
+
+class IoUTracker:
+    """Greedy tracker: IoU, then containment, then centre distance, with a constant-velocity guess.
+
+    Each frame, live tracks are moved by their velocity and matched to
+    detections of the same class, best pair first, in three tiers: IoU ≥
+    ``min_iou``; else one box mostly inside the other (intersection over the
+    smaller box ≥ ``min_containment``: the same object partly hidden behind
+    a stack or entering the frame, whose *visible* box shrinks or grows
+    suddenly); else centres closer than ``max_center_shift`` times the
+    largest diagonal the track has had (fast trucks). The velocity follows
+    the box edge that moved consistently with the previous velocity (when
+    an occluder cuts one end of a truck, the other end still moves right),
+    smoothed over frames. Unmatched detections start tracks; a confirmed
+    track unseen for more than ``max_age`` frames ends (2 by default: on the
+    synthetic clips trucks follow each other on a lane a few frames apart,
+    and a longer memory hands one truck's track to the next), a tentative
+    one after one missed frame. A track counts once it has been
+    seen in ``min_hits`` frames, which keeps short-lived false positives out
+    of the counts. A leftover detection lying inside a matched one of the
+    same class (a truck's cab found alone beside the whole truck) is a part,
+    not a new object: it gets track id 0.
 
     Parameters
     ----------
     min_iou : float
+    min_containment : float, 0–1
     max_center_shift : float
         In box diagonals.
     max_age : int, frames
@@ -310,11 +335,13 @@ class IoUTracker:
     ([1], {2: 1})
     """
 
-    def __init__(self, min_iou: float = 0.3, max_center_shift: float = 1.0, max_age: int = 6, min_hits: int = 2):
-        if not 0 <= min_iou <= 1 or max_age < 0 or min_hits < 1:
-            raise ParameterError("IoUTracker: need 0 <= min_iou <= 1, max_age >= 0 and min_hits >= 1")
+    def __init__(self, min_iou: float = 0.3, max_center_shift: float = 1.0, max_age: int = 2, min_hits: int = 3,
+                 min_containment: float = 0.6):
+        if not 0 <= min_iou <= 1 or not 0 < min_containment <= 1 or max_age < 0 or min_hits < 1:
+            raise ParameterError("IoUTracker: need 0 <= min_iou <= 1, 0 < min_containment <= 1, max_age >= 0 and min_hits >= 1")
         self.min_iou, self.max_center_shift, self.max_age, self.min_hits = min_iou, max_center_shift, max_age, min_hits
-        self.tracks = {}  # id -> dict(box, velocity, label, hits, age)
+        self.min_containment = min_containment
+        self.tracks = {}  # id -> dict(box, velocity, label, hits, age, diag)
         self._done = {}  # ended tracks that count: id -> label
         self._next = 1
 
@@ -324,18 +351,22 @@ class IoUTracker:
         labels = np.asarray(labels, dtype=np.int64).reshape(-1)
         ids = np.zeros(len(boxes), dtype=np.int64)
         live = list(self.tracks)
-        pred = np.array([self.tracks[t]["box"] + np.tile(self.tracks[t]["velocity"], 2) for t in live]).reshape(-1, 4)
+        pred = np.array([self.tracks[t]["box"] + np.tile(self.tracks[t]["velocity"] * (self.tracks[t]["age"] + 1), 2)
+                         for t in live]).reshape(-1, 4)
         iou = _iou(pred, boxes)
+        inside = _io_min(pred, boxes)
         pc = (pred[:, :2] + pred[:, 2:]) / 2
         dc = (boxes[:, :2] + boxes[:, 2:]) / 2
         dist = np.linalg.norm(pc[:, None] - dc[None], axis=2) if len(live) and len(boxes) else np.zeros((len(live), len(boxes)))
-        diag = np.linalg.norm(pred[:, 2:] - pred[:, :2], axis=1)[:, None] if len(live) else np.zeros((0, 1))
+        diag = np.array([self.tracks[t]["diag"] for t in live]).reshape(-1, 1)
         same = np.array([[self.tracks[t]["label"] == lab for lab in labels] for t in live], dtype=bool).reshape(len(live), len(boxes))
-        # Rank by IoU, then by closeness for the fallback pairs (scores below 0 never outrank an IoU match).
-        score = np.where(iou >= self.min_iou, iou, np.where(dist <= self.max_center_shift * diag, -dist / np.maximum(diag, 1e-9), -np.inf))
+        # Tiers: IoU matches in (0, 1], containment in (-1, 0], distance fallback below -1; -inf never matches.
+        score = np.where(iou >= self.min_iou, iou,
+                         np.where(inside >= self.min_containment, inside - 1,
+                                  np.where(dist <= self.max_center_shift * diag, -1 - dist / np.maximum(diag, 1e-9), -np.inf)))
         score[~same] = -np.inf
         used_t, used_d = set(), set()
-        for flat in np.argsort(-score, axis=None):
+        for flat in np.argsort(-score, axis=None, kind="stable"):
             ti, di = np.unravel_index(flat, score.shape)
             if score[ti, di] == -np.inf:
                 break
@@ -345,23 +376,51 @@ class IoUTracker:
             used_d.add(di)
             tid = live[ti]
             tr = self.tracks[tid]
-            c_old = (tr["box"][:2] + tr["box"][2:]) / 2
-            tr["velocity"] = 0.5 * tr["velocity"] + 0.5 * (dc[di] - c_old)
-            tr.update(box=boxes[di], hits=tr["hits"] + 1, age=0)
+            steps = tr["age"] + 1  # frames since the last observation
+            tr["velocity"] = 0.5 * tr["velocity"] + 0.5 * self._displacement(tr, boxes[di]) / steps
+            d = float(np.linalg.norm(boxes[di, 2:] - boxes[di, :2]))
+            tr.update(box=boxes[di], hits=tr["hits"] + 1, age=0, diag=max(d, 0.95 * tr["diag"]))
             ids[di] = tid
         for ti, tid in enumerate(live):
             if ti not in used_t:
                 tr = self.tracks[tid]
                 tr["age"] += 1
-                tr["box"] = tr["box"] + np.tile(tr["velocity"], 2)
-                if tr["age"] > self.max_age:
+                # A tentative track (not yet confirmed) survives one missed frame only, as in SORT:
+                # a lone detection must not wait max_age frames and catch the next truck on the lane.
+                if tr["age"] > (self.max_age if tr["hits"] >= self.min_hits else 1):
                     self._finished(tid)
+        # A leftover box lying inside a box matched this frame, same class, is a part of that object
+        # (a truck's cab seen alone): it gets no track of its own (id 0).
+        matched = sorted(used_d)
+        part = np.zeros(len(boxes), dtype=bool)
+        if matched:
+            inter = _io_min(boxes, boxes[matched])
+            area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+            area_m = area[matched]
+            inside_own = inter * np.minimum(area[:, None], area_m[None]) / np.maximum(area[:, None], 1e-9)
+            part = ((inside_own >= self.min_containment) & (labels[:, None] == labels[matched][None])).any(axis=1)
         for di in range(len(boxes)):
-            if di not in used_d:
-                self.tracks[self._next] = {"box": boxes[di], "velocity": np.zeros(2), "label": int(labels[di]), "hits": 1, "age": 0}
+            if di not in used_d and not part[di]:
+                d = float(np.linalg.norm(boxes[di, 2:] - boxes[di, :2]))
+                self.tracks[self._next] = {"box": boxes[di], "velocity": np.zeros(2), "label": int(labels[di]), "hits": 1,
+                                           "age": 0, "diag": d}
                 ids[di] = self._next
                 self._next += 1
         return ids
+
+    @staticmethod
+    def _displacement(tr, box):
+        """Per-axis shift since the last observation: the edge whose shift agrees best with the velocity."""
+        old = tr["box"]
+        expect = tr["velocity"] * (tr["age"] + 1)
+        out = np.zeros(2)
+        for axis in (0, 1):
+            lo, hi = box[axis] - old[axis], box[axis + 2] - old[axis + 2]
+            if tr["hits"] < 2:  # no velocity yet: the centre's shift
+                out[axis] = (lo + hi) / 2
+            else:
+                out[axis] = lo if abs(lo - expect[axis]) <= abs(hi - expect[axis]) else hi
+        return out
 
     def _finished(self, tid):
         tr = self.tracks.pop(tid)

@@ -46,12 +46,22 @@ CATEGORIES = [
 ]
 _CAT_ID = {c["name"]: c["id"] for c in CATEGORIES}
 SPLITS = ("train", "val", "test")
+#: Bumped when the same seed gives different scenes (2: yard camera set-up, one-way truck lanes).
+DATA_VERSION = 2
 
 # ISO 668 external dimensions, m.
 CONTAINER_LENGTH_M = {"20": 6.058, "40": 12.192, "45": 13.716}
 CONTAINER_WIDTH_M = 2.438
 CONTAINER_HEIGHT_M = {"standard": 2.591, "high_cube": 2.896}
 CODE_LETTER_M = 0.30  # painted letters are at least 100 mm; 250–300 mm is common on sides
+# Camera set-up (px per metre at a 256-px image; scaled with image_size). A yard camera is aimed
+# and zoomed so that the people and pallets in its watch zone are resolved: people are placed
+# where they are at least 12 px tall, pallets where they are at least 7 px wide; farther ground
+# holds only stacks and lanes (a far person at 3 px is noise to any camera, not a detection).
+YARD_PPM_BOTTOM = (8.0, 16.0)
+FAR_ROW_PPM = 4.0  # the farthest stacks and lanes the camera is meant to watch
+PERSON_MIN_PPM = 7.5
+PALLET_MIN_PPM = 6.0
 # Typical liveries (RGB), with weights: blues and reds dominate real yards.
 LIVERIES = [
     ((38, 84, 150), 3), ((80, 160, 205), 3), ((165, 40, 35), 3), ((110, 35, 35), 2),
@@ -181,6 +191,11 @@ def _ppm_at(y, horizon, k):
     return max(0.3, k * (y - horizon))
 
 
+def _row_for_ppm(ppm, horizon, k, size):
+    """Image row where the scale reaches ``ppm`` (at most 0.9 of the image height)."""
+    return min(horizon + ppm / k, 0.9 * size)
+
+
 # --------------------------------------------------------------------------- layouts
 
 
@@ -242,13 +257,13 @@ def _background(rng, kind):
 def _layout_yard(rng, size):
     horizon = size * rng.uniform(-0.15, 0.25)  # negative: camera looks down, no sky
     # k sets the zoom: pixels per metre at the bottom row.
-    ppm_bottom = rng.uniform(5.0, 14.0) * size / 256
+    ppm_bottom = rng.uniform(*YARD_PPM_BOTTOM) * size / 256
     k = ppm_bottom / (size - horizon)
     depth = (rng.uniform(-0.35, 0.35), -rng.uniform(0.15, 0.45))  # top-face offset per metre, in ppm units
     objects = []
     # Rows of stacks at several depths, far to near.
-    # Rows start where the scale reaches 3 px/m (a 20-ft container ~18 px long).
-    y = max(horizon + 3.0 * size / 256 / k, size * rng.uniform(0.0, 0.12))
+    # Rows start where the scale reaches FAR_ROW_PPM (a 20-ft container ~24 px long, 10 px high).
+    y = max(horizon + FAR_ROW_PPM * size / 256 / k, size * rng.uniform(0.0, 0.12))
     while y < size * 1.05:
         ppm = _ppm_at(y, horizon, k)
         roll = rng.random()
@@ -269,21 +284,25 @@ def _layout_yard(rng, size):
             y += ppm * rng.uniform(3.5, 6.0)
         elif roll < 0.6:  # open ground
             y += ppm * rng.uniform(3.0, 8.0)
-        elif roll < 0.85:  # a lane with trucks
+        elif roll < 0.85 or ppm < PALLET_MIN_PPM * size / 256:  # a lane with trucks, one behind the other
+            x = rng.uniform(-0.3, 0.5) * size
             for _ in range(int(rng.integers(1, 3))):
-                objects.append(_truck(rng, rng.uniform(-0.3, 0.9) * size, y, ppm))
+                t = _truck(rng, x, y, ppm)
+                objects.append(t)
+                x += (t.attrs["trailer_m"] + 2.7 + rng.uniform(2.0, 12.0)) * ppm
             y += ppm * rng.uniform(4.5, 6.5)
         else:  # an open strip with pallets
             for _ in range(int(rng.integers(1, 6))):
                 objects.append(_pallet(rng, rng.uniform(-0.05, 0.95) * size, y + rng.uniform(-1, 1) * ppm, ppm))
             y += ppm * rng.uniform(2.5, 4.0)
-    # People anywhere on the ground, pallets near the camera, lamp posts as occluders.
-    top = max(horizon, 0) + 0.05 * size
-    for _ in range(int(rng.poisson(2.5))):
+    # People on the ground of the watch zone, pallets near the camera, lamp posts as occluders.
+    top = max(horizon + 0.05 * size, _row_for_ppm(PERSON_MIN_PPM * size / 256, horizon, k, size))
+    for _ in range(int(rng.poisson(3.0))):
         gy = rng.uniform(top, size * 1.02)
         objects.append(_person(rng, rng.uniform(0, size), gy, _ppm_at(gy, horizon, k)))
+    top = max(size * 0.6, _row_for_ppm(PALLET_MIN_PPM * size / 256, horizon, k, size))
     for _ in range(int(rng.poisson(1.0))):
-        gy = rng.uniform(size * 0.6, size * 1.02)
+        gy = rng.uniform(top, size * 1.02)
         objects.append(_pallet(rng, rng.uniform(0, size), gy, _ppm_at(gy, horizon, k)))
     for _ in range(int(rng.poisson(0.6))):
         gy = rng.uniform(size * 0.5, size * 1.1)
@@ -354,11 +373,13 @@ def _layout_gate(rng, size):
     truck_len_px = 17.0 * ppm_lane
     x = rng.uniform(-0.8 * truck_len_px, size * 0.2)
     objects.append(_truck(rng, x, lane_y, ppm_lane, loaded=rng.random() < 0.9))
-    for _ in range(int(rng.poisson(1.2))):
-        gy = rng.uniform(horizon + 0.1 * size, size * 1.02)
+    top = max(horizon + 0.1 * size, _row_for_ppm(PERSON_MIN_PPM * size / 256, horizon, k, size))
+    for _ in range(int(rng.poisson(1.5))):
+        gy = rng.uniform(top, size * 1.02)
         objects.append(_person(rng, rng.uniform(0, size), gy, _ppm_at(gy, horizon, k)))
+    top = max(horizon + 0.1 * size, _row_for_ppm(PALLET_MIN_PPM * size / 256, horizon, k, size))
     for _ in range(int(rng.poisson(0.5))):
-        gy = rng.uniform(horizon + 0.1 * size, size)
+        gy = rng.uniform(top, size)
         objects.append(_pallet(rng, rng.uniform(0, size), gy, _ppm_at(gy, horizon, k)))
     if rng.random() < 0.3:
         gy = rng.uniform(lane_y, size * 1.1)
@@ -776,7 +797,8 @@ def render_sequence(n_frames: int = 40, image_size: int = 256, seed: int = 0, ki
 
     Containers, pallets and the background stay still; trucks enter from
     one side at staggered frames and leave at the other, so each truck
-    should be counted once; people walk in straight lines.
+    should be counted once (lanes are one-way at one speed and trucks keep
+    their distance, as in real traffic); people walk in straight lines.
 
     Parameters
     ----------
@@ -800,21 +822,30 @@ def render_sequence(n_frames: int = 40, image_size: int = 256, seed: int = 0, ki
     k = next((o.ppm / (o.ground_y - base.horizon) for o in base.objects if o.ground_y > base.horizon), 10 / image_size)
     track = 1
     movers = []
+    # Traffic that could happen: each lane is one-way at one speed and trucks follow each other
+    # at least 0.5 truck lengths apart, so they never drive through each other (a nearer lane
+    # still hides a farther one).
+    lane_dir = [rng.random() < 0.5 for _ in lanes]
+    lane_speed = [rng.uniform(0.4, 0.8) for _ in lanes]  # share of the sequence a truck takes to cross
+    lane_free = [0.0 for _ in lanes]  # first frame a new truck may enter the lane
     for i in range(n_trucks):
-        y = lanes[i % len(lanes)]
+        lane = i % len(lanes)
+        y = lanes[lane]
         ppm = _ppm_at(y, base.horizon, k)
-        rightwards = rng.random() < 0.5
+        rightwards = lane_dir[lane]
         t = _truck(rng, 0.0, y, ppm, facing="right" if rightwards else "left")
         length_px = (t.attrs["trailer_m"] + 2.7) * ppm
         travel = image_size + length_px
-        speed = travel / rng.uniform(0.4, 0.8) / n_frames  # crosses in 40-80 % of the sequence
-        start = rng.uniform(0, max(1.0, n_frames - travel / speed))
+        speed = (image_size + 17.0 * ppm) / lane_speed[lane] / n_frames  # crosses in 40-80 % of the sequence
+        start = max(lane_free[lane], rng.uniform(0, max(1.0, n_frames - travel / speed)))
+        lane_free[lane] = start + 1.5 * length_px / speed
         x0 = -length_px if rightwards else image_size
         movers.append((t, x0, speed if rightwards else -speed, 0.0, start))
         t.track_id = track
         track += 1
     for _ in range(n_people):
-        gy = rng.uniform(max(base.horizon, 0) + 0.3 * image_size, image_size)
+        top = max(max(base.horizon, 0) + 0.3 * image_size, _row_for_ppm(PERSON_MIN_PPM * image_size / 256, base.horizon, k, image_size))
+        gy = rng.uniform(top, image_size)
         ppm = _ppm_at(gy, base.horizon, k)
         p = _person(rng, rng.uniform(0, image_size), gy, ppm)
         p.track_id = track
@@ -960,7 +991,7 @@ def generate(
         crops.append({"id": len(crops) + 1, "file_name": cname, "text": code,
                       "split": _assign_split(crop_rng, split_fractions), "source": "rendered"})
     info = {"description": "kit.vision.synth synthetic logistics scenes", "generator": "kit.vision.synth.generate",
-            "seed": seed, "image_size": image_size, "version": 1}
+            "seed": seed, "image_size": image_size, "version": DATA_VERSION}
     write_json(out / "code_crops.json", {"info": info, "crops": crops})
     if sequence_frames:
         _write_sequence(out / "sequence", sequence_frames, image_size, [seed, 2], image_format)

@@ -186,13 +186,15 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
                    weight_decay: float = 1e-4, image_size: int = 256, augment: dict | None = None,
                    patience: int = 8, min_epochs: int = 0, eval_every: int = 1, checkpoint_dir=None, device: str = "cpu",
                    seed: int = 0, progress: bool = True, max_cpu_seconds: float | None = None,
-                   class_balanced: bool = True) -> TrainResult:
+                   class_balanced: bool = True, crop_size=None, channels_last: bool | None = None) -> TrainResult:
     """Train a CenterNet-style detector on COCO splits.
 
     Parameters
     ----------
-    model : kit.vision.models.CenterNet
-        Fresh (``centernet(K)``) or from a weight file.
+    model : kit.vision.models.CenterNet or kit.vision.models.TorchvisionDetector
+        Fresh (``centernet(K)``, ``ssdlite(K, image_size)``, ...) or from a
+        weight file. torchvision networks compute their own losses; the
+        class-balanced loss, crops and channels-last apply to CenterNet.
     train, val : kit.vision.data.CocoDetection
         Training and validation splits served *without* transforms or with
         ``eval_transforms(image_size)`` (images are cached, then augmented
@@ -227,6 +229,18 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     class_balanced : bool
         Use :func:`balanced_loss` (focal loss normalized per class) rather
         than the plain :func:`kit.vision.models.centernet_loss`.
+    crop_size : int, "auto" or None, px
+        Train on random ``crop_size`` squares cut from the ``image_size``
+        images: objects keep their test-time size and a step costs
+        ``(crop_size / image_size)²`` of a full image (validation and test
+        run on whole images). ``"auto"``: 5/8 of ``image_size`` (a multiple
+        of 16, at least 64 px); ``None`` (default): whole images. On the
+        synthetic yard scenes crops did not pay: at equal CPU time they
+        scored the same as whole images and cut large trucks.
+    channels_last : bool, optional
+        Train in the channels-last memory layout (about 1.4× faster for this
+        network on x86 CPUs); default: on a CPU only. The model is returned
+        in the usual layout.
 
     Returns
     -------
@@ -266,7 +280,19 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     aug = {"hflip": 0.5, "jitter": 0.3, "scale_jitter": 0.15, **(augment or {})}
     # Colour jitter runs on the whole batch at once (per-image ColorJitter costs as much as the rest of the pipeline).
     jitter = float(aug.pop("jitter"))
-    cached = _Cached(train, train_transforms(image_size, jitter=0, **aug))
+    # torchvision networks resize their input themselves: crops would change object scales for them.
+    detections_out = bool(getattr(model, "outputs_detections", False))
+    if detections_out and crop_size not in (None, "auto"):
+        raise ParameterError("crop_size applies to CenterNet only: torchvision detectors resize their input themselves")
+    if crop_size == "auto":
+        crop_size = max(64, int(round(image_size * 5 / 8 / 16)) * 16) if image_size >= 128 and not detections_out else None
+    if crop_size is not None and (int(crop_size) % 16 or not 16 <= int(crop_size) <= image_size):
+        raise ParameterError(f"crop_size must be a multiple of 16 px up to image_size ({image_size}), got {crop_size}")
+    train_size = image_size if crop_size is None else int(crop_size)
+    channels_last = not (use_amp or detections_out) if channels_last is None else bool(channels_last)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=layout)
+    cached = _Cached(train, train_transforms(image_size, jitter=0, crop_size=crop_size, **aug))
     if len(cached) == 0:
         from kit.errors import InputDataError
 
@@ -304,12 +330,19 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
         total, n = 0.0, 0
         for b in range(0, len(order), batch_size):
             samples = [cached.get(i) for i in order[b:b + batch_size]]
-            x = _colour_jitter(torch.stack([s["image"].as_subclass(torch.Tensor) for s in samples]), jitter, gen).to(torch_device)
-            targets = encode_targets([s["boxes"].as_subclass(torch.Tensor).to(torch_device) for s in samples],
-                                     [s["labels"].to(torch_device) for s in samples], K, (image_size, image_size))
-            with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
-                out = model(x)
-            loss, _ = (balanced_loss if class_balanced else centernet_loss)({k: v.float() for k, v in out.items()}, targets)
+            x = _colour_jitter(torch.stack([s["image"].as_subclass(torch.Tensor) for s in samples]), jitter, gen)
+            x = x.to(torch_device).contiguous(memory_format=layout)
+            boxes = [s["boxes"].as_subclass(torch.Tensor).to(torch_device) for s in samples]
+            labels = [s["labels"].to(torch_device) for s in samples]
+            if detections_out:  # torchvision network: it computes its own losses
+                with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
+                    losses = model(x, [{"boxes": b, "labels": lab} for b, lab in zip(boxes, labels)])
+                loss = sum(v.float() for v in losses.values())
+            else:
+                targets = encode_targets(boxes, labels, K, (train_size, train_size))
+                with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
+                    out = model(x)
+                loss, _ = (balanced_loss if class_balanced else centernet_loss)({k: v.float() for k, v in out.items()}, targets)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(opt)
@@ -344,6 +377,7 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
             stopped = True
             break
     bar.close()
+    model = model.to(memory_format=torch.contiguous_format)
     if best_state is not None:
         model.load_state_dict(best_state)
     else:

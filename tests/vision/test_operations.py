@@ -70,21 +70,55 @@ def _clip_truth(seed):
     return dets, {k: len(v) for k, v in truth.items()}, per_frame
 
 
+def _as_a_detector_sees_it(dets, rng, miss=0.2, jitter_px=1.5, fragment=0.1, false_positive=0.05):
+    """Ground truth made noisy: missed detections, jittered boxes, a truck's cab alone, short-lived false trucks."""
+    out = []
+    for d in dets:
+        keep = rng.random(len(d["boxes"])) >= miss
+        boxes = d["boxes"][keep] + rng.normal(0, jitter_px, (int(keep.sum()), 4))
+        labels = d["labels"][keep]
+        extra = [[b[0], b[1], b[0] + 0.4 * (b[2] - b[0]), b[3]] for b, lab in zip(boxes, labels)
+                 if lab == 2 and rng.random() < fragment]
+        if rng.random() < false_positive:
+            x, y = rng.uniform(0, 120, 2)
+            extra.append([x, y, x + 30, y + 10])
+        boxes = np.vstack([boxes, np.asarray(extra, float).reshape(-1, 4)])
+        labels = np.concatenate([labels, np.full(len(extra), 2)])
+        out.append({"boxes": boxes, "scores": np.ones(len(boxes)), "labels": labels})
+    return out
+
+
 def test_tracker_counts_moving_trucks_and_people_about_once():
-    # Ground-truth boxes of synthetic clips: trucks cross the frame in 10-25 frames and may hide
-    # each other on a lane, so an exact count is not always possible from boxes alone.
+    # Ground-truth boxes of synthetic clips (the generator's identities are the truth): trucks cross the
+    # frame in 10-25 frames and pass behind stacks and posts, so their visible boxes shrink and jump.
     total_err = n_true = naive = 0
-    for seed in range(4):
+    for seed in range(6):
         dets, truth, per_frame = _clip_truth(seed)
         _, counts = track_sequence(dets, threshold=0.5)
         err = sum(abs(counts.get(k, 0) - v) for k, v in truth.items())
-        assert err <= 2, (seed, truth, counts)
+        assert err <= 1, (seed, truth, counts)
         total_err += err
         n_true += sum(truth.values())
         naive += per_frame - sum(truth.values())
-    assert n_true >= 14
-    assert total_err <= 3  # out of n_true distinct objects
-    assert naive > 20 * total_err  # counting per frame would be off by hundreds
+    assert n_true >= 20
+    assert total_err <= 2  # out of n_true distinct objects
+    assert naive > 50 * max(total_err, 1)  # counting per frame would be off by hundreds
+
+
+def test_tracker_counts_right_through_misses_fragments_and_false_positives():
+    # One detection in five missed, 1.5 px jitter, a truck's cab detected alone 10 % of the time and a
+    # false truck in 5 % of frames: confirmation after 3 hits and containment matching absorb them.
+    total_err = n_true = 0
+    for seed in range(6):
+        dets, truth, _ = _clip_truth(seed)
+        noisy = _as_a_detector_sees_it(dets, np.random.default_rng(seed))
+        _, counts = track_sequence(noisy, threshold=0.5)
+        total_err += sum(abs(counts.get(k, 0) - v) for k, v in truth.items())
+        n_true += sum(truth.values())
+        # A tracker that confirms on the first hit counts every flicker.
+        _, eager = track_sequence(noisy, threshold=0.5, tracker=IoUTracker(min_hits=1, min_containment=1.0))
+        assert sum(eager.values()) >= sum(counts.values())
+    assert total_err <= 4, (total_err, n_true)
 
 
 def test_tracker_ignores_one_frame_flicker_and_keeps_classes_apart():
