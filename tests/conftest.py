@@ -9,3 +9,13 @@ os.environ.pop("KIT_DEVICE", None)
 @pytest.fixture
 def no_kit_device(monkeypatch):
     monkeypatch.delenv("KIT_DEVICE", raising=False)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Torch on one thread: two threads on a shared 2-core machine can run several times slower."""
+    torch = pytest.importorskip("torch")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

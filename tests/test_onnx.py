@@ -8,12 +8,7 @@ from kit import onnx as konnx
 from kit.errors import InputDataError, ParameterError
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class TwoHeads(torch.nn.Module):

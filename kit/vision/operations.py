@@ -269,7 +269,8 @@ def restricted_alerts(detections, image_ids, zones, label_names: dict, threshold
     return pd.DataFrame(rows, columns=cols)
 
 
-def _iou(a, b):
+def _overlap(a, b, over):
+    """Pairwise intersection area of boxes ``a`` (n, 4) and ``b`` (m, 4), divided by ``over(area_a, area_b)``."""
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)))
     x0 = np.maximum(a[:, None, 0], b[None, :, 0])
@@ -277,21 +278,18 @@ def _iou(a, b):
     x1 = np.minimum(a[:, None, 2], b[None, :, 2])
     y1 = np.minimum(a[:, None, 3], b[None, :, 3])
     inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = lambda r: (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])  # noqa: E731
-    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
+    area_a = ((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]))[:, None]
+    area_b = ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))[None, :]
+    return inter / np.maximum(over(area_a, area_b, inter), 1e-9)
+
+
+def _iou(a, b):
+    return _overlap(a, b, lambda sa, sb, inter: sa + sb - inter)
 
 
 def _io_min(a, b):
     """Intersection over the smaller box: 1 when one box lies inside the other (a partly hidden object)."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = lambda r: (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])  # noqa: E731
-    return inter / np.maximum(np.minimum(area(a)[:, None], area(b)[None, :]), 1e-9)
+    return _overlap(a, b, lambda sa, sb, inter: np.minimum(sa, sb))
 
 
 class IoUTracker:

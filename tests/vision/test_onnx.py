@@ -9,12 +9,7 @@ from kit.vision.onnx import OrtRunner, export_onnx, max_abs_diff, ort_session, q
 from kit.vision.recognizer import code_reader
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _calibrated_bn(model, x):

@@ -9,12 +9,7 @@ from kit.vision.models import build_detector, faster_rcnn, fcos, ssdlite
 from kit.vision.train import train_detector
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
