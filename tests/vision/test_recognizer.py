@@ -136,21 +136,40 @@ def test_reader_trains_on_synthetic_crops(tmp_path):
     assert len(readings) == 8 and 0 <= code_accuracy(readings, [c["text"] for c in crops[:8]]) <= 1
 
 
-@pytest.mark.slow
-def test_reader_reads_held_out_crops(tmp_path):
-    """Trained on about 700 rendered crops for 16 epochs (~700 steps), it reads most held-out codes (chance is about 0)."""
+def test_reader_training_is_repeatable_and_leaves_the_global_seed_alone(tmp_path):
     from kit.vision.synth import generate
 
     torch.set_num_threads(1)
-    folder = generate(tmp_path, n_images=0, n_code_crops=900, sequence_frames=0, seed=5, split_fractions=(0.8, 0.0, 0.2))
-    train, test = load_code_crops(folder, "train"), load_code_crops(folder, "test")
-    torch.manual_seed(1)
-    model, hist = train_reader(code_reader(), train, None, epochs=16, progress=False, seed=1)
+    a, b = code_reader(seed=3).state_dict(), code_reader(seed=3).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["fc.weight"], code_reader(seed=4).state_dict()["fc.weight"])
+    torch.manual_seed(11)
+    expected = torch.rand(3)
+    torch.manual_seed(11)
+    code_reader()
+    assert torch.equal(torch.rand(3), expected)  # the global random stream is untouched
+    crops = load_code_crops(generate(tmp_path, n_images=0, n_code_crops=40, sequence_frames=0, seed=3))
+    runs = [train_reader(code_reader(width=8, hidden=32), crops, None, epochs=1, batch_size=20, progress=False, seed=5,
+                         position_weight=w)[1][0]["loss"] for w in (1.0, 1.0, 0.0)]
+    assert runs[0] == runs[1] and runs[2] < runs[0]  # same seed, same run; the per-position term adds to the loss
+
+
+@pytest.mark.slow
+def test_reader_reads_held_out_crops(tmp_path):
+    """At the notebook's defaults (about 1050 rendered crops, 10 epochs, under a minute of one CPU thread),
+    it reads nearly all held-out codes after check-digit correction (chance is about 0)."""
+    from kit.vision.synth import generate
+
+    torch.set_num_threads(1)
+    folder = generate(tmp_path, n_images=0, n_code_crops=1500, sequence_frames=0, seed=5)
+    train, val, test = (load_code_crops(folder, s) for s in ("train", "val", "test"))
+    model, hist = train_reader(code_reader(), train, val, epochs=10, progress=False, seed=0)
     readings = read_codes(model, [c["image"] for c in test])
     texts = [c["text"] for c in test]
     acc = code_accuracy(readings, texts)
     raw = np.mean([r.raw == t for r, t in zip(readings, texts)])
-    assert acc >= 0.5 and acc >= raw, (acc, raw)
+    assert acc >= 0.85 and acc > raw, (acc, raw)
+    assert hist[-1]["cpu_s"] < 120  # the notebook's budget is about a minute; twice that on a busy machine
     # Confidence ranks readings: the right ones are more confident than the wrong ones on average.
     right = [r.confidence for r, t in zip(readings, texts) if r.code == t]
     wrong = [r.confidence for r, t in zip(readings, texts) if r.code != t]
