@@ -16,6 +16,21 @@ def test_size_and_output_shapes():
     assert tuple(out["size"].shape) == tuple(out["offset"].shape) == (2, 2, 24, 32)
 
 
+def test_shared_head_is_lighter_and_keeps_the_output_contract():
+    sep, shared = centernet(4), centernet(4, head="shared")
+    n_sep = sum(p.numel() for p in sep.parameters())
+    n_shared = sum(p.numel() for p in shared.parameters())
+    # Two 3×3 convs of 32→32 channels (with bias) fewer.
+    assert n_sep - n_shared == 2 * (32 * 32 * 9 + 32)
+    out = shared(torch.rand(1, 3, 64, 64))
+    assert {k: tuple(v.shape) for k, v in out.items()} == {"heatmap": (1, 4, 16, 16), "size": (1, 2, 16, 16),
+                                                            "offset": (1, 2, 16, 16)}
+    # Focal prior 0.1 at initialization on the heatmap.
+    assert torch.allclose(torch.sigmoid(shared.heatmap.bias), torch.full((4,), 0.1))
+    with pytest.raises(Exception, match="head"):
+        centernet(4, head="tiny")
+
+
 def _targets_as_outputs(t):
     # Exact targets in the network's output form: decode(encode(x)) must give x back.
     logits = torch.logit(t["heatmap"].clamp(1e-6, 1 - 1e-6))
