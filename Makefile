@@ -29,7 +29,7 @@ demo: venv
 	done; $(BIN)/kit report index $(REPORTS) --title "sector-kit demo reports"; exit $$status
 
 test: venv
-	$(BIN)/pytest tests notebooks --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
+	$(BIN)/pytest tests notebooks --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --durations=15
 
 unit: venv
 	$(BIN)/pytest tests
