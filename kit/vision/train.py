@@ -154,22 +154,9 @@ def balanced_loss(outputs: dict, targets: dict, size_weight: float = 0.1, offset
     -------
     (total, parts) : tensor, dict of floats
     """
-    import torch
-    from torch.nn import functional as F
+    from kit.vision.models import centernet_loss
 
-    logits, gt = outputs["heatmap"], targets["heatmap"]
-    pos = gt.eq(1).float()
-    log_p, log_1mp = F.logsigmoid(logits), F.logsigmoid(-logits)
-    p = torch.sigmoid(logits)
-    per_class = (log_p * (1 - p) ** 2 * pos + log_1mp * p**2 * (1 - gt) ** 4 * (1 - pos)).sum(dim=(0, 2, 3))
-    n_pos = pos.sum(dim=(0, 2, 3)).clamp(min=1.0)
-    focal = -(per_class / n_pos).mean()
-    m = targets["mask"].unsqueeze(1)
-    n_obj = targets["mask"].sum().clamp(min=1.0)
-    size_l1 = (F.l1_loss(outputs["size"], targets["size"], reduction="none") * m).sum() / n_obj
-    off_l1 = (F.l1_loss(outputs["offset"], targets["offset"], reduction="none") * m).sum() / n_obj
-    total = focal + size_weight * size_l1 + offset_weight * off_l1
-    return total, {"heatmap": float(focal.detach()), "size": float(size_l1.detach()), "offset": float(off_l1.detach())}
+    return centernet_loss(outputs, targets, size_weight, offset_weight, class_balanced=True)
 
 
 def _seed_all(seed):

@@ -236,8 +236,21 @@ def encode_targets(boxes_list, labels_list, num_classes: int, image_size, stride
     return {"heatmap": heat, "size": size, "offset": offset, "mask": mask}
 
 
-def centernet_loss(outputs: dict, targets: dict, size_weight: float = 0.1, offset_weight: float = 1.0):
+def centernet_loss(outputs: dict, targets: dict, size_weight: float = 0.1, offset_weight: float = 1.0,
+                   class_balanced: bool = False):
     """CenterNet loss: penalty-reduced focal loss + L1 size and offset at centres.
+
+    Parameters
+    ----------
+    outputs, targets : dict of tensors
+        ``heatmap``, ``size``, ``offset`` (and ``mask`` in ``targets``), as
+        returned by the network and :func:`encode_targets`.
+    size_weight, offset_weight : float
+        Weights of the L1 terms against the focal loss.
+    class_balanced : bool
+        Divide each class's focal loss by its own number of objects and
+        average the classes (see :func:`kit.vision.train.balanced_loss`),
+        instead of dividing the sum by the number of objects of all classes.
 
     Returns
     -------
@@ -246,13 +259,16 @@ def centernet_loss(outputs: dict, targets: dict, size_weight: float = 0.1, offse
     logits = outputs["heatmap"]
     gt = targets["heatmap"]
     pos = gt.eq(1).float()
-    n_pos = pos.sum().clamp(min=1.0)
     # log-sigmoid forms are stable where sigmoid saturates.
     log_p, log_1mp = F.logsigmoid(logits), F.logsigmoid(-logits)
     p = torch.sigmoid(logits)
-    pos_loss = (log_p * (1 - p) ** 2 * pos).sum()
-    neg_loss = (log_1mp * p**2 * (1 - gt) ** 4 * (1 - pos)).sum()
-    focal = -(pos_loss + neg_loss) / n_pos
+    if class_balanced:
+        per_class = (log_p * (1 - p) ** 2 * pos + log_1mp * p**2 * (1 - gt) ** 4 * (1 - pos)).sum(dim=(0, 2, 3))
+        focal = -(per_class / pos.sum(dim=(0, 2, 3)).clamp(min=1.0)).mean()
+    else:
+        pos_loss = (log_p * (1 - p) ** 2 * pos).sum()
+        neg_loss = (log_1mp * p**2 * (1 - gt) ** 4 * (1 - pos)).sum()
+        focal = -(pos_loss + neg_loss) / pos.sum().clamp(min=1.0)
     m = targets["mask"].unsqueeze(1)
     n_obj = targets["mask"].sum().clamp(min=1.0)
     size_l1 = (F.l1_loss(outputs["size"], targets["size"], reduction="none") * m).sum() / n_obj
