@@ -28,6 +28,8 @@ def labeled(name: str, units: str = "1"):
             labeled_inputs = [a for a in arrays if isinstance(a, xr.DataArray)]
             if not labeled_inputs:
                 return kernel(*arrays, **kwargs)
+            if isinstance(kwargs.get("out"), xr.DataArray):
+                kwargs["out"] = kwargs["out"].data  # the kernel writes into its buffer
             template = labeled_inputs[0]
             aligned = xr.align(*labeled_inputs, join="exact")
             it = iter(aligned)

@@ -83,3 +83,45 @@ def test_blocks_tile_the_array_exactly_once():
             hits[key] += 1
             assert hits[key].size <= max(target, shape[-1])
         assert (hits == 1).all(), shape
+
+
+@pytest.mark.parametrize("index,bands", [("ndvi", 2), ("savi", 2), ("evi", 3)])
+@pytest.mark.parametrize("name,convert", NAMESPACES, ids=[n for n, _ in NAMESPACES])
+@pytest.mark.parametrize("shape", [(3, 23, 17), (4, 5)], ids=["blocked", "one-block"])
+def test_out_buffer_receives_the_result_and_is_reused(small_blocks, name, convert, index, bands, shape):
+    digital = [RNG.integers(1, 10_000, size=shape).astype(np.uint16) for _ in range(bands)]
+    arrays = [convert(a / 10_000 if index == "evi" else a) for a in digital]  # EVI needs reflectance
+    fresh = to_numpy(getattr(raster, index)(*arrays))
+    buf = convert(np.full(shape, 7.0, np.float32 if index != "evi" else fresh.dtype))
+    for _ in range(2):  # the same buffer twice: nothing of the last call leaks into the next
+        got = getattr(raster, index)(*arrays, out=buf)
+        assert got is buf
+        np.testing.assert_array_equal(to_numpy(buf), fresh)
+
+
+def test_out_buffer_of_wrong_shape_dtype_or_namespace_is_refused():
+    nir, red = _bands((6, 5), integer=True)
+    with pytest.raises(ValueError, match=r"out= has shape \(5, 6\).*needs shape \(6, 5\)"):
+        raster.ndvi(nir, red, out=np.empty((5, 6), np.float32))
+    with pytest.raises(ValueError, match="dtype float64.*dtype float32"):
+        raster.ndvi(nir, red, out=np.empty((6, 5), np.float64))
+    with pytest.raises(TypeError, match="allocate out on the bands' namespace"):
+        raster.ndvi(nir, red, out=torch.empty((6, 5)))
+
+
+def test_out_buffer_through_dataarrays():
+    import xarray as xr
+
+    nir, red = _bands((6, 5), integer=True)
+    nir_da, red_da = xr.DataArray(nir, dims=("y", "x")), xr.DataArray(red, dims=("y", "x"))
+    buf = np.empty((6, 5), np.float32)
+    got = raster.ndvi(nir_da, red_da, out=buf)
+    assert got.name == "ndvi" and np.shares_memory(got.data, buf)
+    np.testing.assert_array_equal(buf, raster.ndvi(nir, red))
+
+
+def test_blocks_computed_in_the_output_equal_blocks_copied_into_it(monkeypatch, small_blocks):
+    nir, red = _bands((3, 23, 17), integer=True)
+    in_place = raster.ndvi(nir, red)
+    monkeypatch.setattr(indices, "_slices_write_through", lambda xp, out: False)
+    np.testing.assert_array_equal(raster.ndvi(nir, red), in_place)
