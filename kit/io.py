@@ -1,4 +1,4 @@
-"""Small file helpers: atomic writes and checksums."""
+"""Small file helpers: atomic writes, checksums and a guarded CSV read."""
 from __future__ import annotations
 
 import contextlib
@@ -73,3 +73,53 @@ def sha256(path) -> str:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def read_csv_table(path, what: str, expect: str, **read_csv_kwargs):
+    """Read a user's CSV, or fail with one line that names the file, the problem and the fix.
+
+    Comment lines (``#``) are skipped, spaces after commas ignored and
+    column names stripped, because hand-edited and spreadsheet-exported
+    files have them.
+
+    Parameters
+    ----------
+    path : str or Path
+    what : str
+        What the file is, as the user knows it ("weather", "yields").
+    expect : str
+        What to give instead, completing "give ..." in the missing-file message.
+    **read_csv_kwargs
+        Passed to :func:`pandas.read_csv` (``dtype``, for example).
+
+    Returns
+    -------
+    pandas.DataFrame with ``attrs["source"]`` set to the path.
+
+    Raises
+    ------
+    kit.errors.InputDataError
+        The file does not exist, or is not readable CSV text.
+
+    Examples
+    --------
+    >>> read_csv_table("no/such.csv", "weather", "a CSV with columns date, tmin_c, tmax_c")
+    Traceback (most recent call last):
+    ...
+    kit.errors.InputDataError: weather file no/such.csv does not exist; give a CSV with columns date, tmin_c, tmax_c
+    """
+    import pandas as pd
+
+    from kit.errors import InputDataError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputDataError(f"{what} file {path} does not exist; give {expect}")
+    try:
+        df = pd.read_csv(path, comment="#", skipinitialspace=True, **read_csv_kwargs)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise InputDataError(f"{what} file {path} is not a readable CSV ({str(exc).splitlines()[0]}); "
+                             "save it as comma-separated UTF-8 text") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    df.attrs["source"] = str(path)
+    return df

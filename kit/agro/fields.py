@@ -16,6 +16,7 @@ import pandas as pd
 
 from kit.agro.crops import CROPS, SOILS, normalize_name
 from kit.errors import InputDataError
+from kit.io import read_csv_table
 
 REQUIRED = ("field_id", "crop", "planting_date", "area_ha")
 OPTIONAL = ("soil", "taw_mm_per_m", "lat_deg", "elevation_m", "irrigation_efficiency", "value_per_ha")
@@ -82,10 +83,7 @@ def read_fields(path_or_df, crops: pd.DataFrame | None = None) -> pd.DataFrame:
         if path.suffix.lower() in (".geojson", ".json"):
             raw, unit, offset = _read_geojson(path), "feature", 1
         else:
-            try:
-                raw = pd.read_csv(path, comment="#", skipinitialspace=True)
-            except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-                raise InputDataError(f"{path} is not a readable CSV ({str(exc).splitlines()[0]})") from None
+            raw = read_csv_table(path, "fields", "a CSV or GeoJSON")
             unit, offset = "line", 2
     raw.columns = [str(c).strip() for c in raw.columns]
     missing = [c for c in REQUIRED if c not in raw.columns]

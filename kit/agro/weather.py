@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from kit.errors import InputDataError
+from kit.io import read_csv_table
 
 REQUIRED = ("date", "tmin_c", "tmax_c")
 OPTIONAL = (
@@ -103,14 +104,8 @@ def read_weather(path_or_df, lat_deg=None, elevation_m=None, *, max_gap_days: in
         if "date" not in raw.columns and raw.index.name == "date":
             raw = raw.reset_index()
     else:
-        path = Path(path_or_df)
-        source = str(path)
-        if not path.exists():
-            raise InputDataError(f"weather file {path} does not exist; give the path of a CSV with columns date, tmin_c, tmax_c")
-        try:
-            raw = pd.read_csv(path, comment="#", skipinitialspace=True)
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-            raise InputDataError(f"{path} is not a readable CSV ({str(exc).splitlines()[0]}); save it as comma-separated UTF-8 text") from None
+        raw = read_csv_table(path_or_df, "weather", "the path of a CSV with columns date, tmin_c, tmax_c")
+        source = raw.attrs["source"]
     raw.columns = [str(c).strip() for c in raw.columns]
     missing = [c for c in REQUIRED if c not in raw.columns]
     if missing:

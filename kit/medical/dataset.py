@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from kit.errors import InputDataError
+from kit.io import read_csv_table
 
 _KEY_NAMES = ("StudyInstanceUID", "study_instance_uid", "study_uid")
 
@@ -29,10 +30,8 @@ def read_labels(path_or_frame) -> pd.Series:
     """
     frame = path_or_frame
     if not isinstance(frame, pd.DataFrame):
-        path = Path(path_or_frame)
-        if not path.exists():
-            raise InputDataError(f"labels file {path} does not exist; give a CSV with StudyInstanceUID,label")
-        frame = pd.read_csv(path, dtype={k: str for k in _KEY_NAMES})
+        frame = read_csv_table(path_or_frame, "labels", "a CSV with StudyInstanceUID,label",
+                               dtype={k: str for k in _KEY_NAMES})
     key = next((k for k in _KEY_NAMES if k in frame.columns), None)
     if key is None:
         raise InputDataError(

@@ -10,6 +10,7 @@ import pandas as pd
 
 from kit.agro.crops import CROPS, SOILS, normalize_name
 from kit.errors import InputDataError
+from kit.io import read_csv_table
 
 __all__ = ["SkippedWarning", "UnknownFieldsWarning", "read_fields_table", "read_index_series", "read_yields"]
 
@@ -20,19 +21,6 @@ class UnknownFieldsWarning(UserWarning):
 
 class SkippedWarning(UserWarning):
     """Items were set aside (a year without imagery, a field without clear observations); the message counts them."""
-
-
-def _read_csv(path, what: str) -> pd.DataFrame:
-    path = Path(path)
-    if not path.exists():
-        raise InputDataError(f"{what} file {path} does not exist")
-    try:
-        df = pd.read_csv(path, comment="#", skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputDataError(f"{path} is not a readable CSV ({str(exc).splitlines()[0]})") from None
-    df.columns = [str(c).strip() for c in df.columns]
-    df.attrs["source"] = str(path)
-    return df
 
 
 def read_fields_table(path_or_df) -> tuple[pd.DataFrame, dict | None]:
@@ -55,7 +43,7 @@ def read_fields_table(path_or_df) -> tuple[pd.DataFrame, dict | None]:
         df, source = pd.DataFrame(props), str(path_or_df)
         polygons = json.loads(Path(path_or_df).read_text(encoding="utf-8"))
     else:
-        df = _read_csv(path_or_df, "fields")
+        df = read_csv_table(path_or_df, "fields", "a GeoJSON of field polygons, or a CSV with field_id, crop when index_series is given")
         source = df.attrs["source"]
     for col in ("field_id", "crop"):
         if col not in df.columns:
@@ -94,7 +82,7 @@ def read_yields(path_or_df, field_ids) -> pd.DataFrame:
         Missing column, non-numeric or negative yield, yield above 20 t/ha
         (kg/ha given?), duplicated (field_id, year), a bad planting_date.
     """
-    df = path_or_df.copy() if isinstance(path_or_df, pd.DataFrame) else _read_csv(path_or_df, "yields")
+    df = path_or_df.copy() if isinstance(path_or_df, pd.DataFrame) else read_csv_table(path_or_df, "yields", "a CSV with columns field_id, year, yield_t_ha")
     source = df.attrs.get("source", "yields table")
     missing = [c for c in ("field_id", "year", "yield_t_ha") if c not in df.columns]
     if missing:
@@ -150,7 +138,7 @@ def read_index_series(path_or_df) -> pd.DataFrame:
         ``field_id`` (str), ``date`` (Timestamp) and the numeric index
         columns; rows where every index is empty are dropped (cloudy dates).
     """
-    df = path_or_df.copy() if isinstance(path_or_df, pd.DataFrame) else _read_csv(path_or_df, "index_series")
+    df = path_or_df.copy() if isinstance(path_or_df, pd.DataFrame) else read_csv_table(path_or_df, "index_series", "a CSV with field_id, date and one column per index such as ndvi")
     source = df.attrs.get("source", "index series")
     missing = [c for c in ("field_id", "date") if c not in df.columns]
     if missing:
