@@ -28,8 +28,13 @@ demo: venv
 	  echo "== $$nb"; $(BIN)/kit run $$nb --out $(REPORTS)/$$nb || status=1; \
 	done; $(BIN)/kit report index $(REPORTS) --title "sector-kit demo reports"; exit $$status
 
+# Two workers, each given whole test modules or whole notebooks (nbval's cells
+# must run in order in one kernel), each on one thread: two threads per worker
+# on two cores would oversubscribe them.
+TEST_WORKERS ?= 2
 test: venv
-	$(BIN)/pytest tests notebooks --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --durations=15
+	OMP_NUM_THREADS=1 $(BIN)/pytest tests notebooks -n $(TEST_WORKERS) --dist loadscope \
+	  --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --durations=15
 
 unit: venv
 	$(BIN)/pytest tests

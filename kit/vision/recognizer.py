@@ -483,7 +483,8 @@ def code_accuracy(readings, texts) -> float:
 
 def train_reader(model, train: list, val: list | None = None, *, epochs: int = 15, batch_size: int = 12, lr: float = 1e-2,
                  position_weight: float = 1.0, dropout: float = 0.1, device: str = "cpu", seed: int = 0,
-                 progress: bool = True, max_cpu_seconds: float | None = None):
+                 progress: bool = True, max_cpu_seconds: float | None = None, ema: float = 0.0, smoothing: float = 0.0,
+                 val_from: int = 1, extra: int = 0):
     """Train the code reader with CTC on labelled crops, helped by a per-position loss.
 
     Beside the CTC loss, the column features pooled over a learned window
@@ -552,33 +553,53 @@ def train_reader(model, train: list, val: list | None = None, *, epochs: int = 1
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     history, best, best_state = [], -1.0, None
     cpu0 = time.process_time()
+    avg = copy.deepcopy(model) if ema else model
+    n_upd = 0
+    if extra:
+        import numpy as _np
+        from kit.vision.synth import random_code, render_code_crop
+        xrng = _np.random.default_rng([seed, 7])
     bar = tqdm(total=epochs, disable=not progress, desc="code reader", unit="epoch", mininterval=0)
     for epoch in range(1, epochs + 1):
         model.train()
-        order = torch.randperm(len(items), generator=gen)
+        XX, YY = X, Y
+        if extra:
+            codes = [random_code(xrng) for _ in range(extra)]
+            XX = torch.cat([X, _to_batch([_np.asarray(render_code_crop(c, xrng)) for c in codes])])
+            YY = torch.cat([Y, torch.tensor([[index[ch] for ch in c] for c in codes])])
+        order = torch.randperm(len(XX), generator=gen)[:len(items)]
         total = 0.0
         for b in range(0, len(items), batch_size):
             idx = order[b:b + batch_size]
-            x = _augment(X[idx], gen).to(dev)
-            y = Y[idx].to(dev)
+            x = _augment(XX[idx], gen).to(dev)
+            y = YY[idx].to(dev)
             h = model.features(x)                                                         # (B, hidden, T)
             logp = model.fc(nn.functional.dropout(h, dropout)).log_softmax(1).permute(2, 0, 1)  # (T, B, C)
             B = logp.shape[1]
             loss = ctc(logp, y, torch.full((B,), T, dtype=torch.long), torch.full((B,), 11, dtype=torch.long))
             if position_weight:
                 at = model.fc(h @ window.softmax(-1).T)                                   # (B, C, 11)
-                loss = loss + position_weight * nn.functional.cross_entropy(at, y)
+                loss = loss + position_weight * nn.functional.cross_entropy(at, y, label_smoothing=smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
+            if ema:
+                n_upd += 1
+                d = min(ema, (1 + n_upd) / (10 + n_upd))
+                with torch.no_grad():
+                    for a, m_ in zip(avg.state_dict().values(), model.state_dict().values()):
+                        if a.dtype.is_floating_point:
+                            a.lerp_(m_, 1 - d)
+                        else:
+                            a.copy_(m_)
             total += float(loss.detach()) * len(idx)
         out_of_time = max_cpu_seconds is not None and time.process_time() - cpu0 >= max_cpu_seconds
         acc = float("nan")
-        if val:
-            acc = code_accuracy(read_codes(model, [c["image"] for c in val], device=dev), [c["text"] for c in val])
+        if val and epoch >= val_from:
+            acc = code_accuracy(read_codes(avg, [c["image"] for c in val], device=dev), [c["text"] for c in val])
             if acc > best:
-                best, best_state = acc, copy.deepcopy(model.state_dict())
+                best, best_state = acc, copy.deepcopy(avg.state_dict())
         bar.set_postfix(loss=f"{total / len(items):.3f}", val_accuracy=f"{acc:.3f}", refresh=False)
         bar.update(1)
         history.append({"epoch": epoch, "loss": total / len(items), "val_accuracy": acc, "cpu_s": time.process_time() - cpu0})
@@ -587,5 +608,7 @@ def train_reader(model, train: list, val: list | None = None, *, epochs: int = 1
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
+    elif ema:
+        model.load_state_dict(avg.state_dict())
     model.eval()
     return model, history

@@ -173,7 +173,8 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
                    weight_decay: float = 1e-4, image_size: int = 256, augment: dict | None = None,
                    patience: int = 8, min_epochs: int = 0, eval_every: int = 1, checkpoint_dir=None, device: str = "cpu",
                    seed: int = 0, progress: bool = True, max_cpu_seconds: float | None = None,
-                   class_balanced: bool = True, crop_size=None, channels_last: bool | None = None) -> TrainResult:
+                   class_balanced: bool = True, crop_size=None, channels_last: bool | None = None,
+                   regression: str = "center") -> TrainResult:
     """Train a CenterNet-style detector on COCO splits.
 
     Parameters
@@ -326,7 +327,7 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
                     losses = model(x, [{"boxes": b, "labels": lab} for b, lab in zip(boxes, labels)])
                 loss = sum(v.float() for v in losses.values())
             else:
-                targets = encode_targets(boxes, labels, K, (train_size, train_size))
+                targets = encode_targets(boxes, labels, K, (train_size, train_size), regression=regression)
                 with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
                     out = model(x)
                 loss, _ = (balanced_loss if class_balanced else centernet_loss)({k: v.float() for k, v in out.items()}, targets)

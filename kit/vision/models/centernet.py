@@ -92,7 +92,8 @@ class CenterNet(nn.Module):
 
         # Heatmap bias so the initial probability is 0.1 (Lin et al., focal loss prior).
         self.heatmap = make_head(num_classes, -math.log((1 - 0.1) / 0.1))
-        self.size = make_head(2)
+        # Sizes are >= 0 (ReLU, as in TTFNet); the bias starts every box at 2 cells so no unit starts dead.
+        self.size = make_head(2, 2.0)
         self.offset = make_head(2)
         self.register_buffer("mean", torch.tensor([0.45, 0.45, 0.45]).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor([0.25, 0.25, 0.25]).view(1, 3, 1, 1), persistent=False)
@@ -106,7 +107,7 @@ class CenterNet(nn.Module):
         p = self.smooth8(self.lat8(c8) + F.interpolate(p, size=c8.shape[-2:], mode="nearest"))
         p = self.smooth4(self.lat4(c4) + F.interpolate(p, size=c4.shape[-2:], mode="nearest"))
         p = self.head_trunk(p)
-        return {"heatmap": self.heatmap(p), "size": self.size(p), "offset": self.offset(p)}
+        return {"heatmap": self.heatmap(p), "size": F.relu(self.size(p)), "offset": self.offset(p)}
 
 
 def centernet(num_classes: int, width: int = 16, head_channels: int = 32, weights=None, device: str = "cpu",
@@ -169,7 +170,8 @@ def gaussian_radius(height, width, min_overlap: float = 0.7):
 
 
 def encode_targets(boxes_list, labels_list, num_classes: int, image_size, stride: int = STRIDE,
-                   gaussian: str = "circle", alpha: float = 0.54, min_sigma: float = 0.5):
+                   gaussian: str = "circle", alpha: float = 0.54, min_sigma: float = 0.5,
+                   regression: str = "center", beta: float = 0.54):
     """Training targets for a batch.
 
     Parameters
@@ -193,6 +195,16 @@ def encode_targets(boxes_list, labels_list, num_classes: int, image_size, stride
         Ellipse size relative to the box.
     min_sigma : float, cells
         Smallest standard deviation (objects of one or two cells).
+    regression : {"center", "dense"}
+        ``"center"``: size and offset are trained at each object's centre
+        cell only (CenterNet). ``"dense"`` (TTFNet, Liu et al., AAAI 2020):
+        also at every cell of the central ``beta`` part of the box, each
+        cell predicting the whole box (its size, and the offset from the
+        cell to the centre), weighted by an elliptical Gaussian that sums to
+        1 per object; adds ``box`` (B, 4, h, w) XYXY in cells and
+        ``reg_weight`` (B, h, w) for the GIoU term of :func:`centernet_loss`.
+    beta : float
+        Part of the box (per side) whose cells regress the box when ``regression="dense"``.
 
     Returns
     -------
@@ -208,6 +220,12 @@ def encode_targets(boxes_list, labels_list, num_classes: int, image_size, stride
     size = torch.zeros(B, 2, h, w, device=device)
     offset = torch.zeros(B, 2, h, w, device=device)
     mask = torch.zeros(B, h, w, device=device)
+    if regression not in ("center", "dense"):
+        raise ParameterError(f"regression must be 'center' or 'dense', got {regression!r}")
+    dense = regression == "dense"
+    if dense:
+        box_t = torch.zeros(B, 4, h, w, device=device)
+        reg_w = torch.zeros(B, h, w, device=device)
     ys = torch.arange(h, device=device, dtype=torch.float32).view(-1, 1)
     xs = torch.arange(w, device=device, dtype=torch.float32).view(1, -1)
     for b, (boxes, labels) in enumerate(zip(boxes_list, labels_list)):
@@ -233,11 +251,40 @@ def encode_targets(boxes_list, labels_list, num_classes: int, image_size, stride
             size[b, :, yi, xi] = torch.stack([bw[k], bh[k]])
             offset[b, :, yi, xi] = torch.stack([cx[k] - ix[k], cy[k] - iy[k]])
             mask[b, yi, xi] = 1.0
-    return {"heatmap": heat, "size": size, "offset": offset, "mask": mask}
+            if dense:
+                # Cells within the central beta part of the box (the centre cell always), Gaussian-weighted.
+                rx, ry = (beta * bw[k] / 2).clamp(min=0.5), (beta * bh[k] / 2).clamp(min=0.5)
+                inside = ((xs - ix[k]).abs() <= rx) & ((ys - iy[k]).abs() <= ry)
+                inside[yi, xi] = True
+                gr = torch.exp(-(xs - ix[k]) ** 2 / (2 * (rx / 3).clamp(min=min_sigma) ** 2)
+                               - (ys - iy[k]) ** 2 / (2 * (ry / 3).clamp(min=min_sigma) ** 2)) * inside
+                sel = gr > 0
+                reg_w[b][sel] = (gr / gr.sum())[sel]
+                box_t[b][:, sel] = bx[k].view(4, 1)
+    out = {"heatmap": heat, "size": size, "offset": offset, "mask": mask}
+    if dense:
+        out.update(box=box_t, reg_weight=reg_w)
+    return out
+
+
+def _giou_loss(outputs, targets):
+    """Sum over cells of ``reg_weight × (1 − GIoU)`` between each cell's predicted box and its target box."""
+    wgt = targets["reg_weight"]
+    h, w = wgt.shape[-2:]
+    ys = torch.arange(h, device=wgt.device, dtype=torch.float32).view(1, -1, 1)
+    xs = torch.arange(w, device=wgt.device, dtype=torch.float32).view(1, 1, -1)
+    sel = wgt > 0
+    sw, sh = outputs["size"][:, 0], outputs["size"][:, 1]
+    cx, cy = xs + outputs["offset"][:, 0], ys + outputs["offset"][:, 1]
+    pred = torch.stack([cx - sw / 2, cy - sh / 2, cx + sw / 2, cy + sh / 2], dim=-1)[sel]
+    tgt = targets["box"].permute(0, 2, 3, 1)[sel]
+    from torchvision.ops import generalized_box_iou_loss
+
+    return (generalized_box_iou_loss(pred, tgt, reduction="none") * wgt[sel]).sum()
 
 
 def centernet_loss(outputs: dict, targets: dict, size_weight: float = 0.1, offset_weight: float = 1.0,
-                   class_balanced: bool = False):
+                   class_balanced: bool = False, giou_weight: float = 5.0):
     """CenterNet loss: penalty-reduced focal loss + L1 size and offset at centres.
 
     Parameters
@@ -251,6 +298,12 @@ def centernet_loss(outputs: dict, targets: dict, size_weight: float = 0.1, offse
         Divide each class's focal loss by its own number of objects and
         average the classes (see :func:`kit.vision.train.balanced_loss`),
         instead of dividing the sum by the number of objects of all classes.
+    giou_weight : float
+        With dense targets (``encode_targets(..., regression="dense")``,
+        which carry ``box`` and ``reg_weight``), the L1 size and offset terms
+        are replaced by this weight × the mean over objects of
+        ``1 − GIoU`` (Rezatofighi et al., CVPR 2019) of the boxes predicted
+        around each centre, as in TTFNet (weight 5).
 
     Returns
     -------
@@ -273,8 +326,13 @@ def centernet_loss(outputs: dict, targets: dict, size_weight: float = 0.1, offse
     n_obj = targets["mask"].sum().clamp(min=1.0)
     size_l1 = (F.l1_loss(outputs["size"], targets["size"], reduction="none") * m).sum() / n_obj
     off_l1 = (F.l1_loss(outputs["offset"], targets["offset"], reduction="none") * m).sum() / n_obj
+    parts = {"heatmap": float(focal.detach()), "size": float(size_l1.detach()), "offset": float(off_l1.detach())}
+    if "reg_weight" in targets:
+        giou = _giou_loss(outputs, targets) / n_obj
+        parts["giou"] = float(giou.detach())
+        return focal + giou_weight * giou, parts
     total = focal + size_weight * size_l1 + offset_weight * off_l1
-    return total, {"heatmap": float(focal.detach()), "size": float(size_l1.detach()), "offset": float(off_l1.detach())}
+    return total, parts
 
 
 @torch.no_grad()
