@@ -6,10 +6,11 @@ with the detector's defaults: input ``images``, outputs ``heatmap``,
 (:class:`kit.vision.models.TorchvisionDetector`) export their whole
 inference, NMS included, one image per call (outputs ``boxes``, ``scores``,
 ``labels``): :func:`export_detector` picks the right form and
-:class:`DetectionsRunner` runs it batch by batch like the Torch model. Quantization is
-post-training *static* QDQ int8, weights per channel, activations calibrated
-on real images (validation scenes or crops), because dynamic quantization
-only helps MatMul-heavy models and makes CNNs slower.
+:class:`DetectionsRunner` runs it batch by batch like the Torch model.
+
+Quantization is post-training *static* QDQ int8, weights per channel,
+activations calibrated on real images (validation scenes or crops), because
+dynamic quantization only helps MatMul-heavy models and makes CNNs slower.
 """
 from __future__ import annotations
 
