@@ -14,13 +14,23 @@ Training (:func:`train_reader`) adds to CTC a cross-entropy on the column
 features pooled over one learned window per code position: the code's fixed
 length tells the reader early where each character is. On the notebook's
 crops this cut the CTC all-blank plateau (no code read on validation) from
-3 to 4 epochs, and all 10 for one seed in three, to 1 to 2 epochs.
+3 to 4 epochs, and all 10 for one seed in three, to 1 to 2 epochs. The
+labelled crops are pooled with crops rendered with uniformly drawn
+characters: codes hold 3 letters and 7 digits, so letters were seen too
+rarely and misread twice as often as digits.
 
 Reading: :func:`decode_codes` searches the CTC frames for the most probable
 path that spells a valid code (3 letters, U/J/Z, 6 digits and the right
 check digit), so one misread character, a narrow letter lost to the blank
 or two equal characters run together are usually put right; when the greedy
 reading is already valid it is that path, and the search is skipped.
+:func:`read_codes` averages the frames read at vertical shifts of -1, 0
+and +1 px before decoding (a small test-time ensemble).
+
+On the notebook's data (scale 1, 10 epochs, one thread, about 50
+CPU-seconds), whole-code test accuracy over seeds 0–3 went from 0.909,
+0.888, 0.923, 0.896 to 0.914, 0.960, 0.944, 0.939 with these two changes
+(seeds 4 and 5: 0.908, 0.913 to 0.940, 0.930).
 """
 from __future__ import annotations
 
@@ -438,8 +448,17 @@ def _readings(frame_probs, alphabet) -> list:
     return out
 
 
-def read_codes(model, images, *, batch_size: int = 64, device: str = "cpu", runner=None) -> list:
+def read_codes(model, images, *, batch_size: int = 64, device: str = "cpu", runner=None,
+               row_shifts_px: tuple = (0, -1, 1)) -> list:
     """Read container codes from crops.
+
+    Each crop is read once per vertical shift in ``row_shifts_px`` (rolled
+    round, as in training, where crops are shifted up to 2 px); the per-frame
+    log-probabilities are averaged before decoding. The frames stay aligned
+    (a vertical shift moves no column), so the average is a small ensemble:
+    on the notebook's test crops, shifts of -1, 0 and 1 px put right about
+    one misread code in ten (+0.5 to +1 point of whole-code accuracy over
+    seeds 0–3, never lower), for three forward passes.
 
     Parameters
     ----------
@@ -451,6 +470,8 @@ def read_codes(model, images, *, batch_size: int = 64, device: str = "cpu", runn
         Torch device string.
     runner : callable, optional
         ``(B, 3, 32, 160) tensor -> (B, T, C) logits``, e.g. an ONNX Runtime session.
+    row_shifts_px : tuple of int
+        Vertical shifts, px, whose readings are averaged; ``(0,)`` reads each crop once.
 
     Returns
     -------
@@ -466,11 +487,15 @@ def read_codes(model, images, *, batch_size: int = 64, device: str = "cpu", runn
             with torch.no_grad():
                 return model(x.to(device)).float().cpu()
 
+    if not row_shifts_px:
+        raise ParameterError("row_shifts_px must hold at least one shift, e.g. (0,)")
     alphabet = model.alphabet if model is not None else ALPHABET
     out = []
     for b in range(0, len(imgs), batch_size):
-        probs = torch.softmax(torch.as_tensor(runner(_to_batch(imgs[b:b + batch_size]))).double(), dim=-1).numpy()
-        out += _readings(probs, alphabet)
+        x = _to_batch(imgs[b:b + batch_size])
+        logp = sum(torch.as_tensor(runner(torch.roll(x, int(dy), dims=2) if dy else x)).double().log_softmax(-1)
+                   for dy in row_shifts_px) / len(row_shifts_px)
+        out += _readings(torch.softmax(logp, dim=-1).numpy(), alphabet)
     return out
 
 
@@ -481,10 +506,32 @@ def code_accuracy(readings, texts) -> float:
     return float(np.mean([r.code == t for r, t in zip(readings, texts)]))
 
 
+def _rendered_training_crops(n: int, alphabet: str, seed: int):
+    """``n`` crops rendered by :func:`kit.vision.synth.render_code_crop`, each spelling 11 characters drawn uniformly.
+
+    Augmentation for :func:`train_reader`: a code holds 3 owner letters and 7
+    digits, so in the labelled crops each letter is painted about
+    ``3 / 26`` as often as each digit (``7 / 10``), and the reader misread
+    letters about twice as often as digits. Uniform strings over the whole
+    alphabet paint every character as often; the format (letters, category,
+    digits) is not needed in training, since :func:`decode_codes` imposes it.
+
+    Returns
+    -------
+    (images, texts) : uint8 array (n, 32, 160, 3), list of str
+    """
+    from kit.vision.synth import render_code_crop
+
+    rng = np.random.default_rng([seed, 7])
+    chars = np.array(list(alphabet))
+    texts = ["".join(rng.choice(chars, size=11)) for _ in range(n)]
+    images = np.stack([np.asarray(render_code_crop(t, rng, *CROP_SIZE)) for t in texts]) if n else np.zeros((0, *CROP_SIZE, 3), np.uint8)
+    return images, texts
+
+
 def train_reader(model, train: list, val: list | None = None, *, epochs: int = 15, batch_size: int = 12, lr: float = 1e-2,
-                 position_weight: float = 1.0, dropout: float = 0.1, device: str = "cpu", seed: int = 0,
-                 progress: bool = True, max_cpu_seconds: float | None = None, ema: float = 0.0, smoothing: float = 0.0,
-                 val_from: int = 1, extra: int = 0):
+                 position_weight: float = 1.0, dropout: float = 0.1, rendered_crops: int | None = None, device: str = "cpu",
+                 seed: int = 0, progress: bool = True, max_cpu_seconds: float | None = None):
     """Train the code reader with CTC on labelled crops, helped by a per-position loss.
 
     Beside the CTC loss, the column features pooled over a learned window
@@ -497,6 +544,15 @@ def train_reader(model, train: list, val: list | None = None, *, epochs: int = 1
     depended on the seed. The windows are dropped after training: reading is
     CTC only, not tied to where the windows ended up.
 
+    The labelled crops are pooled with ``rendered_crops`` crops rendered once
+    by the synthetic generator with uniformly drawn characters (see
+    :func:`_rendered_training_crops`), and each epoch draws as many crops from
+    the pool as there are labelled crops, so an epoch costs the same. On the
+    notebook's data (1500 crops, 10 epochs, seeds 0–3) this raised the
+    whole-code test accuracy from 0.904 to 0.92 on average, for about one
+    CPU-second of rendering; 3000 labelled crops for 5 epochs had not
+    helped: letters were short, not crops.
+
     Parameters
     ----------
     model : CodeReader
@@ -507,10 +563,14 @@ def train_reader(model, train: list, val: list | None = None, *, epochs: int = 1
         Weight of the per-position loss (0: CTC alone).
     dropout : float
         Dropout on the column features before the classifier, for the CTC loss.
+    rendered_crops : int, optional
+        Crops of uniformly drawn characters rendered and added to the pool;
+        default half the number of labelled crops, 0 for none (e.g. real
+        crops only).
     device : str
     seed : int
-        Seeds the shuffling, augmentation and dropout (the initial weights
-        are seeded by :func:`code_reader`).
+        Seeds the shuffling, augmentation, dropout and rendered crops (the
+        initial weights are seeded by :func:`code_reader`).
     progress : bool
     max_cpu_seconds : float, optional
         Stop after the epoch in which this much process CPU time was spent.
@@ -519,7 +579,7 @@ def train_reader(model, train: list, val: list | None = None, *, epochs: int = 1
     -------
     (model, history) : CodeReader with the best validation weights, list of dict
         ``history`` rows: ``epoch``, ``loss`` (CTC plus the weighted per-position term), ``val_accuracy``
-        (after correction), ``cpu_s``.
+        (after correction, read without the row shifts of :func:`read_codes`), ``cpu_s``.
     """
     import copy
 
@@ -534,13 +594,21 @@ def train_reader(model, train: list, val: list | None = None, *, epochs: int = 1
         raise ParameterError(f"epochs must be >= 1, got {epochs}")
     if position_weight < 0 or not 0 <= dropout < 1:
         raise ParameterError(f"position_weight must be >= 0 and dropout in [0, 1), got {position_weight} and {dropout}")
+    if rendered_crops is None:
+        rendered_crops = len(items) // 2
+    if rendered_crops < 0:
+        raise ParameterError(f"rendered_crops must be >= 0 (0: labelled crops only), got {rendered_crops}")
+    cpu0 = time.process_time()
     dev = get_backend(device).torch_device
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = model.to(dev)
     index = {c: i + 1 for i, c in enumerate(model.alphabet)}
+    extra_images, extra_texts = _rendered_training_crops(rendered_crops, model.alphabet, seed)
     X = _to_batch([c["image"] for c in items])
-    Y = torch.tensor([[index[ch] for ch in c["text"]] for c in items])
+    if rendered_crops:
+        X = torch.cat([X, _to_batch(extra_images)])
+    Y = torch.tensor([[index[ch] for ch in t] for t in [c["text"] for c in items] + extra_texts])
     steps = math.ceil(len(items) / batch_size)
     T = CROP_SIZE[1] // 4                                  # frames of the reader
     centre = T * (0.08 + 0.84 * torch.arange(11.0) / 10)
@@ -552,54 +620,35 @@ def train_reader(model, train: list, val: list | None = None, *, epochs: int = 1
                                                 anneal_strategy="cos", div_factor=5)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     history, best, best_state = [], -1.0, None
-    cpu0 = time.process_time()
-    avg = copy.deepcopy(model) if ema else model
-    n_upd = 0
-    if extra:
-        import numpy as _np
-        from kit.vision.synth import random_code, render_code_crop
-        xrng = _np.random.default_rng([seed, 7])
     bar = tqdm(total=epochs, disable=not progress, desc="code reader", unit="epoch", mininterval=0)
     for epoch in range(1, epochs + 1):
         model.train()
-        XX, YY = X, Y
-        if extra:
-            codes = [random_code(xrng) for _ in range(extra)]
-            XX = torch.cat([X, _to_batch([_np.asarray(render_code_crop(c, xrng)) for c in codes])])
-            YY = torch.cat([Y, torch.tensor([[index[ch] for ch in c] for c in codes])])
-        order = torch.randperm(len(XX), generator=gen)[:len(items)]
+        order = torch.randperm(len(X), generator=gen)[:len(items)]
         total = 0.0
         for b in range(0, len(items), batch_size):
             idx = order[b:b + batch_size]
-            x = _augment(XX[idx], gen).to(dev)
-            y = YY[idx].to(dev)
+            x = _augment(X[idx], gen).to(dev)
+            y = Y[idx].to(dev)
             h = model.features(x)                                                         # (B, hidden, T)
             logp = model.fc(nn.functional.dropout(h, dropout)).log_softmax(1).permute(2, 0, 1)  # (T, B, C)
             B = logp.shape[1]
             loss = ctc(logp, y, torch.full((B,), T, dtype=torch.long), torch.full((B,), 11, dtype=torch.long))
             if position_weight:
                 at = model.fc(h @ window.softmax(-1).T)                                   # (B, C, 11)
-                loss = loss + position_weight * nn.functional.cross_entropy(at, y, label_smoothing=smoothing)
+                loss = loss + position_weight * nn.functional.cross_entropy(at, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
-            if ema:
-                n_upd += 1
-                d = min(ema, (1 + n_upd) / (10 + n_upd))
-                with torch.no_grad():
-                    for a, m_ in zip(avg.state_dict().values(), model.state_dict().values()):
-                        if a.dtype.is_floating_point:
-                            a.lerp_(m_, 1 - d)
-                        else:
-                            a.copy_(m_)
             total += float(loss.detach()) * len(idx)
         out_of_time = max_cpu_seconds is not None and time.process_time() - cpu0 >= max_cpu_seconds
         acc = float("nan")
-        if val and epoch >= val_from:
-            acc = code_accuracy(read_codes(avg, [c["image"] for c in val], device=dev), [c["text"] for c in val])
+        if val:
+            # One pass (no row shifts): a third of the cost, and enough to rank the epochs.
+            acc = code_accuracy(read_codes(model, [c["image"] for c in val], device=dev, row_shifts_px=(0,)),
+                                [c["text"] for c in val])
             if acc > best:
-                best, best_state = acc, copy.deepcopy(avg.state_dict())
+                best, best_state = acc, copy.deepcopy(model.state_dict())
         bar.set_postfix(loss=f"{total / len(items):.3f}", val_accuracy=f"{acc:.3f}", refresh=False)
         bar.update(1)
         history.append({"epoch": epoch, "loss": total / len(items), "val_accuracy": acc, "cpu_s": time.process_time() - cpu0})
@@ -608,7 +657,5 @@ def train_reader(model, train: list, val: list | None = None, *, epochs: int = 1
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
-    elif ema:
-        model.load_state_dict(avg.state_dict())
     model.eval()
     return model, history
