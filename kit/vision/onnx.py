@@ -2,15 +2,10 @@
 
 Thin wrappers over :mod:`kit.onnx` (one implementation for every domain)
 with the detector's defaults: input ``images``, outputs ``heatmap``,
-``size``, ``offset``, calibration batches of 8. torchvision detectors
-(:class:`kit.vision.models.TorchvisionDetector`) export their whole
-inference, NMS included, one image per call (outputs ``boxes``, ``scores``,
-``labels``): :func:`export_detector` picks the right form and
-:class:`DetectionsRunner` runs it batch by batch like the Torch model.
-
-Quantization is post-training *static* QDQ int8, weights per channel,
-activations calibrated on real images (validation scenes or crops), because
-dynamic quantization only helps MatMul-heavy models and makes CNNs slower.
+``size``, ``offset``, calibration batches of 8. Quantization is
+post-training *static* QDQ int8, weights per channel, activations calibrated
+on real images (validation scenes or crops), because dynamic quantization
+only helps MatMul-heavy models and makes CNNs slower.
 """
 from __future__ import annotations
 
@@ -19,7 +14,7 @@ from pathlib import Path
 from kit import onnx as _onnx
 from kit.onnx import OrtRunner, max_abs_diff
 
-__all__ = ["DetectionsRunner", "OrtRunner", "export_detector", "export_onnx", "max_abs_diff", "ort_session", "quantize_int8"]
+__all__ = ["OrtRunner", "export_onnx", "max_abs_diff", "ort_session", "quantize_int8"]
 
 
 def export_onnx(model, path, example, *, input_name: str = "images", output_names=("heatmap", "size", "offset"),
@@ -83,75 +78,3 @@ def quantize_int8(fp32_path, int8_path, calibration, *, per_channel: bool = True
     """
     return _onnx.quantize_int8(fp32_path, int8_path, calibration, batch_size=8, per_channel=per_channel,
                                method=method, exclude_nodes=exclude_nodes)
-
-
-def export_detector(model, path, image_size: int) -> Path:
-    """Export any kit detector: CenterNet's raw maps (batch dynamic) or a torchvision detector's detections.
-
-    Parameters
-    ----------
-    model : CenterNet or TorchvisionDetector
-    path : path
-        Target ``.onnx`` file.
-    image_size : int, px
-        Side of the square input.
-
-    Returns
-    -------
-    pathlib.Path
-
-    Examples
-    --------
-    >>> import tempfile, torch
-    >>> from kit.vision.models import ssdlite
-    >>> p = export_detector(ssdlite(4, image_size=64), tempfile.mkdtemp() + "/m.onnx", 64)
-    >>> dets = DetectionsRunner(ort_session(p))(torch.rand(2, 3, 64, 64))
-    >>> len(dets), sorted(dets[0])
-    (2, ['boxes', 'labels', 'scores'])
-    """
-    import torch
-
-    example = torch.rand(1, 3, image_size, image_size)
-    if not getattr(model, "outputs_detections", False):
-        return export_onnx(model, path, example)
-    # torchvision's inference graph (transform, NMS, per-image lists) exports for one image at a time.
-    return export_onnx(_FirstImage(model), path, example, output_names=("boxes", "scores", "labels"),
-                       dynamic_batch=False)
-
-
-def _FirstImage(model):
-    import torch
-
-    class FirstImage(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, x):
-            d = self.inner(x)[0]
-            return d["boxes"], d["scores"], d["labels"]
-
-    return FirstImage(model)
-
-
-class DetectionsRunner(OrtRunner):
-    """Run an exported torchvision detector like the Torch model: a batch in, one detection dict per image out.
-
-    ``outputs_detections`` tells :func:`kit.vision.evaluate.predict` to read
-    the detections directly (no heatmap decoding). :meth:`numpy` runs a
-    float32 NumPy batch image by image, for the benchmark.
-    """
-
-    outputs_detections = True
-
-    def numpy(self, x) -> list:
-        import numpy as np
-
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        return [self.session.run(None, {self.input_name: x[i:i + 1]}) for i in range(len(x))]
-
-    def __call__(self, x):
-        import torch
-
-        arr = x.detach().cpu().numpy() if hasattr(x, "detach") else x
-        return [{k: torch.from_numpy(v) for k, v in zip(self.output_names, outs)} for outs in self.numpy(arr)]
