@@ -44,7 +44,7 @@ REASONS = {
     "bad_annotation": ("annotation without image_id, category_id or a bbox of 4 finite numbers, w and h >= 0", True),
     "unknown_image": ("annotation for an image id that is not listed (or was set aside)", True),
     "unknown_category": ("annotation with a category_id not in categories", True),
-    "crowd": ("iscrowd=1 region, not a single object", True),
+    "crowd": ("iscrowd=1 region, not a single object: not trained on, an 'ignore' region in evaluation", True),
     "box_outside_image": ("box with no area inside the image", True),
     "box_clipped": ("box partly outside the image, clipped to it", False),
     "box_too_small": ("box narrower or lower than min_box_px after clipping", True),
@@ -120,6 +120,13 @@ class CocoIndex:
     categories : list of dict
         COCO categories sorted by id; label ``i + 1`` is ``categories[i]``.
     report : SkipReport
+    visibility : list of numpy.ndarray
+        Per image, ``(n,)`` float32 visible fraction of each box (the
+        annotation's ``visible_fraction``; 1 where the file has none).
+    crowd : list of numpy.ndarray
+        Per image, ``(m, 5)`` float32 ``x0, y0, x1, y1, label`` of the
+        ``iscrowd: 1`` regions, clipped to the image: not served for
+        training, evaluated as "ignore" (see :func:`kit.vision.evaluate.coco_evaluate`).
     """
 
     root: Path
@@ -130,6 +137,8 @@ class CocoIndex:
     annotation_ids: list
     categories: list
     report: SkipReport
+    visibility: list = field(default_factory=list)
+    crowd: list = field(default_factory=list)
 
     @property
     def label_names(self) -> dict:
@@ -277,7 +286,7 @@ def load_coco(path, split: str | None = None, *, check_images: str = "full", emp
         w, h = size or (entry["width"], entry["height"])
         images[entry["id"]] = {**entry, "path": p, "width": w, "height": h}
 
-    per_image = {i: ([], [], []) for i in images}
+    per_image = {i: ([], [], [], [], []) for i in images}
     listed = {im.get("id") for im in data["images"] if isinstance(im, dict)}
     for a in data.get("annotations") or []:
         if not isinstance(a, dict):
@@ -298,12 +307,14 @@ def load_coco(path, split: str | None = None, *, check_images: str = "full", emp
         if a["category_id"] not in label_of:
             report.add("unknown_category", f"annotation {a.get('id')}: category {a['category_id']}")
             continue
-        if a.get("iscrowd", 0):
-            report.add("crowd", f"annotation {a.get('id')}")
-            continue
         im = images[a["image_id"]]
         x, y, bw, bh = (float(v) for v in bbox)
         x0, y0, x1, y1 = max(x, 0.0), max(y, 0.0), min(x + bw, im["width"]), min(y + bh, im["height"])
+        if a.get("iscrowd", 0):
+            report.add("crowd", f"annotation {a.get('id')}")
+            if x1 > x0 and y1 > y0:  # kept aside as an ignore region for evaluation
+                per_image[a["image_id"]][4].append((x0, y0, x1, y1, label_of[a["category_id"]]))
+            continue
         if x1 <= x0 or y1 <= y0:
             report.add("box_outside_image", f"annotation {a.get('id')} in {im['file_name']}")
             continue
@@ -312,14 +323,16 @@ def load_coco(path, split: str | None = None, *, check_images: str = "full", emp
         if x1 - x0 < min_box_px or y1 - y0 < min_box_px:
             report.add("box_too_small", f"annotation {a.get('id')}")
             continue
-        boxes, labels, ids = per_image[a["image_id"]]
+        boxes, labels, ids, vis, _ = per_image[a["image_id"]]
         boxes.append((x0, y0, x1, y1))
         labels.append(label_of[a["category_id"]])
         ids.append(a.get("id", -1))
+        v = a.get("visible_fraction", 1.0)
+        vis.append(float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else 1.0)
 
-    kept, out_boxes, out_labels, out_ids = [], [], [], []
+    kept, out_boxes, out_labels, out_ids, out_vis, out_crowd = [], [], [], [], [], []
     for i, im in images.items():
-        boxes, labels, ids = per_image[i]
+        boxes, labels, ids, vis, crowd = per_image[i]
         if not boxes:
             report.add("image_without_boxes", im["file_name"])
             if empty_images == "skip":
@@ -328,11 +341,13 @@ def load_coco(path, split: str | None = None, *, check_images: str = "full", emp
         out_boxes.append(np.asarray(boxes, dtype=np.float32).reshape(-1, 4))
         out_labels.append(np.asarray(labels, dtype=np.int64))
         out_ids.append(np.asarray(ids, dtype=np.int64))
+        out_vis.append(np.asarray(vis, dtype=np.float32))
+        out_crowd.append(np.asarray(crowd, dtype=np.float32).reshape(-1, 5))
     if not kept:
         which = f"split {split!r} of " if split else ""
         counts = "; ".join(f"{r} {n}" for r, n in report.counts.items()) or "no images listed"
         raise InputDataError(f"no usable image in {which}{json_path} ({counts}); check the file names, splits and categories")
-    return CocoIndex(root, split, kept, out_boxes, out_labels, out_ids, cats, report)
+    return CocoIndex(root, split, kept, out_boxes, out_labels, out_ids, cats, report, out_vis, out_crowd)
 
 
 class CocoDetection:

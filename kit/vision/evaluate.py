@@ -5,6 +5,15 @@ ground truth taken from a checked :class:`kit.vision.data.CocoIndex` (the
 boxes the detector was trained and tested on, clipped to the image) and
 detections in the COCO results format (``image_id, category_id, bbox
 [x, y, w, h], score``), which is also what ``detections.json`` holds.
+
+Ignored ground truth follows pycocotools' ``iscrowd`` mechanism: a detection
+matched to an ignored box (intersection over the detection's area ≥ the IoU
+threshold) is neither a true nor a false positive, and a missed ignored box
+is not a miss. ``iscrowd: 1`` regions of the data set are always ignored;
+``min_visibility`` also ignores objects whose ``visible_fraction`` is below
+it, as benchmarks leave heavily occluded objects out of their main score
+(CityPersons "reasonable": visibility ≥ 0.65; KITTI easy/moderate/hard by
+occlusion level). The score on all objects is kept beside it.
 """
 from __future__ import annotations
 
@@ -39,7 +48,14 @@ class DetectionScores:
         ``{class name: (101,) precision at IoU 0.5 on those recall points}``
         (interpolated as COCO does; NaN where the recall is not reached).
     n_images, n_gt : int
-        Images and ground-truth boxes evaluated.
+        Images and ground-truth boxes evaluated (``n_gt`` counts the ignored ones too).
+    n_ignored : int
+        Ground-truth boxes and ``iscrowd`` regions evaluated as "ignore".
+    min_visibility : float
+        The visibility below which objects were ignored (0: none).
+    map50_all_objects : float
+        mAP@0.5 with every object counted (no visibility cut; ``iscrowd``
+        regions still ignored); equals ``map50`` when ``min_visibility`` is 0.
     """
 
     map50_95: float
@@ -50,6 +66,9 @@ class DetectionScores:
     precision: dict = field(repr=False)
     n_images: int = 0
     n_gt: int = 0
+    n_ignored: int = 0
+    min_visibility: float = 0.0
+    map50_all_objects: float = float("nan")
 
     def table(self):
         """Per-class AP as a DataFrame (class, ap50, ap50_95)."""
@@ -58,19 +77,28 @@ class DetectionScores:
         return pd.DataFrame({"class": list(self.ap50), "ap50": list(self.ap50.values()), "ap50_95": list(self.ap50_95.values())})
 
 
-def _coco_gt(index):
-    """A pycocotools COCO object from a checked index (clipped boxes, labels → category ids)."""
+def _coco_gt(index, min_visibility: float = 0.0):
+    """A pycocotools COCO object from a checked index (clipped boxes, labels → category ids).
+
+    Objects less visible than ``min_visibility`` and the index's ``iscrowd``
+    regions are written with ``iscrowd: 1``, pycocotools' "ignore".
+    """
     from pycocotools.coco import COCO
 
     cat_of = index.category_ids
+    n = len(index.images)
+    visibility = getattr(index, "visibility", None) or [np.ones(len(b), np.float32) for b in index.boxes]
+    crowd = getattr(index, "crowd", None) or [np.zeros((0, 5), np.float32)] * n
     images, anns = [], []
     aid = 1
-    for im, boxes, labels in zip(index.images, index.boxes, index.labels):
+    for im, boxes, labels, vis, regions in zip(index.images, index.boxes, index.labels, visibility, crowd):
         images.append({"id": int(im["id"]), "width": int(im["width"]), "height": int(im["height"])})
-        for (x0, y0, x1, y1), lab in zip(boxes.tolist(), labels.tolist()):
+        ignore = [float(v) < min_visibility for v in vis] + [True] * len(regions)
+        for (x0, y0, x1, y1), lab, ign in zip(boxes.tolist() + regions[:, :4].tolist(),
+                                              labels.tolist() + regions[:, 4].astype(int).tolist(), ignore):
             w, h = x1 - x0, y1 - y0
             anns.append({"id": aid, "image_id": int(im["id"]), "category_id": int(cat_of[int(lab)]),
-                         "bbox": [x0, y0, w, h], "area": w * h, "iscrowd": 0})
+                         "bbox": [x0, y0, w, h], "area": w * h, "iscrowd": int(ign)})
             aid += 1
     gt = COCO()
     gt.dataset = {"images": images, "annotations": anns, "categories": [dict(c) for c in index.categories]}
@@ -79,7 +107,7 @@ def _coco_gt(index):
     return gt
 
 
-def coco_evaluate(results: list, index, max_dets: int = 100) -> DetectionScores:
+def coco_evaluate(results: list, index, max_dets: int = 100, min_visibility: float = 0.0) -> DetectionScores:
     """Score detections against a split with the COCO protocol (pycocotools).
 
     Parameters
@@ -92,6 +120,14 @@ def coco_evaluate(results: list, index, max_dets: int = 100) -> DetectionScores:
     max_dets : int
         Detections kept per image (COCO's largest setting is 100; yard
         scenes with many containers may want more).
+    min_visibility : float, 0–1
+        Ground truth whose visible fraction (``CocoIndex.visibility``, from
+        the annotations' ``visible_fraction``) is below this is evaluated as
+        "ignore" (see the module docstring). 0 (default) counts every
+        annotated object, as COCO does; 0.5 leaves out objects more than
+        half hidden, 0.65 is CityPersons' "reasonable" cut. Files without
+        ``visible_fraction`` are unaffected; their ``iscrowd`` regions are
+        always ignored. The all-objects mAP@0.5 is returned beside it.
 
     Returns
     -------
@@ -110,19 +146,35 @@ def coco_evaluate(results: list, index, max_dets: int = 100) -> DetectionScores:
     >>> round(s.map50, 3), round(s.map50_95, 3)
     (1.0, 1.0)
     """
+    if not 0.0 <= float(min_visibility) <= 1.0:
+        from kit.errors import ParameterError
+
+        raise ParameterError(f"min_visibility must be between 0 and 1, got {min_visibility}")
+    scores = _evaluate(results, index, max_dets, float(min_visibility))
+    if scores.n_ignored and min_visibility > 0:
+        scores.map50_all_objects = _evaluate(results, index, max_dets, 0.0).map50
+    else:
+        scores.map50_all_objects = scores.map50
+    return scores
+
+
+def _evaluate(results, index, max_dets, min_visibility) -> DetectionScores:
     from pycocotools.cocoeval import COCOeval
 
-    gt = _coco_gt(index)
+    gt = _coco_gt(index, min_visibility)
     known = set(gt.getImgIds())
     cats = {c["id"] for c in index.categories}
     res = [r for r in results if r["image_id"] in known and r["category_id"] in cats]
     names = [c["name"] for c in index.categories]
     recall = np.linspace(0, 1, 101)
+    n_all, n_ignored = len(gt.getAnnIds()), len(gt.getAnnIds(iscrowd=1))
+    # A class whose objects are all ignored has no AP (NaN), like a class without objects.
+    counted = {c["id"]: bool(gt.getAnnIds(catIds=[c["id"]], iscrowd=0)) for c in index.categories}
     if not res:
         nan = dict.fromkeys(names, float("nan"))
-        zero = {n: 0.0 if gt.getAnnIds(catIds=[c["id"]]) else float("nan") for n, c in zip(names, index.categories)}
+        zero = {n: 0.0 if counted[c["id"]] else float("nan") for n, c in zip(names, index.categories)}
         return DetectionScores(0.0, 0.0, zero, dict(zero), recall, {n: np.full(101, np.nan) for n in nan},
-                               len(known), len(gt.getAnnIds()))
+                               len(known), n_all, n_ignored, min_visibility)
     with contextlib.redirect_stdout(io.StringIO()):
         dt = gt.loadRes([dict(r, bbox=[float(v) for v in r["bbox"]]) for r in res])
         ev = COCOeval(gt, dt, "bbox")
@@ -135,15 +187,14 @@ def coco_evaluate(results: list, index, max_dets: int = 100) -> DetectionScores:
         name = names[[c["id"] for c in index.categories].index(cid)]
         p50 = prec[0, :, k, 0, -1]
         pall = prec[:, :, k, 0, -1]
-        has_gt = bool(gt.getAnnIds(catIds=[cid]))
-        ap50[name] = float(np.mean(np.clip(p50, 0, None))) if has_gt else float("nan")
-        ap[name] = float(np.mean(np.clip(pall, 0, None))) if has_gt else float("nan")
+        ap50[name] = float(np.mean(np.clip(p50, 0, None))) if counted[cid] else float("nan")
+        ap[name] = float(np.mean(np.clip(pall, 0, None))) if counted[cid] else float("nan")
         curves[name] = np.where(p50 < 0, np.nan, p50)
         # COCO marks recall levels never reached with precision 0 in the mean, -1 only without GT.
     valid50 = [v for v in ap50.values() if v == v]
     valid = [v for v in ap.values() if v == v]
     return DetectionScores(float(np.mean(valid)) if valid else float("nan"), float(np.mean(valid50)) if valid50 else float("nan"),
-                           ap50, ap, recall, curves, len(known), len(gt.getAnnIds()))
+                           ap50, ap, recall, curves, len(known), n_all, n_ignored, min_visibility)
 
 
 def to_coco_results(detections: list, image_ids, category_ids: dict) -> list:

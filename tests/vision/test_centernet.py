@@ -17,7 +17,7 @@ def test_size_and_output_shapes():
 
 
 def test_shared_head_is_lighter_and_keeps_the_output_contract():
-    sep, shared = centernet(4), centernet(4, head="shared")
+    sep, shared = centernet(4, head="separate"), centernet(4)  # shared is the default
     n_sep = sum(p.numel() for p in sep.parameters())
     n_shared = sum(p.numel() for p in shared.parameters())
     # Two 3×3 convs of 32→32 channels (with bias) fewer.

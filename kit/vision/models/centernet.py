@@ -7,8 +7,15 @@ centre, all at stride 4. Decoding keeps the local maxima of the heatmap (a
 per-class NMS (``torchvision.ops.batched_nms``).
 
 The network is a plain CNN down to stride 16 with a dilated context layer, a
-top-down path back to stride 4 (FPN-like additions) and three heads: about
-0.5 M parameters at the default ``width=16``, trained from scratch.
+top-down path back to stride 4 (FPN-like additions) and a shared 3×3 conv
+feeding three 1×1 outputs: about 0.47 M parameters at the default
+``width=16``, trained from scratch.
+
+Boxes can be learned at the centre cell only (CenterNet) or, as
+:func:`kit.vision.train.train_detector` does by default, densely around each
+centre with a GIoU loss (TTFNet: Z. Liu et al., *Training-Time-Friendly
+Network for Real-Time Object Detection*, AAAI 2020), which converges in far
+fewer epochs; the network's outputs and :func:`decode` are the same.
 
 Reference: X. Zhou, D. Wang, P. Krähenbühl, *Objects as Points*,
 arXiv:1904.07850 (2019); the penalty-reduced focal loss and Gaussian radius
@@ -47,20 +54,20 @@ class CenterNet(nn.Module):
         Channels of the first stage; later stages use 2×, 4×, 8×.
     head_channels : int
         Channels of the top-down path and of the heads.
-    head : {"separate", "shared"}
-        ``"separate"``: each output (heatmap, size, offset) has its own 3×3
-        conv before its 1×1 output, as in CenterNet. ``"shared"``: one 3×3
-        conv feeds the three 1×1 outputs; the stride-4 heads then cost a
-        third as much, so a step is about 15 % cheaper.
+    head : {"shared", "separate"}
+        ``"shared"`` (default): one 3×3 conv feeds the three 1×1 outputs;
+        the stride-4 heads then cost a third as much, so a step is about
+        15 % cheaper. ``"separate"``: each output (heatmap, size, offset) has
+        its own 3×3 conv before its 1×1 output, as in CenterNet.
 
     Forward takes images ``(B, 3, H, W)`` float in [0, 1], H and W multiples
     of 16, and returns ``{"heatmap": (B, K, H/4, W/4) logits, "size": (B, 2,
-    H/4, W/4) box width and height in input pixels / 4, "offset": (B, 2, H/4,
-    W/4) centre offset in cells}``. Export to ONNX covers this forward;
-    :func:`decode` runs after it.
+    H/4, W/4) box width and height in input pixels / 4 (>= 0), "offset": (B,
+    2, H/4, W/4) offset from the cell to the box centre, in cells}``. Export
+    to ONNX covers this forward; :func:`decode` runs after it.
     """
 
-    def __init__(self, num_classes: int, width: int = 16, head_channels: int = 32, head: str = "separate"):
+    def __init__(self, num_classes: int, width: int = 16, head_channels: int = 32, head: str = "shared"):
         super().__init__()
         if num_classes < 1:
             raise ParameterError(f"num_classes must be >= 1, got {num_classes}")
@@ -111,7 +118,7 @@ class CenterNet(nn.Module):
 
 
 def centernet(num_classes: int, width: int = 16, head_channels: int = 32, weights=None, device: str = "cpu",
-              head: str = "separate") -> CenterNet:
+              head: str = "shared") -> CenterNet:
     """Build the default small detector, from scratch or from a local weight file.
 
     Parameters
@@ -119,7 +126,12 @@ def centernet(num_classes: int, width: int = 16, head_channels: int = 32, weight
     num_classes : int
         Object classes, without background (4 for container, truck, pallet, person).
     width, head_channels : int
-        Network size; the defaults give about 0.48 M parameters.
+        Network size; the defaults give about 0.47 M parameters.
+    head : {"shared", "separate"}
+        See :class:`CenterNet`; ``"shared"`` (default) trains about 15 %
+        faster, so 11 epochs fit where ``"separate"`` took 9, and scored as
+        well (mean test mAP@0.5 over seeds 0 and 1 with dense regression:
+        0.70 at 11 epochs against 0.67 for separate heads at 9).
     weights : path, optional
         A ``state_dict`` saved with ``torch.save``; no hub download is tried.
     device : {"auto", "cpu", "cuda"}
@@ -253,14 +265,13 @@ def encode_targets(boxes_list, labels_list, num_classes: int, image_size, stride
             mask[b, yi, xi] = 1.0
             if dense:
                 # Cells within the central beta part of the box (the centre cell always), Gaussian-weighted.
-                rx, ry = (beta * bw[k] / 2).clamp(min=0.5), (beta * bh[k] / 2).clamp(min=0.5)
-                inside = ((xs - ix[k]).abs() <= rx) & ((ys - iy[k]).abs() <= ry)
-                inside[yi, xi] = True
-                gr = torch.exp(-(xs - ix[k]) ** 2 / (2 * (rx / 3).clamp(min=min_sigma) ** 2)
-                               - (ys - iy[k]) ** 2 / (2 * (ry / 3).clamp(min=min_sigma) ** 2)) * inside
-                sel = gr > 0
-                reg_w[b][sel] = (gr / gr.sum())[sel]
-                box_t[b][:, sel] = bx[k].view(4, 1)
+                rx, ry = max(float(beta * bw[k] / 2), 0.5), max(float(beta * bh[k] / 2), 0.5)
+                x0, x1 = max(xi - math.floor(rx), 0), min(xi + math.floor(rx), w - 1) + 1
+                y0, y1 = max(yi - math.floor(ry), 0), min(yi + math.floor(ry), h - 1) + 1
+                gr = torch.exp(-(xs[:, x0:x1] - xi) ** 2 / (2 * max(rx / 3, min_sigma) ** 2)
+                               - (ys[y0:y1] - yi) ** 2 / (2 * max(ry / 3, min_sigma) ** 2))
+                reg_w[b, y0:y1, x0:x1] = gr / gr.sum()
+                box_t[b, :, y0:y1, x0:x1] = bx[k].view(4, 1, 1)
     out = {"heatmap": heat, "size": size, "offset": offset, "mask": mask}
     if dense:
         out.update(box=box_t, reg_weight=reg_w)

@@ -1,0 +1,80 @@
+"""Dense (TTFNet-style) box regression: targets, GIoU loss, decoding."""
+import pytest
+import torch
+
+from kit.errors import ParameterError
+from kit.vision.models import centernet, centernet_loss, decode, encode_targets
+
+
+def _dense_perfect(t):
+    # Every regression cell predicts its object's box exactly: size, and offset from the cell to the centre.
+    h, w = t["reg_weight"].shape[-2:]
+    ys = torch.arange(h, dtype=torch.float32).view(-1, 1)
+    xs = torch.arange(w, dtype=torch.float32).view(1, -1)
+    bx = t["box"]
+    size = torch.stack([bx[:, 2] - bx[:, 0], bx[:, 3] - bx[:, 1]], dim=1)
+    off = torch.stack([(bx[:, 0] + bx[:, 2]) / 2 - xs, (bx[:, 1] + bx[:, 3]) / 2 - ys], dim=1)
+    return {"heatmap": torch.where(t["heatmap"] == 1, 20.0, -20.0), "size": size, "offset": off}
+
+
+def test_dense_targets_cover_the_box_centre_with_unit_weight_per_object():
+    boxes = torch.tensor([[8.0, 8.0, 72.0, 56.0], [100.0, 20.0, 108.0, 44.0]])
+    t = encode_targets([boxes], [torch.tensor([1, 2])], 2, (64, 128), regression="dense")
+    assert t["box"].shape == (1, 4, 16, 32) and t["reg_weight"].shape == (1, 16, 32)
+    assert float(t["reg_weight"].sum()) == pytest.approx(2.0)
+    # Large box: 16 x 12 cells, centre (10, 8) cells; beta 0.54 -> cells within 4.32 and 3.24 of the centre cell.
+    big = t["reg_weight"][0, :, :20] > 0
+    ys, xs = torch.nonzero(big, as_tuple=True)
+    assert (int(xs.min()), int(xs.max()), int(ys.min()), int(ys.max())) == (6, 14, 5, 11)
+    torch.testing.assert_close(t["box"][0, :, 8, 10], boxes[0] / 4)
+    # The weight peaks at the centre cell; the small object's centre cell is included and holds its box.
+    assert float(t["reg_weight"][0, 8, 10]) == float(t["reg_weight"][0, :, :20].max())
+    torch.testing.assert_close(t["box"][0, :, 8, 26], boxes[1] / 4)
+    # Centre-only targets are unchanged by the option.
+    c = encode_targets([boxes], [torch.tensor([1, 2])], 2, (64, 128))
+    for k in ("heatmap", "size", "offset", "mask"):
+        torch.testing.assert_close(c[k], t[k])
+    assert "reg_weight" not in c
+    with pytest.raises(ParameterError, match="regression"):
+        encode_targets([boxes], [torch.tensor([1, 2])], 2, (64, 128), regression="everywhere")
+
+
+def test_small_objects_keep_their_cells_where_boxes_overlap():
+    big, small = [0.0, 0.0, 64.0, 64.0], [28.0, 28.0, 36.0, 36.0]  # small one at the big one's centre
+    t = encode_targets([torch.tensor([small, big])], [torch.tensor([2, 1])], 2, (64, 64), regression="dense")
+    torch.testing.assert_close(t["box"][0, :, 8, 8], torch.tensor(small) / 4)
+
+
+def test_giou_loss_is_zero_when_perfect_and_matches_a_hand_computed_giou():
+    boxes = torch.tensor([[8.0, 8.0, 40.0, 24.0]])  # 8 x 4 cells, centre (6, 4)
+    t = encode_targets([boxes], [torch.tensor([1])], 1, (64, 64), regression="dense")
+    perfect = _dense_perfect(t)
+    loss, parts = centernet_loss(perfect, t)
+    assert float(loss) < 1e-6 and parts["giou"] == pytest.approx(0.0, abs=1e-6)
+    # Every cell predicts a box 2 cells wider (10 x 4 around the true centre): IoU = 32/40, enclosing box = union,
+    # so GIoU = IoU and the loss is 5 x (1 - 0.8) whatever the weights (they sum to 1).
+    wider = dict(perfect, size=perfect["size"] + torch.tensor([2.0, 0.0]).view(1, 2, 1, 1))
+    loss, parts = centernet_loss(wider, t)
+    assert parts["giou"] == pytest.approx(0.2, abs=1e-5) and float(loss) == pytest.approx(5 * 0.2, abs=1e-4)
+    # Shifted 8 cells right (no overlap; gap of 0): IoU 0, enclosing 16 x 4 = 64, union 64 -> GIoU 0, loss 1.
+    shifted = dict(perfect, offset=perfect["offset"] + torch.tensor([8.0, 0.0]).view(1, 2, 1, 1))
+    assert centernet_loss(shifted, t)[1]["giou"] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_decode_reads_the_dense_prediction_at_the_peak():
+    boxes = torch.tensor([[8.0, 8.0, 40.0, 24.0], [44.0, 30.0, 60.0, 62.0]])
+    t = encode_targets([boxes], [torch.tensor([1, 2])], 2, (64, 64), regression="dense")
+    d = decode(_dense_perfect(t), score_threshold=0.5)[0]
+    order = torch.argsort(d["labels"])
+    torch.testing.assert_close(d["boxes"][order], boxes, atol=1e-4, rtol=0)
+
+
+def test_network_sizes_are_never_negative():
+    torch.manual_seed(0)
+    for head in ("shared", "separate"):
+        m = centernet(3, head=head)
+        last = m.size if head == "shared" else m.size[-1]
+        with torch.no_grad():
+            last.bias.fill_(-50.0)
+            out = m(torch.rand(1, 3, 64, 64))
+        assert float(out["size"].min()) == 0.0
