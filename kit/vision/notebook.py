@@ -26,9 +26,10 @@ DEFAULT_ZONES = {
 PARAMETERS = Spec(
     (
         Param("dataset", "path", None, "COCO folder (annotations.json with per-image split, or train/val/test.json); None generates synthetic yard and gate scenes", optional=True),
-        Param("model", "str", "centernet", "detector: centernet (small anchor-free, trained from scratch on CPU)", choices=("centernet",)),
+        Param("model", "str", "centernet", "detector: centernet (small anchor-free, trained from scratch on CPU, exported to ONNX and int8); ssdlite, fcos or faster_rcnn (torchvision, for a GPU or a bigger budget; Torch only)", choices=("centernet", "ssdlite", "fcos", "faster_rcnn")),
+        Param("weights", "path", None, "local weight file (state_dict) to start the detector from; None trains from scratch (nothing is downloaded)", optional=True),
         Param("image_size", "int", 256, "square input size of the detector, px (multiple of 16)", min=64, max=1024),
-        Param("epochs", "int", 9, "detector training epochs (upper bound; early stopping on validation mAP@0.5)", min=1, max=500),
+        Param("epochs", "int", 11, "detector training epochs (upper bound; early stopping on validation mAP@0.5)", min=1, max=500),
         Param("zones", "dict", DEFAULT_ZONES, "GeoJSON-like FeatureCollection of Polygon zones in image pixels; properties: name, restricted"),
         Param("device", "device", "auto", "auto, cpu or cuda (env KIT_DEVICE overrides)", choices=("auto", "cpu", "cuda")),
         Param("output_dir", "output_dir", "outputs/logistics_vision", "folder for detections.json, counts.csv, alerts.csv, codes.csv, benchmark.csv, model.onnx, metrics.json"),
@@ -178,3 +179,50 @@ def plot_latency(bench):
     fig.suptitle(f"Detector inference, {int(ss['threads'].iloc[0])} thread(s), {cpu}")
     fig.tight_layout()
     return fig
+
+
+def onnx_deployment(model, test, calibration_set, *, image_size: int, output_dir, threads: int, n_sample: int = 16,
+                    n_calibration: int = 64):
+    """Export the detector to ONNX, check it against Torch, quantize it to int8 and score the int8 model.
+
+    Parameters
+    ----------
+    model : CenterNet
+        On the CPU, in eval mode.
+    test, calibration_set : CocoDetection
+        Served with ``eval_transforms(image_size)``: the test split (the
+        comparison and the int8 score) and the images that calibrate int8
+        (validation, never test).
+    image_size : int, px
+    output_dir : path
+        ``model.onnx`` and ``model_int8.onnx`` are written there.
+    threads : int
+        ONNX Runtime intra-op threads.
+
+    Returns
+    -------
+    dict or None
+        ``{"sample", "fp32", "int8", "onnx_max_abs_diff", "int8_scores"}``,
+        or None for a torchvision detector, whose inference graph (NMS and
+        a per-image top-k) the tracing exporter bakes for the example image.
+    """
+    import torch
+
+    from kit.vision import evaluate
+    from kit.vision import onnx as vonnx
+
+    if getattr(model, "outputs_detections", False):
+        return None
+    out = Path(output_dir)
+    sample = torch.stack([test[i]["image"].as_subclass(torch.Tensor) for i in range(min(n_sample, len(test)))])
+    onnx_path = vonnx.export_onnx(model, out / "model.onnx", torch.rand(1, 3, image_size, image_size))
+    fp32 = vonnx.OrtRunner(vonnx.ort_session(onnx_path, threads=threads))
+    with torch.no_grad():
+        diff = vonnx.max_abs_diff(model(sample), fp32(sample))
+    n = min(n_calibration, len(calibration_set))
+    calibration = torch.stack([calibration_set[i]["image"].as_subclass(torch.Tensor) for i in range(n)]).numpy()
+    int8 = vonnx.OrtRunner(vonnx.ort_session(vonnx.quantize_int8(onnx_path, out / "model_int8.onnx", calibration),
+                                             threads=threads))
+    q_ids, q_dets = evaluate.predict(None, test, image_size=image_size, runner=int8)
+    int8_scores = evaluate.coco_evaluate(evaluate.to_coco_results(q_dets, q_ids, test.index.category_ids), test.index)
+    return {"sample": sample, "fp32": fp32, "int8": int8, "onnx_max_abs_diff": diff, "int8_scores": int8_scores}
