@@ -236,7 +236,7 @@ def build_detector(name: str, num_classes: int, image_size: int = 256, weights=N
     ('CenterNet', 'ssdlite')
     """
     if name == "centernet":
-        from kit.vision.models.centernet import centernet
+        from kit.vision.models.anchor_free import centernet
 
         return centernet(num_classes, weights=weights, device=device)
     if name not in TORCHVISION_DETECTORS:
