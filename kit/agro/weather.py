@@ -28,7 +28,6 @@ FAO-56 missing-data procedure for that day.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -335,7 +335,6 @@ def decode_codes(frame_logp, alphabet: str = ALPHABET, categories: str = CATEGOR
     s_idx = np.arange(11)
     S = 12 * 11 * C                                   # states: (characters emitted, weighted sum mod 11, last symbol)
     flat = np.arange(S, dtype=np.int32).reshape(12, 11, C)
-    rows = np.arange(N)[:, None, None]
     score = np.full((N, 12, 11, C), -np.inf, dtype=np.float32)
     score[:, 0, 0, 0] = 0.0
     back = np.empty((T, N, 12, 11, C), dtype=np.int32)  # previous state of each state, per frame
