@@ -92,6 +92,9 @@ def test_weights_from_a_local_file(tmp_path):
         centernet(3, weights=tmp_path / "missing.pt")
     with pytest.raises(InputDataError, match="does not fit"):
         centernet(5, weights=tmp_path / "w.pt")
+    (tmp_path / "broken.pt").write_bytes(b"not a torch file")
+    with pytest.raises(InputDataError, match="cannot be read by torch.load"):
+        centernet(3, weights=tmp_path / "broken.pt")
 
 
 def test_overfits_a_handful_of_synthetic_scenes(tmp_path):

@@ -15,7 +15,6 @@ FPN) cost 5–10 minutes per epoch of 500 images, which is GPU territory.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -97,23 +96,17 @@ def load_matching_weights(model: TorchvisionDetector, weights, min_fraction: flo
     Raises
     ------
     InputDataError
-        Missing file, or fewer than ``min_fraction`` of the network's tensors found in it.
+        Missing or unreadable file, or fewer than ``min_fraction`` of the network's tensors found in it.
     """
-    path = Path(weights)
-    if not path.is_file():
-        raise InputDataError(f"weights file {path} not found; give a local .pt/.pth state_dict or None to train from scratch")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise InputDataError(f"weights file {path} cannot be read by torch.load: {str(exc).splitlines()[0]}") from None
-    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
-        state = state["model"]
+    from kit.vision.models.weights import read_state_dict
+
+    state = read_state_dict(weights)
     own = model.state_dict()
     # Accept the wrapper's keys ("net.x") and the bare network's ("x").
     state = {(k if k in own else f"net.{k}"): v for k, v in state.items()}
     fit = {k: v for k, v in state.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
     if len(fit) < min_fraction * len(own):
-        raise InputDataError(f"weights file {path} does not fit {model.name} ({len(fit)} of {len(own)} tensors match); "
+        raise InputDataError(f"weights file {weights} does not fit {model.name} ({len(fit)} of {len(own)} tensors match); "
                              "give weights saved from the same architecture")
     model.load_state_dict(fit, strict=False)
     return model

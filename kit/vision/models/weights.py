@@ -8,6 +8,34 @@ import torch
 from kit.errors import InputDataError
 
 
+def read_state_dict(weights) -> dict:
+    """Read a local ``.pt``/``.pth`` file: a ``state_dict``, or a checkpoint ``{"model": state_dict}``.
+
+    Parameters
+    ----------
+    weights : str or Path
+
+    Returns
+    -------
+    dict of tensors
+
+    Raises
+    ------
+    InputDataError
+        The file is missing or ``torch.load`` cannot read it; one line, with the fix.
+    """
+    path = Path(weights)
+    if not path.is_file():
+        raise InputDataError(f"weights file {path} not found; give a local .pt/.pth state_dict or None to train from scratch")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise InputDataError(f"weights file {path} cannot be read by torch.load: {str(exc).splitlines()[0]}") from None
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]
+    return state
+
+
 def load_weights(model: torch.nn.Module, weights, what: str) -> torch.nn.Module:
     """Load a local ``.pt`` state_dict (or a checkpoint ``{"model": state_dict}``) into ``model``.
 
@@ -21,14 +49,11 @@ def load_weights(model: torch.nn.Module, weights, what: str) -> torch.nn.Module:
     Raises
     ------
     InputDataError
-        The file is missing or does not fit the network; one line, with the fix.
+        The file is missing, unreadable or does not fit the network; one line, with the fix.
     """
-    path = Path(weights)
-    if not path.is_file():
-        raise InputDataError(f"weights file {path} not found; give a local .pt state_dict or None to train from scratch")
+    state = read_state_dict(weights)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"] if isinstance(state, dict) and "model" in state else state)
+        model.load_state_dict(state)
     except Exception as exc:
-        raise InputDataError(f"weights file {path} does not fit {what}: {str(exc).splitlines()[0]}") from None
+        raise InputDataError(f"weights file {weights} does not fit {what}: {str(exc).splitlines()[0]}") from None
     return model
