@@ -1,8 +1,6 @@
 """Zonal statistics: the label-sum primitive on every namespace, and agreement with xarray-spatial."""
-import array_api_strict as xps
 import numpy as np
 import pytest
-import torch
 import xarray as xr
 
 from kit import raster
@@ -14,12 +12,6 @@ LABELS = RNG.integers(0, 9, size=(41, 37)).astype(np.int64)
 VALUES = RNG.normal(0.4, 0.2, size=(41, 37))
 VALUES[RNG.random(VALUES.shape) < 0.1] = np.nan  # masked (cloudy) pixels
 
-NAMESPACES = [
-    ("numpy", lambda a: a),
-    ("array_api_strict", lambda a: xps.asarray(a)),
-    ("array_api_strict:device1", lambda a: xps.asarray(a, device=xps.Device("device1"))),
-    ("torch", lambda a: torch.as_tensor(a)),
-]
 
 
 def _reference(labels, values, n):
@@ -35,8 +27,8 @@ def _reference(labels, values, n):
     return {k: np.array(v, float) for k, v in out.items()}
 
 
-@pytest.mark.parametrize("name,convert", NAMESPACES, ids=[n for n, _ in NAMESPACES])
-def test_zonal_stats_match_loop_reference_on_every_namespace(name, convert):
+def test_zonal_stats_match_loop_reference_on_every_namespace(namespace):
+    name, convert = namespace
     ref = _reference(LABELS, VALUES, 10)
     lab, val = convert(LABELS), convert(VALUES)
     out = raster.zonal_stats(lab, val, 10, ("mean", "count", "std", "sum"))
