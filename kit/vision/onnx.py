@@ -19,25 +19,10 @@ __all__ = ["OrtRunner", "export_onnx", "max_abs_diff", "ort_session", "quantize_
 
 def export_onnx(model, path, example, *, input_name: str = "images", output_names=("heatmap", "size", "offset"),
                 dynamic_batch: bool = True, opset: int = 17) -> Path:
-    """Export a model's forward to an ONNX file (atomically); see :func:`kit.onnx.export_onnx`.
+    """Export a model's forward to an ONNX file (atomically).
 
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Exported in eval mode (the mode is restored afterwards).
-    path : path
-        Target ``.onnx`` file.
-    example : tensor
-        An input of the right shape, e.g. ``torch.rand(1, 3, 256, 256)``.
-    input_name : str
-    output_names : tuple of str
-        A model returning a dict is exported with its values in this order.
-    dynamic_batch : bool
-    opset : int
-
-    Returns
-    -------
-    pathlib.Path
+    :func:`kit.onnx.export_onnx` (parameters and return value documented
+    there) with the detector's input and output names as defaults.
 
     Examples
     --------
@@ -61,20 +46,8 @@ def quantize_int8(fp32_path, int8_path, calibration, *, per_channel: bool = True
                   exclude_nodes=None) -> Path:
     """Post-training static int8 quantization (QDQ), calibrated on real inputs.
 
-    Parameters
-    ----------
-    fp32_path, int8_path : path
-    calibration : array (N, ...) float32
-        Real model inputs (validation images, as the model sees them), a few
-        dozen are enough; batches of 8 are fed to the calibrator.
-    per_channel : bool
-    method : {"minmax", "entropy", "percentile"}
-    exclude_nodes : list of str, optional
-        Node names kept in float.
-
-    Returns
-    -------
-    pathlib.Path
+    :func:`kit.onnx.quantize_int8` (parameters and return value documented
+    there), feeding the calibrator batches of 8 real images or crops.
     """
     return _onnx.quantize_int8(fp32_path, int8_path, calibration, batch_size=8, per_channel=per_channel,
                                method=method, exclude_nodes=exclude_nodes)
