@@ -5,7 +5,7 @@ from kit.vision.models import build_detector
 
 def test_torchvision_detector_gets_no_onnx_files(tmp_path):
     model = build_detector("ssdlite", 4, image_size=64).eval()
-    assert nbk.onnx_deployment(model, [], [], image_size=64, output_dir=tmp_path, threads=1) is None
+    assert nbk.onnx_deployment(model, None, [], [], image_size=64, output_dir=tmp_path, threads=1) is None
     assert list(tmp_path.iterdir()) == []
 
 
