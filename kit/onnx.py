@@ -53,7 +53,7 @@ def _as_tuple(model, output_names):
 
 
 def export_onnx(model, path, example, *, input_name: str = "input", output_names=("output",),
-                dynamic_batch: bool = True, opset: int = 17) -> Path:
+                dynamic_batch: bool = True, dynamic_spatial: bool = False, opset: int = 17) -> Path:
     """Export a model's forward to an ONNX file (atomically).
 
     Parameters
@@ -70,6 +70,10 @@ def export_onnx(model, path, example, *, input_name: str = "input", output_names
         dict's values in this order.
     dynamic_batch : bool
         Leave the batch dimension free (batch 1 for latency, large batches for throughput).
+    dynamic_spatial : bool
+        Also leave dimensions 2 and 3 (height and width) of the input and of
+        every output free, for fully convolutional networks fed images of
+        any size.
     opset : int
 
     Returns
@@ -91,9 +95,12 @@ def export_onnx(model, path, example, *, input_name: str = "input", output_names
     output_names = list(output_names)
     was_training = model.training
     wrapped = _as_tuple(model, output_names).eval()
-    axes = None
-    if dynamic_batch:
-        axes = {input_name: {0: "batch"}, **{n: {0: "batch"} for n in output_names}}
+    free = ({0: "batch"} if dynamic_batch else {})
+    if dynamic_spatial:
+        free = {**free, 2: "height", 3: "width"}
+    # Each output's spatial axes get their own names: feature maps of a pyramid differ in size.
+    axes = {input_name: free, **{n: {d: (v if d == 0 else f"{n}_{v}") for d, v in free.items()} for n in output_names}}
+    axes = axes if free else None
     try:
         device = next(model.parameters()).device
     except StopIteration:

@@ -26,7 +26,7 @@ DEFAULT_ZONES = {
 PARAMETERS = Spec(
     (
         Param("dataset", "path", None, "COCO folder (annotations.json with per-image split, or train/val/test.json); None generates synthetic yard and gate scenes", optional=True),
-        Param("model", "str", "centernet", "detector: centernet (small anchor-free, trained from scratch on CPU, exported to ONNX and int8); ssdlite, fcos or faster_rcnn (torchvision, for a GPU or a bigger budget; Torch only)", choices=("centernet", "ssdlite", "fcos", "faster_rcnn")),
+        Param("model", "str", "centernet", "detector: centernet (small anchor-free, trained from scratch on CPU, exported to ONNX and int8); ssdlite, fcos or faster_rcnn (torchvision, for a GPU or a bigger budget; backbone in ONNX and int8, heads and NMS in Torch)", choices=("centernet", "ssdlite", "fcos", "faster_rcnn")),
         Param("weights", "path", None, "local weight file (state_dict) to start the detector from; None trains from scratch (nothing is downloaded)", optional=True),
         Param("image_size", "int", 256, "square input size of the detector, px (multiple of 16)", min=64, max=1024),
         Param("epochs", "int", 11, "detector training epochs (upper bound; early stopping on validation mAP@0.5)", min=1, max=500),
@@ -185,9 +185,14 @@ def onnx_deployment(model, sample, test, calibration_set, *, image_size: int, ou
                     n_calibration: int = 64):
     """Export the detector to ONNX, check it against Torch, quantize it to int8 and score the int8 model.
 
+    CenterNet is exported whole (its decoding runs after the network). A
+    torchvision detector is split (:mod:`kit.vision.tv_onnx`): its backbone
+    goes to ONNX Runtime, while resize, heads, anchors and NMS stay in Torch,
+    because the tracing exporter bakes NMS for the example image.
+
     Parameters
     ----------
-    model : CenterNet
+    model : CenterNet or TorchvisionDetector
         On the CPU, in eval mode.
     sample : tensor (B, 3, image_size, image_size)
         Test images on which ONNX Runtime is compared with Torch.
@@ -197,33 +202,57 @@ def onnx_deployment(model, sample, test, calibration_set, *, image_size: int, ou
         (validation, never test).
     image_size : int, px
     output_dir : path
-        ``model.onnx`` and ``model_int8.onnx`` are written there.
+        ``model.onnx`` and ``model_int8.onnx`` are written there (for a
+        torchvision detector they hold its backbone).
     threads : int
         ONNX Runtime intra-op threads.
 
     Returns
     -------
-    dict or None
-        ``{"fp32", "int8", "onnx_max_abs_diff", "int8_scores"}``,
-        or None for a torchvision detector, whose inference graph (NMS and
-        a per-image top-k) the tracing exporter bakes for the example image.
+    dict
+        ``onnx_max_abs_diff`` (network outputs, or backbone feature maps for
+        a torchvision detector, on ``sample``), ``int8_scores``
+        (:class:`kit.vision.evaluate.DetectionScores` on ``test``), ``engines``
+        ``{("onnxruntime", "fp32" | "int8"): fn(float32 NumPy batch)}`` for
+        :func:`kit.vision.bench.benchmark`, and ``split`` (True when only the
+        backbone runs in ONNX Runtime).
     """
     import torch
 
     from kit.vision import evaluate
     from kit.vision import onnx as vonnx
 
-    if getattr(model, "outputs_detections", False):
-        return None
     out = Path(output_dir)
-    onnx_path = vonnx.export_onnx(model, out / "model.onnx", torch.rand(1, 3, image_size, image_size))
-    fp32 = vonnx.OrtRunner(vonnx.ort_session(onnx_path, threads=threads))
-    with torch.no_grad():
-        diff = vonnx.max_abs_diff(model(sample), fp32(sample))
     n = min(n_calibration, len(calibration_set))
-    calibration = torch.stack([calibration_set[i]["image"].as_subclass(torch.Tensor) for i in range(n)]).numpy()
-    int8 = vonnx.OrtRunner(vonnx.ort_session(vonnx.quantize_int8(onnx_path, out / "model_int8.onnx", calibration),
-                                             threads=threads))
-    q_ids, q_dets = evaluate.predict(None, test, image_size=image_size, runner=int8)
+    calibration = torch.stack([calibration_set[i]["image"].as_subclass(torch.Tensor) for i in range(n)])
+    if getattr(model, "outputs_detections", False):
+        from kit.vision import tv_onnx
+
+        onnx_path, names = tv_onnx.export_backbone(model, out / "model.onnx", sample[:1])
+        fp32 = tv_onnx.with_ort_backbone(model, vonnx.ort_session(onnx_path, threads=threads), names)
+        x = tv_onnx.backbone_inputs(model, sample)
+        diff = vonnx.max_abs_diff(dict(tv_onnx.backbone_outputs(model, x)), dict(fp32.net.backbone(x)))
+        int8_path = vonnx.quantize_int8(onnx_path, out / "model_int8.onnx",
+                                        tv_onnx.backbone_inputs(model, calibration).numpy())
+        int8 = tv_onnx.with_ort_backbone(model, vonnx.ort_session(int8_path, threads=threads), names)
+        q_ids, q_dets = evaluate.predict(int8, test, image_size=image_size)
+
+        def engine(m):
+            def run(batch):
+                with torch.no_grad():
+                    return m(torch.from_numpy(batch))
+            return run
+
+        engines = {("onnxruntime", "fp32"): engine(fp32), ("onnxruntime", "int8"): engine(int8)}
+    else:
+        onnx_path = vonnx.export_onnx(model, out / "model.onnx", torch.rand(1, 3, image_size, image_size))
+        fp32 = vonnx.OrtRunner(vonnx.ort_session(onnx_path, threads=threads))
+        with torch.no_grad():
+            diff = vonnx.max_abs_diff(model(sample), fp32(sample))
+        int8 = vonnx.OrtRunner(vonnx.ort_session(vonnx.quantize_int8(onnx_path, out / "model_int8.onnx", calibration.numpy()),
+                                                 threads=threads))
+        q_ids, q_dets = evaluate.predict(None, test, image_size=image_size, runner=int8)
+        engines = {("onnxruntime", "fp32"): fp32.numpy, ("onnxruntime", "int8"): int8.numpy}
     int8_scores = evaluate.coco_evaluate(evaluate.to_coco_results(q_dets, q_ids, test.index.category_ids), test.index)
-    return {"fp32": fp32, "int8": int8, "onnx_max_abs_diff": diff, "int8_scores": int8_scores}
+    return {"engines": engines, "onnx_max_abs_diff": diff, "int8_scores": int8_scores,
+            "split": bool(getattr(model, "outputs_detections", False))}
