@@ -238,13 +238,18 @@ def encode_targets(boxes_list, labels_list, num_classes: int, image_size, stride
     if dense:
         box_t = torch.zeros(B, 4, h, w, device=device)
         reg_w = torch.zeros(B, h, w, device=device)
-    ys = torch.arange(h, device=device, dtype=torch.float32).view(-1, 1)
-    xs = torch.arange(w, device=device, dtype=torch.float32).view(1, -1)
+    ys = torch.arange(h, device=device, dtype=torch.float32).view(1, -1, 1)
+    xs = torch.arange(w, device=device, dtype=torch.float32).view(1, 1, -1)
     for b, (boxes, labels) in enumerate(zip(boxes_list, labels_list)):
         if len(boxes) == 0:
             continue
         bx = torch.as_tensor(boxes, dtype=torch.float32, device=device) / stride
+        lab = torch.as_tensor(labels, device=device).long() - 1
         bw, bh = (bx[:, 2] - bx[:, 0]).clamp(min=1e-3), (bx[:, 3] - bx[:, 1]).clamp(min=1e-3)
+        # Objects ranked large to small; where they share a cell the smaller one wins, so its box is not lost.
+        order = torch.argsort(bw * bh, descending=True, stable=True)
+        bx, lab, bw, bh = bx[order], lab[order], bw[order], bh[order]
+        rank = torch.arange(len(bx), device=device)
         cx, cy = (bx[:, 0] + bx[:, 2]) / 2, (bx[:, 1] + bx[:, 3]) / 2
         ix, iy = cx.floor().clamp(0, w - 1), cy.floor().clamp(0, h - 1)
         if gaussian == "ellipse":
@@ -254,24 +259,29 @@ def encode_targets(boxes_list, labels_list, num_classes: int, image_size, stride
             sx = sy = (2 * radius + 1) / 6
         else:
             raise ParameterError(f"gaussian must be 'ellipse' or 'circle', got {gaussian!r}")
-        # Large objects last, so a small object's size is not overwritten in a shared cell.
-        for k in torch.argsort(bw * bh, descending=True).tolist():
-            g = torch.exp(-(xs - ix[k]) ** 2 / (2 * sx[k] ** 2) - (ys - iy[k]) ** 2 / (2 * sy[k] ** 2))
-            c = int(labels[k]) - 1
-            heat[b, c] = torch.maximum(heat[b, c], g)
-            yi, xi = int(iy[k]), int(ix[k])
-            size[b, :, yi, xi] = torch.stack([bw[k], bh[k]])
-            offset[b, :, yi, xi] = torch.stack([cx[k] - ix[k], cy[k] - iy[k]])
-            mask[b, yi, xi] = 1.0
-            if dense:
-                # Cells within the central beta part of the box (the centre cell always), Gaussian-weighted.
-                rx, ry = max(float(beta * bw[k] / 2), 0.5), max(float(beta * bh[k] / 2), 0.5)
-                x0, x1 = max(xi - math.floor(rx), 0), min(xi + math.floor(rx), w - 1) + 1
-                y0, y1 = max(yi - math.floor(ry), 0), min(yi + math.floor(ry), h - 1) + 1
-                gr = torch.exp(-(xs[:, x0:x1] - xi) ** 2 / (2 * max(rx / 3, min_sigma) ** 2)
-                               - (ys[y0:y1] - yi) ** 2 / (2 * max(ry / 3, min_sigma) ** 2))
-                reg_w[b, y0:y1, x0:x1] = gr / gr.sum()
-                box_t[b, :, y0:y1, x0:x1] = bx[k].view(4, 1, 1)
+        dx2, dy2 = (xs - ix.view(-1, 1, 1)) ** 2, (ys - iy.view(-1, 1, 1)) ** 2  # (n, 1, w), (n, h, 1)
+        g = torch.exp(-dx2 / (2 * sx.view(-1, 1, 1) ** 2) - dy2 / (2 * sy.view(-1, 1, 1) ** 2))  # (n, h, w)
+        for c in lab.unique().tolist():
+            heat[b, c] = torch.maximum(heat[b, c], g[lab == c].amax(dim=0))
+        cell = (iy * w + ix).long()
+        last = torch.full((h * w,), -1, dtype=torch.long, device=device).scatter_reduce(0, cell, rank, "amax")
+        win = last[cell] == rank
+        yi, xi = iy.long()[win], ix.long()[win]
+        size[b, :, yi, xi] = torch.stack([bw, bh])[:, win]
+        offset[b, :, yi, xi] = torch.stack([cx - ix, cy - iy])[:, win]
+        mask[b, yi, xi] = 1.0
+        if dense:
+            # Cells within the central beta part of the box (the centre cell always), Gaussian-weighted, summing to 1.
+            rx, ry = (beta * bw / 2).clamp(min=0.5), (beta * bh / 2).clamp(min=0.5)
+            inside = (dx2 <= rx.floor().view(-1, 1, 1) ** 2) & (dy2 <= ry.floor().view(-1, 1, 1) ** 2)
+            gr = torch.exp(-dx2 / (2 * (rx / 3).clamp(min=min_sigma).view(-1, 1, 1) ** 2)
+                           - dy2 / (2 * (ry / 3).clamp(min=min_sigma).view(-1, 1, 1) ** 2)) * inside
+            gr = gr / gr.sum(dim=(1, 2), keepdim=True)
+            owner = torch.where(inside, rank.view(-1, 1, 1), -1).amax(dim=0)  # (h, w): smallest covering object
+            covered = owner >= 0
+            own = owner[covered]
+            reg_w[b][covered] = gr[own, covered.nonzero(as_tuple=True)[0], covered.nonzero(as_tuple=True)[1]]
+            box_t[b][:, covered] = bx[own].T
     out = {"heatmap": heat, "size": size, "offset": offset, "mask": mask}
     if dense:
         out.update(box=box_t, reg_weight=reg_w)
