@@ -35,8 +35,15 @@ def test_checkpoints_history_and_threshold(folder, tmp_path):
 def test_early_stopping_when_validation_does_not_improve(folder):
     # A learning rate of ~0 cannot improve validation mAP after the first evaluation.
     r = train_detector(centernet(4, width=8, head_channels=16), CocoDetection(folder, "train"), CocoDetection(folder, "val"),
-                       epochs=6, batch_size=4, image_size=64, lr=1e-12, patience=1, progress=False)
+                       epochs=6, batch_size=4, image_size=64, lr=1e-12, patience=1, first_eval=1, progress=False)
     assert r.stopped_early and len(r.history) == 2 and r.best_epoch == 1
+
+
+def test_validation_starts_in_the_second_half_by_default(folder):
+    r = train_detector(centernet(4, width=8, head_channels=16), CocoDetection(folder, "train"), CocoDetection(folder, "val"),
+                       epochs=5, batch_size=4, image_size=64, eval_every=2, patience=9, progress=False)
+    evaluated = [h["epoch"] for h in r.history if h["val_map50"] == h["val_map50"]]  # NaN where not evaluated
+    assert evaluated == [3, 5] and r.best_epoch in (3, 5)
 
 
 def test_training_is_deterministic(folder):
