@@ -159,6 +159,45 @@ def balanced_loss(outputs: dict, targets: dict, size_weight: float = 0.1, offset
     return centernet_loss(outputs, targets, size_weight, offset_weight, class_balanced=True)
 
 
+def _prefetch(items, depth: int = 2):
+    """Iterate ``items`` while a background thread prepares the next ``depth`` ones.
+
+    Batches are augmented and encoded in that thread while the main one
+    trains on the previous batch (Torch releases the GIL in its kernels), in
+    the same order and with the same random draws as without it, so results
+    do not change. An error in the thread is raised here.
+    """
+    import queue
+    import threading
+
+    import torch
+
+    q = queue.Queue(maxsize=depth)
+    end = object()
+    threads = torch.get_num_threads()
+
+    def work():
+        # One thread here: a second OpenMP team beside the training one made a 2-thread epoch 30 % slower.
+        torch.set_num_threads(1)
+        try:
+            for item in items:
+                q.put((True, item))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            q.put((False, exc))
+        finally:
+            torch.set_num_threads(threads)  # the count new threads start from, as the caller had it
+        q.put((True, end))
+
+    threading.Thread(target=work, daemon=True).start()
+    while True:
+        ok, item = q.get()
+        if not ok:
+            raise item
+        if item is end:
+            return
+        yield item
+
+
 def _seed_all(seed):
     import random
 
@@ -175,7 +214,7 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
                    checkpoint_dir=None, device: str = "cpu",
                    seed: int = 0, progress: bool = True, max_cpu_seconds: float | None = None,
                    class_balanced: bool = True, crop_size=None, channels_last: bool | None = None,
-                   regression: str = "dense", gaussian: str = "circle") -> TrainResult:
+                   regression: str = "dense", gaussian: str = "circle", prefetch: bool = True) -> TrainResult:
     """Train a CenterNet-style detector on COCO splits.
 
     Parameters
@@ -246,6 +285,12 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     gaussian : {"circle", "ellipse"}
         Heatmap peak shape, see :func:`kit.vision.models.encode_targets`
         (with dense regression the ellipse scored 0.70 against 0.70, seeds 0 and 1).
+    prefetch : bool
+        Augment and encode the next batches in a background thread (one
+        Torch thread) while the network trains; results are identical. On 2
+        CPU cores with one training thread an epoch of the synthetic scenes
+        took 11.5 s instead of 15.6 s; with two training threads, 8.8 s
+        either way.
 
     Returns
     -------
@@ -334,18 +379,25 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
         model.train()
         order = torch.randperm(len(cached), generator=gen).tolist()
         total, n = 0.0, 0
-        for b in range(0, len(order), batch_size):
-            samples = [cached.get(i) for i in order[b:b + batch_size]]
-            x = _colour_jitter(torch.stack([s["image"].as_subclass(torch.Tensor) for s in samples]), jitter, gen)
-            x = x.to(torch_device).contiguous(memory_format=layout)
-            boxes = [s["boxes"].as_subclass(torch.Tensor).to(torch_device) for s in samples]
-            labels = [s["labels"].to(torch_device) for s in samples]
+
+        def batches(order=order):
+            for b in range(0, len(order), batch_size):
+                samples = [cached.get(i) for i in order[b:b + batch_size]]
+                x = _colour_jitter(torch.stack([s["image"].as_subclass(torch.Tensor) for s in samples]), jitter, gen)
+                x = x.to(torch_device).contiguous(memory_format=layout)
+                boxes = [s["boxes"].as_subclass(torch.Tensor).to(torch_device) for s in samples]
+                labels = [s["labels"].to(torch_device) for s in samples]
+                targets = None if detections_out else encode_targets(boxes, labels, K, (train_size, train_size),
+                                                                     regression=regression, gaussian=gaussian)
+                yield x, boxes, labels, targets
+
+        # One epoch at a time, so the next epoch's shuffle is drawn after this epoch's augmentations.
+        for x, boxes, labels, targets in (_prefetch(batches()) if prefetch else batches()):
             if detections_out:  # torchvision network: it computes its own losses
                 with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
                     losses = model(x, [{"boxes": b, "labels": lab} for b, lab in zip(boxes, labels)])
                 loss = sum(v.float() for v in losses.values())
             else:
-                targets = encode_targets(boxes, labels, K, (train_size, train_size), regression=regression, gaussian=gaussian)
                 with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
                     out = model(x)
                 loss, _ = (balanced_loss if class_balanced else centernet_loss)({k: v.float() for k, v in out.items()}, targets)
@@ -356,8 +408,8 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
             scaler.step(opt)
             scaler.update()
             sched.step()
-            total += float(loss.detach()) * len(samples)
-            n += len(samples)
+            total += float(loss.detach()) * len(x)
+            n += len(x)
         out_of_time = max_cpu_seconds is not None and time.process_time() - cpu0 >= max_cpu_seconds
         last = epoch == epochs or out_of_time
         map50 = float("nan")

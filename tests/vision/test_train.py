@@ -73,3 +73,28 @@ def test_balanced_loss_weights_rare_classes_up():
     only_truck["heatmap"][:, 0] = torch.where(t["heatmap"][:, 0] == 1, 20.0, -20.0)  # containers perfect
     plain, bal = centernet_loss(only_truck, t)[1]["heatmap"], balanced_loss(only_truck, t)[1]["heatmap"]
     assert bal == pytest.approx(plain * 4 / 2, rel=1e-3)  # truck loss / 1 averaged over 2 classes vs / 4
+
+
+def test_prefetching_batches_changes_nothing(folder):
+    def run(prefetch):
+        torch.manual_seed(0)
+        r = train_detector(centernet(4, width=8, head_channels=16), CocoDetection(folder, "train"), CocoDetection(folder, "val"),
+                           epochs=2, batch_size=2, image_size=64, progress=False, seed=2, first_eval=1, prefetch=prefetch)
+        return [(h["train_loss"], h["val_map50"]) for h in r.history], r.model.heatmap.weight.detach().clone()
+
+    (h0, w0), (h1, w1) = run(False), run(True)
+    assert h0 == h1 and torch.equal(w0, w1)
+
+
+def test_an_error_while_preparing_batches_reaches_the_caller():
+    from kit.vision.train import _prefetch
+
+    def items():
+        yield 1
+        raise ValueError("corrupt sample")
+
+    got = []
+    with pytest.raises(ValueError, match="corrupt sample"):
+        for i in _prefetch(items()):
+            got.append(i)
+    assert got == [1]
