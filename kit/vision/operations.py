@@ -343,14 +343,8 @@ class IoUTracker:
         self._done = {}  # ended tracks that count: id -> label
         self._next = 1
 
-    def update(self, boxes, labels) -> np.ndarray:
-        """Match one frame's detections; returns a track id per detection."""
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        labels = np.asarray(labels, dtype=np.int64).reshape(-1)
-        ids = np.zeros(len(boxes), dtype=np.int64)
-        live = list(self.tracks)
-        pred = np.array([self.tracks[t]["box"] + np.tile(self.tracks[t]["velocity"] * (self.tracks[t]["age"] + 1), 2)
-                         for t in live]).reshape(-1, 4)
+    def _pairs(self, live, pred, boxes, labels):
+        """Greedy best-first (track index, detection index) pairs of the same class, in the three tiers."""
         iou = _iou(pred, boxes)
         inside = _io_min(pred, boxes)
         pc = (pred[:, :2] + pred[:, 2:]) / 2
@@ -363,7 +357,7 @@ class IoUTracker:
                          np.where(inside >= self.min_containment, inside - 1,
                                   np.where(dist <= self.max_center_shift * diag, -1 - dist / np.maximum(diag, 1e-9), -np.inf)))
         score[~same] = -np.inf
-        used_t, used_d = set(), set()
+        pairs, used_t, used_d = [], set(), set()
         for flat in np.argsort(-score, axis=None, kind="stable"):
             ti, di = np.unravel_index(flat, score.shape)
             if score[ti, di] == -np.inf:
@@ -372,13 +366,43 @@ class IoUTracker:
                 continue
             used_t.add(ti)
             used_d.add(di)
-            tid = live[ti]
-            tr = self.tracks[tid]
-            steps = tr["age"] + 1  # frames since the last observation
-            tr["velocity"] = 0.5 * tr["velocity"] + 0.5 * self._displacement(tr, boxes[di]) / steps
-            d = float(np.linalg.norm(boxes[di, 2:] - boxes[di, :2]))
-            tr.update(box=boxes[di], hits=tr["hits"] + 1, age=0, diag=max(d, 0.95 * tr["diag"]))
-            ids[di] = tid
+            pairs.append((int(ti), int(di)))
+        return pairs
+
+    def _observe(self, tid, box):
+        tr = self.tracks[tid]
+        steps = tr["age"] + 1  # frames since the last observation
+        tr["velocity"] = 0.5 * tr["velocity"] + 0.5 * self._displacement(tr, box) / steps
+        d = float(np.linalg.norm(box[2:] - box[:2]))
+        tr.update(box=box, hits=tr["hits"] + 1, age=0, diag=max(d, 0.95 * tr["diag"]))
+
+    def update(self, boxes, labels, low_boxes=None, low_labels=None) -> np.ndarray:
+        """Match one frame's detections; returns a track id per detection.
+
+        ``low_boxes`` and ``low_labels`` (optional): detections scored below
+        the counting threshold. As in ByteTrack (Zhang et al., ECCV 2022)
+        they may continue a track the confident detections left unmatched
+        (a truck half hidden behind a stack), but never start one.
+        """
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+        ids = np.zeros(len(boxes), dtype=np.int64)
+        live = list(self.tracks)
+        pred = np.array([self.tracks[t]["box"] + np.tile(self.tracks[t]["velocity"] * (self.tracks[t]["age"] + 1), 2)
+                         for t in live]).reshape(-1, 4)
+        used_t, used_d = set(), set()
+        for ti, di in self._pairs(live, pred, boxes, labels):
+            used_t.add(ti)
+            used_d.add(di)
+            self._observe(live[ti], boxes[di])
+            ids[di] = live[ti]
+        if low_boxes is not None and len(low_boxes):
+            low_boxes = np.asarray(low_boxes, dtype=np.float64).reshape(-1, 4)
+            rest = [ti for ti in range(len(live)) if ti not in used_t]
+            for k, di in self._pairs([live[ti] for ti in rest], pred[rest], low_boxes,
+                                     np.asarray(low_labels, dtype=np.int64).reshape(-1)):
+                used_t.add(rest[k])
+                self._observe(live[rest[k]], low_boxes[di])
         for ti, tid in enumerate(live):
             if ti not in used_t:
                 tr = self.tracks[tid]
@@ -435,7 +459,7 @@ class IoUTracker:
         return dict(sorted(out.items()))
 
 
-def track_sequence(detections, threshold=0.5, tracker: IoUTracker | None = None):
+def track_sequence(detections, threshold=0.5, tracker: IoUTracker | None = None, low_threshold: float | None = None):
     """Run a tracker over a clip's detections (in frame order).
 
     Parameters
@@ -443,8 +467,12 @@ def track_sequence(detections, threshold=0.5, tracker: IoUTracker | None = None)
     detections : list of dict
         Per frame ``boxes``, ``scores``, ``labels``.
     threshold : float or dict
-        Counting threshold; lower-scored detections are not tracked.
+        Counting threshold: detections at or above it are tracked and start tracks.
     tracker : IoUTracker, optional
+    low_threshold : float, optional
+        Detections scored from this up to ``threshold`` may continue a track
+        that the confident ones left unmatched in a frame, never start one
+        (ByteTrack's second association, 0.1 there); None: they are ignored.
 
     Returns
     -------
@@ -456,5 +484,6 @@ def track_sequence(detections, threshold=0.5, tracker: IoUTracker | None = None)
     for det in detections:
         boxes, scores, labels = _numpy_det(det)
         keep = _keep(scores, labels, threshold)
-        out.append(tracker.update(boxes[keep], labels[keep]))
+        low = ~keep & (scores >= low_threshold) if low_threshold is not None else np.zeros_like(keep)
+        out.append(tracker.update(boxes[keep], labels[keep], boxes[low], labels[low]))
     return out, tracker.counts()

@@ -129,3 +129,16 @@ def test_tracker_ignores_one_frame_flicker_and_keeps_classes_apart():
     for _ in range(5):
         t.update(np.zeros((0, 4)), np.zeros(0))
     assert t.counts() == {2: 1}  # class 1 seen once in each place: flicker, not counted
+
+
+def test_low_scored_detections_continue_tracks_but_never_start_them():
+    def frame(x, score):  # one truck moving right, 8 px per frame, plus a faint box elsewhere
+        return {"boxes": np.array([[x, 10, x + 40, 30], [200, 200, 220, 220]], dtype=float),
+                "scores": np.array([score, 0.15]), "labels": np.array([2, 2])}
+
+    # Confident in the first frame only, then half hidden (scores 0.15-0.2).
+    clip = [frame(0, 0.6), frame(8, 0.2), frame(16, 0.15), frame(24, 0.2)]
+    _, plain = track_sequence(clip, threshold=0.5)
+    ids, byte = track_sequence(clip, threshold=0.5, low_threshold=0.1)
+    assert plain == {} and byte == {2: 1}  # counted once, and the faint box never became an object
+    assert [i.tolist() for i in ids] == [[1], [], [], []]
