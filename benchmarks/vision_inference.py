@@ -13,6 +13,11 @@ path to reach at least 2x Torch throughput on this CPU). For fairness Torch
 also runs in its best CPU set-up (inference mode, channels-last layout);
 ONNX Runtime sessions are kit.onnx.ort_session: the same thread count,
 sequential execution, ORT_ENABLE_ALL graph optimisations.
+
+A third table covers torchvision's SSDlite (untrained: speed does not depend
+on the weights), deployed split as the notebook does it
+(:mod:`kit.vision.tv_onnx`): its backbone in ONNX Runtime, resize, heads,
+anchors and NMS in Torch; every engine returns final detections.
 """
 from __future__ import annotations
 
@@ -28,7 +33,8 @@ import torch
 from kit.vision import bench
 from kit.vision import onnx as vonnx
 from kit.vision.data import CocoDetection, eval_transforms
-from kit.vision.models import centernet
+from kit.vision import tv_onnx
+from kit.vision.models import centernet, ssdlite
 from kit.vision.recognizer import _to_batch, code_reader, load_code_crops
 from kit.vision.synth import generate
 from kit.vision.train import train_detector
@@ -95,6 +101,20 @@ def main(threads: int = 1, weights: str | None = None):
         print(f"\n{name}: ONNX Runtime fp32 vs Torch max |diff| {diff:.1e}")
         print(df.drop(columns=["threads"]).round(2).to_string(index=False))
         print("Offline throughput vs Torch fp32: " + ", ".join(f"{k} {v:.2f}x" for k, v in _ratios(df).items()))
+
+    ssd = ssdlite(4, image_size=256).eval()
+    path, names = tv_onnx.export_backbone(ssd, work / "ssd_backbone.onnx", torch.from_numpy(images[:1]))
+    int8_path = vonnx.quantize_int8(path, work / "ssd_backbone_int8.onnx",
+                                    tv_onnx.backbone_inputs(ssd, torch.from_numpy(calib)).numpy())
+    engines = {("torch", "fp32"): ssd}
+    for precision, p in (("fp32", path), ("int8", int8_path)):
+        engines["onnxruntime", precision] = tv_onnx.with_ort_backbone(ssd, vonnx.ort_session(p, threads), names)
+    engines = {k: (lambda a, m=m: m(torch.from_numpy(a))) for k, m in engines.items()}
+    with torch.no_grad(), bench.torch_threads(threads):
+        df = bench.benchmark(engines, images, threads=threads, offline_batch=16, min_queries=50, min_seconds=2.0)
+    print("\ndetector (torchvision SSDlite, 256 px; backbone in ONNX Runtime, heads and NMS in Torch)")
+    print(df.drop(columns=["threads"]).round(2).to_string(index=False))
+    print("Offline throughput vs Torch fp32: " + ", ".join(f"{k} {v:.2f}x" for k, v in _ratios(df).items()))
 
 
 if __name__ == "__main__":
