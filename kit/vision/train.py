@@ -290,7 +290,8 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
         Torch thread) while the network trains; results are identical. On 2
         CPU cores with one training thread an epoch of the synthetic scenes
         took 11.5 s instead of 15.6 s; with two training threads, 8.8 s
-        either way.
+        either way. CenterNet only: torchvision networks draw random numbers
+        while training, so their batches are prepared inline.
 
     Returns
     -------
@@ -392,7 +393,9 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
                 yield x, boxes, labels, targets
 
         # One epoch at a time, so the next epoch's shuffle is drawn after this epoch's augmentations.
-        for x, boxes, labels, targets in (_prefetch(batches()) if prefetch else batches()):
+        # torchvision networks draw random numbers in training (Faster R-CNN samples proposals): a second
+        # thread drawing for augmentations at the same time would make runs differ, so they train inline.
+        for x, boxes, labels, targets in (_prefetch(batches()) if prefetch and not detections_out else batches()):
             if detections_out:  # torchvision network: it computes its own losses
                 with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
                     losses = model(x, [{"boxes": b, "labels": lab} for b, lab in zip(boxes, labels)])
