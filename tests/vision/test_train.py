@@ -16,6 +16,7 @@ def folder(tmp_path_factory):
 
 def test_checkpoints_history_and_threshold(folder, tmp_path):
     torch.set_num_threads(1)
+    torch.manual_seed(0)  # the network's initial weights; train_detector seeds everything after that itself
     r = train_detector(centernet(4, width=8, head_channels=16), CocoDetection(folder, "train"), CocoDetection(folder, "val"),
                        epochs=2, batch_size=4, image_size=64, checkpoint_dir=tmp_path, progress=False, seed=1)
     assert [h["epoch"] for h in r.history] == [1, 2]
