@@ -79,10 +79,6 @@ def main(threads: int = 1, weights: str | None = None):
         fp32 = vonnx.OrtRunner(vonnx.ort_session(fp32_path, threads))
         int8 = vonnx.OrtRunner(vonnx.ort_session(int8_path, threads))
 
-        def torch_fn(a, model=model):
-            with torch.no_grad():
-                return model(torch.from_numpy(a))
-
         # Torch's best CPU set-up as a fairness check: inference mode and the channels-last layout
         # (oneDNN's preferred one); ONNX Runtime does the same layout change inside its graph (NCHWc).
         model_cl = copy.deepcopy(model).to(memory_format=torch.channels_last)
@@ -95,7 +91,8 @@ def main(threads: int = 1, weights: str | None = None):
         with torch.no_grad():
             diff = vonnx.max_abs_diff(model(torch.from_numpy(x)), fp32(torch.from_numpy(x)))
         with bench.torch_threads(threads):
-            df = bench.benchmark({("torch", "fp32"): torch_fn, ("torch", "fp32 channels-last"): torch_cl,
+            df = bench.benchmark({("torch", "fp32"): bench.torch_engine(model),
+                                  ("torch", "fp32 channels-last"): torch_cl,
                                   ("onnxruntime", "fp32"): fp32.numpy, ("onnxruntime", "int8"): int8.numpy},
                                  x, threads=threads, offline_batch=16, min_queries=50, min_seconds=2.0)
         print(f"\n{name}: ONNX Runtime fp32 vs Torch max |diff| {diff:.1e}")
@@ -109,8 +106,8 @@ def main(threads: int = 1, weights: str | None = None):
     engines = {("torch", "fp32"): ssd}
     for precision, p in (("fp32", path), ("int8", int8_path)):
         engines["onnxruntime", precision] = tv_onnx.with_ort_backbone(ssd, vonnx.ort_session(p, threads), names)
-    engines = {k: (lambda a, m=m: m(torch.from_numpy(a))) for k, m in engines.items()}
-    with torch.no_grad(), bench.torch_threads(threads):
+    engines = {k: bench.torch_engine(m) for k, m in engines.items()}
+    with bench.torch_threads(threads):
         df = bench.benchmark(engines, images, threads=threads, offline_batch=16, min_queries=50, min_seconds=2.0)
     print("\ndetector (torchvision SSDlite, 256 px; backbone in ONNX Runtime, heads and NMS in Torch)")
     print(df.drop(columns=["threads"]).round(2).to_string(index=False))

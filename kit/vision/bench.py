@@ -17,7 +17,7 @@ import numpy as np
 
 from kit.errors import ParameterError
 
-__all__ = ["benchmark", "cpu_model", "offline", "single_stream", "torch_threads"]
+__all__ = ["benchmark", "cpu_model", "offline", "single_stream", "torch_engine", "torch_threads"]
 
 COLUMNS = ["backend", "precision", "scenario", "batch", "threads", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
            "images_per_s", "queries"]
@@ -46,6 +46,25 @@ def torch_threads(n: int):
         yield
     finally:
         torch.set_num_threads(old)
+
+
+def torch_engine(model):
+    """A Torch model as a benchmark engine: float32 NumPy batch in, the model's outputs out, without autograd.
+
+    Examples
+    --------
+    >>> import torch
+    >>> run = torch_engine(torch.nn.Flatten())
+    >>> tuple(run(np.zeros((2, 3, 4), np.float32)).shape)
+    (2, 12)
+    """
+    import torch
+
+    def run(batch):
+        with torch.no_grad():
+            return model(torch.from_numpy(batch))
+
+    return run
 
 
 def _percentiles(lat_s):

@@ -221,11 +221,13 @@ def onnx_deployment(model, sample, test, calibration_set, *, image_size: int, ou
 
     from kit.vision import evaluate
     from kit.vision import onnx as vonnx
+    from kit.vision.bench import torch_engine
 
     out = Path(output_dir)
     n = min(n_calibration, len(calibration_set))
     calibration = torch.stack([calibration_set[i]["image"].as_subclass(torch.Tensor) for i in range(n)])
-    if getattr(model, "outputs_detections", False):
+    split = bool(getattr(model, "outputs_detections", False))
+    if split:
         from kit.vision import tv_onnx
 
         onnx_path, names = tv_onnx.export_backbone(model, out / "model.onnx", sample[:1])
@@ -236,14 +238,7 @@ def onnx_deployment(model, sample, test, calibration_set, *, image_size: int, ou
                                         tv_onnx.backbone_inputs(model, calibration).numpy())
         int8 = tv_onnx.with_ort_backbone(model, vonnx.ort_session(int8_path, threads=threads), names)
         q_ids, q_dets = evaluate.predict(int8, test, image_size=image_size)
-
-        def engine(m):
-            def run(batch):
-                with torch.no_grad():
-                    return m(torch.from_numpy(batch))
-            return run
-
-        engines = {("onnxruntime", "fp32"): engine(fp32), ("onnxruntime", "int8"): engine(int8)}
+        engines = {("onnxruntime", "fp32"): torch_engine(fp32), ("onnxruntime", "int8"): torch_engine(int8)}
     else:
         onnx_path = vonnx.export_onnx(model, out / "model.onnx", torch.rand(1, 3, image_size, image_size))
         fp32 = vonnx.OrtRunner(vonnx.ort_session(onnx_path, threads=threads))
@@ -254,5 +249,4 @@ def onnx_deployment(model, sample, test, calibration_set, *, image_size: int, ou
         q_ids, q_dets = evaluate.predict(None, test, image_size=image_size, runner=int8)
         engines = {("onnxruntime", "fp32"): fp32.numpy, ("onnxruntime", "int8"): int8.numpy}
     int8_scores = evaluate.coco_evaluate(evaluate.to_coco_results(q_dets, q_ids, test.index.category_ids), test.index)
-    return {"engines": engines, "onnx_max_abs_diff": diff, "int8_scores": int8_scores,
-            "split": bool(getattr(model, "outputs_detections", False))}
+    return {"engines": engines, "onnx_max_abs_diff": diff, "int8_scores": int8_scores, "split": split}

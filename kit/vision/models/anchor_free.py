@@ -28,13 +28,20 @@ import math
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torchvision.ops import Conv2dNormActivation, batched_nms
+from torchvision.ops import Conv2dNormActivation, batched_nms, generalized_box_iou_loss
 
 from kit.errors import ParameterError
 
 __all__ = ["CenterNet", "centernet", "decode", "encode_targets", "gaussian_radius", "centernet_loss"]
 
 STRIDE = 4
+
+
+def _cell_grid(h, w, device):
+    """Row and column indices of a (h, w) map, shaped (1, h, 1) and (1, 1, w) to broadcast over objects or images."""
+    ys = torch.arange(h, device=device, dtype=torch.float32).view(1, -1, 1)
+    xs = torch.arange(w, device=device, dtype=torch.float32).view(1, 1, -1)
+    return ys, xs
 
 
 def _conv(cin, cout, stride=1, dilation=1):
@@ -238,8 +245,7 @@ def encode_targets(boxes_list, labels_list, num_classes: int, image_size, stride
     if dense:
         box_t = torch.zeros(B, 4, h, w, device=device)
         reg_w = torch.zeros(B, h, w, device=device)
-    ys = torch.arange(h, device=device, dtype=torch.float32).view(1, -1, 1)
-    xs = torch.arange(w, device=device, dtype=torch.float32).view(1, 1, -1)
+    ys, xs = _cell_grid(h, w, device)
     for b, (boxes, labels) in enumerate(zip(boxes_list, labels_list)):
         if len(boxes) == 0:
             continue
@@ -278,10 +284,10 @@ def encode_targets(boxes_list, labels_list, num_classes: int, image_size, stride
                            - dy2 / (2 * (ry / 3).clamp(min=min_sigma).view(-1, 1, 1) ** 2)) * inside
             gr = gr / gr.sum(dim=(1, 2), keepdim=True)
             owner = torch.where(inside, rank.view(-1, 1, 1), -1).amax(dim=0)  # (h, w): smallest covering object
-            covered = owner >= 0
-            own = owner[covered]
-            reg_w[b][covered] = gr[own, covered.nonzero(as_tuple=True)[0], covered.nonzero(as_tuple=True)[1]]
-            box_t[b][:, covered] = bx[own].T
+            rows, cols = (owner >= 0).nonzero(as_tuple=True)
+            own = owner[rows, cols]
+            reg_w[b, rows, cols] = gr[own, rows, cols]
+            box_t[b][:, rows, cols] = bx[own].T
     out = {"heatmap": heat, "size": size, "offset": offset, "mask": mask}
     if dense:
         out.update(box=box_t, reg_weight=reg_w)
@@ -291,16 +297,12 @@ def encode_targets(boxes_list, labels_list, num_classes: int, image_size, stride
 def _giou_loss(outputs, targets):
     """Sum over cells of ``reg_weight × (1 − GIoU)`` between each cell's predicted box and its target box."""
     wgt = targets["reg_weight"]
-    h, w = wgt.shape[-2:]
-    ys = torch.arange(h, device=wgt.device, dtype=torch.float32).view(1, -1, 1)
-    xs = torch.arange(w, device=wgt.device, dtype=torch.float32).view(1, 1, -1)
+    ys, xs = _cell_grid(*wgt.shape[-2:], wgt.device)
     sel = wgt > 0
     sw, sh = outputs["size"][:, 0], outputs["size"][:, 1]
     cx, cy = xs + outputs["offset"][:, 0], ys + outputs["offset"][:, 1]
     pred = torch.stack([cx - sw / 2, cy - sh / 2, cx + sw / 2, cy + sh / 2], dim=-1)[sel]
     tgt = targets["box"].permute(0, 2, 3, 1)[sel]
-    from torchvision.ops import generalized_box_iou_loss
-
     return (generalized_box_iou_loss(pred, tgt, reduction="none") * wgt[sel]).sum()
 
 

@@ -15,7 +15,6 @@ FPN) cost 5–10 minutes per epoch of 500 images, which is GPU territory.
 """
 from __future__ import annotations
 
-
 import torch
 from torch import nn
 
