@@ -40,7 +40,10 @@ __all__ = [
     "resolve_device",
     "sum_by_label",
     "to_numpy",
+    "train_precision",
 ]
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,44 @@ def get_backend(device: str | None = "auto") -> Backend:
     else:
         import array_api_compat.torch as xp
     return Backend("cuda", xp, "cuda:0", reason)
+
+
+def train_precision(torch_device: str, precision: str = "auto") -> tuple[str, str]:
+    """Choose the autocast precision a network trains in.
+
+    Parameters
+    ----------
+    torch_device : str
+        ``"cpu"`` or ``"cuda:N"`` (``Backend.torch_device``).
+    precision : {"auto", "fp32", "bf16", "fp16"}
+        ``"auto"``: float16 with gradient scaling on CUDA; bfloat16 on a CPU
+        with native bfloat16 instructions (AVX512-BF16 or AMX), where oneDNN
+        runs convolutions about 1.7× faster than in float32; float32 on other
+        CPUs, where bfloat16 is emulated and slower.
+
+    Returns
+    -------
+    (precision, reason) : tuple of str
+        ``precision`` is ``"fp32"``, ``"bf16"`` or ``"fp16"``.
+
+    Examples
+    --------
+    >>> train_precision("cpu", "fp32")
+    ('fp32', 'requested fp32')
+    >>> train_precision("cpu")[0] in ("fp32", "bf16")
+    True
+    """
+    if precision not in PRECISIONS:
+        raise ParameterError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision != "auto":
+        return precision, f"requested {precision}"
+    if torch_device.startswith("cuda"):
+        return "fp16", "auto: float16 autocast on CUDA"
+    import torch
+
+    if torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported():
+        return "bf16", "auto: the CPU has native bfloat16 instructions"
+    return "fp32", "auto: no native bfloat16 on this CPU"
 
 
 def to_numpy(x) -> np.ndarray:

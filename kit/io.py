@@ -123,3 +123,46 @@ def read_csv_table(path, what: str, expect: str, **read_csv_kwargs):
     df.columns = [str(c).strip() for c in df.columns]
     df.attrs["source"] = str(path)
     return df
+
+
+def read_torch_file(path, what: str, expect: str):
+    """``torch.load`` a local file (tensors and plain containers only), or fail with one line.
+
+    Parameters
+    ----------
+    path : str or Path
+    what : str
+        What the file is, as the user knows it ("weights file", "model checkpoint").
+    expect : str
+        What to give instead, completing "give ...".
+
+    Returns
+    -------
+    object
+        What the file holds, on the CPU.
+
+    Raises
+    ------
+    kit.errors.InputDataError
+        The file does not exist, or ``torch.load`` cannot read it.
+
+    Examples
+    --------
+    >>> read_torch_file("no/such.pt", "weights file", "a local .pt state_dict")
+    Traceback (most recent call last):
+    ...
+    kit.errors.InputDataError: weights file no/such.pt does not exist; give a local .pt state_dict
+    """
+    import torch
+
+    from kit.errors import InputDataError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputDataError(f"{what} {path} does not exist; give {expect}")
+    try:
+        # weights_only: a .pt file can run code when unpickled; tensors and containers are all we need.
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise InputDataError(f"{what} {path} cannot be read by torch.load ({str(exc).splitlines()[0]}); "
+                             f"give {expect}") from None

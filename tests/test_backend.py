@@ -44,3 +44,14 @@ def test_to_numpy_from_torch_and_strict():
     assert backend.to_numpy(torch.arange(3.0)).tolist() == [0.0, 1.0, 2.0]
     dev = xps.Device("device1")
     np.testing.assert_array_equal(backend.to_numpy(xps.asarray([1.0, 2.0], device=dev)), [1.0, 2.0])
+
+
+def test_train_precision_follows_the_hardware():
+    import torch
+
+    assert backend.train_precision("cpu", "fp32") == ("fp32", "requested fp32")
+    assert backend.train_precision("cuda:0")[0] == "fp16"
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    assert backend.train_precision("cpu")[0] == ("bf16" if native else "fp32")
+    with pytest.raises(ParameterError, match="precision must be one of auto, fp32, bf16, fp16, got 'half'"):
+        backend.train_precision("cpu", "half")

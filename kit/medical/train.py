@@ -250,14 +250,9 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
     @classmethod
     def load(cls, path, device: str = "cpu") -> "TriageClassifier":
         """Read a checkpoint written by :meth:`save`."""
-        path = Path(path)
-        if not path.is_file():
-            raise InputDataError(f"model checkpoint {path} does not exist; give a file written by TriageClassifier.save")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise InputDataError(f"cannot read model checkpoint {path} ({type(exc).__name__}); "
-                                 "give a file written by TriageClassifier.save") from None
+        from kit.io import read_torch_file
+
+        state = read_torch_file(path, "model checkpoint", "a file written by TriageClassifier.save")
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
             raise InputDataError(f"{path} is not a kit.medical triage checkpoint; give a file written by "
                                  "TriageClassifier.save")

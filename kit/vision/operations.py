@@ -305,14 +305,17 @@ class IoUTracker:
     the box edge that moved consistently with the previous velocity (when
     an occluder cuts one end of a truck, the other end still moves right),
     smoothed over frames. Unmatched detections start tracks; a confirmed
-    track unseen for more than ``max_age`` frames ends (2 by default: on the
-    synthetic clips trucks follow each other on a lane a few frames apart,
-    and a longer memory hands one truck's track to the next), a tentative
-    one after one missed frame. A track counts once it has been
+    track unseen for more than ``max_age`` frames ends (8 by default: on the
+    synthetic clips a truck passing in front hides a person for up to 6
+    frames), a tentative one after one missed frame. A track counts once it has been
     seen in ``min_hits`` frames, which keeps short-lived false positives out
-    of the counts. A leftover detection lying inside a matched one of the
+    of the counts; tracks begun in the clip's first frame count at once, as
+    in ByteTrack (those objects were there before the clip started). A leftover detection lying inside a matched one of the
     same class (a truck's cab found alone beside the whole truck) is a part,
-    not a new object: it gets track id 0.
+    not a new object: it gets track id 0. Given ``frame_size``, a track
+    whose predicted centre has left the frame ends before matching: the
+    truck drove out, and a truck entering at the same edge on the other
+    lane starts its own track.
 
     Parameters
     ----------
@@ -322,6 +325,8 @@ class IoUTracker:
         In box diagonals.
     max_age : int, frames
     min_hits : int, frames
+    frame_size : (width, height), px, optional
+        Size of the frames; None: tracks end only by ``max_age``.
 
     Examples
     --------
@@ -333,15 +338,19 @@ class IoUTracker:
     ([1], {2: 1})
     """
 
-    def __init__(self, min_iou: float = 0.3, max_center_shift: float = 1.0, max_age: int = 2, min_hits: int = 3,
-                 min_containment: float = 0.6):
+    def __init__(self, min_iou: float = 0.3, max_center_shift: float = 1.0, max_age: int = 8, min_hits: int = 3,
+                 min_containment: float = 0.6, frame_size=None):
         if not 0 <= min_iou <= 1 or not 0 < min_containment <= 1 or max_age < 0 or min_hits < 1:
             raise ParameterError("IoUTracker: need 0 <= min_iou <= 1, 0 < min_containment <= 1, max_age >= 0 and min_hits >= 1")
+        if frame_size is not None and (len(frame_size) != 2 or min(frame_size) <= 0):
+            raise ParameterError(f"IoUTracker: frame_size must be (width, height) in px, got {frame_size!r}")
+        self.frame_size = None if frame_size is None else (float(frame_size[0]), float(frame_size[1]))
         self.min_iou, self.max_center_shift, self.max_age, self.min_hits = min_iou, max_center_shift, max_age, min_hits
         self.min_containment = min_containment
         self.tracks = {}  # id -> dict(box, velocity, label, hits, age, diag)
         self._done = {}  # ended tracks that count: id -> label
         self._next = 1
+        self._frame = 0  # frames seen
 
     def _pairs(self, live, pred, boxes, labels):
         """Greedy best-first (track index, detection index) pairs of the same class, in the three tiers."""
@@ -381,8 +390,9 @@ class IoUTracker:
 
         ``low_boxes`` and ``low_labels`` (optional): detections scored below
         the counting threshold. As in ByteTrack (Zhang et al., ECCV 2022)
-        they may continue a track the confident detections left unmatched
-        (a truck half hidden behind a stack), but never start one.
+        they may continue a confirmed track the confident detections left
+        unmatched (a truck half hidden behind a stack), but never start or
+        confirm one.
         """
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         labels = np.asarray(labels, dtype=np.int64).reshape(-1)
@@ -390,15 +400,21 @@ class IoUTracker:
         live = list(self.tracks)
         pred = np.array([self.tracks[t]["box"] + np.tile(self.tracks[t]["velocity"] * (self.tracks[t]["age"] + 1), 2)
                          for t in live]).reshape(-1, 4)
+        gone = np.array([self._left_frame(b) for b in pred], dtype=bool)
+        for tid in np.asarray(live)[gone]:
+            self._finished(int(tid))
+        live, pred = [t for t, g in zip(live, gone) if not g], pred[~gone]
         used_t, used_d = set(), set()
         for ti, di in self._pairs(live, pred, boxes, labels):
             used_t.add(ti)
             used_d.add(di)
             self._observe(live[ti], boxes[di])
             ids[di] = live[ti]
+        self._take_whole(boxes, labels, ids, used_d)
         if low_boxes is not None and len(low_boxes):
             low_boxes = np.asarray(low_boxes, dtype=np.float64).reshape(-1, 4)
-            rest = [ti for ti in range(len(live)) if ti not in used_t]
+            # Confirmed tracks only, as in ByteTrack: weak detections must not confirm a tentative track.
+            rest = [ti for ti in range(len(live)) if ti not in used_t and self._confirmed(self.tracks[live[ti]])]
             for k, di in self._pairs([live[ti] for ti in rest], pred[rest], low_boxes,
                                      np.asarray(low_labels, dtype=np.int64).reshape(-1)):
                 used_t.add(rest[k])
@@ -409,7 +425,7 @@ class IoUTracker:
                 tr["age"] += 1
                 # A tentative track (not yet confirmed) survives one missed frame only, as in SORT:
                 # a lone detection must not wait max_age frames and catch the next truck on the lane.
-                if tr["age"] > (self.max_age if tr["hits"] >= self.min_hits else 1):
+                if tr["age"] > (self.max_age if self._confirmed(tr) else 1):
                     self._finished(tid)
         # A leftover box lying inside a box matched this frame, same class, is a part of that object
         # (a truck's cab seen alone): it gets no track of its own (id 0).
@@ -425,41 +441,87 @@ class IoUTracker:
             if di not in used_d and not part[di]:
                 d = float(np.linalg.norm(boxes[di, 2:] - boxes[di, :2]))
                 self.tracks[self._next] = {"box": boxes[di], "velocity": np.zeros(2), "label": int(labels[di]), "hits": 1,
+                                           "first_frame": self._frame == 0,
                                            "age": 0, "diag": d}
                 ids[di] = self._next
                 self._next += 1
+        self._frame += 1
         return ids
 
-    @staticmethod
-    def _displacement(tr, box):
-        """Per-axis shift since the last observation: the edge whose shift agrees best with the velocity."""
+    def _displacement(self, tr, box):
+        """Per-axis shift since the last observation: the edge whose shift agrees best with the velocity.
+
+        An edge held at the frame border in both boxes says nothing about the motion (the box is cut
+        there), so the other edge is used.
+        """
         old = tr["box"]
         expect = tr["velocity"] * (tr["age"] + 1)
         out = np.zeros(2)
         for axis in (0, 1):
             lo, hi = box[axis] - old[axis], box[axis + 2] - old[axis + 2]
-            if tr["hits"] < 2:  # no velocity yet: the centre's shift
+            lo_cut = hi_cut = False
+            if self.frame_size is not None:
+                tol = max(2.0, 0.01 * self.frame_size[axis])
+                lo_cut = max(box[axis], old[axis]) <= tol
+                hi_cut = min(box[axis + 2], old[axis + 2]) >= self.frame_size[axis] - tol
+            if tr["hits"] < 2 or lo_cut == hi_cut and lo_cut:  # no velocity yet, or cut at both ends: the centre's shift
                 out[axis] = (lo + hi) / 2
+            elif lo_cut or hi_cut:
+                out[axis] = hi if lo_cut else lo
             else:
                 out[axis] = lo if abs(lo - expect[axis]) <= abs(hi - expect[axis]) else hi
         return out
 
+    def _take_whole(self, boxes, labels, ids, used_d):
+        """Move a track from its matched box to a leftover box of the same class that holds it.
+
+        The matched box was part of the object (a truck's cab found as the truck enters, then the whole
+        truck beside it): the whole box continues the track and the part gets id 0.
+        """
+        matched = sorted(used_d)
+        rest = [di for di in range(len(boxes)) if di not in used_d]
+        if not matched or not rest:
+            return
+        held = _io_min(boxes[rest], boxes[matched])
+        area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        for ri, di in enumerate(rest):
+            for mj, dj in enumerate(matched):
+                if (ids[dj] and labels[di] == labels[dj] and area[di] > area[dj]
+                        and held[ri, mj] >= self.min_containment):
+                    tr = self.tracks[int(ids[dj])]
+                    tr.update(box=boxes[di], diag=max(float(np.linalg.norm(boxes[di, 2:] - boxes[di, :2])), tr["diag"]))
+                    ids[di], ids[dj] = ids[dj], 0
+                    used_d.add(di)
+                    break
+
+    def _left_frame(self, box) -> bool:
+        if self.frame_size is None:
+            return False
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        return not (0 <= cx <= self.frame_size[0] and 0 <= cy <= self.frame_size[1])
+
+    def _confirmed(self, tr) -> bool:
+        # As in ByteTrack, objects present when the clip starts were there before it: no waiting for hits
+        # (a person walking out of view in the first frames is counted).
+        return tr["hits"] >= self.min_hits or tr["first_frame"]
+
     def _finished(self, tid):
         tr = self.tracks.pop(tid)
-        if tr["hits"] >= self.min_hits:
+        if self._confirmed(tr):
             self._done[tid] = tr["label"]
 
     def counts(self) -> dict:
         """``{label: distinct objects}`` seen in at least ``min_hits`` frames, ended or live."""
         done = dict(self._done)
-        done.update({t: tr["label"] for t, tr in self.tracks.items() if tr["hits"] >= self.min_hits})
+        done.update({t: tr["label"] for t, tr in self.tracks.items() if self._confirmed(tr)})
         out = {}
         for lab in done.values():
             out[lab] = out.get(lab, 0) + 1
         return dict(sorted(out.items()))
 
 
-def track_sequence(detections, threshold=0.5, tracker: IoUTracker | None = None, low_threshold: float | None = None):
+def track_sequence(detections, threshold=0.5, tracker: IoUTracker | None = None, low_threshold: float | None = None,
+                   frame_size=None):
     """Run a tracker over a clip's detections (in frame order).
 
     Parameters
@@ -473,13 +535,16 @@ def track_sequence(detections, threshold=0.5, tracker: IoUTracker | None = None,
         Detections scored from this up to ``threshold`` may continue a track
         that the confident ones left unmatched in a frame, never start one
         (ByteTrack's second association, 0.1 there); None: they are ignored.
+    frame_size : (width, height), px, optional
+        For the default tracker: tracks that drive out of the frame end
+        there (see :class:`IoUTracker`).
 
     Returns
     -------
     (track_ids, counts) : list of int arrays (one per frame, for the kept detections), dict
         ``counts`` is ``{label: distinct objects}`` over the clip.
     """
-    tracker = tracker or IoUTracker()
+    tracker = tracker or IoUTracker(frame_size=frame_size)
     out = []
     for det in detections:
         boxes, scores, labels = _numpy_det(det)

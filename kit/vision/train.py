@@ -2,9 +2,9 @@
 
 AdamW with a one-cycle learning rate (warm-up, cosine decay), a progress bar,
 a checkpoint of the best and the last epoch, early stopping on the validation
-mAP@0.5, mixed precision on a GPU only (on a CPU float16 autocast is slower
-and bfloat16 costs accuracy for a network this small), and the score
-threshold for counting calibrated on validation images.
+mAP@0.5, mixed precision where the hardware has it (float16 on a GPU,
+bfloat16 on CPUs with native bfloat16 instructions), and the score threshold
+for counting calibrated on validation images.
 
 Images are decoded once and kept in memory as uint8 (600 scenes at 256 px
 are about 120 MB); augmentations run on those tensors every epoch.
@@ -44,6 +44,9 @@ class TrainResult:
     stopped_early : bool
     checkpoint : pathlib.Path or None
         ``best.pt`` (``{"model": state_dict, "epoch", "val_map50", "score_threshold", ...}``).
+    precision : str
+        ``"fp32"``, ``"bf16"`` or ``"fp16"``: the autocast precision trained in
+        (see :func:`kit.backend.train_precision`); weights are float32 either way.
     """
 
     model: object
@@ -53,6 +56,7 @@ class TrainResult:
     class_thresholds: dict = field(default_factory=dict)
     stopped_early: bool = False
     checkpoint: Path | None = None
+    precision: str = "fp32"
 
 
 class _Cached:
@@ -214,7 +218,8 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
                    checkpoint_dir=None, device: str = "cpu",
                    seed: int = 0, progress: bool = True, max_cpu_seconds: float | None = None,
                    class_balanced: bool = True, crop_size=None, channels_last: bool | None = None,
-                   regression: str = "dense", gaussian: str = "circle", prefetch: bool = True) -> TrainResult:
+                   regression: str = "dense", gaussian: str = "circle", prefetch: bool = True,
+                   precision: str = "auto") -> TrainResult:
     """Train a CenterNet-style detector on COCO splits.
 
     Parameters
@@ -251,8 +256,7 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     checkpoint_dir : path, optional
         Where ``best.pt`` and ``last.pt`` are written (atomically).
     device : str
-        ``"auto"``, ``"cpu"`` or ``"cuda"``; mixed precision (float16 autocast
-        with gradient scaling) is used on CUDA only.
+        ``"auto"``, ``"cpu"`` or ``"cuda"``.
     seed : int
     progress : bool
         Show a tqdm bar (steps, loss, validation mAP@0.5).
@@ -292,6 +296,16 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
         took 11.5 s instead of 15.6 s; with two training threads, 8.8 s
         either way. CenterNet only: torchvision networks draw random numbers
         while training, so their batches are prepared inline.
+    precision : {"auto", "fp32", "bf16", "fp16"}
+        Autocast precision of the forward pass (weights, losses and the
+        optimizer stay float32), see :func:`kit.backend.train_precision`.
+        ``"auto"``: float16 with gradient scaling on CUDA, bfloat16 on CPUs
+        with native bfloat16 instructions, else float32. On this machine's
+        AMD EPYC (AVX512-BF16), a CenterNet step took 56 ms in bfloat16
+        against 92 ms in float32 (one thread). At 20 epochs the test mAP@0.5
+        was 0.774 against 0.788, but the time saved buys epochs: 26 in
+        bfloat16 (about 3.2 min) scored 0.808–0.811 over three seeds, where
+        20 in float32 (3.8 min) scored 0.775–0.788.
 
     Returns
     -------
@@ -313,7 +327,7 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     import torch
     from tqdm.auto import tqdm
 
-    from kit.backend import get_backend
+    from kit.backend import get_backend, train_precision
     from kit.io import atomic_path
     from kit.vision.data import eval_transforms, train_transforms
     from kit.vision.evaluate import coco_evaluate, predict
@@ -324,7 +338,10 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     if epochs < 1 or batch_size < 1:
         raise ParameterError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
     torch_device = get_backend(device).torch_device
-    use_amp = torch_device.startswith("cuda")
+    precision, _ = train_precision(torch_device, precision)
+    amp_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    use_amp = amp_dtype is not None
+    amp_device = "cuda" if torch_device.startswith("cuda") else "cpu"
     _seed_all(seed)
     model = model.to(torch_device)
     K = model.num_classes
@@ -340,7 +357,7 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     if crop_size is not None and (int(crop_size) % 16 or not 16 <= int(crop_size) <= image_size):
         raise ParameterError(f"crop_size must be a multiple of 16 px up to image_size ({image_size}), got {crop_size}")
     train_size = image_size if crop_size is None else int(crop_size)
-    channels_last = not (use_amp or detections_out) if channels_last is None else bool(channels_last)
+    channels_last = not (torch_device.startswith("cuda") or detections_out) if channels_last is None else bool(channels_last)
     layout = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=layout)
     cached = _Cached(train, train_transforms(image_size, jitter=0, crop_size=crop_size, **aug))
@@ -360,7 +377,8 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch,
                                                 pct_start=0.15, div_factor=10, final_div_factor=100)
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    # bfloat16 has float32's exponent range: only float16 needs its gradients scaled.
+    scaler = torch.amp.GradScaler(amp_device, enabled=precision == "fp16")
     gen = torch.Generator().manual_seed(seed)
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
 
@@ -397,11 +415,11 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
         # thread drawing for augmentations at the same time would make runs differ, so they train inline.
         for x, boxes, labels, targets in (_prefetch(batches()) if prefetch and not detections_out else batches()):
             if detections_out:  # torchvision network: it computes its own losses
-                with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
+                with torch.autocast(amp_device, dtype=amp_dtype, enabled=use_amp):
                     losses = model(x, [{"boxes": b, "labels": lab} for b, lab in zip(boxes, labels)])
                 loss = sum(v.float() for v in losses.values())
             else:
-                with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
+                with torch.autocast(amp_device, dtype=amp_dtype, enabled=use_amp):
                     out = model(x)
                 loss, _ = (balanced_loss if class_balanced else centernet_loss)({k: v.float() for k, v in out.items()}, targets)
             opt.zero_grad(set_to_none=True)
@@ -452,4 +470,4 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     if ckpt_dir is not None:
         ckpt = save("best.pt", model.state_dict(), epoch=best_epoch, val_map50=best, score_threshold=thr,
                     class_thresholds=per_class, num_classes=K, image_size=image_size)
-    return TrainResult(model, history, best_epoch, thr, per_class, stopped, ckpt)
+    return TrainResult(model, history, best_epoch, thr, per_class, stopped, ckpt, precision)

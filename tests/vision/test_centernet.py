@@ -88,7 +88,7 @@ def test_weights_from_a_local_file(tmp_path):
     x = torch.rand(1, 3, 32, 32)
     m.eval(), m2.eval()
     torch.testing.assert_close(m(x)["heatmap"], m2(x)["heatmap"])
-    with pytest.raises(InputDataError, match="not found"):
+    with pytest.raises(InputDataError, match="does not exist"):
         centernet(3, weights=tmp_path / "missing.pt")
     with pytest.raises(InputDataError, match="does not fit"):
         centernet(5, weights=tmp_path / "w.pt")

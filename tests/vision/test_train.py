@@ -99,3 +99,25 @@ def test_an_error_while_preparing_batches_reaches_the_caller():
         for i in _prefetch(items()):
             got.append(i)
     assert got == [1]
+
+
+def test_bfloat16_autocast_trains_float32_weights(folder):
+    def run(precision):
+        torch.manual_seed(0)
+        return train_detector(centernet(4, width=8, head_channels=16), CocoDetection(folder, "train"), None,
+                              epochs=2, batch_size=2, image_size=64, progress=False, seed=3, precision=precision)
+
+    fp32, bf16 = run("fp32"), run("bf16")
+    assert (fp32.precision, bf16.precision) == ("fp32", "bf16")
+    assert all(p.dtype == torch.float32 for p in bf16.model.parameters())
+    assert bf16.history[1]["train_loss"] < bf16.history[0]["train_loss"]
+    # The forward pass really ran in bfloat16 (8 bits of mantissa): losses differ from float32's, but not by much.
+    assert fp32.history[0]["train_loss"] != bf16.history[0]["train_loss"]
+    assert bf16.history[0]["train_loss"] == pytest.approx(fp32.history[0]["train_loss"], rel=0.05)
+
+
+def test_an_unknown_precision_is_refused_before_training(folder):
+    from kit.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="precision must be one of"):
+        train_detector(centernet(4), CocoDetection(folder, "train"), None, epochs=1, precision="int8", progress=False)

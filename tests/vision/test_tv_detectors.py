@@ -78,7 +78,7 @@ def test_factory_errors(tmp_path):
         ssdlite(4, image_size=50)
     with pytest.raises(ParameterError, match="backbone"):
         faster_rcnn(4, image_size=64, backbone="vgg")
-    with pytest.raises(InputDataError, match="not found"):
+    with pytest.raises(InputDataError, match="does not exist"):
         ssdlite(4, image_size=64, weights=tmp_path / "none.pt")
     torch.save({"unrelated.weight": torch.zeros(3)}, tmp_path / "other.pt")
     with pytest.raises(InputDataError, match="does not fit"):

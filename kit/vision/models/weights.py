@@ -1,11 +1,10 @@
 """Loading a local weight file into a freshly built network (no hub downloads here)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from kit.errors import InputDataError
+from kit.io import read_torch_file
 
 
 def read_state_dict(weights) -> dict:
@@ -24,13 +23,7 @@ def read_state_dict(weights) -> dict:
     InputDataError
         The file is missing or ``torch.load`` cannot read it; one line, with the fix.
     """
-    path = Path(weights)
-    if not path.is_file():
-        raise InputDataError(f"weights file {path} not found; give a local .pt/.pth state_dict or None to train from scratch")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise InputDataError(f"weights file {path} cannot be read by torch.load: {str(exc).splitlines()[0]}") from None
+    state = read_torch_file(weights, "weights file", "a local .pt/.pth state_dict or None to train from scratch")
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]
     return state
