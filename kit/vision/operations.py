@@ -307,15 +307,18 @@ class IoUTracker:
     smoothed over frames. Unmatched detections start tracks; a confirmed
     track unseen for more than ``max_age`` frames ends (8 by default: on the
     synthetic clips a truck passing in front hides a person for up to 6
-    frames), a tentative one after one missed frame. A track counts once it has been
-    seen in ``min_hits`` frames, which keeps short-lived false positives out
-    of the counts; tracks begun in the clip's first frame count at once, as
-    in ByteTrack (those objects were there before the clip started). A leftover detection lying inside a matched one of the
+    frames), a tentative one after one missed frame. A track counts once it
+    has been seen in ``min_hits`` frames, which keeps short-lived false
+    positives out of the counts; tracks begun in the clip's first frame
+    count at once, as in ByteTrack (those objects were there before the
+    clip started). A leftover detection lying inside a matched one of the
     same class (a truck's cab found alone beside the whole truck) is a part,
-    not a new object: it gets track id 0. Given ``frame_size``, a track
-    whose predicted centre has left the frame ends before matching: the
-    truck drove out, and a truck entering at the same edge on the other
-    lane starts its own track.
+    not a new object: it gets track id 0; the other way round, a leftover
+    detection holding a matched one takes over its track. Given
+    ``frame_size``, a track whose predicted centre has left the frame ends
+    before matching (the truck drove out, and a truck entering at the same
+    edge on the other lane starts its own track), and a box edge held at
+    the frame border does not count as motion.
 
     Parameters
     ----------
@@ -347,7 +350,7 @@ class IoUTracker:
         self.frame_size = None if frame_size is None else (float(frame_size[0]), float(frame_size[1]))
         self.min_iou, self.max_center_shift, self.max_age, self.min_hits = min_iou, max_center_shift, max_age, min_hits
         self.min_containment = min_containment
-        self.tracks = {}  # id -> dict(box, velocity, label, hits, age, diag)
+        self.tracks = {}  # id -> dict(box, velocity, label, hits, first_frame, age, diag)
         self._done = {}  # ended tracks that count: id -> label
         self._next = 1
         self._frame = 0  # frames seen
@@ -464,7 +467,7 @@ class IoUTracker:
                 tol = max(2.0, 0.01 * self.frame_size[axis])
                 lo_cut = max(box[axis], old[axis]) <= tol
                 hi_cut = min(box[axis + 2], old[axis + 2]) >= self.frame_size[axis] - tol
-            if tr["hits"] < 2 or lo_cut == hi_cut and lo_cut:  # no velocity yet, or cut at both ends: the centre's shift
+            if tr["hits"] < 2 or (lo_cut and hi_cut):  # no velocity yet, or cut at both ends: the centre's shift
                 out[axis] = (lo + hi) / 2
             elif lo_cut or hi_cut:
                 out[axis] = hi if lo_cut else lo
@@ -511,7 +514,7 @@ class IoUTracker:
             self._done[tid] = tr["label"]
 
     def counts(self) -> dict:
-        """``{label: distinct objects}`` seen in at least ``min_hits`` frames, ended or live."""
+        """``{label: distinct objects}`` confirmed (see the class notes), ended or live."""
         done = dict(self._done)
         done.update({t: tr["label"] for t, tr in self.tracks.items() if self._confirmed(tr)})
         out = {}
