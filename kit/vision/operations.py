@@ -292,6 +292,11 @@ def _io_min(a, b):
     return _overlap(a, b, lambda sa, sb, inter: np.minimum(sa, sb))
 
 
+def _io_first(a, b):
+    """Intersection over the area of the box from ``a``: 1 when it lies inside the one from ``b``."""
+    return _overlap(a, b, lambda sa, sb, inter: sa)
+
+
 class IoUTracker:
     """Greedy tracker: IoU, then containment, then centre distance, with a constant-velocity guess.
 
@@ -435,10 +440,7 @@ class IoUTracker:
         matched = sorted(used_d)
         part = np.zeros(len(boxes), dtype=bool)
         if matched:
-            inter = _io_min(boxes, boxes[matched])
-            area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-            area_m = area[matched]
-            inside_own = inter * np.minimum(area[:, None], area_m[None]) / np.maximum(area[:, None], 1e-9)
+            inside_own = _io_first(boxes, boxes[matched])
             part = ((inside_own >= self.min_containment) & (labels[:, None] == labels[matched][None])).any(axis=1)
         for di in range(len(boxes)):
             if di not in used_d and not part[di]:
@@ -485,7 +487,7 @@ class IoUTracker:
         rest = [di for di in range(len(boxes)) if di not in used_d]
         if not matched or not rest:
             return
-        held = _io_min(boxes[rest], boxes[matched])
+        held = _io_first(boxes[matched], boxes[rest]).T  # share of each matched box inside each leftover
         area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
         for ri, di in enumerate(rest):
             for mj, dj in enumerate(matched):

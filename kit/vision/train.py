@@ -357,7 +357,7 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     if crop_size is not None and (int(crop_size) % 16 or not 16 <= int(crop_size) <= image_size):
         raise ParameterError(f"crop_size must be a multiple of 16 px up to image_size ({image_size}), got {crop_size}")
     train_size = image_size if crop_size is None else int(crop_size)
-    channels_last = not (torch_device.startswith("cuda") or detections_out) if channels_last is None else bool(channels_last)
+    channels_last = not (amp_device == "cuda" or detections_out) if channels_last is None else bool(channels_last)
     layout = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=layout)
     cached = _Cached(train, train_transforms(image_size, jitter=0, crop_size=crop_size, **aug))
