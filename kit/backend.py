@@ -35,6 +35,7 @@ __all__ = [
     "DEVICES",
     "Backend",
     "array_namespace",
+    "cpu_training_path",
     "cuda_status",
     "get_backend",
     "resolve_device",
@@ -44,6 +45,9 @@ __all__ = [
 ]
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+PRECISION_ENV_VAR = "KIT_PRECISION"
+# oneDNN ISA caps (ONEDNN_MAX_CPU_ISA) under which bfloat16 has no native kernels.
+_ISAS_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI")
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,11 @@ def train_precision(torch_device: str, precision: str = "auto") -> tuple[str, st
         ``"auto"``: float16 with gradient scaling on CUDA; bfloat16 on a CPU
         with native bfloat16 instructions (AVX512-BF16 or AMX), where oneDNN
         runs convolutions about 1.7× faster than in float32; float32 on other
-        CPUs, where bfloat16 is emulated and slower.
+        CPUs, where bfloat16 is emulated and slower, and wherever
+        ``ONEDNN_MAX_CPU_ISA`` caps oneDNN below bfloat16. The environment
+        variable ``KIT_PRECISION`` overrides it, as ``KIT_DEVICE`` overrides
+        the device: a scheduled run or a test pass can force the float32 path
+        that CPUs without bfloat16 take.
 
     Returns
     -------
@@ -194,22 +202,48 @@ def train_precision(torch_device: str, precision: str = "auto") -> tuple[str, st
 
     Examples
     --------
-    >>> train_precision("cpu", "fp32")
-    ('fp32', 'requested fp32')
+    >>> train_precision("cpu", "fp32")[0] in ("fp32", "bf16", "fp16")
+    True
     >>> train_precision("cpu")[0] in ("fp32", "bf16")
     True
     """
+    source = "requested"
+    env = os.environ.get(PRECISION_ENV_VAR, "").strip().lower()
+    if env:
+        precision, source = env, f"{PRECISION_ENV_VAR}={env} overrides the parameter;"
     if precision not in PRECISIONS:
-        raise ParameterError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        where = PRECISION_ENV_VAR if env else "precision"
+        raise ParameterError(f"{where} must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision != "auto":
-        return precision, f"requested {precision}"
+        return precision, f"{source} {precision}"
     if torch_device.startswith("cuda"):
-        return "fp16", "auto: float16 autocast on CUDA"
+        return "fp16", f"{source} auto: float16 autocast on CUDA"
     import torch
 
+    isa_cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").strip().upper()
+    if isa_cap in _ISAS_WITHOUT_BF16:
+        return "fp32", f"{source} auto: ONEDNN_MAX_CPU_ISA={isa_cap} leaves oneDNN no bfloat16 kernels"
     if torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported():
-        return "bf16", "auto: the CPU has native bfloat16 instructions"
-    return "fp32", "auto: no native bfloat16 on this CPU"
+        return "bf16", f"{source} auto: the CPU has native bfloat16 instructions"
+    return "fp32", f"{source} auto: no native bfloat16 on this CPU"
+
+
+def cpu_training_path() -> tuple[str, str]:
+    """The numerical path training takes on this CPU by default: ``(precision, ATen kernels)``.
+
+    For example ``("bf16", "AVX512")`` on a server with AMX or AVX512-BF16,
+    ``("fp32", "AVX2")`` on a laptop without AVX-512. Honours ``KIT_PRECISION``,
+    ``ONEDNN_MAX_CPU_ISA`` and ``ATEN_CPU_CAPABILITY``, so a test pass can tell
+    whether forcing the fp32/AVX2 path changes anything here.
+
+    Examples
+    --------
+    >>> cpu_training_path()[0] in ("fp32", "bf16", "fp16")
+    True
+    """
+    import torch
+
+    return train_precision("cpu")[0], torch.backends.cpu.get_cpu_capability()
 
 
 def to_numpy(x) -> np.ndarray:

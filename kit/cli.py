@@ -32,6 +32,14 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_demo(args) -> int:
+    from kit import demo
+
+    runs, index, total_s = demo.run_demo(args.out, names=args.notebooks or None, progress=not args.no_progress)
+    print("\n".join(demo.summary_lines(runs, index, total_s)))
+    return EXIT_FAILED_RUN if any(r.status != "ok" for r in runs) else 0
+
+
 def _cmd_list(args) -> int:
     from kit import notebooks
 
@@ -141,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, metavar="S", help="per-cell time limit, seconds")
     run.add_argument("--no-progress", action="store_true", help="no cell progress bar")
     run.set_defaults(func=_cmd_run)
+
+    dem = sub.add_parser("demo", help="run every notebook at its defaults into one folder, index and summarize")
+    dem.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="only these (default: all)")
+    dem.add_argument("--out", default="reports", metavar="DIR", help="folder for the run folders (default reports)")
+    dem.add_argument("--no-progress", action="store_true", help="no cell progress bar")
+    dem.set_defaults(func=_cmd_demo)
 
     lst = sub.add_parser("list", help="the notebooks, their purpose and parameters")
     lst.add_argument("--names", action="store_true", help="names only, one per line")

@@ -34,4 +34,12 @@ def report_lines() -> list[str]:
             lines.append(f"device={requested:<5} -> {device}: {reason}")
         except KitError as exc:
             lines.append(f"device={requested:<5} -> error: {exc}")
+    try:
+        from kit.backend import cpu_training_path, train_precision
+
+        precision, kernels = cpu_training_path()
+        lines.append(f"KIT_PRECISION     {os.environ.get('KIT_PRECISION') or '(unset)'}")
+        lines.append(f"cpu training      {precision} on {kernels} kernels: {train_precision('cpu')[1]}")
+    except ImportError:
+        lines.append("cpu training      Torch is not installed")
     return lines

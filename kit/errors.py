@@ -17,5 +17,9 @@ class DeviceUnavailable(KitError, RuntimeError):
     """``device="cuda"`` was asked for but no usable GPU is present."""
 
 
+class InputMissing(ParameterError):
+    """A path parameter names a file or folder that does not exist (yet: today's file may not have arrived)."""
+
+
 class InputDataError(KitError, ValueError):
     """An input file is missing, unreadable, or not in the documented format."""

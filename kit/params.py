@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kit.errors import ParameterError
+from kit.errors import InputMissing, ParameterError
 
 KINDS = ("int", "float", "str", "bool", "date", "path", "output_dir", "device", "list", "dict")
 
@@ -79,7 +79,7 @@ class Param:
         if self.max is not None and value > self.max:
             raise ParameterError(f"parameter {self.name!r} must be <= {self.max}, got {value!r}")
         if self.kind == "path" and not Path(value).exists():
-            raise ParameterError(
+            raise InputMissing(
                 f"parameter {self.name!r}: {value} does not exist; give an existing path, or None for the embedded data"
             )
         if self.kind == "output_dir":

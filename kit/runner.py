@@ -130,6 +130,29 @@ def _environ(**values):
                 os.environ[k] = v
 
 
+def kernel_config():
+    """Kernel-manager settings for one kernel ``kit`` starts: a private local IPC socket where it works.
+
+    Over TCP every kernel warns that its traffic is unencrypted, and kernels
+    started at the same moment can pick the same free port. IPC sockets get a
+    path of their own per kernel (jupyter_client's default, ``kernel-ipc`` in
+    the working folder, is shared by two runs of one notebook and mixes their
+    messages), in the Jupyter runtime folder, private to this user. Windows
+    has no such sockets, and a socket path may not exceed about 100 bytes:
+    there the kernel keeps TCP on loopback.
+    """
+    import uuid
+
+    from jupyter_core.paths import jupyter_runtime_dir
+    from traitlets.config import Config
+
+    prefix = os.path.join(jupyter_runtime_dir(), f"kit-{uuid.uuid4().hex}")
+    if os.name == "posix" and len(prefix) + 8 < 107:  # "-<port>" follows; sockaddr_un holds 107 bytes
+        os.makedirs(jupyter_runtime_dir(), mode=0o700, exist_ok=True)
+        return Config({"KernelManager": {"transport": "ipc", "ip": prefix}})
+    return Config()
+
+
 def _input_checksums(plan: RunPlan) -> dict:
     out = {}
     for key, value in plan.all_parameters.items():
@@ -188,6 +211,7 @@ def execute(plan: RunPlan, *, show_code: bool = False, progress: bool = True, ti
                     kernel_name="python3",
                     request_save_on_cell_execute=True,
                     execution_timeout=timeout_s,
+                    config=kernel_config(),
                 )
             except Exception as exc:  # the notebook's own error, a dead kernel, a timeout
                 status, error = "failed", _error_summary(exc)

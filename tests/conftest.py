@@ -2,8 +2,16 @@ import os
 
 import pytest
 
+pytest_plugins = ("pytester",)
+
 # Tests must not be steered by the developer's shell.
 os.environ.pop("KIT_DEVICE", None)
+
+
+@pytest.fixture(autouse=True)
+def no_kit_precision(monkeypatch):
+    """Unit tests choose their precision; ``KIT_PRECISION`` steers the notebooks' kernels only."""
+    monkeypatch.delenv("KIT_PRECISION", raising=False)
 
 
 @pytest.fixture

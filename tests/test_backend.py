@@ -55,3 +55,19 @@ def test_train_precision_follows_the_hardware():
     assert backend.train_precision("cpu")[0] == ("bf16" if native else "fp32")
     with pytest.raises(ParameterError, match="precision must be one of auto, fp32, bf16, fp16, got 'half'"):
         backend.train_precision("cpu", "half")
+
+
+def test_kit_precision_overrides_the_parameter(monkeypatch):
+    monkeypatch.setenv("KIT_PRECISION", "fp32")
+    assert backend.train_precision("cpu", "bf16") == ("fp32", "KIT_PRECISION=fp32 overrides the parameter; fp32")
+    assert backend.train_precision("cuda:0")[0] == "fp32"
+    monkeypatch.setenv("KIT_PRECISION", "half")
+    with pytest.raises(ParameterError, match="KIT_PRECISION must be one of auto, fp32, bf16, fp16, got 'half'"):
+        backend.train_precision("cpu")
+
+
+def test_onednn_isa_cap_means_no_bf16(monkeypatch):
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    precision, reason = backend.train_precision("cpu")
+    assert precision == "fp32" and "ONEDNN_MAX_CPU_ISA=AVX2" in reason
+    assert backend.train_precision("cpu", "bf16")[0] == "bf16"  # asked for, it is still given

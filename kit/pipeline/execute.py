@@ -23,13 +23,20 @@ from pathlib import Path
 import yaml
 
 from kit import runner
-from kit.errors import KitError
+from kit.errors import DeviceUnavailable, InputMissing, KitError
 from kit.index import write_index
 from kit.io import write_json
 from kit.pipeline.spec import Pipeline, PlannedRun
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 RETRYABLE_ERRORS = {"DeadKernelError", "Timeout", "KilledProcess"}  # the machine's fault, not the notebook's
+# Conditions a valid spec can meet on one machine or day and not another: the run is set aside, named by its type.
+UNMET_CONDITIONS = (DeviceUnavailable, InputMissing)
+
+
+def _refusal(exc: KitError) -> dict:
+    kind = type(exc).__name__ if isinstance(exc, UNMET_CONDITIONS) else "BadInput"
+    return {"type": kind, "message": str(exc)}
 
 
 @dataclass
@@ -119,7 +126,7 @@ def _attempt_in_process(notebook: str, params: dict, out: str, timeout_s, thread
         try:
             plan = runner.plan(notebook, (), param_file, out=out_path)
         except KitError as exc:
-            error = {"type": "BadInput", "message": str(exc)}
+            error = _refusal(exc)
             _failure_folder(out_path, notebook, params, error)
             return "failed", error, False
     manifest = runner.execute(plan, progress=False, timeout_s=timeout_s)
@@ -191,7 +198,7 @@ def _prepare(run: PlannedRun, exec_dir: Path, run_date, force, previous, scratch
     try:
         plan = runner.plan(run.notebook, (), _write_params(scratch, run.run_id, params), out=out)
     except KitError as exc:
-        return "refused", {"type": "BadInput", "message": str(exc)}, params
+        return "refused", _refusal(exc), params
     if not force:
         matches = previous.get(runner.fingerprint(plan), [])
         same = [m for m in matches if m.resolve() == out.resolve()]
@@ -231,7 +238,8 @@ def run_pipeline(pipeline: Pipeline, *, executor=None, scheduler=None, run_date=
         if action == "refused":
             if not dry_run:
                 _failure_folder(out, run.notebook, params, detail)
-            results[run.run_id] = asdict(RunResult(run.run_id, run.notebook, "failed", str(out), 0, None, f"BadInput: {detail['message']}"))
+            results[run.run_id] = asdict(RunResult(run.run_id, run.notebook, "failed", str(out), 0, None,
+                                                   f"{detail['type']}: {detail['message']}"))
         elif action == "reuse":
             if not dry_run:
                 _reuse(detail, out)

@@ -30,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from kit import notebooks
-from kit.errors import KitError
+from kit.errors import DeviceUnavailable, KitError
 
 EXECUTORS = ("local", "dask")
 TEMPLATE_FIELDS = ("run_date",)
@@ -101,7 +101,12 @@ def _check_cron(expr, where):
 
 
 def _check_run_parameters(notebook_path, params: dict, where: str) -> None:
-    """Names and types now; paths are checked when the run executes (they may name the day's file)."""
+    """Names, types and allowed values now; what depends on the machine or the day waits for the run.
+
+    A path may name the day's file, not there yet; ``device: cuda`` may be
+    asked of a machine without a GPU. Either sets that one run aside when it
+    is due (:func:`kit.pipeline.execute.run_pipeline`), never the whole spec.
+    """
     spec = notebooks.inspect(notebook_path).spec
     try:
         spec.check_names(params)
@@ -115,6 +120,8 @@ def _check_run_parameters(notebook_path, params: dict, where: str) -> None:
             continue
         try:
             p.check(rendered)
+        except DeviceUnavailable:
+            continue  # a valid choice this machine cannot serve today
         except KitError as exc:
             raise SpecError(f"{where}: {exc}") from None
 

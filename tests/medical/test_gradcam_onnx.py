@@ -54,7 +54,9 @@ def exported(tmp_path_factory):
     for i in np.nonzero(y)[0]:
         r, c = rng.integers(4, 20, 2)
         images[i, r:r + 8, c:c + 8] += 0.5
-    clf = TriageClassifier(image_size=32, epochs=6, width=8, batch_size=32, progress=False, seed=0)
+    # 12 epochs: at 6 some CPUs' numerics leave the network flat (logit spread 0.004), and
+    # int8 noise on a constant is no measure of anything.
+    clf = TriageClassifier(image_size=32, epochs=12, width=8, batch_size=32, progress=False, seed=0)
     net = clf.fit(images[:96], y[:96]).model_
     folder = tmp_path_factory.mktemp("onnx")
     fp32 = export_onnx(net, folder / "m.onnx", 32)
@@ -79,6 +81,7 @@ def test_int8_is_quantized_and_close_to_fp32(exported):
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops  # QDQ format
     z32 = OnnxTriageModel(fp32).decision_function(images)
     z8 = OnnxTriageModel(int8).decision_function(images)
+    assert z32.std() > 0.1, "the fixture network must carry signal for this test to mean anything"
     assert np.corrcoef(z32, z8)[0, 1] > 0.95
     assert abs(auroc(y, z8) - auroc(y, z32)) <= 0.02
     assert int8.stat().st_size < fp32.stat().st_size

@@ -1,5 +1,6 @@
 """Pipelines end to end: real `kit run` subprocesses, locally and on a Dask LocalCluster."""
 import datetime as dt
+import html
 import json
 import os
 from pathlib import Path
@@ -9,7 +10,9 @@ import pytest
 import yaml
 
 from kit.cli import main
+from kit.backend import cuda_status
 from kit.pipeline import load_pipeline
+from kit.pipeline.spec import SpecError
 from kit.pipeline.execute import run_pipeline, thread_cap
 
 pytestmark = pytest.mark.timeout(600)
@@ -118,7 +121,47 @@ def test_missing_input_is_set_aside_with_reason(tmp_path, notebook_dir):
     assert status["no-data"]["status"] == "failed"
     assert "inputs/20260105.csv does not exist" in status["no-data"]["error"]
     m = json.loads((tmp_path / "reports/toy" / DATE.isoformat() / "no-data" / "manifest.json").read_text())
-    assert m["status"] == "failed" and m["error"]["type"] == "BadInput"
+    assert m["status"] == "failed" and m["error"]["type"] == "InputMissing"
+
+
+@pytest.mark.skipif(any(ok for ok, _ in cuda_status().values()), reason="a GPU is present: device cuda would run")
+def test_cuda_run_on_a_machine_without_gpu_is_set_aside_the_others_run(tmp_path, notebook_dir, capsys, monkeypatch):
+    monkeypatch.delenv("KIT_DEVICE", raising=False)
+    nb = nbformat.read(notebook_dir / "10_toy.ipynb", as_version=4)
+    nb.cells[0].source += "\ndata = None  # an input file\ndevice = 'auto'  # device"
+    nb.metadata["kit"] = {"spec": "tests.pipeline.toy_spec:WITH_DEVICE"}
+    nbformat.write(nb, notebook_dir / "10_toy.ipynb")
+    path = spec_file(tmp_path, runs=[
+        {"notebook": "toy", "matrix": {"x": [1, 2]}},
+        {"notebook": "toy", "id": "on-gpu", "parameters": {"x": 3, "device": "cuda"}},
+    ])
+    assert main(["pipeline", "run", str(path), "--date", DATE.isoformat(), "--no-progress"]) == 1
+    day = tmp_path / "reports/toy" / DATE.isoformat()
+    found = manifests(day)
+    assert found["toy-x=1"]["status"] == "ok" and found["toy-x=2"]["status"] == "ok"
+    assert found["on-gpu"]["status"] == "failed"
+    assert found["on-gpu"]["error"]["type"] == "DeviceUnavailable"
+    assert "device 'cuda' is not usable here" in found["on-gpu"]["error"]["message"]
+    assert html.escape("device 'cuda' is not usable here") in (day / "index.html").read_text()
+    printed = capsys.readouterr().out
+    assert "failed on-gpu" in " ".join(printed.split()) and "2 ok, 1 failed" in printed
+
+
+def test_spec_errors_still_refuse_the_whole_spec(tmp_path, notebook_dir):
+    nb = nbformat.read(notebook_dir / "10_toy.ipynb", as_version=4)
+    nb.cells[0].source += "\ndata = None  # an input file\ndevice = 'auto'  # device"
+    nb.metadata["kit"] = {"spec": "tests.pipeline.toy_spec:WITH_DEVICE"}
+    nbformat.write(nb, notebook_dir / "10_toy.ipynb")
+    for run, message in [
+        ({"notebook": "toy", "parameters": {"device": "tpu"}}, "must be one of 'auto', 'cpu', 'cuda'"),
+        ({"notebook": "toy", "parameters": {"x": "three"}}, "expects int"),
+        ({"notebook": "toy", "parameters": {"y": 1}}, "unknown parameter 'y'"),
+        ({"notebook": "nope"}, "nope"),
+    ]:
+        path = spec_file(tmp_path, runs=[{"notebook": "toy", "parameters": {"x": 1}}, run])
+        with pytest.raises(SpecError, match=message):
+            load_pipeline(path)
+    assert not (tmp_path / "reports").exists()
 
 
 def test_dask_worker_killed_mid_run_is_retried_never_falsely_ok(tmp_path, notebook_dir):

@@ -10,3 +10,5 @@ PARAMETERS = Spec((
     Param("output_dir", "output_dir", "out", "folder"),
     Param("data", "path", None, "an input file"),
 ))
+
+WITH_DEVICE = Spec((*PARAMETERS.params, Param("device", "device", "auto", "auto, cpu or cuda", choices=("auto", "cpu", "cuda"))))
