@@ -8,10 +8,13 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from kit.runner import kernel_config
+
 
 def execute(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+                   config=kernel_config()).execute()
     nbformat.write(nb, path)
     print(f"executed {path}")
 
