@@ -33,7 +33,7 @@ def main():
 
     from kit.agro import datasets, fao56
     from kit.agro.model import prepare, run
-    from kit.agro.schedule import _Policy
+    from kit.agro.policy import IrrigationPolicy
 
     weather = datasets.weather("marrakech", seasons=1, seed=0)
     fields = datasets.fields("marrakech", n=args.fields, seed=0)
@@ -52,7 +52,7 @@ def main():
     for dtype in ("float64", "float32"):
         tracemalloc.start()
         t0 = time.perf_counter()
-        out = run(inputs, method="single", policy=_Policy("mad", use_forecast=False), runoff=False, device=args.device,
+        out = run(inputs, method="single", policy=IrrigationPolicy("mad", use_forecast=False), runoff=False, device=args.device,
                   outputs=keep, dtype=dtype)
         seconds = time.perf_counter() - t0
         _, peak = tracemalloc.get_traced_memory()

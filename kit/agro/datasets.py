@@ -241,7 +241,7 @@ def perimeter(site: str = "marrakech", size: int = 60, seed: int = 0, start_year
     """
     import xarray as xr
 
-    from kit.agro.gridded import CROP_CODES, SOIL_CODES
+    from kit.agro.gridded.contract import CROP_CODES, SOIL_CODES
     from kit.raster.georef import set_georef
 
     s = _site(site)

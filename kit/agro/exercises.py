@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kit.teach import check
+from kit.exercise_checks import check
 
 # FAO-56 (1998) grain sorghum: Table 11 (arid region, May: 20/35/40/30 days), Table 12
 # (Kc 0.30, 1.00-1.10, 0.55; height 1-2 m), Table 17 (Kcb 0.15, 0.95-1.05, 0.35),

@@ -1,4 +1,12 @@
-"""``water_balance``: fields and weather in, a (field, time) xarray Dataset out."""
+"""The water-balance engine: checked inputs, one kernel run, and the (field, time) Dataset of its outputs.
+
+:func:`prepare` reads and checks fields and weather and builds the kernel
+parameters (:class:`Inputs`), :func:`run` runs the FAO-56 kernel on them
+under an irrigation policy (:mod:`kit.agro.policy`), :func:`to_dataset`
+labels the outputs and :func:`summarize` gives the seasonal totals. The
+entry points (:func:`kit.agro.water_balance`, :func:`kit.agro.schedule`)
+and the grid driver (:mod:`kit.agro.gridded`) are built on these.
+"""
 from __future__ import annotations
 
 import warnings
@@ -23,21 +31,19 @@ _UNITS = {
     "surface_depletion_mm": "mm",
 }
 
-__all__ = ["water_balance", "prepare", "field_parameters", "summarize", "Inputs", "GRID_DAILY"]
-
-#: Daily variables a gridded run keeps by default (those of the issue's water_balance.nc).
-GRID_DAILY = ("et0_mm", "etc_mm", "eta_mm", "depletion_mm", "raw_mm", "taw_mm", "ks", "irrigation_mm", "rain_mm")
+__all__ = ["Inputs", "field_parameters", "prepare", "run", "summarize", "to_dataset"]
 
 
 class Inputs:
     """Checked fields, daily weather on the simulation days, and kernel parameters.
 
-    Built by :func:`prepare`; :func:`water_balance` and
+    Built by :func:`prepare`; :func:`kit.agro.water_balance` and
     :func:`kit.agro.schedule` share it so a schedule and its balance see the
-    same inputs.
+    same inputs. ``arrays`` holds per-pixel daily weather (fields, days)
+    when the weather is gridded (see :meth:`daily_arrays`).
     """
 
-    def __init__(self, fields, weather, et0_table, times, params, u2, rhmin):
+    def __init__(self, fields, weather, et0_table, times, params, u2, rhmin, arrays=None):
         self.fields = fields
         self.weather = weather
         self.et0 = et0_table
@@ -45,7 +51,7 @@ class Inputs:
         self.params = params
         self.u2_ms = u2
         self.rh_min_pct = rhmin
-        self.arrays = None
+        self.arrays = arrays
 
     @property
     def n_fields(self):
@@ -54,10 +60,10 @@ class Inputs:
     def daily_arrays(self) -> dict:
         """Daily kernel inputs as NumPy arrays, (days,) shared by all fields or (fields, days).
 
-        Keys ``et0_mm, rain_mm, forecast_mm, u2_ms, rh_min_pct``. Gridded
-        weather sets :attr:`arrays` to per-pixel arrays instead.
+        Keys ``et0_mm, rain_mm, forecast_mm, u2_ms, rh_min_pct``; the
+        per-pixel :attr:`arrays` of gridded weather when given.
         """
-        if getattr(self, "arrays", None) is not None:
+        if self.arrays is not None:
             return self.arrays
         w = self.weather
         return {
@@ -125,12 +131,16 @@ def field_parameters(fields: pd.DataFrame, times: pd.DatetimeIndex, *, crops=Non
 
 
 def prepare(fields, weather, *, start=None, end=None, crops=None, adjust_kc=True, initial_depletion_fraction=0.0,
-            fw_irrigation=1.0, et0_method="fao56", krs=0.16, lat_deg=None, elevation_m=None, et0_table=None) -> Inputs:
+            fw_irrigation=1.0, et0_method="fao56", krs=0.16, lat_deg=None, elevation_m=None, et0_table=None,
+            daily_arrays=None) -> Inputs:
     """Read and check fields and weather, compute ET0, and build the kernel parameters.
 
-    Parameters are those of :func:`water_balance`; ``et0_table`` (the
-    output of :func:`kit.agro.et0` on the same days) skips the ET0
-    computation when it is shared by several calls.
+    Parameters are those of :func:`kit.agro.water_balance`; ``et0_table``
+    (the output of :func:`kit.agro.et0` on the same days) skips the ET0
+    computation when it is shared by several calls; ``daily_arrays``
+    (per-pixel daily kernel inputs of gridded weather, see
+    :meth:`Inputs.daily_arrays`) replace the weather table's in the kernel,
+    which then serves the days and the Kc climate adjustment only.
     """
     if not isinstance(fields, pd.DataFrame) or "taw_mm_per_m" not in fields.columns or "value_per_ha" not in fields.columns:
         fields = read_fields(fields, crops=crops)
@@ -169,24 +179,7 @@ def prepare(fields, weather, *, start=None, end=None, crops=None, adjust_kc=True
     u2, rhmin = _daily_u2_rhmin(weather)
     params = field_parameters(fields, times, crops=table, u2_ms=u2, rh_min_pct=rhmin, adjust_kc=adjust_kc,
                               initial_depletion_fraction=initial_depletion_fraction, fw_irrigation=fw_irrigation)
-    return Inputs(fields.reset_index(drop=True), weather, et0_table, times, params, u2, rhmin)
-
-
-def _irrigation_policy(irrigation: pd.DataFrame, inputs: Inputs, backend):
-    table = irrigation.copy()
-    for col in ("field_id", "date", "depth_mm"):
-        if col not in table.columns:
-            raise InputDataError(f"irrigation table has no column {col!r}; give field_id, date, depth_mm (gross, mm)")
-    index = {f: i for i, f in enumerate(inputs.fields["field_id"])}
-    unknown = ~table["field_id"].astype(str).isin(index)
-    if unknown.any():
-        raise InputDataError(f"irrigation table row {int(np.flatnonzero(unknown)[0]) + 1}: unknown field_id {table['field_id'][unknown].iloc[0]!r}")
-    depth = np.zeros((inputs.n_fields, len(inputs.times)))
-    t = inputs.times.get_indexer(pd.to_datetime(table["date"]).dt.normalize())
-    ok = t >= 0
-    np.add.at(depth, (table["field_id"].astype(str).map(index).to_numpy()[ok], t[ok]), table["depth_mm"].to_numpy(float)[ok])
-    depth = backend.asarray(depth)
-    return lambda state: depth[:, state.t]
+    return Inputs(fields.reset_index(drop=True), weather, et0_table, times, params, u2, rhmin, arrays=daily_arrays)
 
 
 def run(inputs: Inputs, *, method="single", policy=None, runoff=True, device="cpu", outputs=None,
@@ -271,93 +264,3 @@ def summarize(ds: xr.Dataset) -> pd.DataFrame:
         "relative_yield": ry.values,
     })
     return table.set_index("field_id")
-
-
-def water_balance(fields, weather, *, method: str = "single", irrigation=None, start=None, end=None, crops=None,
-                  adjust_kc: bool = True, runoff: bool = True, initial_depletion_fraction: float = 0.0,
-                  fw_irrigation: float = 1.0, et0_method: str = "fao56", krs: float = 0.16, lat_deg=None,
-                  elevation_m=None, device: str = "cpu", dtype: str | None = None, daily=None, chunks=None) -> xr.Dataset:
-    """Daily FAO-56 soil water balance of every field (or every field pixel of a grid).
-
-    Parameters
-    ----------
-    fields : str, path, DataFrame or xarray.Dataset
-        Fields contract (see :func:`kit.agro.read_fields`): a table (CSV,
-        GeoJSON, DataFrame) or a grid (NetCDF/GeoTIFF path or Dataset with
-        dims ``y, x``, see :mod:`kit.agro.gridded`; Dask-chunked allowed).
-    weather : str, path, DataFrame or xarray.Dataset
-        Weather contract of one station (see :func:`kit.agro.read_weather`),
-        or, for gridded fields, a Dataset / NetCDF with dims ``(time,)`` or
-        ``(y, x, time)``.
-    method : {"single", "dual"}
-        Single crop coefficient (Kc, FAO-56 ch. 6) or dual (Kcb + Ke, ch. 7).
-    irrigation : DataFrame, optional
-        Applied irrigation, ``field_id, date, depth_mm`` (gross mm); none
-        means rainfed. To plan irrigation use :func:`kit.agro.schedule`.
-    start, end : date-like, optional
-        Simulation window inside the weather record.
-    crops : DataFrame, optional
-        Crop table replacing :data:`kit.agro.crops.CROPS`.
-    adjust_kc : bool
-        Climatic adjustment of Kc mid/end (eq. 62, 65, 70).
-    runoff : bool
-        Curve-number runoff.
-    initial_depletion_fraction : float
-        Root-zone depletion at planting as a fraction of TAW (0 = field capacity).
-    fw_irrigation : float
-        Fraction of the surface wetted by irrigation (FAO-56 Table 20: 1
-        sprinkler/basin, 0.3-0.4 drip); used by the evaporation layer.
-    et0_method, krs, lat_deg, elevation_m :
-        Passed to :func:`kit.agro.et0`.
-    device : {"cpu", "cuda", "auto"}
-    dtype : {"float64", "float32"}, optional
-        Kernel precision; default float64 for tables, float32 for grids.
-    daily : sequence of str, optional
-        Gridded fields only: daily variables kept as ``(y, x, time)``
-        (default :data:`GRID_DAILY`; ``()`` for seasonal maps only, on
-        large grids).
-    chunks : dict, optional
-        Gridded fields only: Dask chunks to open the file with, e.g. ``{"y": 256}``.
-
-    Returns
-    -------
-    xarray.Dataset
-        Gridded fields: :attr:`kit.agro.gridded.GridPlan.balance` (seasonal
-        maps ``(y, x)``, daily ``(y, x, time)``, ``spatial_ref``). Tables:
-        dims ``(field, time)``: ``etc_mm, eta_mm, depletion_mm`` (end of
-        day), ``raw_mm, taw_mm, ks, kc, zr_m, irrigation_mm`` (gross),
-        ``net_irrigation_mm, effective_rain_mm, runoff_mm,
-        deep_percolation_mm, surface_depletion_mm`` (and ``kcb, ke,
-        evaporation_mm`` for the dual method), NaN outside a field's
-        season; ``(time,)``: ``et0_mm, rain_mm, method`` (ET0 method of the
-        day); ``(field,)``: ``crop, soil, area_ha, ky`` and the seasonal
-        summary of :func:`summarize`.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> weather = pd.DataFrame({"date": pd.date_range("2024-04-01", periods=180).strftime("%Y-%m-%d"),
-    ...                         "tmin_c": 15.0, "tmax_c": 30.0, "rain_mm": 0.0})
-    >>> fields = pd.DataFrame({"field_id": ["T1"], "crop": ["tomato"], "planting_date": ["2024-04-01"],
-    ...                        "area_ha": [1.0], "soil": ["loam"]})
-    >>> ds = water_balance(fields, weather, lat_deg=31.6, elevation_m=466)
-    >>> ds["depletion_mm"].dims, bool((ds["depletion_mm"] <= ds["taw_mm"]).all())
-    (('field', 'time'), True)
-    """
-    options = dict(start=start, end=end, crops=crops, adjust_kc=adjust_kc,
-                   initial_depletion_fraction=initial_depletion_fraction, fw_irrigation=fw_irrigation,
-                   et0_method=et0_method, krs=krs, lat_deg=lat_deg, elevation_m=elevation_m)
-    from kit.agro.gridded import is_gridded, run_grid
-
-    if is_gridded(fields):
-        if irrigation is not None:
-            raise ParameterError("irrigation= applies to fields tables; for a grid, plan with kit.agro.schedule")
-        return run_grid(fields, weather, None, method=method, runoff=runoff, device=device, dtype=dtype or "float32",
-                        daily=GRID_DAILY if daily is None else tuple(daily), chunks=chunks, **options).balance
-    if daily is not None or chunks is not None:
-        raise ParameterError("daily= and chunks= apply to gridded fields (NetCDF/GeoTIFF or a Dataset with dims y, x)")
-    inputs = prepare(fields, weather, **options)
-    backend = get_backend(device)
-    policy = None if irrigation is None else _irrigation_policy(irrigation, inputs, backend)
-    out = run(inputs, method=method, policy=policy, runoff=runoff, device=device, dtype=dtype or "float64")
-    return to_dataset(inputs, out, method)

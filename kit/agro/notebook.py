@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from kit.agro import datasets, et0, read_fields, read_weather, schedule
-from kit.agro.gridded import is_gridded, read_fields_grid
 from kit.agro.crops import CROPS
-from kit.agro.schedule import STRATEGIES
+from kit.agro.gridded.contract import block_fields_table, is_gridded, pixel_area_ha, read_fields_grid
+from kit.agro.policy import STRATEGIES
 from kit.params import Param, Spec
 
 PARAMETERS = Spec(
@@ -223,10 +223,8 @@ def rounded(table: pd.DataFrame) -> pd.DataFrame:
 def describe_fields(fields) -> str:
     """One line: how many fields (or field pixels), how many hectares, which crops."""
     if is_gridded(fields):
-        from kit.agro.gridded import _block_fields, _pixel_area_ha
-
-        table, _, _ = _block_fields(fields.load(), fields, slice(0, fields.sizes["y"]), _pixel_area_ha(fields), CROPS,
-                                    None, None)
+        table, _, _ = block_fields_table(fields.load(), fields, slice(0, fields.sizes["y"]), pixel_area_ha(fields), CROPS,
+                                         None, None)
         return (f"grid of {fields.sizes['y']} × {fields.sizes['x']} pixels, {len(table)} field pixels, "
                 f"{table['area_ha'].sum():,.0f} ha, crops: " + ", ".join(f"{c} {n}" for c, n in table["crop"].value_counts().items()))
     return f"{len(fields)} fields, {fields['area_ha'].sum():,.0f} ha, crops: " + ", ".join(

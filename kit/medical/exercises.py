@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kit.teach import check
+from kit.exercise_checks import check
 
 FINDING_KEPT = 0.5  # share of a finding's signal an augmentation must keep
 

@@ -12,7 +12,7 @@ STAGES = ("ini", "dev", "mid", "late")
 HEAT_THRESHOLD_C = 32.0  # grain set and filling of wheat suffer above ~32 °C (Porter & Gawith 1999)
 
 
-def stage_weather_features(balance: xr.Dataset, weather: pd.DataFrame, *, cutoff=None, crops=None,
+def stage_weather_features(balance: xr.Dataset, weather: pd.DataFrame, *, crops: pd.DataFrame, cutoff=None,
                            base_temperature_c: float = 0.0, heat_threshold_c: float = HEAT_THRESHOLD_C) -> pd.DataFrame:
     """GDD, rain, ET0, heat days and water stress (Ks) per FAO-56 growth stage of each field.
 
@@ -23,11 +23,13 @@ def stage_weather_features(balance: xr.Dataset, weather: pd.DataFrame, *, cutoff
         ``kc`` to find each field's season, ``ks``, ``et0_mm``, ``rain_mm``, ``crop``).
     weather : pandas.DataFrame
         Daily ``tmin_c, tmax_c`` indexed by date (:func:`kit.agro.read_weather`).
+    crops : pandas.DataFrame
+        Stage lengths in days, columns ``l_ini, l_dev, l_mid, l_late``
+        indexed by crop name (e.g. :data:`kit.agro.CROPS`, the table the
+        balance ran with).
     cutoff : date-like, optional
         Use only days up to this date (in-season forecast); stages not
         reached by then are NaN.
-    crops : DataFrame, optional
-        Crop table (default :data:`kit.agro.CROPS`).
     base_temperature_c : float, °C
         Base of growing degree-days (0 °C for wheat and barley).
     heat_threshold_c : float, °C
@@ -40,9 +42,6 @@ def stage_weather_features(balance: xr.Dataset, weather: pd.DataFrame, *, cutoff
         stages ``ini, dev, mid, late``, and ``season_rain_mm`` (from the
         first day of the balance to the cutoff).
     """
-    from kit.agro.crops import CROPS
-
-    table = CROPS if crops is None else crops
     times = pd.DatetimeIndex(balance["time"].values)
     keep = np.ones(len(times), bool) if cutoff is None else times <= pd.Timestamp(cutoff)
     w = weather.reindex(times)
@@ -51,7 +50,7 @@ def stage_weather_features(balance: xr.Dataset, weather: pd.DataFrame, *, cutoff
     kc = balance["kc"].values
     in_season = np.isfinite(kc)
     plant = np.where(in_season.any(axis=1), np.argmax(in_season, axis=1), len(times))
-    lengths = table.loc[balance["crop"].values, ["l_ini", "l_dev", "l_mid", "l_late"]].to_numpy(int)
+    lengths = crops.loc[balance["crop"].values, ["l_ini", "l_dev", "l_mid", "l_late"]].to_numpy(int)
     bounds = plant[:, None] + np.concatenate([np.zeros((len(plant), 1), int), np.cumsum(lengths, axis=1)], axis=1)
     day = np.arange(len(times))[None, :]
     ks = np.nan_to_num(balance["ks"].values, nan=1.0)

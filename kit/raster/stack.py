@@ -84,8 +84,13 @@ def read_stack(folder, *, bands=None, chunks=None) -> xr.DataArray:
     Examples
     --------
     >>> import tempfile
-    >>> from kit.yieldpred.synthetic import tiny_stack
-    >>> folder = write_acquisitions(tiny_stack(), tempfile.mkdtemp())
+    >>> import numpy as np, pandas as pd, xarray as xr
+    >>> from kit.raster.georef import set_georef
+    >>> two_dates = xr.DataArray(np.ones((2, 4, 8, 8), dtype="uint16"), dims=("time", "band", "y", "x"),
+    ...                          coords={"time": pd.date_range("2024-02-01", periods=2, freq="10D"),
+    ...                                  "band": ["B02", "B03", "B04", "B08"]})
+    >>> two_dates = set_georef(two_dates, "EPSG:32629", (20.0, 0.0, 300_000.0, 0.0, -20.0, 3_660_000.0))
+    >>> folder = write_acquisitions(two_dates, tempfile.mkdtemp())
     >>> stack = read_stack(folder)
     >>> stack.dims, [str(b) for b in stack.band.values[:3]]
     (('time', 'band', 'y', 'x'), ['B02', 'B03', 'B04'])
@@ -161,8 +166,10 @@ def band(stack: xr.DataArray, name: str) -> xr.DataArray:
 
     Examples
     --------
-    >>> from kit.yieldpred.synthetic import tiny_stack
-    >>> band(tiny_stack(), "B08").dims
+    >>> import numpy as np, xarray as xr
+    >>> stack = xr.DataArray(np.zeros((2, 4, 8, 8)), dims=("time", "band", "y", "x"),
+    ...                      coords={"band": ["B02", "B03", "B04", "B08"]})
+    >>> band(stack, "B08").dims
     ('time', 'y', 'x')
     """
     names = [str(b) for b in stack.coords["band"].values]

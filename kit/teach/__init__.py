@@ -5,6 +5,6 @@ Exercise cells are tagged ``solution``; between ``### BEGIN SOLUTION`` and
 student starts from. A check cell after each calls :func:`check`, which says
 in plain words whether the answer is right.
 """
-from kit.teach.checks import CheckResult, check
+from kit.exercise_checks import CheckResult, check
 
 __all__ = ["CheckResult", "check"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kit.teach import check
+from kit.exercise_checks import check
 
 # Three boxes painted in distinct colours on black: wherever a transform moves a box, its pixels must follow.
 _SIDE = 96

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kit.teach import check
+from kit.exercise_checks import check
 from kit.water.detect import DAYS_PER_MONTH, cusum, gumbel_threshold
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kit.teach import check
+from kit.exercise_checks import check
 
 
 def _daily_tmax(weather: pd.DataFrame) -> pd.Series:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kit.agro.crops import SOILS
+from kit.agro.crops import CROPS, SOILS
 from kit.errors import InputDataError, ParameterError
 from kit.ml import (
     FieldMeanBaseline, LinearTrendBaseline, QuantileGBM, cross_val_predict, interval_coverage, leave_one_year_out, light_use_features,
@@ -322,7 +322,7 @@ class FeatureBuilder:
             no_obs = ~self.fields.index.isin(obs.loc[obs[self.indices[0]].notna(), "field_id"].unique())
             skipped += [Skipped(f, year, f"no clear observation of the field before {cutoff:%Y-%m-%d}") for f in pheno.index[no_obs]]
             ds, plant, w = self.balance(year, cutoff_day)
-            wx = stage_weather_features(ds, w)
+            wx = stage_weather_features(ds, w, crops=CROPS)
             frame = pheno.join(wx)
             planting_day = (plant - start).dt.days.to_numpy(float)
             if "ndvi" in curves:  # fAPAR from NDVI (Myneni & Williams 1994)

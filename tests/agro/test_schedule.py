@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from kit.agro import datasets, read_fields, schedule
-from kit.agro.schedule import allocate_quota
+from kit.agro.policy import allocate_quota
 from kit.errors import InputDataError, ParameterError
 
 

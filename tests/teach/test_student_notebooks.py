@@ -12,7 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 from kit import notebooks
-from kit.teach.checks import RIGHT_MARK, WRONG_MARK
+from kit.exercise_checks import RIGHT_MARK, WRONG_MARK
 from kit.teach.student import make_student, paste_solutions, solution_cells, teach_parameters, with_parameters
 
 WITH_EXERCISES = [p for p in notebooks.list_notebooks() if solution_cells(nbformat.read(p, as_version=4))]

@@ -1,4 +1,8 @@
-"""Exercise checks that talk to a student in plain words."""
+"""Exercise checks that talk to a student in plain words.
+
+Each sector's ``exercises`` module builds its checks on :func:`check`, so
+it sits below the sectors; :mod:`kit.teach` re-exports it for notebooks.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass

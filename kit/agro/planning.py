@@ -1,165 +1,29 @@
-"""Irrigation schedules planned inside the daily water balance, and a seasonal quota shared across fields.
+"""The planning entry points: a water balance or an irrigation schedule of a fields table or a grid.
 
-Each strategy is an irrigation *policy*: a function the balance kernel calls
-at the start of every day with the state of all fields (depletion, TAW,
-RAW, today's ETc, the rain forecast) and which returns the gross depth to
-apply to each field, with array-API operations only, so planning 10 000
-fields costs the same few vector operations per day as simulating them.
+:func:`water_balance` and :func:`schedule` take fields as a table or as a
+grid (:func:`kit.agro.gridded.is_gridded`) and send them to the table
+engine (:mod:`kit.agro.model` under a policy of :mod:`kit.agro.policy`)
+or to the grid driver (:func:`kit.agro.gridded.run_grid`).
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from kit.agro.gridded.contract import is_gridded
+from kit.agro.gridded.driver import GRID_DAILY, run_grid
 from kit.agro.model import prepare, run, summarize, to_dataset
-from kit.errors import InputDataError, ParameterError
+from kit.agro.policy import (STRATEGIES, IrrigationPolicy, allocate_quota, applied_irrigation, production_gain_per_m3,
+                             quota_volume_m3)
+from kit.backend import get_backend
+from kit.errors import ParameterError
 from kit.io import atomic_path
 
-STRATEGIES = ("mad", "calendar", "interval", "deficit", "quota")
-
-__all__ = ["STRATEGIES", "Plan", "schedule", "compare_strategies", "allocate_quota"]
-
-
-def _cumsum(xp, x):
-    f = getattr(xp, "cumulative_sum", None)
-    return f(x) if f is not None else xp.cumsum(x)
-
-
-@dataclass
-class _Policy:
-    """State shared by the strategies: thresholds, forecast postponement, budgets and delivery capacity."""
-
-    strategy: str
-    mad_fraction: float | None = None
-    refill_fraction: float = 0.0
-    deficit_fraction: float = 0.6
-    interval_days: int = 7
-    depth_mm: float | None = None
-    calendar: pd.DataFrame | None = None
-    use_forecast: bool = True
-    forecast_fraction: float = 0.5
-    max_postpone_days: int = 3
-    budget_mm: np.ndarray | None = None
-    capacity_m3_day: float | None = None
-    priority: np.ndarray | None = None
-    extras: dict = field(default_factory=dict)
-
-    def bind(self, inputs, backend):
-        xp = backend.xp
-        n = inputs.n_fields
-        area = backend.asarray(inputs.fields["area_ha"].to_numpy(float))
-        postponed = backend.asarray(np.zeros(n))
-        budget = None if self.budget_mm is None else backend.asarray(np.asarray(self.budget_mm, float))
-        cal = None
-        if self.strategy == "calendar":
-            cal = backend.asarray(_calendar_depths(self.calendar, inputs, self.depth_mm))
-        order = inv = None
-        if self.capacity_m3_day is not None:
-            prio = np.zeros(n) if self.priority is None else np.asarray(self.priority, float)
-            o = np.argsort(-prio, kind="stable")
-            order, inv = backend.asarray(o), backend.asarray(np.argsort(o))
-        state_box = {"postponed": postponed, "budget": budget}
-
-        def policy(s):
-            refill = s.depletion_mm + s.etc_mm - self.refill_fraction * s.taw_mm
-            threshold = s.raw_mm if self.mad_fraction is None else self.mad_fraction * s.taw_mm
-            zero = xp.zeros_like(s.depletion_mm)
-            if self.strategy in ("mad", "quota"):
-                net = xp.where(s.depletion_mm > threshold, refill, zero)
-            elif self.strategy == "deficit":
-                net = xp.where(s.depletion_mm > threshold, self.deficit_fraction * refill, zero)
-            elif self.strategy == "interval":
-                due = (s.day > 0) & (xp.remainder(s.day, float(self.interval_days)) == 0)
-                amount = refill if self.depth_mm is None else zero + self.depth_mm * s.irrigation_efficiency
-                net = xp.where(due, amount, zero)
-            else:  # calendar: fixed gross depths on fixed dates
-                net = cal[:, s.t] * s.irrigation_efficiency
-            net = xp.clip(net, 0.0, None)
-            if self.use_forecast and self.strategy != "calendar":
-                # Postpone when the forecast rain covers a good part of the need and the crop can wait:
-                # depletion stays below the midpoint between RAW and TAW, for at most max_postpone_days.
-                forecast = xp.where(xp.isnan(s.forecast_mm), zero, s.forecast_mm)
-                can_wait = (s.depletion_mm + s.etc_mm) < (s.raw_mm + s.taw_mm) / 2.0
-                wait = (net > 0) & (forecast >= self.forecast_fraction * net) & can_wait & (state_box["postponed"] < self.max_postpone_days)
-                net = xp.where(wait, zero, net)
-                state_box["postponed"] = xp.where(wait, state_box["postponed"] + 1.0, xp.where(net > 0, zero, state_box["postponed"]))
-            gross = net / s.irrigation_efficiency
-            if state_box["budget"] is not None:
-                gross = xp.minimum(gross, xp.clip(state_box["budget"], 0.0, None))
-            if order is not None:
-                volume = gross * area * 10.0
-                v_sorted = xp.take(volume, order, axis=0)
-                before = _cumsum(xp, v_sorted) - v_sorted
-                allowed = xp.clip(self.capacity_m3_day - before, 0.0, None)
-                v_sorted = xp.minimum(v_sorted, allowed)
-                gross = xp.take(v_sorted, inv, axis=0) / (area * 10.0)
-            gross = xp.where(s.active, gross, zero)
-            if state_box["budget"] is not None:
-                state_box["budget"] = state_box["budget"] - gross
-            return gross
-
-        return policy
-
-
-def _calendar_depths(calendar, inputs, depth_mm) -> np.ndarray:
-    """(fields, days) gross depths of a fixed calendar; default the 1st and 16th of each month."""
-    times = inputs.times
-    depth = np.zeros((inputs.n_fields, len(times)))
-    if calendar is None:
-        on = np.isin(times.day, (1, 16))
-        depth[:, on] = 40.0 if depth_mm is None else depth_mm
-        return depth
-    cal = pd.DataFrame(calendar)
-    if "date" not in cal.columns or "depth_mm" not in cal.columns:
-        raise InputDataError("calendar needs columns date, depth_mm (gross mm) and optionally field_id")
-    t = times.get_indexer(pd.to_datetime(cal["date"]).dt.normalize())
-    ok = t >= 0
-    if "field_id" in cal.columns:
-        index = {f: i for i, f in enumerate(inputs.fields["field_id"])}
-        rows = cal["field_id"].astype(str).map(index)
-        if rows.isna().any():
-            raise InputDataError(f"calendar: unknown field_id {cal['field_id'][rows.isna()].iloc[0]!r}")
-        np.add.at(depth, (rows.to_numpy(int)[ok], t[ok]), cal["depth_mm"].to_numpy(float)[ok])
-    else:
-        for ti, d in zip(t[ok], cal["depth_mm"].to_numpy(float)[ok]):
-            depth[:, ti] += d
-    return depth
-
-
-def allocate_quota(requirement_m3, gain_per_m3, quota_m3) -> np.ndarray:
-    """Share a seasonal quota to maximize expected production with linear FAO-33 yield response.
-
-    With ``1 - Ya/Ym = Ky (1 - ETa/ETm)`` the production gained per m³ is
-    constant per field, so the optimum (a fractional knapsack) serves fields
-    in decreasing gain per m³, each up to its full requirement.
-
-    Parameters
-    ----------
-    requirement_m3 : array, m³ per field (unconstrained seasonal need)
-    gain_per_m3 : array, production gained per m³ (any unit)
-    quota_m3 : float, m³
-
-    Returns
-    -------
-    array, m³ allocated per field; sums to ``min(quota, total need)``.
-
-    Examples
-    --------
-    >>> allocate_quota([100.0, 100.0, 100.0], [1.0, 3.0, 2.0], 150.0)
-    array([  0., 100.,  50.])
-    """
-    need = np.asarray(requirement_m3, float)
-    order = np.argsort(-np.asarray(gain_per_m3, float), kind="stable")
-    cum_before = np.cumsum(need[order]) - need[order]
-    got = np.clip(quota_m3 - cum_before, 0.0, need[order])
-    out = np.empty_like(need)
-    out[order] = got
-    return out
+__all__ = ["Plan", "compare_strategies", "schedule", "water_balance"]
 
 
 @dataclass
@@ -215,6 +79,94 @@ def _events(ds: xr.Dataset) -> pd.DataFrame:
         "field_id": ds["field"].values[f], "date": pd.DatetimeIndex(ds["time"].values[t]),
         "depth_mm": depth, "volume_m3": depth * area * 10.0,
     }).sort_values(["date", "field_id"], kind="stable").reset_index(drop=True)
+
+
+def water_balance(fields, weather, *, method: str = "single", irrigation=None, start=None, end=None, crops=None,
+                  adjust_kc: bool = True, runoff: bool = True, initial_depletion_fraction: float = 0.0,
+                  fw_irrigation: float = 1.0, et0_method: str = "fao56", krs: float = 0.16, lat_deg=None,
+                  elevation_m=None, device: str = "cpu", dtype: str | None = None, daily=None, chunks=None) -> xr.Dataset:
+    """Daily FAO-56 soil water balance of every field (or every field pixel of a grid).
+
+    Parameters
+    ----------
+    fields : str, path, DataFrame or xarray.Dataset
+        Fields contract (see :func:`kit.agro.read_fields`): a table (CSV,
+        GeoJSON, DataFrame) or a grid (NetCDF/GeoTIFF path or Dataset with
+        dims ``y, x``, see :mod:`kit.agro.gridded`; Dask-chunked allowed).
+    weather : str, path, DataFrame or xarray.Dataset
+        Weather contract of one station (see :func:`kit.agro.read_weather`),
+        or, for gridded fields, a Dataset / NetCDF with dims ``(time,)`` or
+        ``(y, x, time)``.
+    method : {"single", "dual"}
+        Single crop coefficient (Kc, FAO-56 ch. 6) or dual (Kcb + Ke, ch. 7).
+    irrigation : DataFrame, optional
+        Applied irrigation, ``field_id, date, depth_mm`` (gross mm); none
+        means rainfed. To plan irrigation use :func:`kit.agro.schedule`.
+    start, end : date-like, optional
+        Simulation window inside the weather record.
+    crops : DataFrame, optional
+        Crop table replacing :data:`kit.agro.crops.CROPS`.
+    adjust_kc : bool
+        Climatic adjustment of Kc mid/end (eq. 62, 65, 70).
+    runoff : bool
+        Curve-number runoff.
+    initial_depletion_fraction : float
+        Root-zone depletion at planting as a fraction of TAW (0 = field capacity).
+    fw_irrigation : float
+        Fraction of the surface wetted by irrigation (FAO-56 Table 20: 1
+        sprinkler/basin, 0.3-0.4 drip); used by the evaporation layer.
+    et0_method, krs, lat_deg, elevation_m :
+        Passed to :func:`kit.agro.et0`.
+    device : {"cpu", "cuda", "auto"}
+    dtype : {"float64", "float32"}, optional
+        Kernel precision; default float64 for tables, float32 for grids.
+    daily : sequence of str, optional
+        Gridded fields only: daily variables kept as ``(y, x, time)``
+        (default :data:`kit.agro.gridded.GRID_DAILY`; ``()`` for seasonal maps only, on
+        large grids).
+    chunks : dict, optional
+        Gridded fields only: Dask chunks to open the file with, e.g. ``{"y": 256}``.
+
+    Returns
+    -------
+    xarray.Dataset
+        Gridded fields: :attr:`kit.agro.gridded.GridPlan.balance` (seasonal
+        maps ``(y, x)``, daily ``(y, x, time)``, ``spatial_ref``). Tables:
+        dims ``(field, time)``: ``etc_mm, eta_mm, depletion_mm`` (end of
+        day), ``raw_mm, taw_mm, ks, kc, zr_m, irrigation_mm`` (gross),
+        ``net_irrigation_mm, effective_rain_mm, runoff_mm,
+        deep_percolation_mm, surface_depletion_mm`` (and ``kcb, ke,
+        evaporation_mm`` for the dual method), NaN outside a field's
+        season; ``(time,)``: ``et0_mm, rain_mm, method`` (ET0 method of the
+        day); ``(field,)``: ``crop, soil, area_ha, ky`` and the seasonal
+        summary of :func:`summarize`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> weather = pd.DataFrame({"date": pd.date_range("2024-04-01", periods=180).strftime("%Y-%m-%d"),
+    ...                         "tmin_c": 15.0, "tmax_c": 30.0, "rain_mm": 0.0})
+    >>> fields = pd.DataFrame({"field_id": ["T1"], "crop": ["tomato"], "planting_date": ["2024-04-01"],
+    ...                        "area_ha": [1.0], "soil": ["loam"]})
+    >>> ds = water_balance(fields, weather, lat_deg=31.6, elevation_m=466)
+    >>> ds["depletion_mm"].dims, bool((ds["depletion_mm"] <= ds["taw_mm"]).all())
+    (('field', 'time'), True)
+    """
+    options = dict(start=start, end=end, crops=crops, adjust_kc=adjust_kc,
+                   initial_depletion_fraction=initial_depletion_fraction, fw_irrigation=fw_irrigation,
+                   et0_method=et0_method, krs=krs, lat_deg=lat_deg, elevation_m=elevation_m)
+    if is_gridded(fields):
+        if irrigation is not None:
+            raise ParameterError("irrigation= applies to fields tables; for a grid, plan with kit.agro.schedule")
+        return run_grid(fields, weather, None, method=method, runoff=runoff, device=device, dtype=dtype or "float32",
+                        daily=GRID_DAILY if daily is None else tuple(daily), chunks=chunks, **options).balance
+    if daily is not None or chunks is not None:
+        raise ParameterError("daily= and chunks= apply to gridded fields (NetCDF/GeoTIFF or a Dataset with dims y, x)")
+    inputs = prepare(fields, weather, **options)
+    backend = get_backend(device)
+    policy = None if irrigation is None else applied_irrigation(irrigation, inputs, backend)
+    out = run(inputs, method=method, policy=policy, runoff=runoff, device=device, dtype=dtype or "float64")
+    return to_dataset(inputs, out, method)
 
 
 def schedule(fields, weather, strategy: str = "mad", *, quota_m3: float | None = None, quota_mm: float | None = None,
@@ -282,9 +234,6 @@ def schedule(fields, weather, strategy: str = "mad", *, quota_m3: float | None =
     """
     if strategy not in STRATEGIES:
         raise ParameterError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
-    from kit.agro.gridded import is_gridded, run_grid
-    from kit.agro.model import GRID_DAILY
-
     if is_gridded(fields):
         return run_grid(fields, weather, strategy, quota_m3=quota_m3, quota_mm=quota_mm, capacity_m3_day=capacity_m3_day,
                         mad_fraction=mad_fraction, refill_fraction=refill_fraction, deficit_fraction=deficit_fraction,
@@ -302,22 +251,18 @@ def schedule(fields, weather, strategy: str = "mad", *, quota_m3: float | None =
                   forecast_fraction=forecast_fraction, max_postpone_days=max_postpone_days, capacity_m3_day=capacity_m3_day)
     f = inputs.fields
     if strategy == "quota":
-        if (quota_m3 is None) == (quota_mm is None):
-            raise ParameterError("strategy 'quota' needs exactly one of quota_m3 (m³) or quota_mm (mm over the total area)")
-        quota = float(quota_m3) if quota_m3 is not None else float(quota_mm) * float(f["area_ha"].sum()) * 10.0
-        if not quota >= 0 or math.isinf(quota):
-            raise ParameterError(f"quota must be a finite number >= 0, got {quota}")
+        quota = quota_volume_m3(quota_m3, quota_mm, f["area_ha"].sum())
         # Unconstrained need first, then the allocation that maximizes production, then MAD within it.
-        need = run(inputs, method=method, policy=_Policy("mad", **{**common, "capacity_m3_day": None}), runoff=runoff, device=device,
+        need = run(inputs, method=method, policy=IrrigationPolicy("mad", **{**common, "capacity_m3_day": None}), runoff=runoff, device=device,
                    dtype=balance_options["dtype"])
         need_mm = np.nansum(need["irrigation_mm"], axis=1)
         etc_mm = np.nansum(need["etc_mm"], axis=1)
         area = f["area_ha"].to_numpy(float)
-        gain = f["value_per_ha"].to_numpy(float) * f["ky"].to_numpy(float) * f["irrigation_efficiency"].to_numpy(float) / (10.0 * np.maximum(etc_mm, 1e-9))
+        gain = production_gain_per_m3(f, etc_mm)
         alloc_m3 = allocate_quota(need_mm * area * 10.0, gain, quota)
-        policy = _Policy("quota", **common, budget_mm=alloc_m3 / (area * 10.0), priority=gain)
+        policy = IrrigationPolicy("quota", **common, budget_mm=alloc_m3 / (area * 10.0), priority=gain)
     else:
-        policy = _Policy(strategy, **common)
+        policy = IrrigationPolicy(strategy, **common)
     out = run(inputs, method=method, policy=policy, runoff=runoff, device=device, dtype=balance_options["dtype"])
     ds = to_dataset(inputs, out, method)
     ds.attrs["strategy"] = strategy
