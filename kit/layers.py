@@ -20,7 +20,8 @@ Layers
 foundation
     Modules that import no other kit module: the package itself (its
     submodules load lazily), errors, this file, provenance of a run,
-    the figure style, the plain-words checks of notebook exercises.
+    the figure style, the plain-words checks of notebook exercises, the
+    tolerant comparison of trained numbers in notebooks (``kit.nbtolerance``).
 services
     Array backends and devices (``kit.backend``), file helpers
     (``kit.io``), reading handed-in submission files (``kit.submissions``).
@@ -51,8 +52,8 @@ runs
     Executing a notebook into a run folder (``kit.runner``) and the HTML
     index over run folders (``kit.index``).
 orchestration
-    Pipelines of runs (``kit.pipeline``) and the machine report
-    (``kit.doctor``).
+    Pipelines of runs (``kit.pipeline``), every notebook at its defaults
+    (``kit.demo``) and the machine report (``kit.doctor``).
 command line
     ``kit`` (``kit.cli``).
 """
@@ -75,7 +76,8 @@ class Layer(NamedTuple):
 #: Layers lowest first; a prefix names a module and its submodules, except the
 #: root package, which names only itself.
 LAYERS = (
-    Layer("foundation", ("kit", "kit.errors", "kit.layers", "kit.provenance", "kit.plotting", "kit.exercise_checks")),
+    Layer("foundation", ("kit", "kit.errors", "kit.layers", "kit.provenance", "kit.plotting", "kit.exercise_checks",
+                          "kit.nbtolerance")),
     Layer("services", ("kit.backend", "kit.io", "kit.submissions")),
     Layer("arrays and records", ("kit.labeled", "kit.report", "kit.onnx")),
     Layer("parameters", ("kit.params",)),
@@ -86,7 +88,7 @@ LAYERS = (
     Layer("sectors built on sectors", ("kit.yieldpred",)),
     Layer("teaching", ("kit.teach",)),
     Layer("runs", ("kit.runner", "kit.index")),
-    Layer("orchestration", ("kit.pipeline", "kit.doctor")),
+    Layer("orchestration", ("kit.pipeline", "kit.demo", "kit.doctor")),
     Layer("command line", ("kit.cli",)),
 )
 
