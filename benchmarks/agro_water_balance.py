@@ -52,7 +52,7 @@ def main():
     for dtype in ("float64", "float32"):
         tracemalloc.start()
         t0 = time.perf_counter()
-        out = run(inputs, method="single", policy=IrrigationPolicy("mad", use_forecast=False), runoff=False, device=args.device,
+        out = run(inputs, method="single", policy=IrrigationPolicy("mad", use_forecast=False), runoff=False, backend=args.device,
                   outputs=keep, dtype=dtype)
         seconds = time.perf_counter() - t0
         _, peak = tracemalloc.get_traced_memory()

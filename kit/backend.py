@@ -8,6 +8,14 @@ branch on CuPy or Torch themselves.
 ``KIT_DEVICE``, when set, overrides it (so a scheduled run can be moved to a
 GPU machine without editing parameters). ``"auto"`` picks CUDA only when CuPy
 or Torch really sees a GPU.
+
+The device is resolved once per run: the notebook calls :func:`get_backend`
+and passes the :class:`Backend` down as ``backend=``. Library functions take
+it through :func:`as_backend`, which hands a ``Backend`` back untouched and
+resolves only a device string (a convenience for interactive calls), so
+nothing below the notebook decides the device again. The notebook records
+the Backend it used with :func:`kit.report.record_backend`; the run's
+manifest reads it from there.
 """
 from __future__ import annotations
 
@@ -52,7 +60,7 @@ _ISAS_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX51
 
 @dataclass(frozen=True)
 class Backend:
-    """Where kernels and networks run.
+    """Where kernels and networks run, resolved once per run.
 
     Attributes
     ----------
@@ -64,12 +72,19 @@ class Backend:
         Device string for Torch models, e.g. ``"cpu"`` or ``"cuda:0"``.
     reason : str
         Why this device was chosen, for reports and ``kit doctor``.
+    precision : str
+        Autocast precision networks train in on this device (``"fp32"``,
+        ``"bf16"`` or ``"fp16"``, see :func:`train_precision`).
+    precision_reason : str
+        Why that precision.
     """
 
     device: str
     xp: ModuleType
     torch_device: str
     reason: str
+    precision: str = "fp32"
+    precision_reason: str = "default"
 
     def asarray(self, x, dtype=None):
         """Move ``x`` (NumPy array, list or scalar) onto this backend."""
@@ -78,6 +93,60 @@ class Backend:
 
             return torch.as_tensor(np.asarray(x) if not is_torch_array(x) else x, dtype=dtype, device=self.torch_device)
         return self.xp.asarray(x, dtype=dtype)
+
+    def __reduce__(self):
+        # A namespace module cannot be pickled: rebuild it by name (Dask workers, sklearn's clone).
+        return (_rebuild_backend, (self.device, self.xp.__name__, self.torch_device, self.reason, self.precision,
+                                   self.precision_reason))
+
+    def describe(self) -> dict:
+        """What a manifest records: device, namespace, Torch device, precision and why."""
+        return {"resolved": self.device, "reason": self.reason, "namespace": self.xp.__name__,
+                "torch_device": self.torch_device, "precision": self.precision, "precision_reason": self.precision_reason}
+
+
+def _rebuild_backend(device, xp_name, torch_device, reason, precision, precision_reason) -> Backend:
+    import importlib
+
+    return Backend(device, importlib.import_module(xp_name), torch_device, reason, precision, precision_reason)
+
+
+def cpu_backend() -> Backend:
+    """NumPy on the CPU: what a library function runs on when it is given no backend.
+
+    Nothing is resolved (the CPU is always there, and ``KIT_DEVICE`` steers
+    runs, not library defaults); the training precision is this CPU's.
+    """
+    import array_api_compat.numpy as xp
+
+    try:
+        precision, why = train_precision("cpu")
+    except ImportError:  # no Torch: nothing trains here
+        precision, why = "fp32", "Torch is not installed"
+    return Backend("cpu", xp, "cpu", "no backend given: the CPU", precision, why)
+
+
+def as_backend(backend) -> Backend:
+    """The :class:`Backend` a library function runs on.
+
+    A ``Backend`` is returned as it is (never resolved again); ``None`` is
+    :func:`cpu_backend`; a device string (``"cpu"``, ``"cuda"``, ``"auto"``)
+    is resolved, for calls made by hand. Notebooks resolve once with
+    :func:`get_backend` and pass the object.
+
+    Examples
+    --------
+    >>> b = get_backend("cpu")
+    >>> as_backend(b) is b, as_backend("cpu").device
+    (True, 'cpu')
+    """
+    if isinstance(backend, Backend):
+        return backend
+    if backend is None:
+        return cpu_backend()
+    if isinstance(backend, str):
+        return get_backend(backend)
+    raise ParameterError(f"backend must be a kit.backend.Backend, None or one of {', '.join(DEVICES)}, got {backend!r}")
 
 
 def _cupy_status() -> tuple[bool, str]:
@@ -160,22 +229,46 @@ def resolve_device(device: str | None = "auto") -> tuple[str, str]:
     return "cpu", f"{source} auto: no GPU ({why})"
 
 
-def get_backend(device: str | None = "auto") -> Backend:
-    """Resolve ``device`` and return the namespace kernels should use.
+def get_backend(device: str | None = "auto", precision: str = "auto") -> Backend:
+    """Resolve ``device`` (and the training precision on it) into a :class:`Backend`.
 
     On CUDA the kernels use CuPy when it is installed, else Torch tensors on
-    the GPU; on the CPU they use NumPy.
+    the GPU; on the CPU they use NumPy. ``precision`` is resolved by
+    :func:`train_precision` (``KIT_PRECISION`` overrides it).
     """
     name, reason = resolve_device(device)
     if name == "cpu":
         import array_api_compat.numpy as xp
 
-        return Backend("cpu", xp, "cpu", reason)
-    if _cupy_status()[0]:
-        import array_api_compat.cupy as xp
+        torch_device = "cpu"
     else:
-        import array_api_compat.torch as xp
-    return Backend("cuda", xp, "cuda:0", reason)
+        if _cupy_status()[0]:
+            import array_api_compat.cupy as xp
+        else:
+            import array_api_compat.torch as xp
+        torch_device = "cuda:0"
+    try:
+        chosen, why = train_precision(torch_device, precision)
+    except ImportError:  # no Torch: nothing trains here
+        chosen, why = "fp32", "Torch is not installed"
+    return Backend(name, xp, torch_device, reason, chosen, why)
+
+
+def check_device(device: str | None) -> None:
+    """Raise unless ``device`` is a valid choice that this machine can serve (parameter checks)."""
+    resolve_device(device)
+
+
+def device_report() -> list[str]:
+    """How ``auto`` and ``cuda`` resolve here, and why, one line each (``kit doctor``)."""
+    lines = []
+    for requested in ("auto", "cuda"):
+        try:
+            device, reason = resolve_device(requested)
+            lines.append(f"device={requested:<5} -> {device}: {reason}")
+        except (ParameterError, DeviceUnavailable) as exc:
+            lines.append(f"device={requested:<5} -> error: {exc}")
+    return lines
 
 
 def train_precision(torch_device: str, precision: str = "auto") -> tuple[str, str]:

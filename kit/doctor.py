@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import os
 
-from kit.backend import cuda_status, resolve_device
-from kit.errors import KitError
+from kit.backend import cuda_status, device_report
 from kit.provenance import host, package_versions
 
 
@@ -28,12 +27,7 @@ def report_lines() -> list[str]:
         lines.append(f"{name + ' gpu':<17} {'yes' if ok else 'no'}: {msg}")
     env = os.environ.get("KIT_DEVICE")
     lines.append(f"KIT_DEVICE        {env or '(unset)'}")
-    for requested in ("auto", "cuda"):
-        try:
-            device, reason = resolve_device(requested)
-            lines.append(f"device={requested:<5} -> {device}: {reason}")
-        except KitError as exc:
-            lines.append(f"device={requested:<5} -> error: {exc}")
+    lines += device_report()
     try:
         from kit.backend import cpu_training_path, train_precision
 

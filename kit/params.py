@@ -85,9 +85,9 @@ class Param:
         if self.kind == "output_dir":
             check_writable(value, self.name)
         if self.kind == "device":
-            from kit.backend import resolve_device
+            from kit.backend import check_device
 
-            resolve_device(value)  # raises DeviceUnavailable with the reason
+            check_device(value)  # raises DeviceUnavailable with the reason
         return value
 
 

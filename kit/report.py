@@ -88,3 +88,19 @@ def input_file(path, role: str | None = None) -> Path:
     for folder in _targets():
         write_json(folder / "inputs.json", _state["inputs"])
     return path
+
+
+BACKEND_FILE = "backend.json"
+
+
+def record_backend(backend):
+    """Record the :class:`kit.backend.Backend` this notebook resolved and passes down.
+
+    Under ``kit run`` the run's manifest takes its ``device`` entry from here,
+    so it says what the kernel used, not what the runner would resolve.
+    Returns ``backend``.
+    """
+    run_dir = os.environ.get(RUN_DIR_ENV)
+    if run_dir:
+        write_json(Path(run_dir) / BACKEND_FILE, backend.describe())
+    return backend

@@ -169,15 +169,20 @@ def _error_summary(exc: BaseException) -> dict:
     return {"type": type(exc).__name__, "message": str(exc).strip().splitlines()[0] if str(exc).strip() else ""}
 
 
-def _device_info(plan: RunPlan) -> dict:
-    from kit.backend import resolve_device
+def _device_info(plan: RunPlan, tmp: Path) -> dict:
+    """The device entry of the manifest: what was asked for, and what the notebook's kernel used."""
+    import json
 
-    requested = plan.all_parameters.get("device", "auto")
-    try:
-        device, reason = resolve_device(requested)
-    except KitError as exc:
-        device, reason = None, str(exc)
-    return {"requested": requested, "resolved": device, "reason": reason}
+    from kit.report import BACKEND_FILE
+
+    info = {"requested": plan.all_parameters.get("device", "auto")}
+    used = tmp / BACKEND_FILE
+    if used.exists():
+        info.update(json.loads(used.read_text()))
+        used.unlink()
+    else:
+        info.update(resolved=None, reason="the notebook recorded no backend (it failed first, or resolves none)")
+    return info
 
 
 def execute(plan: RunPlan, *, show_code: bool = False, progress: bool = True, timeout_s: float | None = None) -> dict:
@@ -287,7 +292,7 @@ def _manifest(plan, tmp, status, error, started, ended, duration) -> dict:
         "start": started.isoformat(timespec="seconds"),
         "end": ended.isoformat(timespec="seconds"),
         "duration_s": round(duration, 2),
-        "device": _device_info(plan),
+        "device": _device_info(plan, tmp),
         "inputs": inputs,
         "git": git_state(plan.notebook.parent),
         "packages": package_versions(),

@@ -7,7 +7,7 @@ import xarray as xr
 
 from kit.agro import fao56
 from kit.agro.weather import read_weather
-from kit.backend import get_backend, to_numpy
+from kit.backend import as_backend, to_numpy
 from kit.errors import InputDataError, ParameterError
 
 _KERNEL_INPUTS = ("rs_mj_m2", "sunshine_h", "tdew_c", "rh_min_pct", "rh_max_pct", "rh_mean_pct", "wind_ms")
@@ -29,7 +29,7 @@ def method_labels(out: dict) -> np.ndarray:
     return np.where(hs, "hargreaves-samani", labels).astype(object)
 
 
-def et0(weather, lat_deg=None, elevation_m=None, et0_method: str = "fao56", *, krs: float = 0.16, device: str = "cpu"):
+def et0(weather, lat_deg=None, elevation_m=None, et0_method: str = "fao56", *, krs: float = 0.16, backend=None):
     """Daily FAO-56 reference evapotranspiration with the method used per day.
 
     Parameters
@@ -47,7 +47,8 @@ def et0(weather, lat_deg=None, elevation_m=None, et0_method: str = "fao56", *, k
         See :func:`kit.agro.fao56.et0_kernel`.
     krs : float
         Hargreaves radiation coefficient: 0.16 interior, 0.19 coastal sites.
-    device : {"cpu", "cuda", "auto"}
+    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
+        Where the kernels run: the notebook's Backend, or a device to resolve.
 
     Returns
     -------
@@ -64,7 +65,7 @@ def et0(weather, lat_deg=None, elevation_m=None, et0_method: str = "fao56", *, k
     >>> round(float(out["et0_mm"].iloc[0]), 2), out["method"].iloc[0]
     (6.56, 'penman-monteith (missing data)')
     """
-    backend = get_backend(device)
+    backend = as_backend(backend)
     if isinstance(weather, xr.Dataset):
         return _et0_dataset(weather, lat_deg, elevation_m, et0_method, krs, backend)
     if not (isinstance(weather, pd.DataFrame) and "filled" in weather.columns):

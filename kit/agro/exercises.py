@@ -91,12 +91,16 @@ def check_tighter_mad(plan_30, plan_default, fraction=0.3):
     ])
 
 
-def plan_one(fields, weather, p, strategy: str = "mad", **options):
-    """One plan over the notebook's season ``p``, without the partial-season warnings."""
+def plan_one(fields, weather, p, strategy: str = "mad", backend=None, **options):
+    """One plan over the notebook's season ``p``, without the partial-season warnings.
+
+    ``backend`` defaults to the notebook's ``p.device``, resolved here: a student's call stays short.
+    """
     import warnings
 
     from kit.agro import schedule
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return schedule(fields, weather, strategy, start=p.season_start, end=p.season_end, device=p.device, **options)
+        return schedule(fields, weather, strategy, start=p.season_start, end=p.season_end,
+                        backend=p.device if backend is None else backend, **options)

@@ -21,7 +21,7 @@ from kit.agro.crops import CROPS, SOILS, adjust_kc_for_climate
 from kit.agro.evapotranspiration import et0 as compute_et0
 from kit.agro.fields import read_fields
 from kit.agro.weather import read_weather
-from kit.backend import get_backend, to_numpy
+from kit.backend import as_backend, to_numpy
 from kit.errors import InputDataError, ParameterError
 
 _UNITS = {
@@ -182,7 +182,7 @@ def prepare(fields, weather, *, start=None, end=None, crops=None, adjust_kc=True
     return Inputs(fields.reset_index(drop=True), weather, et0_table, times, params, u2, rhmin, arrays=daily_arrays)
 
 
-def run(inputs: Inputs, *, method="single", policy=None, runoff=True, device="cpu", outputs=None,
+def run(inputs: Inputs, *, method="single", policy=None, runoff=True, backend=None, outputs=None,
         dtype: str = "float64") -> dict:
     """Run the kernel on ``inputs`` and return NumPy arrays (fields, days).
 
@@ -195,7 +195,7 @@ def run(inputs: Inputs, *, method="single", policy=None, runoff=True, device="cp
         raise ParameterError(f"method must be 'single' or 'dual', got {method!r}")
     if dtype not in ("float32", "float64"):
         raise ParameterError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    backend = get_backend(device)
+    backend = as_backend(backend)
     np_dtype = np.dtype(dtype)
 
     def conv(a):

@@ -11,6 +11,7 @@ from kit.agro import datasets, et0, read_fields, read_weather, schedule
 from kit.agro.crops import CROPS
 from kit.agro.gridded.contract import block_fields_table, is_gridded, pixel_area_ha, read_fields_grid
 from kit.agro.policy import STRATEGIES
+from kit.backend import as_backend
 from kit.params import Param, Spec
 
 PARAMETERS = Spec(
@@ -73,7 +74,7 @@ def load_inputs(p) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     return weather, fields, source
 
 
-def plan_strategies(fields, weather, p, strategies=STRATEGIES) -> tuple[dict, int]:
+def plan_strategies(fields, weather, p, backend=None, strategies=STRATEGIES) -> tuple[dict, int]:
     """Plan every strategy on the same inputs; the quota defaults to 70 % of the MAD need.
 
     Returns
@@ -83,7 +84,7 @@ def plan_strategies(fields, weather, p, strategies=STRATEGIES) -> tuple[dict, in
         Fields whose crop season reaches outside the planned window (perennials,
         late crops): their totals cover the planned days only.
     """
-    options = dict(start=p.season_start, end=p.season_end, device=p.device)
+    options = dict(start=p.season_start, end=p.season_end, backend=as_backend(backend))
     plans, partial = {}, 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

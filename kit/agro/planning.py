@@ -19,7 +19,7 @@ from kit.agro.gridded.driver import GRID_DAILY, run_grid
 from kit.agro.model import prepare, run, summarize, to_dataset
 from kit.agro.policy import (STRATEGIES, IrrigationPolicy, allocate_quota, applied_irrigation, production_gain_per_m3,
                              quota_volume_m3)
-from kit.backend import get_backend
+from kit.backend import as_backend
 from kit.errors import ParameterError
 from kit.io import atomic_path
 
@@ -84,7 +84,7 @@ def _events(ds: xr.Dataset) -> pd.DataFrame:
 def water_balance(fields, weather, *, method: str = "single", irrigation=None, start=None, end=None, crops=None,
                   adjust_kc: bool = True, runoff: bool = True, initial_depletion_fraction: float = 0.0,
                   fw_irrigation: float = 1.0, et0_method: str = "fao56", krs: float = 0.16, lat_deg=None,
-                  elevation_m=None, device: str = "cpu", dtype: str | None = None, daily=None, chunks=None) -> xr.Dataset:
+                  elevation_m=None, backend=None, dtype: str | None = None, daily=None, chunks=None) -> xr.Dataset:
     """Daily FAO-56 soil water balance of every field (or every field pixel of a grid).
 
     Parameters
@@ -117,7 +117,8 @@ def water_balance(fields, weather, *, method: str = "single", irrigation=None, s
         sprinkler/basin, 0.3-0.4 drip); used by the evaporation layer.
     et0_method, krs, lat_deg, elevation_m :
         Passed to :func:`kit.agro.et0`.
-    device : {"cpu", "cuda", "auto"}
+    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
+        Where the kernels run: the notebook's Backend, or a device to resolve.
     dtype : {"float64", "float32"}, optional
         Kernel precision; default float64 for tables, float32 for grids.
     daily : sequence of str, optional
@@ -158,14 +159,14 @@ def water_balance(fields, weather, *, method: str = "single", irrigation=None, s
     if is_gridded(fields):
         if irrigation is not None:
             raise ParameterError("irrigation= applies to fields tables; for a grid, plan with kit.agro.schedule")
-        return run_grid(fields, weather, None, method=method, runoff=runoff, device=device, dtype=dtype or "float32",
+        return run_grid(fields, weather, None, method=method, runoff=runoff, backend=backend, dtype=dtype or "float32",
                         daily=GRID_DAILY if daily is None else tuple(daily), chunks=chunks, **options).balance
     if daily is not None or chunks is not None:
         raise ParameterError("daily= and chunks= apply to gridded fields (NetCDF/GeoTIFF or a Dataset with dims y, x)")
     inputs = prepare(fields, weather, **options)
-    backend = get_backend(device)
+    backend = as_backend(backend)
     policy = None if irrigation is None else applied_irrigation(irrigation, inputs, backend)
-    out = run(inputs, method=method, policy=policy, runoff=runoff, device=device, dtype=dtype or "float64")
+    out = run(inputs, method=method, policy=policy, runoff=runoff, backend=backend, dtype=dtype or "float64")
     return to_dataset(inputs, out, method)
 
 
@@ -173,7 +174,7 @@ def schedule(fields, weather, strategy: str = "mad", *, quota_m3: float | None =
              capacity_m3_day: float | None = None, mad_fraction: float | None = None, refill_fraction: float = 0.0,
              deficit_fraction: float = 0.6, interval_days: int = 7, depth_mm: float | None = None, calendar=None,
              use_forecast: bool = True, forecast_fraction: float = 0.5, max_postpone_days: int = 3,
-             method: str = "single", device: str = "cpu", dtype: str | None = None, daily=None, chunks=None,
+             method: str = "single", backend=None, dtype: str | None = None, daily=None, chunks=None,
              **balance_options) -> Plan:
     """Plan irrigation for every field and return the schedule, the water balance and the yield outlook.
 
@@ -239,7 +240,7 @@ def schedule(fields, weather, strategy: str = "mad", *, quota_m3: float | None =
                         mad_fraction=mad_fraction, refill_fraction=refill_fraction, deficit_fraction=deficit_fraction,
                         interval_days=interval_days, depth_mm=depth_mm, calendar=calendar, use_forecast=use_forecast,
                         forecast_fraction=forecast_fraction, max_postpone_days=max_postpone_days, method=method,
-                        device=device, dtype=dtype or "float32", daily=GRID_DAILY if daily is None else tuple(daily),
+                        backend=backend, dtype=dtype or "float32", daily=GRID_DAILY if daily is None else tuple(daily),
                         chunks=chunks, **balance_options)
     if daily is not None or chunks is not None:
         raise ParameterError("daily= and chunks= apply to gridded fields (NetCDF/GeoTIFF or a Dataset with dims y, x)")
@@ -253,7 +254,7 @@ def schedule(fields, weather, strategy: str = "mad", *, quota_m3: float | None =
     if strategy == "quota":
         quota = quota_volume_m3(quota_m3, quota_mm, f["area_ha"].sum())
         # Unconstrained need first, then the allocation that maximizes production, then MAD within it.
-        need = run(inputs, method=method, policy=IrrigationPolicy("mad", **{**common, "capacity_m3_day": None}), runoff=runoff, device=device,
+        need = run(inputs, method=method, policy=IrrigationPolicy("mad", **{**common, "capacity_m3_day": None}), runoff=runoff, backend=backend,
                    dtype=balance_options["dtype"])
         need_mm = np.nansum(need["irrigation_mm"], axis=1)
         etc_mm = np.nansum(need["etc_mm"], axis=1)
@@ -263,7 +264,7 @@ def schedule(fields, weather, strategy: str = "mad", *, quota_m3: float | None =
         policy = IrrigationPolicy("quota", **common, budget_mm=alloc_m3 / (area * 10.0), priority=gain)
     else:
         policy = IrrigationPolicy(strategy, **common)
-    out = run(inputs, method=method, policy=policy, runoff=runoff, device=device, dtype=balance_options["dtype"])
+    out = run(inputs, method=method, policy=policy, runoff=runoff, backend=backend, dtype=balance_options["dtype"])
     ds = to_dataset(inputs, out, method)
     ds.attrs["strategy"] = strategy
     if strategy == "quota":

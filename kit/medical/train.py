@@ -54,8 +54,8 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         Apply :func:`kit.medical.augment.default_augmentation` to training batches.
     width : int, optional
         ``small_cnn`` width (channels of the first stage).
-    device : str
-        Torch device, e.g. ``kit.backend.get_backend("auto").torch_device``.
+    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
+        Where the network trains: the notebook's Backend, or a device to resolve.
     seed : int
         Seeds initialisation, shuffling and augmentation.
     progress : bool
@@ -86,7 +86,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, arch: str = "small_cnn", image_size: int = 64, epochs: int = 12, batch_size: int = 64,
                  lr: float = 3e-3, weight_decay: float = 1e-4, augment: bool = True, width: int | None = None,
-                 device: str = "cpu", seed: int = 0, progress: bool = True):
+                 backend=None, seed: int = 0, progress: bool = True):
         self.arch = arch
         self.image_size = image_size
         self.epochs = epochs
@@ -95,7 +95,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.augment = augment
         self.width = width
-        self.device = device
+        self.backend = backend
         self.seed = seed
         self.progress = progress
 
@@ -128,7 +128,9 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         self._check_params()
         yt = torch.from_numpy(self._labels(y, len(X)))
         xt = to_tensor(X, self.image_size)
-        dev = torch.device(self.device)
+        from kit.backend import as_backend
+
+        dev = torch.device(as_backend(self.backend).torch_device)
         torch.manual_seed(self.seed)
         gen = torch.Generator().manual_seed(self.seed)
         model = self._new_model().to(dev)
@@ -235,7 +237,8 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         self._check_fitted()
         state = {
             "format": CHECKPOINT_FORMAT,
-            "params": self.get_params(),
+            # The backend is this machine's, not the model's: load() takes its own.
+            "params": {k: v for k, v in self.get_params().items() if k != "backend"},
             "state_dict": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
             "temperature": self.temperature_,
             "threshold": self.threshold_,
@@ -248,19 +251,22 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         return Path(path)
 
     @classmethod
-    def load(cls, path, device: str = "cpu") -> "TriageClassifier":
-        """Read a checkpoint written by :meth:`save`."""
+    def load(cls, path, backend=None) -> "TriageClassifier":
+        """Read a checkpoint written by :meth:`save` onto ``backend`` (a Backend or a device)."""
+        from kit.backend import as_backend
         from kit.io import read_torch_file
 
         state = read_torch_file(path, "model checkpoint", "a file written by TriageClassifier.save")
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
             raise InputDataError(f"{path} is not a kit.medical triage checkpoint; give a file written by "
                                  "TriageClassifier.save")
-        params = dict(state["params"], device=device)
+        backend = as_backend(backend)
+        params = {k: v for k, v in state["params"].items() if k != "device"}  # "device": checkpoints before Backend
+        params["backend"] = backend
         clf = cls(**params)
         model = clf._new_model()
         model.load_state_dict(state["state_dict"])
-        clf.model_ = model.to(torch.device(device)).eval()
+        clf.model_ = model.to(torch.device(backend.torch_device)).eval()
         clf.temperature_ = float(state["temperature"])
         clf.threshold_ = float(state["threshold"])
         clf.logit_threshold_ = float(state["logit_threshold"])

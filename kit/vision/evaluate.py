@@ -235,7 +235,7 @@ def to_coco_results(detections: list, image_ids, category_ids: dict) -> list:
 
 
 def predict(model, dataset, *, image_size: int = 256, batch_size: int = 16, score_threshold: float = 0.01,
-            top_k: int = 100, device: str = "cpu", runner=None, progress: bool = False) -> tuple[list, list]:
+            top_k: int = 100, backend=None, runner=None, progress: bool = False) -> tuple[list, list]:
     """Run a detector over a dataset; boxes in the original image's pixels.
 
     Parameters
@@ -252,8 +252,8 @@ def predict(model, dataset, *, image_size: int = 256, batch_size: int = 16, scor
         Low (0.01) for mAP; the calibrated counting threshold for counts.
     top_k : int
         Peaks per image before NMS.
-    device : str
-        Torch device string (``get_backend(device).torch_device``).
+    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
+        Where the network runs: the notebook's Backend, or a device to resolve.
     runner : callable, optional
         ``images (B, 3, H, W) float tensor -> dict of output tensors``, to run
         another engine (ONNX Runtime) instead of ``model``.
@@ -271,11 +271,14 @@ def predict(model, dataset, *, image_size: int = 256, batch_size: int = 16, scor
 
     runner_given = runner
     if runner is None:
+        from kit.backend import as_backend
+
         model.eval()
+        torch_device = as_backend(backend).torch_device
 
         def runner(x):
             with torch.no_grad():
-                return model(x.to(device))
+                return model(x.to(torch_device))
 
     ids, dets = [], []
     n = len(dataset)

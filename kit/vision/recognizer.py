@@ -130,7 +130,7 @@ class CodeReader(nn.Module):
         return self.fc(self.features(images)).transpose(1, 2)  # (B, 40, classes)
 
 
-def code_reader(alphabet: str = ALPHABET, width: int = 16, hidden: int = 128, weights=None, device: str = "cpu",
+def code_reader(alphabet: str = ALPHABET, width: int = 16, hidden: int = 128, weights=None, backend=None,
                 seed: int = 0):
     """Build the code reader, from scratch or from a local ``state_dict`` file.
 
@@ -146,7 +146,7 @@ def code_reader(alphabet: str = ALPHABET, width: int = 16, hidden: int = 128, we
     >>> sum(p.numel() for p in m.parameters()) < 1_000_000
     True
     """
-    from kit.backend import get_backend
+    from kit.backend import as_backend
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -155,7 +155,7 @@ def code_reader(alphabet: str = ALPHABET, width: int = 16, hidden: int = 128, we
         from kit.vision.models.weights import load_weights
 
         load_weights(model, weights, "the code reader")
-    return model.to(get_backend(device).torch_device)
+    return model.to(as_backend(backend).torch_device)
 
 
 def load_code_crops(path, split: str | None = None, report=None) -> list:
@@ -447,7 +447,7 @@ def _readings(frame_probs, alphabet) -> list:
     return out
 
 
-def read_codes(model, images, *, batch_size: int = 64, device: str = "cpu", runner=None,
+def read_codes(model, images, *, batch_size: int = 64, backend=None, runner=None,
                row_shifts_px: tuple = (0, -1, 1)) -> list:
     """Read container codes from crops.
 
@@ -465,8 +465,8 @@ def read_codes(model, images, *, batch_size: int = 64, device: str = "cpu", runn
     images : list of uint8 arrays (32, 160, 3)
         Crops (``load_code_crops(...)[i]["image"]``); other sizes are resized.
     batch_size : int
-    device : str
-        Torch device string.
+    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
+        Where the network runs: the notebook's Backend, or a device to resolve.
     runner : callable, optional
         ``(B, 3, 32, 160) tensor -> (B, T, C) logits``, e.g. an ONNX Runtime session.
     row_shifts_px : tuple of int
@@ -480,11 +480,14 @@ def read_codes(model, images, *, batch_size: int = 64, device: str = "cpu", runn
 
     imgs = [a if a.shape[:2] == CROP_SIZE else np.asarray(Image.fromarray(a).resize(CROP_SIZE[::-1], Image.BILINEAR)) for a in images]
     if runner is None:
+        from kit.backend import as_backend
+
         model.eval()
+        torch_device = as_backend(backend).torch_device
 
         def runner(x):
             with torch.no_grad():
-                return model(x.to(device)).float().cpu()
+                return model(x.to(torch_device)).float().cpu()
 
     if not row_shifts_px:
         raise ParameterError("row_shifts_px must hold at least one shift, e.g. (0,)")
@@ -529,7 +532,7 @@ def _rendered_training_crops(n: int, alphabet: str, seed: int):
 
 
 def train_reader(model, train: list, val: list | None = None, *, epochs: int = 15, batch_size: int = 12, lr: float = 1e-2,
-                 position_weight: float = 1.0, dropout: float = 0.1, rendered_crops: int | None = None, device: str = "cpu",
+                 position_weight: float = 1.0, dropout: float = 0.1, rendered_crops: int | None = None, backend=None,
                  seed: int = 0, progress: bool = True, max_cpu_seconds: float | None = None):
     """Train the code reader with CTC on labelled crops, helped by a per-position loss.
 
@@ -566,7 +569,8 @@ def train_reader(model, train: list, val: list | None = None, *, epochs: int = 1
         Crops of uniformly drawn characters rendered and added to the pool;
         default half the number of labelled crops, 0 for none (e.g. real
         crops only).
-    device : str
+    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
+        Where the network runs: the notebook's Backend, or a device to resolve.
     seed : int
         Seeds the shuffling, augmentation, dropout and rendered crops (the
         initial weights are seeded by :func:`code_reader`).
@@ -584,8 +588,9 @@ def train_reader(model, train: list, val: list | None = None, *, epochs: int = 1
 
     from tqdm.auto import tqdm
 
-    from kit.backend import get_backend
+    from kit.backend import as_backend
 
+    backend = as_backend(backend)
     items = [c for c in train if c["text"]]
     if not items:
         raise InputDataError("no labelled code crop to train on; check code_crops.json (field 'text')")
@@ -598,7 +603,7 @@ def train_reader(model, train: list, val: list | None = None, *, epochs: int = 1
     if rendered_crops < 0:
         raise ParameterError(f"rendered_crops must be >= 0 (0: labelled crops only), got {rendered_crops}")
     cpu0 = time.process_time()
-    dev = get_backend(device).torch_device
+    dev = backend.torch_device
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = model.to(dev)
@@ -644,7 +649,7 @@ def train_reader(model, train: list, val: list | None = None, *, epochs: int = 1
         acc = float("nan")
         if val:
             # One pass (no row shifts): a third of the cost, and enough to rank the epochs.
-            acc = code_accuracy(read_codes(model, [c["image"] for c in val], device=dev, row_shifts_px=(0,)),
+            acc = code_accuracy(read_codes(model, [c["image"] for c in val], backend=backend, row_shifts_px=(0,)),
                                 [c["text"] for c in val])
             if acc > best:
                 best, best_state = acc, copy.deepcopy(model.state_dict())

@@ -215,7 +215,7 @@ def _seed_all(seed):
 def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int = 8, lr: float = 4e-3,
                    weight_decay: float = 1e-4, image_size: int = 256, augment: dict | None = None,
                    patience: int = 8, min_epochs: int = 0, eval_every: int = 1, first_eval: int | None = None,
-                   checkpoint_dir=None, device: str = "cpu",
+                   checkpoint_dir=None, backend=None,
                    seed: int = 0, progress: bool = True, max_cpu_seconds: float | None = None,
                    class_balanced: bool = True, crop_size=None, channels_last: bool | None = None,
                    regression: str = "dense", gaussian: str = "circle", prefetch: bool = True,
@@ -255,8 +255,10 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
         split cost 15 % of an epoch.
     checkpoint_dir : path, optional
         Where ``best.pt`` and ``last.pt`` are written (atomically).
-    device : str
-        ``"auto"``, ``"cpu"`` or ``"cuda"``.
+    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
+        Where the network trains: the notebook's Backend, or a device to
+        resolve. Its ``precision`` is the autocast precision when
+        ``precision`` is ``"auto"``.
     seed : int
     progress : bool
         Show a tqdm bar (steps, loss, validation mAP@0.5).
@@ -327,7 +329,7 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     import torch
     from tqdm.auto import tqdm
 
-    from kit.backend import get_backend, train_precision
+    from kit.backend import as_backend, train_precision
     from kit.io import atomic_path
     from kit.vision.data import eval_transforms, train_transforms
     from kit.vision.evaluate import coco_evaluate, predict
@@ -337,8 +339,9 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
         raise ParameterError(f"image_size must be a multiple of 16 px, got {image_size}")
     if epochs < 1 or batch_size < 1:
         raise ParameterError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
-    torch_device = get_backend(device).torch_device
-    precision, _ = train_precision(torch_device, precision)
+    backend = as_backend(backend)
+    torch_device = backend.torch_device
+    precision = backend.precision if precision == "auto" else train_precision(torch_device, precision)[0]
     amp_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
     use_amp = amp_dtype is not None
     amp_device = "cuda" if torch_device.startswith("cuda") else "cpu"
@@ -435,7 +438,7 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
         last = epoch == epochs or out_of_time
         map50 = float("nan")
         if val_eval is not None and ((epoch >= first_eval and (epoch - first_eval) % eval_every == 0) or last):
-            ids, dets = predict(model, val_eval, image_size=image_size, device=torch_device)
+            ids, dets = predict(model, val_eval, image_size=image_size, backend=backend)
             from kit.vision.evaluate import to_coco_results
 
             map50 = coco_evaluate(to_coco_results(dets, ids, val.index.category_ids), val.index).map50
@@ -464,7 +467,7 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     model.eval()
     thr, per_class = 0.3, {k: 0.3 for k in range(1, K + 1)}
     if val_eval is not None:
-        ids, dets = predict(model, val_eval, image_size=image_size, device=torch_device, score_threshold=0.05)
+        ids, dets = predict(model, val_eval, image_size=image_size, backend=backend, score_threshold=0.05)
         thr, per_class = calibrate_count_threshold(dets, val.index, ids)
     ckpt = None
     if ckpt_dir is not None:

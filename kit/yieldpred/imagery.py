@@ -8,7 +8,7 @@ import pandas as pd
 import xarray as xr
 
 from kit import raster
-from kit.backend import get_backend
+from kit.backend import as_backend
 from kit.errors import InputDataError
 from kit.labeled import on_backend
 
@@ -33,7 +33,7 @@ def reflectance(stack: xr.DataArray, name: str) -> xr.DataArray:
     return (dn.where(dn != nodata) * scale).astype(np.float32)
 
 
-def index_series_from_stack(stack: xr.DataArray, fields, *, indices=("ndvi", "ndmi"), device: str = "cpu",
+def index_series_from_stack(stack: xr.DataArray, fields, *, indices=("ndvi", "ndmi"), backend=None,
                             min_valid_fraction: float = 0.5, field_index=None) -> pd.DataFrame:
     """Per-field mean of each index on every date, clouds masked (the ``index_series`` table).
 
@@ -45,8 +45,9 @@ def index_series_from_stack(stack: xr.DataArray, fields, *, indices=("ndvi", "nd
     fields : path or GeoJSON dict of polygons, or a ready :class:`kit.raster.FieldIndex`
     indices : tuple of str
         Any of :data:`INDEX_BANDS`.
-    device : str
-        Where the index kernels and zonal reductions run.
+    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
+        Where the index kernels and zonal reductions run: the notebook's
+        Backend, or a device to resolve.
     min_valid_fraction : float
         A field-date with this share of clear pixels or less is left out.
 
@@ -60,7 +61,7 @@ def index_series_from_stack(stack: xr.DataArray, fields, *, indices=("ndvi", "nd
     unknown = [i for i in indices if i not in INDEX_BANDS]
     if unknown:
         raise InputDataError(f"unknown index {unknown[0]!r}; choose from {', '.join(INDEX_BANDS)}")
-    backend = get_backend(device)
+    backend = as_backend(backend)
     index = field_index if field_index is not None else raster.rasterize_fields(fields, stack.isel(time=0, band=0))
     names = [str(b) for b in stack.coords["band"].values]
     if "SCL" in names:

@@ -54,7 +54,7 @@ class Inputs:
     source: str = ""
 
 
-def load_inputs(p) -> Inputs:
+def load_inputs(p, backend=None) -> Inputs:
     """Read the user's files (or generate the embedded region), check them, and derive the index series.
 
     Raises :class:`kit.errors.KitError` subclasses with one line each; counted
@@ -109,7 +109,7 @@ def load_inputs(p) -> Inputs:
         for w in caught:
             warnings.warn(w.message, w.category, stacklevel=2)
         skipped += [{"field_id": f, "year": p.target_year, "reason": "polygon covers no pixel of the rasters"} for f in field_index.outside]
-        observations = index_series_from_stack(stack, None, device=p.device, field_index=field_index)
+        observations = index_series_from_stack(stack, None, backend=backend, field_index=field_index)
     else:
         observations = read_index_series(p.index_series)
     observations["date"] = pd.to_datetime(observations["date"])

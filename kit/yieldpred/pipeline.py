@@ -74,7 +74,7 @@ class FeatureBuilder:
     yields : DataFrame from :func:`kit.yieldpred.data.read_yields` (covariates for the seasons)
     years : list of int, seasons to build
     season_start : str, MM-DD
-    device : str, where the water balance runs
+    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}, where the water balance runs
 
     Water balances are run once per season and forecast day and cached;
     phenology is recomputed per forecast day from observations up to that
@@ -82,14 +82,14 @@ class FeatureBuilder:
     module docstring).
     """
 
-    def __init__(self, fields, observations, weather, yields, years, *, season_start="09-01", device="cpu"):
+    def __init__(self, fields, observations, weather, yields, years, *, season_start="09-01", backend=None):
         self.fields = fields.set_index("field_id", drop=False)
         self.obs = observations
         self.weather = weather
         self.yields = yields.set_index(["field_id", "year"])
         self.years = sorted(int(y) for y in years)
         self.season_start = season_start
-        self.device = device
+        self.backend = backend
         self.indices = [c for c in observations.columns if c not in ("field_id", "date")]
         self._balance = {}
         self._curves = {}
@@ -290,7 +290,7 @@ class FeatureBuilder:
         table["soil"] = f["soil"].fillna("loam").to_numpy() if "soil" in f else "loam"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # seasons reaching past the weather are expected at a forecast date
-            ds = water_balance(table, w, start=start, end=w.index[-1], device=self.device)
+            ds = water_balance(table, w, start=start, end=w.index[-1], backend=self.backend)
         self._balance[key] = (ds, plant, w)
         return self._balance[key]
 

@@ -191,7 +191,6 @@ def _simulate_season(fields, year, weather, plant, taw_true, commune_rain, n_fac
     """Process model of one season: water balance, canopy, biomass, harvest index -> yield, daily cover."""
     from kit.agro.balance import water_balance_kernel
     from kit.agro.model import prepare
-    from kit.backend import get_backend
 
     start, end = f"{year - 1}-09-01", f"{year}-08-31"
     table = fields[["field_id", "crop", "area_ha", "soil"]].assign(
@@ -200,7 +199,7 @@ def _simulate_season(fields, year, weather, plant, taw_true, commune_rain, n_fac
         warnings.simplefilter("ignore")
         inputs = prepare(table, weather, start=start, end=end)
     rain = inputs.weather["rain_mm"].to_numpy(float)[None, :] * commune_rain[:, None]
-    xp = get_backend("cpu").xp
+    import array_api_compat.numpy as xp  # the embedded data is made on the CPU, bit for bit the same everywhere
     out = water_balance_kernel(xp.asarray(inputs.et0["et0_mm"].to_numpy(float)), xp.asarray(rain),
                                {k: xp.asarray(v) for k, v in inputs.params.items()},
                                u2_ms=xp.asarray(inputs.u2_ms), rh_min_pct=xp.asarray(inputs.rh_min_pct))

@@ -88,4 +88,4 @@ def test_gridded_fields_file_gives_a_map(tmp_path):
 def kit_schedule(fields, weather, p):
     from kit.agro import schedule
 
-    return schedule(fields, weather, "mad", start=p.season_start, end=p.season_end, device=p.device)
+    return schedule(fields, weather, "mad", start=p.season_start, end=p.season_end, backend=p.device)

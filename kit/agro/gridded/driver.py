@@ -37,7 +37,7 @@ __all__ = ["DAILY", "GRID_DAILY", "run_grid"]
 def run_grid(fields, weather, strategy: str | None = None, *, quota_m3=None, quota_mm=None, daily=(), start=None, end=None,
              crops=None, adjust_kc: bool = True, runoff: bool = True, initial_depletion_fraction: float = 0.0,
              fw_irrigation: float = 1.0, et0_method: str = "fao56", krs: float = 0.16, lat_deg=None, elevation_m=None,
-             method: str = "single", device: str = "cpu", dtype: str = "float32", chunk_pixels: int = 262_144,
+             method: str = "single", backend=None, dtype: str = "float32", chunk_pixels: int = 262_144,
              chunks=None, **policy_options) -> GridPlan:
     """Water balance (``strategy=None``, rainfed) or a schedule for every field pixel of a grid.
 
@@ -81,7 +81,7 @@ def run_grid(fields, weather, strategy: str | None = None, *, quota_m3=None, quo
                          station_et0=station_et0, krs=krs, et0_method=et0_method, dtype=dtype, chunk_pixels=chunk_pixels)
     common = {k: v for k, v in policy_options.items() if k in _POLICY_OPTIONS}
     common["use_forecast"] = policy_options.get("use_forecast", True)
-    kernel = dict(method=method, runoff=runoff, device=device, dtype=dtype)
+    kernel = dict(method=method, runoff=runoff, backend=backend, dtype=dtype)
     quota = budgets = gains = None
     if strategy == "quota":
         check_quota_options(quota_m3, quota_mm)

@@ -124,7 +124,7 @@ class CenterNet(nn.Module):
         return {"heatmap": self.heatmap(p), "size": F.relu(self.size(p)), "offset": self.offset(p)}
 
 
-def centernet(num_classes: int, width: int = 16, head_channels: int = 32, weights=None, device: str = "cpu",
+def centernet(num_classes: int, width: int = 16, head_channels: int = 32, weights=None, backend=None,
               head: str = "shared") -> CenterNet:
     """Build the default small detector, from scratch or from a local weight file.
 
@@ -141,8 +141,8 @@ def centernet(num_classes: int, width: int = 16, head_channels: int = 32, weight
         0.70 at 11 epochs against 0.67 for separate heads at 9).
     weights : path, optional
         A ``state_dict`` saved with ``torch.save``; no hub download is tried.
-    device : {"auto", "cpu", "cuda"}
-        Resolved by :func:`kit.backend.get_backend`.
+    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
+        Where the network runs: the notebook's Backend, or a device to resolve.
 
     Returns
     -------
@@ -157,14 +157,14 @@ def centernet(num_classes: int, width: int = 16, head_channels: int = 32, weight
     >>> tuple(out["heatmap"].shape), tuple(out["size"].shape)
     ((1, 4, 16, 16), (1, 2, 16, 16))
     """
-    from kit.backend import get_backend
+    from kit.backend import as_backend
 
     model = CenterNet(num_classes, width, head_channels, head)
     if weights is not None:
         from kit.vision.models.weights import load_weights
 
         load_weights(model, weights, f"CenterNet({num_classes} classes, width {width})")
-    return model.to(get_backend(device).torch_device)
+    return model.to(as_backend(backend).torch_device)
 
 
 def gaussian_radius(height, width, min_overlap: float = 0.7):

@@ -74,13 +74,13 @@ def _check(num_classes, image_size):
         raise ParameterError(f"image_size must be a multiple of 16 px, at least 32, got {image_size}")
 
 
-def _finish(net, num_classes, name, weights, device):
-    from kit.backend import get_backend
+def _finish(net, num_classes, name, weights, backend):
+    from kit.backend import as_backend
 
     model = TorchvisionDetector(net, num_classes, name)
     if weights is not None:
         load_matching_weights(model, weights)
-    return model.to(get_backend(device).torch_device)
+    return model.to(as_backend(backend).torch_device)
 
 
 def load_matching_weights(model: TorchvisionDetector, weights, min_fraction: float = 0.5) -> TorchvisionDetector:
@@ -111,7 +111,7 @@ def load_matching_weights(model: TorchvisionDetector, weights, min_fraction: flo
     return model
 
 
-def ssdlite(num_classes: int, image_size: int = 320, weights=None, device: str = "cpu") -> TorchvisionDetector:
+def ssdlite(num_classes: int, image_size: int = 320, weights=None, backend=None) -> TorchvisionDetector:
     """torchvision SSDlite (MobileNetV3-Large backbone), from scratch or from a local weight file.
 
     Parameters
@@ -122,7 +122,8 @@ def ssdlite(num_classes: int, image_size: int = 320, weights=None, device: str =
         Square input the network works at (320 in the paper; 192 fits a CPU budget).
     weights : path, optional
         Local ``state_dict`` file; no download is tried.
-    device : {"auto", "cpu", "cuda"}
+    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
+        Where the network runs: the notebook's Backend, or a device to resolve.
 
     Returns
     -------
@@ -144,10 +145,10 @@ def ssdlite(num_classes: int, image_size: int = 320, weights=None, device: str =
     # The builder fixes 320 px; the default boxes are relative to the image, so only the resize changes.
     net.transform = GeneralizedRCNNTransform(image_size, image_size, [0.5] * 3, [0.5] * 3, size_divisible=1,
                                              fixed_size=(image_size, image_size))
-    return _finish(net, num_classes, "ssdlite", weights, device)
+    return _finish(net, num_classes, "ssdlite", weights, backend)
 
 
-def fcos(num_classes: int, image_size: int = 512, weights=None, device: str = "cpu") -> TorchvisionDetector:
+def fcos(num_classes: int, image_size: int = 512, weights=None, backend=None) -> TorchvisionDetector:
     """torchvision FCOS (ResNet-50 FPN, anchor-free), from scratch or from a local weight file.
 
     Parameters
@@ -156,7 +157,8 @@ def fcos(num_classes: int, image_size: int = 512, weights=None, device: str = "c
     image_size : int, px
         Images are resized so their side is ``image_size``.
     weights : path, optional
-    device : {"auto", "cpu", "cuda"}
+    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
+        Where the network runs: the notebook's Backend, or a device to resolve.
 
     Returns
     -------
@@ -168,10 +170,10 @@ def fcos(num_classes: int, image_size: int = 512, weights=None, device: str = "c
     net = fcos_resnet50_fpn(weights=None, weights_backbone=None, num_classes=num_classes + 1, min_size=image_size,
                             max_size=image_size, score_thresh=0.01, detections_per_img=100,
                             image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD)
-    return _finish(net, num_classes, "fcos", weights, device)
+    return _finish(net, num_classes, "fcos", weights, backend)
 
 
-def faster_rcnn(num_classes: int, image_size: int = 512, weights=None, device: str = "cpu",
+def faster_rcnn(num_classes: int, image_size: int = 512, weights=None, backend=None,
                 backbone: str = "resnet50") -> TorchvisionDetector:
     """torchvision Faster R-CNN (FPN), from scratch or from a local weight file.
 
@@ -180,7 +182,8 @@ def faster_rcnn(num_classes: int, image_size: int = 512, weights=None, device: s
     num_classes : int
     image_size : int, px
     weights : path, optional
-    device : {"auto", "cpu", "cuda"}
+    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
+        Where the network runs: the notebook's Backend, or a device to resolve.
     backbone : {"resnet50", "mobilenet_v3_large"}
         ResNet-50 is the reference; MobileNetV3-Large is several times lighter.
 
@@ -197,13 +200,13 @@ def faster_rcnn(num_classes: int, image_size: int = 512, weights=None, device: s
     net = builders[backbone](weights=None, weights_backbone=None, num_classes=num_classes + 1, min_size=image_size,
                              max_size=image_size, box_score_thresh=0.01, box_detections_per_img=100,
                              image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD)
-    return _finish(net, num_classes, "faster_rcnn", weights, device)
+    return _finish(net, num_classes, "faster_rcnn", weights, backend)
 
 
 TORCHVISION_DETECTORS = {"ssdlite": ssdlite, "fcos": fcos, "faster_rcnn": faster_rcnn}
 
 
-def build_detector(name: str, num_classes: int, image_size: int = 256, weights=None, device: str = "cpu"):
+def build_detector(name: str, num_classes: int, image_size: int = 256, weights=None, backend=None):
     """Any detector of the kit by name: ``centernet`` (default), ``ssdlite``, ``fcos`` or ``faster_rcnn``.
 
     Parameters
@@ -215,7 +218,8 @@ def build_detector(name: str, num_classes: int, image_size: int = 256, weights=N
         Input size the torchvision networks resize to (CenterNet takes any multiple of 16).
     weights : path, optional
         A local weight file; no download is tried.
-    device : {"auto", "cpu", "cuda"}
+    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
+        Where the network runs: the notebook's Backend, or a device to resolve.
 
     Returns
     -------
@@ -230,7 +234,7 @@ def build_detector(name: str, num_classes: int, image_size: int = 256, weights=N
     if name == "centernet":
         from kit.vision.models.anchor_free import centernet
 
-        return centernet(num_classes, weights=weights, device=device)
+        return centernet(num_classes, weights=weights, backend=backend)
     if name not in TORCHVISION_DETECTORS:
         raise ParameterError(f"model must be one of centernet, {', '.join(TORCHVISION_DETECTORS)}; got {name!r}")
-    return TORCHVISION_DETECTORS[name](num_classes, image_size=image_size, weights=weights, device=device)
+    return TORCHVISION_DETECTORS[name](num_classes, image_size=image_size, weights=weights, backend=backend)
