@@ -613,7 +613,7 @@ class YieldModel(RegressorMixin, BaseEstimator):
 
 
 def cross_validate(features: pd.DataFrame, yields: pd.DataFrame, *, exclude_year=None, **params) -> tuple[pd.DataFrame, dict]:
-    """Leave-one-year-out predictions and the issue's metrics, model beside the baselines.
+    """Leave-one-year-out predictions and skill metrics (error, skill against both baselines, interval coverage).
 
     Returns
     -------
