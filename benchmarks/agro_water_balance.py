@@ -4,7 +4,7 @@ Prints field-days per second for kit (10 000 fields x 365 days, vectorized)
 and pyfao56 (a few fields, one at a time), their ratio, kit's peak memory,
 and ET0 values per second.
 
-kit keeps the daily variables the issue's ``water_balance.nc`` holds (ETc,
+kit keeps the daily variables of the irrigation notebook's ``water_balance.nc`` (ETc,
 ETa, depletion, RAW, TAW, Ks, irrigation) plus those the seasonal summary
 needs, in float64 (the default, bit-identical to earlier results) and in
 float32. ET0 runs on (fields, days) arrays with the day of year given per day

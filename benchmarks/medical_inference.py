@@ -8,8 +8,8 @@ ONNX, quantizes it statically to int8 (QDQ, calibrated on validation images)
 and times the three back ends on the same held-out images, single-threaded by
 default so the ratio measures the kernels, not the core count. It prints the
 AUROC of each back end on the held-out images too: speed is only worth having
-at the same accuracy (issue 7: int8 at least 2x Torch fp32 with AUROC lower by
-at most 0.01).
+at the same accuracy (the target: int8 at least 2x Torch fp32 with AUROC lower
+by at most 0.01).
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/pipeline_parallel.py [--runs 8] [--work-s 3]
 
 Prints the wall times and the ratio against the same spec run one at a time
-on one worker (2x is the limit on two cores; the issue asks for at least
+on one worker (2x is the limit on two cores; the target is at least
 1.6x), and, for reference, against one-at-a-time local subprocesses. Each
 run is a full run (kernel start, execution, report, manifest).
 """

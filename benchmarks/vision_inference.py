@@ -8,8 +8,8 @@ count, on real synthetic scenes (int8 calibrated on other scenes). Without a
 weight file the detector is briefly trained (about a minute of CPU) so the
 activations that int8 calibration sees are realistic; speed does not depend
 on the weights otherwise. Prints the CPU model and thread count beside the
-figures, and the ratios to Torch fp32 (the issue asks the best ONNX Runtime
-path to reach at least 2x Torch throughput on this CPU). For fairness Torch
+figures, and the ratios to Torch fp32 (the target: the best ONNX Runtime
+path reaches at least 2x Torch throughput on this CPU). For fairness Torch
 also runs in its best CPU set-up (inference mode, channels-last layout);
 ONNX Runtime sessions are kit.onnx.ort_session: the same thread count,
 sequential execution, ORT_ENABLE_ALL graph optimisations.

@@ -4,8 +4,8 @@ Usage: python benchmarks/vision_synth.py [n_images] [image_size]
 
 Prints seconds and images per second for each part, and the same scenes
 re-read by kit.vision.data.load_coco (full decode check) beside them.
-There is no peer generator to compare with; the target from issue 6 is
-600 scenes at 256 px "well under a minute".
+There is no peer generator to compare with; the target is 600 scenes at
+256 px in well under a minute.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Leak signature table for every L-Town junction: kit (EPANET stepping) against WNTRSimulator.
 
 The kit computes the whole table in one EPANET project (warm-started
-snapshots). The peer is what the issue's Known ground timed: WNTR's own
+snapshots). The peer is the usual way to get such a table: WNTR's own
 leak model, ``Junction.add_leak`` + ``WNTRSimulator``, one run per junction,
 here as the same snapshot (duration 0 at the same hour) so both sides solve
 the same problem; its time for a sample of junctions is extrapolated to all

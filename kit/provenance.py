@@ -4,7 +4,6 @@ from __future__ import annotations
 import platform
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 KEY_PACKAGES = (
     "sector-kit", "numpy", "pandas", "xarray", "dask", "scikit-learn", "lightgbm", "torch", "torchvision",
@@ -49,6 +48,3 @@ def host() -> dict:
         "cpu_count": os.cpu_count(),
     }
 
-
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent

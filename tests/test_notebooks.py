@@ -30,11 +30,25 @@ def test_one_parameters_cell_matching_spec(path):
             assert line.count("=") == 1, f"papermill skips a parameter line with a second '=' (in its comment): {line}"
 
 
+#: Python type of a validated value, by parameter kind.
+KIND_TYPES = {"int": int, "float": float, "bool": bool, "str": str, "date": str, "path": str, "output_dir": str,
+              "device": str, "list": list, "dict": dict}
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_defaults_validate(path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     info = notebooks.inspect(path)
-    info.spec.validate({})  # the shipped defaults are valid on this machine
+    params = info.spec.validate({})  # the shipped defaults are valid on this machine
+    assert list(params) == info.spec.names  # every parameter filled in, in the cell's order
+    for p in info.spec:
+        value = params[p.name]
+        if p.default is None:
+            assert value is None, p.name
+        else:
+            assert type(value) is KIND_TYPES[p.kind] and value == p.default, f"{p.name}: {value!r} from {p.default!r}"
+    # The notebook's own validation cell, on its parameters cell, gets the same values.
+    assert dict(info.spec.validate(notebooks.parameter_cell_values(path))) == dict(params)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

@@ -90,21 +90,8 @@ def _column(xp, a, t, like):
     return col + xp.zeros_like(like)
 
 
-def _stage_value(xp, day, p, ini, mid, end):
-    """Crop coefficient on ``day`` from the four stage lengths (FAO-56 eq. 66)."""
-    s1 = p["l_ini"]
-    s2 = s1 + p["l_dev"]
-    s3 = s2 + p["l_mid"]
-    dev = ini + (day - s1) / p["l_dev"] * (mid - ini)
-    late = mid + (day - s3) / p["l_late"] * (end - mid)
-    out = xp.where(day <= s1, ini, dev)
-    out = xp.where(day > s2, mid, out)
-    out = xp.where(day > s3, late, out)
-    return out
-
-
 class _Stages:
-    """Eq. 66 with the stage bounds and slopes computed once, not every day (same values as :func:`_stage_value`)."""
+    """Crop coefficient by day from the four stage lengths (FAO-56 eq. 66), stage bounds and slopes computed once."""
 
     def __init__(self, xp, p, ini, mid, end):
         self.xp, self.ini, self.mid = xp, ini, mid

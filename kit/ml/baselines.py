@@ -3,14 +3,24 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["FieldMeanBaseline", "LinearTrendBaseline"]
 
 
-class FieldMeanBaseline:
+class FieldMeanBaseline(RegressorMixin, BaseEstimator):
     """Predict each field's mean yield over the training years (the region's mean for unseen fields).
 
-    ``fit(X, y)`` and ``predict(X)`` take a DataFrame with ``field_id`` and ``year`` columns.
+    ``fit(X, y)`` and ``predict(X)`` take a DataFrame with ``field_id`` and ``year`` columns;
+    other columns are ignored.
+
+    Attributes
+    ----------
+    field_mean_ : pandas.Series
+        Mean yield of each training field, indexed by ``field_id``.
+    overall_ : float
+        Mean of all training yields.
 
     Examples
     --------
@@ -27,15 +37,27 @@ class FieldMeanBaseline:
         return self
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self)
         return X["field_id"].map(self.field_mean_).fillna(self.overall_).to_numpy(float)
 
 
-class LinearTrendBaseline:
+class LinearTrendBaseline(RegressorMixin, BaseEstimator):
     """Field mean plus a region-wide linear trend in the year (pooled within-field slope).
+
+    ``fit(X, y)`` and ``predict(X)`` take a DataFrame with ``field_id`` and ``year`` columns.
 
     Per-field trends over a handful of seasons mostly fit weather noise;
     one slope for the region (yield gain from varieties and practice) is
     the usual trend baseline of yield benchmarks (e.g. CY-Bench).
+
+    Attributes
+    ----------
+    slope_ : float
+        Yield gain per year (target unit per year), 0 when no field has two years.
+    field_intercept_ : pandas.Series
+        Each training field's mean of ``y - slope_ * year``.
+    overall_intercept_ : float
+        The same over all training rows (for unseen fields).
 
     Examples
     --------
@@ -57,5 +79,6 @@ class LinearTrendBaseline:
         return self
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self)
         intercept = X["field_id"].map(self.field_intercept_).fillna(self.overall_intercept_).to_numpy(float)
         return intercept + self.slope_ * X["year"].to_numpy(float)

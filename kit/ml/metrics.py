@@ -5,7 +5,7 @@ import numpy as np
 
 from kit.errors import InputDataError
 
-__all__ = ["interval_coverage", "mae", "nrmse", "r2", "rmse", "skill_table"]
+__all__ = ["interval_coverage", "mae", "nrmse", "r2", "rmse"]
 
 
 def _arrays(y_true, y_pred):
@@ -69,12 +69,3 @@ def interval_coverage(y_true, lower, upper) -> float:
     a, lo = _arrays(y_true, lower)
     _, hi = _arrays(y_true, upper)
     return float(np.mean((a >= lo) & (a <= hi)))
-
-
-def skill_table(y_true, predictions: dict) -> "pandas.DataFrame":
-    """RMSE, MAE, NRMSE and R² of several predictions of the same observations, one row each."""
-    import pandas as pd
-
-    rows = [{"model": name, "rmse": rmse(y_true, p), "mae": mae(y_true, p), "nrmse": nrmse(y_true, p), "r2": r2(y_true, p)}
-            for name, p in predictions.items()]
-    return pd.DataFrame(rows).set_index("model")

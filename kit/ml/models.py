@@ -3,16 +3,23 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["QuantileGBM"]
 
 
-class QuantileGBM:
+class QuantileGBM(RegressorMixin, BaseEstimator):
     """One LightGBM model per quantile (pinball loss), deterministic.
+
+    A scikit-learn estimator that needs a DataFrame (it keeps the column
+    names and LightGBM's handling of ``category`` columns) and predicts a
+    DataFrame with one column per quantile.
 
     Parameters
     ----------
-    quantiles : tuple of float
+    quantiles : sequence of float
         Default P10, P50, P90.
     n_estimators, learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree, reg_lambda :
         LightGBM parameters (small trees: a few thousand field-years).
@@ -24,6 +31,17 @@ class QuantileGBM:
         Threads; results do not depend on it (``deterministic=True``).
     name : str
         Prefix of the output columns (``yield`` -> ``yield_p10`` ...).
+
+    Attributes
+    ----------
+    quantiles_ : tuple of float
+        The fitted quantiles, in the order of the output columns.
+    models_ : dict
+        Quantile -> fitted ``lightgbm.LGBMRegressor``.
+    feature_names_ : list of str
+        Columns of the training DataFrame; ``predict`` selects them by name.
+    n_features_in_ : int
+        Number of training columns.
 
     Examples
     --------
@@ -40,7 +58,7 @@ class QuantileGBM:
     def __init__(self, quantiles=(0.1, 0.5, 0.9), n_estimators: int = 300, learning_rate: float = 0.03, num_leaves: int = 15,
                  min_child_samples: int = 20, subsample: float = 0.8, colsample_bytree: float = 0.8, reg_lambda: float = 1.0,
                  max_bin: int = 255, seed: int = 0, n_jobs: int = 1, name: str = "yield"):
-        self.quantiles = tuple(quantiles)
+        self.quantiles = quantiles
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -59,9 +77,11 @@ class QuantileGBM:
     def fit(self, X: pd.DataFrame, y):
         import lightgbm as lgb
 
+        self.quantiles_ = tuple(self.quantiles)
         self.feature_names_ = list(X.columns)
+        self.n_features_in_ = len(self.feature_names_)
         self.models_ = {}
-        for q in self.quantiles:
+        for q in self.quantiles_:
             model = lgb.LGBMRegressor(
                 objective="quantile", alpha=q, n_estimators=self.n_estimators, learning_rate=self.learning_rate,
                 num_leaves=self.num_leaves, min_child_samples=self.min_child_samples, subsample=self.subsample,
@@ -74,8 +94,15 @@ class QuantileGBM:
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
         """Quantile predictions, one column per quantile, sorted per row (no crossing)."""
-        raw = np.column_stack([self.models_[q].predict(X[self.feature_names_]) for q in self.quantiles])
-        return pd.DataFrame(np.sort(raw, axis=1), index=X.index, columns=[self._column(q) for q in self.quantiles])
+        check_is_fitted(self)
+        raw = np.column_stack([self.models_[q].predict(X[self.feature_names_]) for q in self.quantiles_])
+        return pd.DataFrame(np.sort(raw, axis=1), index=X.index, columns=[self._column(q) for q in self.quantiles_])
+
+    def score(self, X: pd.DataFrame, y, sample_weight=None) -> float:
+        """R² of the quantile nearest the median (the point forecast); the interval is not scored."""
+        pred = self.predict(X)
+        median = int(np.argmin([abs(q - 0.5) for q in self.quantiles_]))
+        return float(r2_score(y, pred.iloc[:, median], sample_weight=sample_weight))
 
     def contributions(self, X: pd.DataFrame, quantile: float = 0.5) -> pd.DataFrame:
         """Per-prediction feature contributions (TreeSHAP) of one quantile model.
@@ -83,6 +110,7 @@ class QuantileGBM:
         Each row's contributions plus the ``bias`` column add up to that
         quantile's raw prediction, in the target's unit (t/ha).
         """
+        check_is_fitted(self)
         model = self.models_[quantile]
         contrib = model.predict(X[self.feature_names_], pred_contrib=True)
         return pd.DataFrame(contrib, index=X.index, columns=[*self.feature_names_, "bias"])

@@ -1,17 +1,16 @@
 """Raster building blocks: spectral indices, stacks, masks, temporal filling, zonal statistics, GeoTIFF I/O."""
-from kit.raster.blocks import map_row_blocks
 from kit.raster.indices import evi, ndmi, ndvi, ndwi, normalized_difference, savi
 from kit.raster.io import write_geotiff
 from kit.raster.mask import SCL_CLASSES, SCL_INVALID, apply_mask, scl_valid, threshold_valid
 from kit.raster.stack import band, open_stack, read_stack, write_acquisitions, write_stack
 from kit.raster.temporal import daily_curve, fill_gaps, smooth
 from kit.raster.zonal import (
-    FieldIndex, FieldsOutsideRasterWarning, label_sum, rasterize_fields, read_field_polygons, zonal_mean, zonal_stats,
+    FieldIndex, FieldsOutsideRasterWarning, rasterize_fields, read_field_polygons, zonal_mean, zonal_stats,
 )
 
 __all__ = [
     "FieldIndex", "FieldsOutsideRasterWarning", "SCL_CLASSES", "SCL_INVALID", "apply_mask", "band", "daily_curve",
-    "evi", "fill_gaps", "label_sum", "map_row_blocks", "ndmi", "ndvi", "ndwi", "normalized_difference", "open_stack",
+    "evi", "fill_gaps", "ndmi", "ndvi", "ndwi", "normalized_difference", "open_stack",
     "rasterize_fields", "read_field_polygons", "read_stack", "savi", "scl_valid", "smooth", "threshold_valid",
     "write_acquisitions", "write_geotiff", "write_stack", "zonal_mean", "zonal_stats",
 ]

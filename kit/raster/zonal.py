@@ -23,40 +23,13 @@ from kit.errors import InputDataError
 from kit.raster.georef import get_crs, get_transform
 
 __all__ = [
-    "FieldIndex", "FieldsOutsideRasterWarning", "label_sum", "rasterize_fields", "read_field_polygons",
+    "FieldIndex", "FieldsOutsideRasterWarning", "rasterize_fields", "read_field_polygons",
     "zonal_mean", "zonal_stats",
 ]
 
 
 class FieldsOutsideRasterWarning(UserWarning):
     """Some field polygons cover no pixel of the raster; the message counts and names them."""
-
-
-# ---------------------------------------------------------------- the primitive
-def label_sum(labels, values, n_labels: int):
-    """Sum ``values`` by integer label: ``out[k] = sum(values[labels == k])``.
-
-    Kept for callers of the label-first order; it is
-    :func:`kit.backend.sum_by_label` (NaN values are the caller's business:
-    mask them to 0 first).
-
-    Parameters
-    ----------
-    labels : integer array, any shape, values in ``0..n_labels-1``
-    values : float array, same shape (same namespace and device)
-    n_labels : int
-
-    Returns
-    -------
-    array (n_labels,), float, on the input's namespace and device.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> label_sum(np.array([0, 2, 2, 1]), np.array([1.0, 2.0, 3.0, 4.0]), 3)
-    array([1., 4., 5.])
-    """
-    return sum_by_label(values, labels, n_labels)
 
 
 # ---------------------------------------------------------------- reductions

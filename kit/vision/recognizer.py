@@ -5,19 +5,20 @@ network for image-based sequence recognition*, TPAMI 2017), a CNN turns a
 32 × 160 crop (grey, standardized, paint made light on dark) into 40
 feature columns of 4 px (each holding the top and bottom half of the crop),
 read left to right; the recurrent layer is replaced by residual dilated
-1-D convolutions over the columns (a GRU stalled on the CTC blank plateau
-within a CPU budget of minutes), and a 1 × 1 convolution scores the 36
+1-D convolutions over the columns (a GRU stays on the CTC blank plateau
+for most of a CPU budget of minutes), and a 1 × 1 convolution scores the 36
 characters plus the CTC blank per column (Graves et al., ICML 2006). Codes
 painted on two lines (some scene crops) are not read in order by this design.
 
 Training (:func:`train_reader`) adds to CTC a cross-entropy on the column
 features pooled over one learned window per code position: the code's fixed
-length tells the reader early where each character is. On the notebook's
-crops this cut the CTC all-blank plateau (no code read on validation) from
-3 to 4 epochs, and all 10 for one seed in three, to 1 to 2 epochs. The
-labelled crops are pooled with crops rendered with uniformly drawn
-characters: codes hold 3 letters and 7 digits, so letters were seen too
-rarely and misread twice as often as digits.
+length tells the reader early where each character is, which shortens
+the CTC all-blank plateau (no code read on validation) to one or two
+epochs on the notebook's crops; CTC alone can stay on it for several, or
+for a whole short schedule. The labelled crops are pooled with crops
+rendered with uniformly drawn characters: codes hold 3 letters and 7
+digits, so from labelled crops alone letters are seen too rarely and
+misread about twice as often as digits.
 
 Reading: :func:`decode_codes` searches the CTC frames for the most probable
 path that spells a valid code (3 letters, U/J/Z, 6 digits and the right
@@ -28,9 +29,8 @@ reading is already valid it is that path, and the search is skipped.
 and +1 px before decoding (a small test-time ensemble).
 
 On the notebook's data (scale 1, 10 epochs, one thread, about 50
-CPU-seconds), whole-code test accuracy over seeds 0–3 went from 0.909,
-0.888, 0.923, 0.896 to 0.914, 0.960, 0.944, 0.939 with these two changes
-(seeds 4 and 5: 0.908, 0.913 to 0.940, 0.930).
+CPU-seconds) the whole-code test accuracy is 0.91 to 0.96, depending on
+the seed.
 """
 from __future__ import annotations
 
@@ -55,10 +55,10 @@ CROP_SIZE = (32, 160)  # height, width, px
 
 def _conv(cin, cout, stride):
     # Circular padding: a zero border tells every column where the crop edge is, and CTC then
-    # learned to emit the owner letters at the first frames, from the border, where no filter
-    # sees them (the letters stayed at chance). Wrapped around, no column knows its position.
+    # learns to emit the owner letters at the first frames, from the border, where no filter
+    # sees them (the letters stay at chance). Wrapped around, no column knows its position.
     # Strided convolutions instead of max pooling: half the CPU time per step (max pooling with
-    # indices took a sixth of it), so more steps fit in the notebook's budget.
+    # indices takes a sixth of it), so more steps fit in the notebook's budget.
     return [nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False, padding_mode="circular"), nn.BatchNorm2d(cout),
             nn.ReLU(inplace=True)]
 
@@ -108,9 +108,9 @@ class CodeReader(nn.Module):
         # 1, 2, 4, 8: each column sees about 120 px, most of the code). CTC is free to emit a
         # character at any column before the next one, and early in training it emits the owner
         # letters (26 classes, learned after the digits) far left of where they are painted; a
-        # column that sees only its neighbourhood then never learns them (they stayed at chance
+        # column that sees only its neighbourhood then never learns them (they stay at chance
         # with the 58-px context of two plain convolutions). A GRU also gives this reach but
-        # stalled on the blank plateau for hundreds of steps on the CPU.
+        # stays on the blank plateau for hundreds of steps on the CPU.
         self.project = nn.Sequential(nn.Conv1d(8 * w, hidden, 1), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True))
         self.context = nn.ModuleList(
             nn.Sequential(nn.Conv1d(hidden, hidden, 3, padding=d, dilation=d), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True))
@@ -225,7 +225,7 @@ def _augment(x, gen):
 
     The shift is up to 6 px (4 %) along the code and 2 px up or down, rolled
     round (the network's padding is circular too): the owner letters, each
-    seen only about 120 times in 1000 crops, were learned by heart without it.
+    seen only about 120 times in 1000 crops, are learned by heart without it.
     Photometric changes stay mild: the rendered crops already vary in light,
     blur and noise, and the polarity and contrast are standardized anyway.
     """
@@ -456,8 +456,8 @@ def read_codes(model, images, *, batch_size: int = 64, backend=None, runner=None
     log-probabilities are averaged before decoding. The frames stay aligned
     (a vertical shift moves no column), so the average is a small ensemble:
     on the notebook's test crops, shifts of -1, 0 and 1 px put right about
-    one misread code in ten (+0.5 to +1 point of whole-code accuracy over
-    seeds 0–3, never lower), for three forward passes.
+    one misread code in ten (0.5 to 1 point of whole-code accuracy), for
+    three forward passes.
 
     Parameters
     ----------
@@ -542,18 +542,17 @@ def train_reader(model, train: list, val: list | None = None, *, epochs: int = 1
     against the character at that position (cross-entropy, weight
     ``position_weight``). Codes have a fixed length and layout, so this
     tells the reader early which columns show which character; alone, CTC
-    sat for several epochs on the all-blank plateau, and for how long
-    depended on the seed. The windows are dropped after training: reading is
+    sits for several epochs on the all-blank plateau, for a number that
+    depends on the seed. The windows are dropped after training: reading is
     CTC only, not tied to where the windows ended up.
 
     The labelled crops are pooled with ``rendered_crops`` crops rendered once
     by the synthetic generator with uniformly drawn characters (see
     :func:`_rendered_training_crops`), and each epoch draws as many crops from
     the pool as there are labelled crops, so an epoch costs the same. On the
-    notebook's data (1500 crops, 10 epochs, seeds 0–3) this raised the
-    whole-code test accuracy from 0.904 to 0.92 on average, for about one
-    CPU-second of rendering; 3000 labelled crops for 5 epochs had not
-    helped: letters were short, not crops.
+    notebook's data this adds about 1.5 points of whole-code test accuracy
+    for about one CPU-second of rendering: what is short is letters, not
+    crops (twice the labelled crops for half the epochs do not help).
 
     Parameters
     ----------

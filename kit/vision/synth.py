@@ -823,7 +823,7 @@ def render_sequence(n_frames: int = 40, image_size: int = 256, seed: int = 0, ki
     # A counting camera is aimed at the road it counts: trucks drive on a two-way road in the near part
     # of the view (near lane's ground row 80-92 % down the image, far lane 4.5 m behind it), cleared of
     # stacks and pallets; the near lane and nearer objects may still hide part of a truck. (Trucks on the
-    # layout's own lanes were mostly hidden between far stacks: a clip to test a detector, not counting.)
+    # layout's own lanes are mostly hidden between far stacks: a clip to test a detector, not counting.)
     near_y = image_size * rng.uniform(0.8, 0.92)
     near_ppm = _ppm_at(near_y, base.horizon, k)
     lanes = [near_y - 4.5 * near_ppm, near_y]

@@ -234,11 +234,6 @@ class LeakDetector:
         count = hourly.count()
         return mean.where(count >= max(1, per_hour // 2))
 
-    def _statistic(self, hourly: pd.DataFrame) -> pd.DataFrame:
-        half = max(1, self.persistence_h // 2)
-        smooth = hourly.rolling(self.persistence_h, min_periods=half).median()
-        return -smooth / self.sigma_smooth_
-
     # -- fit --------------------------------------------------------------
     def fit(self, data, network=None, train_start=None, train_end=None):
         """Learn normal behaviour and the alarm threshold on a training window.

@@ -238,10 +238,6 @@ class EpanetProject:
     def set_base_demand(self, node: int, k: int, value: float) -> None:
         self._check(self._lib.EN_setbasedemand(self._ph, node, k, ctypes.c_double(value)), "setbasedemand")
 
-    def demand_pattern(self, node: int, k: int) -> int:
-        self._lib.EN_getdemandpattern(self._ph, node, k, ctypes.byref(self._int))
-        return self._int.value
-
     def set_demand_pattern(self, node: int, k: int, pattern: int) -> None:
         self._check(self._lib.EN_setdemandpattern(self._ph, node, k, pattern), "setdemandpattern")
 

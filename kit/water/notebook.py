@@ -107,7 +107,7 @@ def data_summary(data) -> str:
 
 
 def alarms_for_csv(alarms: pd.DataFrame) -> pd.DataFrame:
-    """The ``alarms.csv`` table: the issue's columns, local ISO times, rounded numbers."""
+    """The ``alarms.csv`` table: :data:`kit.water.detect.ALARM_COLUMNS`, local ISO times, flows to 0.01 L/s, scores to 0.001."""
     from kit.water.detect import ALARM_COLUMNS
 
     out = alarms[ALARM_COLUMNS].copy()

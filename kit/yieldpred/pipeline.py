@@ -24,6 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.utils.validation import check_is_fitted
 
 from kit.agro.crops import CROPS, SOILS
 from kit.errors import InputDataError, ParameterError
@@ -377,24 +380,38 @@ def model_columns(features: pd.DataFrame) -> list:
     return [c for c in features.columns if c not in drop and features[c].notna().any()]
 
 
-class YieldModel:
+class YieldModel(RegressorMixin, BaseEstimator):
     """P10/P50/P90 yield model on a feature table, with both baselines fitted alongside.
 
-    The quantile models learn the season's departure from the field's own
-    history (yield minus the trend baseline, both from the training years
-    only) from the season features; the forecast adds the baseline back.
-    Field histories carry what imagery cannot see (soil depth, management);
-    the features carry the season.
+    The quantile models learn yields from the season features (with
+    ``anomaly``, the departure from the trend baseline, added back in the
+    forecast); with ``shrink`` the forecast is then drawn towards the better
+    of the two baselines. Both baselines are fitted on the training years
+    only. Field histories carry what imagery cannot see (soil depth,
+    management); the features carry the season.
+
+    A scikit-learn estimator: ``fit(X, y)`` and ``predict(X)`` take the
+    feature DataFrame of :meth:`FeatureBuilder.features` (``field_id`` and
+    ``year`` columns, named feature columns, ``category`` columns kept);
+    ``predict`` returns a DataFrame of quantile and baseline columns.
 
     Parameters
     ----------
+    anomaly : bool
+        Model departures from the trend baseline, or raw yields (default: with few seasons, the
+        baseline's year errors dominate the departures and the features explain raw yields better).
     history : bool
         Add the field's mean yield of the training seasons as a feature (off by default: on the
         embedded data it overfits the few seasons)
         (``field_history_t_ha``; for a training row, its own season left out).
-    anomaly : bool
-        Model departures from the trend baseline, or raw yields (default: with few seasons, the
-        baseline's year errors dominate the departures and the features explain raw yields better).
+    calibrate : bool
+        Widen or narrow the P10-P90 interval by split-conformal scores of inner
+        year folds (CQR, Romano et al. 2019): quantile trees fitted on a few
+        seasons are over-confident about a new one.
+    calibration_folds : int
+        Inner folds of whole training seasons, for the calibration and the shrinkage
+        (6: leave one season out with the usual 6-8 training seasons; with 3 the inner
+        models see too few seasons and the shrinkage picks its baseline by chance).
     station_weather : bool
         Also use the station-weather totals by stage (``*_rain_mm``, ``*_et0_mm``,
         ``*_gdd_c_days``, ``*_heat_days``). Off by default: one station gives every
@@ -404,36 +421,68 @@ class YieldModel:
         what differs between fields: water stress of each field's soil water
         balance and the radiation its canopy absorbed. The totals stay in
         ``features.parquet``.
-    calibrate : bool
-        Widen or narrow the P10-P90 interval by split-conformal scores of inner
-        year folds (CQR, Romano et al. 2019): quantile trees fitted on a few
-        seasons are over-confident about a new one.
-    calibration_folds : int
-        Inner folds of whole training seasons, for the calibration and the shrinkage
-        (6: leave one season out with the usual 6-8 training seasons; with 3 the inner
-        models see too few seasons and the shrinkage picks its baseline by chance).
     shrink : bool
         Shrink the forecast towards the better baseline by the weight that
         inner year folds find best (see :meth:`_fit_shrinkage`).
-    **params
-        :class:`kit.ml.QuantileGBM` parameters.
+    n_estimators, learning_rate, max_bin :
+        :class:`kit.ml.QuantileGBM` parameters with other defaults: 150 trees at
+        a 0.06 rate and 63 bins give the skill of 300 trees at 0.03 and 255 bins
+        on the embedded data in a third of the time, which counts because every
+        cross-validation fold refits the models, inner folds included.
+    quantiles, num_leaves, min_child_samples, subsample, colsample_bytree, reg_lambda, seed, n_jobs, name :
+        :class:`kit.ml.QuantileGBM` parameters, with its defaults.
+
+    Attributes
+    ----------
+    columns_ : list of str
+        Feature columns the quantile models use.
+    gbm_ : kit.ml.QuantileGBM
+        The quantile models fitted on all training rows.
+    mean_, trend_ : kit.ml.FieldMeanBaseline, kit.ml.LinearTrendBaseline
+        The baselines fitted on the training rows.
+    shrink_to_ : str
+        Baseline the forecast is shrunk towards, ``"trend"`` or ``"mean"``.
+    shrink_weight_ : float
+        Weight of the model's departure from that baseline, in [0, 1] (1: no shrinkage).
+    widen_t_ha_ : float
+        Conformal widening of each side of the P10-P90 interval (t/ha; negative narrows it).
+    X_fit_, y_fit_ : pandas.DataFrame, numpy.ndarray
+        The training rows (with ``field_history_t_ha`` when ``history``), which
+        the history feature and the ``anomaly`` trend are computed from at prediction.
     """
 
     def __init__(self, anomaly: bool = False, history: bool = False, calibrate: bool = True, calibration_folds: int = 6,
-                 station_weather: bool = False, shrink: bool = True, **params):
+                 station_weather: bool = False, shrink: bool = True, *, quantiles=(0.1, 0.5, 0.9), n_estimators: int = 150,
+                 learning_rate: float = 0.06, num_leaves: int = 15, min_child_samples: int = 20, subsample: float = 0.8,
+                 colsample_bytree: float = 0.8, reg_lambda: float = 1.0, max_bin: int = 63, seed: int = 0, n_jobs: int = 1,
+                 name: str = "yield"):
         self.anomaly = anomaly
-        self.shrink = shrink
-        self.station_weather = station_weather
         self.history = history
         self.calibrate = calibrate
         self.calibration_folds = calibration_folds
-        # 150 trees at a 0.06 rate and 63 bins: the skill of 300 trees at 0.03 and 255 bins on the
-        # embedded data, in a third of the time (every cross-validation fold refits the models, inner folds included).
-        self.params = {"n_estimators": 150, "learning_rate": 0.06, "max_bin": 63, **params}
+        self.station_weather = station_weather
+        self.shrink = shrink
+        self.quantiles = quantiles
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.max_bin = max_bin
+        self.seed = seed
+        self.n_jobs = n_jobs
+        self.name = name
+
+    def _gbm_params(self) -> dict:
+        """This model's :class:`kit.ml.QuantileGBM` parameters."""
+        names = QuantileGBM._get_param_names()
+        return {k: v for k, v in self.get_params(deep=False).items() if k in names}
 
     def _fit_gbm(self, X, y):
         offset = LinearTrendBaseline().fit(X, y).predict(X) if self.anomaly else 0.0
-        return QuantileGBM(**self.params).fit(X[self.columns_], y - offset)
+        return QuantileGBM(**self._gbm_params()).fit(X[self.columns_], y - offset)
 
     def _raw(self, gbm, X_fit, y_fit, X):
         out = gbm.predict(X[self.columns_])
@@ -466,9 +515,9 @@ class YieldModel:
         self.mean_ = FieldMeanBaseline().fit(X, y)
         self.trend_ = LinearTrendBaseline().fit(X, y)
         self.gbm_ = self._fit_gbm(X, y)
-        self._X, self._y = X, y
+        self.X_fit_, self.y_fit_ = X, y
         self.widen_t_ha_, self.shrink_weight_, self.shrink_to_ = 0.0, 1.0, "trend"
-        interval = len(self.params.get("quantiles", (0.1, 0.5, 0.9))) > 1
+        interval = len(self.quantiles) > 1
         if (self.calibrate and interval) or self.shrink:
             inner = self._inner_predictions(X, y)
             if inner is not None:
@@ -505,8 +554,7 @@ class YieldModel:
         return pd.concat(preds), {k: np.concatenate(v) for k, v in bases.items()}, np.concatenate(ys)
 
     def _median_column(self, pred: pd.DataFrame) -> str:
-        qs = list(self.params.get("quantiles", (0.1, 0.5, 0.9)))
-        return pred.columns[int(np.argmin([abs(q - 0.5) for q in qs]))]
+        return pred.columns[int(np.argmin([abs(q - 0.5) for q in self.quantiles]))]
 
     def _fit_shrinkage(self, pred: pd.DataFrame, base: dict, y: np.ndarray) -> None:
         """Weight ``w`` of the model's departure from the better baseline, chosen on inner out-of-year predictions.
@@ -530,8 +578,10 @@ class YieldModel:
         return pred.add((self.shrink_weight_ - 1.0) * (p50 - base), axis=0)
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
-        X = self._with_history(X, self._X, self._y, False)
-        out = self._raw(self.gbm_, self._X, self._y, X)
+        """P10/P50/P90 (the ``quantiles``' columns, t/ha) and both baselines (``baseline_mean``, ``baseline_trend``)."""
+        check_is_fitted(self)
+        X = self._with_history(X, self.X_fit_, self.y_fit_, False)
+        out = self._raw(self.gbm_, self.X_fit_, self.y_fit_, X)
         base = {"trend": self.trend_.predict(X), "mean": self.mean_.predict(X)}
         out = self._shift(out, base[self.shrink_to_])
         lo, hi = out.columns[0], out.columns[-1]
@@ -547,13 +597,23 @@ class YieldModel:
         out["baseline_trend"] = base["trend"]
         return out
 
+    def score(self, X: pd.DataFrame, y, sample_weight=None) -> float:
+        """R² of the P50 forecast (the quantile nearest the median); the interval is not scored."""
+        pred = self.predict(X)
+        return float(r2_score(y, pred[self._median_column(pred)], sample_weight=sample_weight))
+
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        X = self._with_history(X, self._X, self._y, False)
+        """Feature contributions (t/ha) to the raw prediction of the 0.5 quantile model, before shrinkage.
+
+        See :meth:`kit.ml.QuantileGBM.contributions`.
+        """
+        check_is_fitted(self)
+        X = self._with_history(X, self.X_fit_, self.y_fit_, False)
         return self.gbm_.contributions(X[self.columns_])
 
 
 def cross_validate(features: pd.DataFrame, yields: pd.DataFrame, *, exclude_year=None, **params) -> tuple[pd.DataFrame, dict]:
-    """Leave-one-year-out predictions and the issue's metrics, model beside the baselines.
+    """Leave-one-year-out predictions and skill metrics (error, skill against both baselines, interval coverage).
 
     Returns
     -------

@@ -38,7 +38,7 @@ def test_aging_cap_sends_an_old_study_ahead_of_flagged_ones():
 
 
 def test_claim_at_defaults_median_halves_and_max_grows_at_most_a_fifth():
-    # Issue 7: at defaults, median urgent wait falls by at least half against FIFO and the
+    # The triage target: at defaults, median urgent wait falls by at least half against FIFO and the
     # maximum grows by no more than a fifth thanks to the aging cap. Model: sensitivity 0.9 by construction.
     for seed in range(4):
         rng = np.random.default_rng(100 + seed)

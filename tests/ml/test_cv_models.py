@@ -11,8 +11,9 @@ def test_leave_one_year_out_never_trains_on_the_test_year():
     years = np.repeat([2019, 2020, 2021, 2022], 5)
     splits = ml.leave_one_year_out(years)
     assert len(splits) == 4
-    for train, test in splits:
-        assert set(years[test]).isdisjoint(years[train])
+    for k, (train, test) in enumerate(splits):
+        assert test.tolist() == list(range(5 * k, 5 * k + 5))  # exactly the rows of year k
+        assert sorted(train.tolist() + test.tolist()) == list(range(20))  # every other row trains
         ml.check_split(train, test, years=years)
 
 
@@ -41,15 +42,27 @@ def test_leaking_group_split_is_refused():
         ml.check_split([0, 2], [1, 3], groups=groups)
     with pytest.raises(LeakingSplitError, match="same rows"):
         ml.check_split([0, 1], [1, 2])
-    for train, test in ml.leave_one_group_out(groups):
+    splits = ml.leave_one_group_out(groups)
+    assert [(tr.tolist(), te.tolist()) for tr, te in splits] == [([2, 3], [0, 1]), ([0, 1], [2, 3])]
+    for train, test in splits:
         ml.check_split(train, test, groups=groups)
 
 
 def test_year_and_group_folds_hold_out_both():
     years = np.array([1, 1, 2, 2, 1, 2])
     groups = np.array(["a", "b", "a", "b", "a", "b"])
-    for train, test in ml.year_and_group_folds(years, groups):
+    splits = ml.year_and_group_folds(years, groups)
+    # One fold per (year, group) present, in year then group order; training is the other year *and* the other group.
+    assert [(tr.tolist(), te.tolist()) for tr, te in splits] == [
+        ([3, 5], [0, 4]),  # test (1, a), train (2, b)
+        ([2], [1]),        # test (1, b), train (2, a)
+        ([1], [2]),        # test (2, a), train (1, b)
+        ([0, 4], [3, 5]),  # test (2, b), train (1, a)
+    ]
+    for train, test in splits:
         ml.check_split(train, test, years=years, groups=groups)
+    # A (year, group) without rows gets no fold.
+    assert len(ml.year_and_group_folds(np.array([1, 1, 2]), np.array(["a", "b", "a"]))) == 3
 
 
 def test_random_kfold_on_field_years_is_refused():

@@ -5,7 +5,7 @@ import torch
 from kit.errors import InputDataError, ParameterError
 from kit.vision import evaluate
 from kit.vision.data import CocoDetection, eval_transforms
-from kit.vision.models import build_detector, faster_rcnn, fcos, ssdlite
+from kit.vision.models import TorchvisionDetector, build_detector, faster_rcnn, fcos, ssdlite
 from kit.vision.train import train_detector
 
 
@@ -38,10 +38,43 @@ def _one_step(model, folder):
         if len(d["labels"]):
             assert 1 <= int(d["labels"].min()) and int(d["labels"].max()) <= 4
             assert float(d["boxes"].min()) >= 0 and float(d["boxes"].max()) <= 64
-    results = evaluate.to_coco_results(dets, ids, val.index.category_ids)
-    scores = evaluate.coco_evaluate(results, val.index)
-    assert 0 <= scores.map50 <= 1
+    scores = evaluate.coco_evaluate(evaluate.to_coco_results(dets, ids, val.index.category_ids), val.index)
+    assert scores.n_images == len(val) and scores.n_gt == sum(len(b) for b in val.index.boxes)
     return r
+
+
+class _ScriptedNet(torch.nn.Module):
+    """A torchvision-style network whose detections are given: per image, boxes in the input's pixels and labels 0..K."""
+
+    def __init__(self, detections):
+        super().__init__()
+        self.detections = list(detections)
+
+    def forward(self, images):
+        assert all(img.shape == (3, 32, 32) for img in images)
+        return [self.detections.pop(0) for _ in images]
+
+
+def test_torchvision_detections_reach_the_evaluation_exactly(folder):
+    """Ground truth "detected" at half size comes back in the original pixels, background and low scores dropped: mAP 1."""
+    val = CocoDetection(folder, "val", transforms=eval_transforms(32))
+    scripted = []
+    for boxes, labels in zip(val.index.boxes, val.index.labels):
+        n = len(boxes)
+        scripted.append({
+            # the objects at decreasing scores, a background box on top and a wrong one under predict's threshold
+            "boxes": torch.cat([torch.from_numpy(boxes) / 2, torch.tensor([[0.0, 0.0, 32.0, 32.0], [1.0, 1.0, 9.0, 9.0]])]),
+            "scores": torch.cat([0.9 - 0.01 * torch.arange(n), torch.tensor([0.99, 0.005])]),
+            "labels": torch.cat([torch.from_numpy(labels), torch.tensor([0, 2])]),
+        })
+    model = TorchvisionDetector(_ScriptedNet(scripted), 4, "scripted")
+    ids, dets = evaluate.predict(model, val, image_size=32)
+    assert ids == [im["id"] for im in val.index.images]
+    for d, boxes, labels in zip(dets, val.index.boxes, val.index.labels):
+        torch.testing.assert_close(d["boxes"], torch.from_numpy(boxes), rtol=0, atol=1e-5)
+        assert d["labels"].tolist() == labels.tolist()
+    scores = evaluate.coco_evaluate(evaluate.to_coco_results(dets, ids, val.index.category_ids), val.index)
+    assert scores.n_gt == 25 and scores.map50 == 1.0 and scores.map50_95 == 1.0
 
 
 def test_ssdlite_trains_and_predicts_like_centernet(folder, tmp_path):

@@ -1,4 +1,4 @@
-"""The embedded region, the two input paths (rasters, index_series) and the bad-input cases of issue 4."""
+"""The embedded region, the two input paths (rasters, index_series) and bad inputs (CRS, unknown fields, units, missing imagery)."""
 import json
 import warnings
 

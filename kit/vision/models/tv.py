@@ -9,8 +9,8 @@ inputs, and wrapped in :class:`TorchvisionDetector` so that
 :class:`kit.vision.models.CenterNet` (labels 1..K, background 0 handled here;
 boxes XYXY in input pixels; detections ``{"boxes", "scores", "labels"}``).
 
-Measured on 2 CPU cores (issue 6): SSDlite at 192 px reached mAP@0.5 0.75
-in 180 CPU-seconds on synthetic yard scenes; FCOS and Faster R-CNN (ResNet-50
+On 2 CPU cores SSDlite at 192 px reaches mAP@0.5 of about 0.75 in 180
+CPU-seconds on the synthetic yard scenes; FCOS and Faster R-CNN (ResNet-50
 FPN) cost 5–10 minutes per epoch of 500 images, which is GPU territory.
 """
 from __future__ import annotations
