@@ -119,11 +119,14 @@ def cpu_backend() -> Backend:
     """
     import array_api_compat.numpy as xp
 
+    return Backend("cpu", xp, "cpu", "no backend given: the CPU", *_precision_on("cpu"))
+
+
+def _precision_on(torch_device: str, precision: str = "auto") -> tuple[str, str]:
     try:
-        precision, why = train_precision("cpu")
+        return train_precision(torch_device, precision)
     except ImportError:  # no Torch: nothing trains here
-        precision, why = "fp32", "Torch is not installed"
-    return Backend("cpu", xp, "cpu", "no backend given: the CPU", precision, why)
+        return "fp32", "Torch is not installed"
 
 
 def as_backend(backend) -> Backend:
@@ -247,11 +250,7 @@ def get_backend(device: str | None = "auto", precision: str = "auto") -> Backend
         else:
             import array_api_compat.torch as xp
         torch_device = "cuda:0"
-    try:
-        chosen, why = train_precision(torch_device, precision)
-    except ImportError:  # no Torch: nothing trains here
-        chosen, why = "fp32", "Torch is not installed"
-    return Backend(name, xp, torch_device, reason, chosen, why)
+    return Backend(name, xp, torch_device, reason, *_precision_on(torch_device, precision))
 
 
 def check_device(device: str | None) -> None:

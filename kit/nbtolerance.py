@@ -172,6 +172,15 @@ def _compare_values(name: str, stored: list[float], new: list[float], tol: Toler
     return problems
 
 
+def _mask(text: str, rule: CellRule) -> tuple[str, dict[str, list[float]], list[float]]:
+    """``text`` with the numbers ``rule`` compares masked; the named values, and the others (if compared)."""
+    masked, named = _named(text, rule.numbers)
+    others: list[float] = []
+    if rule.rest is not None:
+        masked, others = _others(masked)
+    return masked, named, others
+
+
 def compare_texts(stored: dict[str, str], new: dict[str, str], rule: CellRule) -> Comparison:
     """Compare the numbers of one cell's texts (``{output key: text}``) under ``rule``.
 
@@ -181,18 +190,26 @@ def compare_texts(stored: dict[str, str], new: dict[str, str], rule: CellRule) -
     """
     out = Comparison(stored=dict(stored), new=dict(new))
     for key in sorted(set(stored) | set(new)):
-        s_text, s_named = _named(stored.get(key, ""), rule.numbers)
-        n_text, n_named = _named(new.get(key, ""), rule.numbers)
+        s_text, s_named, s_others = _mask(stored.get(key, ""), rule)
+        n_text, n_named, n_others = _mask(new.get(key, ""), rule)
         for num in rule.numbers:
             out.problems += _compare_values(num.name, s_named[num.name], n_named[num.name], num.tolerance, key)
         if rule.rest is not None:
-            (s_text, s_vals), (n_text, n_vals) = _others(s_text), _others(n_text)
-            out.problems += _compare_values("other numbers", s_vals, n_vals, rule.rest, key)
+            out.problems += _compare_values("other numbers", s_others, n_others, rule.rest, key)
         if key in stored:
             out.stored[key] = s_text
         if key in new:
             out.new[key] = n_text
     return out
+
+
+def _kept(outputs, rule: CellRule) -> list[dict]:
+    """Copies of ``outputs`` without the MIME types the rule ignores."""
+    kept = copy.deepcopy(list(outputs))
+    for o in kept:
+        for mime in rule.ignore:
+            o.get("data", {}).pop(mime, None)
+    return kept
 
 
 def _texts(outputs, sanitize) -> dict[str, str]:
@@ -207,21 +224,16 @@ def _texts(outputs, sanitize) -> dict[str, str]:
     return texts
 
 
-def _masked_outputs(outputs, rule: CellRule, sanitize):
-    """Outputs with ignored types dropped and the rule's numbers masked, output by output."""
-    masked = []
-    for o in copy.deepcopy(list(outputs)):
+def _masked(outputs, rule: CellRule, sanitize) -> list[dict]:
+    """``outputs`` (already without ignored types) with the rule's numbers masked, output by output."""
+    for o in outputs:
         if o.get("output_type") == "stream":
-            o["text"] = compare_texts({"t": sanitize(o["text"])}, {}, rule).stored["t"]
-        data = o.get("data")
-        if data is not None:
-            for mime in rule.ignore:
-                data.pop(mime, None)
-            for mime in TEXT_MIMES:
-                if mime in data:
-                    data[mime] = compare_texts({"t": sanitize(data[mime])}, {}, rule).stored["t"]
-        masked.append(o)
-    return masked
+            o["text"] = _mask(sanitize(o["text"]), rule)[0]
+        data = o.get("data", {})
+        for mime in TEXT_MIMES:
+            if mime in data:
+                data[mime] = _mask(sanitize(data[mime]), rule)[0]
+    return outputs
 
 
 def compare_outputs(stored_outputs, new_outputs, rule: CellRule, sanitize=lambda s: s):
@@ -230,12 +242,9 @@ def compare_outputs(stored_outputs, new_outputs, rule: CellRule, sanitize=lambda
     ``stored_masked`` and ``new_masked`` are the outputs with ``rule.ignore``
     types dropped and the compared numbers masked: compare them exactly next.
     """
-    def keep(outputs):
-        return [{**o, "data": {k: v for k, v in o["data"].items() if k not in rule.ignore}} if "data" in o else o
-                for o in outputs]
-
-    result = compare_texts(_texts(keep(stored_outputs), sanitize), _texts(keep(new_outputs), sanitize), rule)
-    return result.problems, _masked_outputs(stored_outputs, rule, sanitize), _masked_outputs(new_outputs, rule, sanitize)
+    stored, new = _kept(stored_outputs, rule), _kept(new_outputs, rule)
+    problems = compare_texts(_texts(stored, sanitize), _texts(new, sanitize), rule).problems
+    return problems, _masked(stored, rule, sanitize), _masked(new, rule, sanitize)
 
 
 # --- pytest plugin -----------------------------------------------------------------------------

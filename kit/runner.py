@@ -169,20 +169,25 @@ def _error_summary(exc: BaseException) -> dict:
     return {"type": type(exc).__name__, "message": str(exc).strip().splitlines()[0] if str(exc).strip() else ""}
 
 
-def _device_info(plan: RunPlan, tmp: Path) -> dict:
-    """The device entry of the manifest: what was asked for, and what the notebook's kernel used."""
+def _take_recorded(tmp: Path, name: str) -> dict | None:
+    """A file the notebook recorded for the manifest (kit.report), read and removed from the run folder."""
     import json
 
+    path = tmp / name
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    path.unlink()
+    return data
+
+
+def _device_info(plan: RunPlan, tmp: Path) -> dict:
+    """The device entry of the manifest: what was asked for, and what the notebook's kernel used."""
     from kit.report import BACKEND_FILE
 
-    info = {"requested": plan.all_parameters.get("device", "auto")}
-    used = tmp / BACKEND_FILE
-    if used.exists():
-        info.update(json.loads(used.read_text()))
-        used.unlink()
-    else:
-        info.update(resolved=None, reason="the notebook recorded no backend (it failed first, or resolves none)")
-    return info
+    used = _take_recorded(tmp, BACKEND_FILE) or {
+        "resolved": None, "reason": "the notebook recorded no backend (it failed first, or resolves none)"}
+    return {"requested": plan.all_parameters.get("device", "auto"), **used}
 
 
 def execute(plan: RunPlan, *, show_code: bool = False, progress: bool = True, timeout_s: float | None = None) -> dict:
@@ -270,13 +275,7 @@ def kit_source_sha256() -> str:
 
 
 def _manifest(plan, tmp, status, error, started, ended, duration) -> dict:
-    inputs = _input_checksums(plan)
-    registered = tmp / "inputs.json"
-    if registered.exists():
-        import json
-
-        inputs.update(json.loads(registered.read_text()))
-        registered.unlink()
+    inputs = {**_input_checksums(plan), **(_take_recorded(tmp, "inputs.json") or {})}
     parameters = dict(plan.all_parameters)
     if "output_dir" in plan.spec_kinds and not plan.output_dir_given:
         parameters["output_dir"] = str(plan.out)

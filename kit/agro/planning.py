@@ -153,6 +153,7 @@ def water_balance(fields, weather, *, method: str = "single", irrigation=None, s
     >>> ds["depletion_mm"].dims, bool((ds["depletion_mm"] <= ds["taw_mm"]).all())
     (('field', 'time'), True)
     """
+    backend = as_backend(backend)
     options = dict(start=start, end=end, crops=crops, adjust_kc=adjust_kc,
                    initial_depletion_fraction=initial_depletion_fraction, fw_irrigation=fw_irrigation,
                    et0_method=et0_method, krs=krs, lat_deg=lat_deg, elevation_m=elevation_m)
@@ -164,7 +165,6 @@ def water_balance(fields, weather, *, method: str = "single", irrigation=None, s
     if daily is not None or chunks is not None:
         raise ParameterError("daily= and chunks= apply to gridded fields (NetCDF/GeoTIFF or a Dataset with dims y, x)")
     inputs = prepare(fields, weather, **options)
-    backend = as_backend(backend)
     policy = None if irrigation is None else applied_irrigation(irrigation, inputs, backend)
     out = run(inputs, method=method, policy=policy, runoff=runoff, backend=backend, dtype=dtype or "float64")
     return to_dataset(inputs, out, method)
@@ -235,6 +235,7 @@ def schedule(fields, weather, strategy: str = "mad", *, quota_m3: float | None =
     """
     if strategy not in STRATEGIES:
         raise ParameterError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    backend = as_backend(backend)
     if is_gridded(fields):
         return run_grid(fields, weather, strategy, quota_m3=quota_m3, quota_mm=quota_mm, capacity_m3_day=capacity_m3_day,
                         mad_fraction=mad_fraction, refill_fraction=refill_fraction, deficit_fraction=deficit_fraction,

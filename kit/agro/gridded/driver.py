@@ -19,6 +19,7 @@ from kit.agro.gridded.result import GridMaps, GridPlan
 from kit.agro.model import run
 from kit.agro.policy import (STRATEGIES, IrrigationPolicy, allocate_quota, check_quota_options, production_gain_per_m3,
                              quota_volume_m3)
+from kit.backend import as_backend
 from kit.errors import InputDataError, ParameterError
 
 #: Daily variables a gridded run can keep, (y, x, time).
@@ -81,7 +82,7 @@ def run_grid(fields, weather, strategy: str | None = None, *, quota_m3=None, quo
                          station_et0=station_et0, krs=krs, et0_method=et0_method, dtype=dtype, chunk_pixels=chunk_pixels)
     common = {k: v for k, v in policy_options.items() if k in _POLICY_OPTIONS}
     common["use_forecast"] = policy_options.get("use_forecast", True)
-    kernel = dict(method=method, runoff=runoff, backend=backend, dtype=dtype)
+    kernel = dict(method=method, runoff=runoff, backend=as_backend(backend), dtype=dtype)  # resolved once, not per block
     quota = budgets = gains = None
     if strategy == "quota":
         check_quota_options(quota_m3, quota_mm)
