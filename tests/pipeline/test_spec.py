@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from kit.pipeline import load_pipeline
-from kit.pipeline.schedule import crontab_line, on_calendar, systemd_units
+from kit.pipeline.cron import crontab_line, on_calendar, systemd_units
 from kit.pipeline.spec import SpecError
 
 
