@@ -32,7 +32,7 @@ def main():
     args = ap.parse_args()
 
     from kit.agro import datasets, fao56
-    from kit.agro.model import prepare, run
+    from kit.agro.engine import prepare, run
     from kit.agro.policy import IrrigationPolicy
 
     weather = datasets.weather("marrakech", seasons=1, seed=0)

@@ -19,7 +19,7 @@ from kit.agro.crops import CROPS, SOILS, adjust_kc_for_climate
 from kit.agro.evapotranspiration import et0
 from kit.agro.fields import read_fields
 from kit.agro.gridded import GridPlan, read_fields_grid
-from kit.agro.model import summarize
+from kit.agro.engine import summarize
 from kit.agro.planning import Plan, compare_strategies, schedule, water_balance
 from kit.agro.policy import STRATEGIES
 from kit.agro.weather import GapFillWarning, read_weather

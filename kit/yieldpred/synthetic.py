@@ -190,7 +190,7 @@ def _planting_dates(weather: pd.DataFrame, year: int, delays_days: np.ndarray) -
 def _simulate_season(fields, year, weather, plant, taw_true, commune_rain, n_factor, potential, rng):
     """Process model of one season: water balance, canopy, biomass, harvest index -> yield, daily cover."""
     from kit.agro.balance import water_balance_kernel
-    from kit.agro.model import prepare
+    from kit.agro.engine import prepare
 
     start, end = f"{year - 1}-09-01", f"{year}-08-31"
     table = fields[["field_id", "crop", "area_ha", "soil"]].assign(

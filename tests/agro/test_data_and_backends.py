@@ -8,7 +8,7 @@ import pytest
 
 from kit.agro import datasets, read_fields, read_weather
 from kit.agro.balance import water_balance_kernel
-from kit.agro.model import prepare
+from kit.agro.engine import prepare
 from kit.backend import to_numpy
 
 
