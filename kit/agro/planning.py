@@ -226,7 +226,7 @@ def schedule(fields, weather, strategy: str = "mad", *, quota_m3: float | None =
 
     Examples
     --------
-    >>> from kit.agro.datasets import fields as demo_fields, weather as demo_weather
+    >>> from kit.agro.synthetic import fields as demo_fields, weather as demo_weather
     >>> w = demo_weather("marrakech", seasons=1, seed=0)
     >>> f = demo_fields("marrakech", n=5, seed=0)
     >>> plan = schedule(f, w, "mad")

@@ -63,7 +63,7 @@ def run_grid(fields, weather, strategy: str | None = None, *, quota_m3=None, quo
 
     Examples
     --------
-    >>> from kit.agro.datasets import perimeter, weather
+    >>> from kit.agro.synthetic import perimeter, weather
     >>> plan = run_grid(perimeter(size=12), weather("marrakech", seasons=1), "mad")
     >>> sorted(plan.balance["seasonal_irrigation_mm"].dims), plan.balance["spatial_ref"].attrs["epsg"]
     (['x', 'y'], 32629)
