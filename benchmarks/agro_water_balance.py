@@ -31,12 +31,12 @@ def main():
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
 
-    from kit.agro import datasets, fao56
-    from kit.agro.model import prepare, run
+    from kit.agro import fao56, synthetic
+    from kit.agro.engine import prepare, run
     from kit.agro.policy import IrrigationPolicy
 
-    weather = datasets.weather("marrakech", seasons=1, seed=0)
-    fields = datasets.fields("marrakech", n=args.fields, seed=0)
+    weather = synthetic.weather("marrakech", seasons=1, seed=0)
+    fields = synthetic.fields("marrakech", n=args.fields, seed=0)
     # Everyone planted on the first day so each field has 365 simulated days (perennials run a full year).
     fields["crop"] = np.where(np.arange(args.fields) % 2 == 0, "citrus", "olive")
     fields["planting_date"] = weather["date"].iloc[0]

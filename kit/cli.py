@@ -98,7 +98,7 @@ def _cmd_pipeline_run(args) -> int:
 
 def _cmd_pipeline_schedule(args) -> int:
     from kit.pipeline import load_pipeline
-    from kit.pipeline.schedule import crontab_line, systemd_units
+    from kit.pipeline.cron import crontab_line, systemd_units
 
     pipeline = load_pipeline(args.spec)
     if args.systemd:

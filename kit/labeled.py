@@ -61,7 +61,7 @@ def on_backend(kernel, *arrays, backend, **kwargs):
     Examples
     --------
     >>> from kit.backend import get_backend
-    >>> from kit.datasets import demo_scene
+    >>> from kit.raster.synthetic import demo_scene
     >>> from kit.raster import ndvi
     >>> ds = demo_scene(16)
     >>> on_backend(ndvi, ds.nir, ds.red, backend=get_backend("cpu")).dims

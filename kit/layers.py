@@ -34,10 +34,9 @@ notebook contract
     Finding notebooks and reading their parameters (``kit.notebooks``);
     the quickstart notebook's logic (``kit.quickstart``).
 shared toolkits
-    Raster building blocks (``kit.raster``) and machine learning shared by
-    the notebooks (``kit.ml``); neither knows any sector.
-demo data
-    The embedded demo scene (``kit.datasets``).
+    Raster building blocks and the embedded demo scene (``kit.raster``)
+    and machine learning shared by the notebooks (``kit.ml``); neither
+    knows any sector.
 sectors
     Irrigation (``kit.agro``), water networks (``kit.water``), logistics
     vision (``kit.vision``), radiology (``kit.medical``): independent of
@@ -83,7 +82,6 @@ LAYERS = (
     Layer("parameters", ("kit.params",)),
     Layer("notebook contract", ("kit.notebooks", "kit.quickstart")),
     Layer("shared toolkits", ("kit.raster", "kit.ml")),
-    Layer("demo data", ("kit.datasets",)),
     Layer("sectors", ("kit.agro", "kit.water", "kit.vision", "kit.medical")),
     Layer("sectors built on sectors", ("kit.yieldpred",)),
     Layer("teaching", ("kit.teach",)),

@@ -61,8 +61,8 @@ def test_as_backend_refuses_what_is_not_a_device():
 def test_agro_entry_points_take_the_backend(cpu_backend):
     from kit import agro
 
-    weather = agro.datasets.weather("marrakech", seasons=1, seed=0)
-    fields = agro.datasets.fields("marrakech", n=3, seed=0)
+    weather = agro.synthetic.weather("marrakech", seasons=1, seed=0)
+    fields = agro.synthetic.fields("marrakech", n=3, seed=0)
     et0 = agro.et0(weather, backend=cpu_backend)
     assert np.isfinite(et0["et0_mm"]).all()
     plan = agro.schedule(fields, weather, "mad", start="2021-10-01", end="2022-06-30", backend=cpu_backend)
@@ -76,7 +76,7 @@ def test_array_api_strict_backend_reaches_the_kernels():
     xps = pytest.importorskip("array_api_strict")
     from kit import agro
 
-    weather = agro.datasets.weather("agadir", seasons=1, seed=1)
+    weather = agro.synthetic.weather("agadir", seasons=1, seed=1)
     strict = kb.Backend("cpu", xps, "cpu", "test: array-api-strict")
     a = agro.et0(weather, backend=strict)["et0_mm"].to_numpy()
     b = agro.et0(weather, backend=kb.get_backend("cpu"))["et0_mm"].to_numpy()

@@ -6,7 +6,7 @@ import torch
 
 from kit import raster
 from kit.backend import to_numpy
-from kit.datasets import demo_scene
+from kit.raster.synthetic import demo_scene
 
 RNG = np.random.default_rng(7)
 BANDS = {name: RNG.uniform(0.0, 0.6, size=(37, 53)).astype(np.float32) for name in ("blue", "green", "red", "nir", "swir1")}

@@ -14,17 +14,17 @@ Entry points used by the ``irrigation_planning`` notebook:
 The numerical kernels (:mod:`kit.agro.fao56`, :mod:`kit.agro.balance`) are
 written against the Python array API and run on NumPy, CuPy or Torch.
 """
-from kit.agro import datasets, fao56
+from kit.agro import fao56, synthetic
 from kit.agro.crops import CROPS, SOILS, adjust_kc_for_climate
+from kit.agro.engine import summarize
 from kit.agro.evapotranspiration import et0
 from kit.agro.fields import read_fields
 from kit.agro.gridded import GridPlan, read_fields_grid
-from kit.agro.model import summarize
 from kit.agro.planning import Plan, compare_strategies, schedule, water_balance
 from kit.agro.policy import STRATEGIES
 from kit.agro.weather import GapFillWarning, read_weather
 
 __all__ = [
-    "CROPS", "SOILS", "STRATEGIES", "GapFillWarning", "GridPlan", "Plan", "adjust_kc_for_climate", "compare_strategies", "datasets",
-    "et0", "fao56", "read_fields", "read_fields_grid", "read_weather", "schedule", "summarize", "water_balance",
+    "CROPS", "SOILS", "STRATEGIES", "GapFillWarning", "GridPlan", "Plan", "adjust_kc_for_climate", "compare_strategies", "et0",
+    "fao56", "read_fields", "read_fields_grid", "read_weather", "schedule", "summarize", "synthetic", "water_balance",
 ]

@@ -72,94 +72,134 @@ def read_fields(path_or_df, crops: pd.DataFrame | None = None) -> pd.DataFrame:
     ('wheat', 155.0)
     """
     table = CROPS if crops is None else crops
-    if isinstance(path_or_df, pd.DataFrame):
-        raw, source, unit = path_or_df.copy().reset_index(drop=True), "fields table", "row"
-        offset = 1
-    else:
-        path = Path(path_or_df)
-        source = str(path)
-        if not path.exists():
-            raise InputDataError(f"fields file {path} does not exist; give a CSV or GeoJSON with columns {', '.join(REQUIRED)}, soil")
-        if path.suffix.lower() in (".geojson", ".json"):
-            raw, unit, offset = _read_geojson(path), "feature", 1
-        else:
-            raw = read_csv_table(path, "fields", "a CSV or GeoJSON")
-            unit, offset = "line", 2
-    raw.columns = [str(c).strip() for c in raw.columns]
-    missing = [c for c in REQUIRED if c not in raw.columns]
-    if "soil" not in raw.columns and "taw_mm_per_m" not in raw.columns:
-        missing.append("soil (or taw_mm_per_m)")
-    if missing:
-        raise InputDataError(f"{source}: missing column(s) {', '.join(missing)}; columns are {', '.join(raw.columns)}")
+    rows = _read_rows(path_or_df)
+    df = pd.DataFrame({"field_id": _field_ids(rows)})
+    df["crop"] = _crops(rows, table)
+    df["planting_date"] = _planting_dates(rows)
+    df["area_ha"] = _areas(rows)
+    df["soil"], df["taw_mm_per_m"] = _soils_and_taw(rows)
+    df["lat_deg"] = rows.numeric("lat_deg")
+    df["elevation_m"] = rows.numeric("elevation_m")
+    df["irrigation_efficiency"] = _efficiencies(rows)
+    df["value_per_ha"] = _values_per_ha(rows)
+    df.attrs["source"] = rows.source
+    return df
 
-    def where(i, col):
-        return f"{source} {unit} {i + offset} (field {raw['field_id'].iloc[i]!r}), column {col}"
 
-    df = pd.DataFrame({"field_id": raw["field_id"].astype(str).str.strip()})
-    dup = df["field_id"].duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        raise InputDataError(f"{where(i, 'field_id')}: {df['field_id'].iloc[i]!r} appears more than once; field ids must be unique")
+class _Rows:
+    """The raw fields table of one input, and how its rows are named in messages (file line, feature or row)."""
 
-    crop = raw["crop"].map(normalize_name)
-    unknown = ~crop.isin(table.index)
-    if unknown.any():
-        i = int(np.flatnonzero(unknown)[0])
-        raise InputDataError(f"{where(i, 'crop')}: unknown crop {raw['crop'].iloc[i]!r}; known crops: {', '.join(table.index)}")
-    df["crop"] = crop
+    def __init__(self, raw: pd.DataFrame, source: str, unit: str, offset: int):
+        raw.columns = [str(c).strip() for c in raw.columns]
+        self.raw, self.source, self.unit, self.offset = raw, source, unit, offset
 
-    dates = pd.to_datetime(raw["planting_date"], errors="coerce", format="mixed")
-    if dates.isna().any():
-        i = int(np.flatnonzero(dates.isna())[0])
-        raise InputDataError(f"{where(i, 'planting_date')}: {raw['planting_date'].iloc[i]!r} is not a date; write YYYY-MM-DD")
-    df["planting_date"] = dates.dt.normalize()
+    def where(self, i: int, col: str) -> str:
+        return f"{self.source} {self.unit} {i + self.offset} (field {self.raw['field_id'].iloc[i]!r}), column {col}"
 
-    def numeric(col, default=np.nan):
+    def numeric(self, col: str, default=np.nan) -> pd.Series:
+        """Column ``col`` as floats, ``default`` where empty or absent; a cell that is not a number is an error."""
+        raw = self.raw
         if col not in raw.columns:
             return pd.Series(default, index=raw.index, dtype=float)
         values = pd.to_numeric(raw[col], errors="coerce")
         bad = values.isna() & raw[col].notna() & (raw[col].astype(str).str.strip() != "")
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise InputDataError(f"{where(i, col)}: {raw[col].iloc[i]!r} is not a number")
+            raise InputDataError(f"{self.where(i, col)}: {raw[col].iloc[i]!r} is not a number")
         return values.astype(float).fillna(default)
 
-    area = numeric("area_ha")
+
+def _read_rows(path_or_df) -> _Rows:
+    """The raw table of a DataFrame, CSV or GeoJSON, its contract columns checked to be present."""
+    if isinstance(path_or_df, pd.DataFrame):
+        rows = _Rows(path_or_df.copy().reset_index(drop=True), "fields table", "row", 1)
+    else:
+        path = Path(path_or_df)
+        if not path.exists():
+            raise InputDataError(f"fields file {path} does not exist; give a CSV or GeoJSON with columns {', '.join(REQUIRED)}, soil")
+        if path.suffix.lower() in (".geojson", ".json"):
+            rows = _Rows(_read_geojson(path), str(path), "feature", 1)
+        else:
+            rows = _Rows(read_csv_table(path, "fields", "a CSV or GeoJSON"), str(path), "line", 2)
+    raw = rows.raw
+    missing = [c for c in REQUIRED if c not in raw.columns]
+    if "soil" not in raw.columns and "taw_mm_per_m" not in raw.columns:
+        missing.append("soil (or taw_mm_per_m)")
+    if missing:
+        raise InputDataError(f"{rows.source}: missing column(s) {', '.join(missing)}; columns are {', '.join(raw.columns)}")
+    return rows
+
+
+def _field_ids(rows: _Rows) -> pd.Series:
+    ids = rows.raw["field_id"].astype(str).str.strip()
+    dup = ids.duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise InputDataError(f"{rows.where(i, 'field_id')}: {ids.iloc[i]!r} appears more than once; field ids must be unique")
+    return ids
+
+
+def _crops(rows: _Rows, table: pd.DataFrame) -> pd.Series:
+    raw = rows.raw
+    crop = raw["crop"].map(normalize_name)
+    unknown = ~crop.isin(table.index)
+    if unknown.any():
+        i = int(np.flatnonzero(unknown)[0])
+        raise InputDataError(f"{rows.where(i, 'crop')}: unknown crop {raw['crop'].iloc[i]!r}; known crops: {', '.join(table.index)}")
+    return crop
+
+
+def _planting_dates(rows: _Rows) -> pd.Series:
+    raw = rows.raw
+    dates = pd.to_datetime(raw["planting_date"], errors="coerce", format="mixed")
+    if dates.isna().any():
+        i = int(np.flatnonzero(dates.isna())[0])
+        raise InputDataError(f"{rows.where(i, 'planting_date')}: {raw['planting_date'].iloc[i]!r} is not a date; write YYYY-MM-DD")
+    return dates.dt.normalize()
+
+
+def _areas(rows: _Rows) -> pd.Series:
+    area = rows.numeric("area_ha")
     if (~(area > 0)).any():
         i = int(np.flatnonzero(~(area > 0))[0])
-        raise InputDataError(f"{where(i, 'area_ha')}: area {area.iloc[i]} ha must be > 0")
-    df["area_ha"] = area
+        raise InputDataError(f"{rows.where(i, 'area_ha')}: area {area.iloc[i]} ha must be > 0")
+    return area
 
+
+def _soils_and_taw(rows: _Rows) -> tuple[pd.Series, pd.Series]:
+    """Normalized soil class (None when empty) and TAW (mm/m): the number where given, else the class's."""
+    raw = rows.raw
     soil = raw["soil"].where(raw["soil"].notna(), None) if "soil" in raw.columns else pd.Series(None, index=raw.index, dtype=object)
     soil = soil.map(lambda s: None if s is None or (isinstance(s, float) and np.isnan(s)) or str(s).strip() == "" else normalize_name(s))
-    taw = numeric("taw_mm_per_m")
+    taw = rows.numeric("taw_mm_per_m")
+    known = ", ".join(SOILS.index)
     for i in range(len(raw)):
         if np.isnan(taw.iloc[i]):
             s = soil.iloc[i]
             if s is None:
-                raise InputDataError(f"{where(i, 'soil')}: empty; give a soil class ({', '.join(SOILS.index)}) or taw_mm_per_m")
+                raise InputDataError(f"{rows.where(i, 'soil')}: empty; give a soil class ({known}) or taw_mm_per_m")
             if s not in SOILS.index:
-                raise InputDataError(f"{where(i, 'soil')}: unknown soil {raw['soil'].iloc[i]!r}; known soils: {', '.join(SOILS.index)}")
+                raise InputDataError(f"{rows.where(i, 'soil')}: unknown soil {raw['soil'].iloc[i]!r}; known soils: {known}")
             taw.iloc[i] = SOILS.loc[s, "taw_mm_per_m"]
         elif soil.iloc[i] is not None and soil.iloc[i] not in SOILS.index:
-            raise InputDataError(f"{where(i, 'soil')}: unknown soil {raw['soil'].iloc[i]!r}; known soils: {', '.join(SOILS.index)}")
+            raise InputDataError(f"{rows.where(i, 'soil')}: unknown soil {raw['soil'].iloc[i]!r}; known soils: {known}")
         if not 20 <= taw.iloc[i] <= 400:
-            raise InputDataError(f"{where(i, 'taw_mm_per_m')}: {taw.iloc[i]:g} mm/m is outside 20-400; give mm of water per m of soil")
-    df["soil"] = soil
-    df["taw_mm_per_m"] = taw
+            raise InputDataError(f"{rows.where(i, 'taw_mm_per_m')}: {taw.iloc[i]:g} mm/m is outside 20-400; give mm of water per m of soil")
+    return soil, taw
 
-    df["lat_deg"] = numeric("lat_deg")
-    df["elevation_m"] = numeric("elevation_m")
-    eff = numeric("irrigation_efficiency", 1.0)
+
+def _efficiencies(rows: _Rows) -> pd.Series:
+    eff = rows.numeric("irrigation_efficiency", 1.0)
     bad = ~((eff > 0) & (eff <= 1))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InputDataError(f"{where(i, 'irrigation_efficiency')}: {eff.iloc[i]:g} is outside (0, 1]; give a fraction, e.g. 0.9 for drip")
-    df["irrigation_efficiency"] = eff
-    value = numeric("value_per_ha", 1.0)
+        raise InputDataError(f"{rows.where(i, 'irrigation_efficiency')}: {eff.iloc[i]:g} is outside (0, 1]; give a fraction, e.g. 0.9 for drip")
+    return eff
+
+
+def _values_per_ha(rows: _Rows) -> pd.Series:
+    value = rows.numeric("value_per_ha", 1.0)
     if (value < 0).any():
         i = int(np.flatnonzero(value < 0)[0])
-        raise InputDataError(f"{where(i, 'value_per_ha')}: must be >= 0")
-    df["value_per_ha"] = value
-    df.attrs["source"] = source
-    return df
+        raise InputDataError(f"{rows.where(i, 'value_per_ha')}: must be >= 0")
+    return value

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from kit.agro import datasets, et0, read_fields, read_weather, schedule
+from kit.agro import et0, read_fields, read_weather, schedule, synthetic
 from kit.agro.crops import CROPS
 from kit.agro.gridded.contract import block_fields_table, is_gridded, pixel_area_ha, read_fields_grid
 from kit.agro.policy import STRATEGIES
@@ -16,7 +16,7 @@ from kit.params import Param, Spec
 
 PARAMETERS = Spec(
     (
-        Param("site", "str", "marrakech", "embedded site used when weather is None", choices=tuple(datasets.SITES)),
+        Param("site", "str", "marrakech", "embedded site used when weather is None", choices=tuple(synthetic.SITES)),
         Param("weather", "path", None, "weather CSV (date, tmin_c, tmax_c, ...; datasets/irrigation/README.md); None for the embedded data"),
         Param("fields", "path", None, "fields CSV/GeoJSON table (field_id, crop, planting_date, area_ha, soil) or a NetCDF/GeoTIFF grid (crop, soil, planting_date per pixel); None for the embedded data"),
         Param("season_start", "date", "2021-09-01", "first day planned, YYYY-MM-DD"),
@@ -60,8 +60,8 @@ def load_inputs(p) -> tuple[pd.DataFrame, pd.DataFrame, str]:
         weather = read_weather(p.weather, lat_deg=p.lat_deg, elevation_m=p.elevation_m)
         source = f"weather from {p.weather}"
     else:
-        weather = datasets.weather(p.site, seasons=n_years, seed=p.seed, start_year=first)
-        source = f"embedded weather for {datasets.site_info(p.site)['station']}"
+        weather = synthetic.weather(p.site, seasons=n_years, seed=p.seed, start_year=first)
+        source = f"embedded weather for {synthetic.site_info(p.site)['station']}"
     if p.fields and is_gridded(p.fields):
         fields = read_fields_grid(p.fields)
         source += f", gridded fields from {p.fields}"
@@ -69,7 +69,7 @@ def load_inputs(p) -> tuple[pd.DataFrame, pd.DataFrame, str]:
         fields = read_fields(p.fields)
         source += f", fields from {p.fields}"
     else:
-        fields = datasets.fields(p.site, n=200 * p.scale, seed=p.seed, start_year=first)
+        fields = synthetic.fields(p.site, n=200 * p.scale, seed=p.seed, start_year=first)
         source += f", {len(fields)} embedded fields"
     return weather, fields, source
 

@@ -2,7 +2,7 @@
 
 :func:`water_balance` and :func:`schedule` take fields as a table or as a
 grid (:func:`kit.agro.gridded.is_gridded`) and send them to the table
-engine (:mod:`kit.agro.model` under a policy of :mod:`kit.agro.policy`)
+engine (:mod:`kit.agro.engine` under a policy of :mod:`kit.agro.policy`)
 or to the grid driver (:func:`kit.agro.gridded.run_grid`).
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import xarray as xr
 
 from kit.agro.gridded.contract import is_gridded
 from kit.agro.gridded.driver import GRID_DAILY, run_grid
-from kit.agro.model import prepare, run, summarize, to_dataset
+from kit.agro.engine import prepare, run, summarize, to_dataset
 from kit.agro.policy import (STRATEGIES, IrrigationPolicy, allocate_quota, applied_irrigation, production_gain_per_m3,
                              quota_volume_m3)
 from kit.backend import as_backend
@@ -226,7 +226,7 @@ def schedule(fields, weather, strategy: str = "mad", *, quota_m3: float | None =
 
     Examples
     --------
-    >>> from kit.agro.datasets import fields as demo_fields, weather as demo_weather
+    >>> from kit.agro.synthetic import fields as demo_fields, weather as demo_weather
     >>> w = demo_weather("marrakech", seasons=1, seed=0)
     >>> f = demo_fields("marrakech", n=5, seed=0)
     >>> plan = schedule(f, w, "mad")

@@ -6,7 +6,7 @@ RAW, today's ETc, the rain forecast) and which returns the gross depth to
 apply to each field, with array-API operations only, so planning 10 000
 fields costs the same few vector operations per day as simulating them.
 
-A policy is bound to the :class:`kit.agro.model.Inputs` of a run
+A policy is bound to the :class:`kit.agro.engine.Inputs` of a run
 (:meth:`IrrigationPolicy.bind`), so the same policy serves a fields table
 and every block of a grid. The seasonal quota is shared across fields here
 too (:func:`allocate_quota`), from the production each field gains per m³.

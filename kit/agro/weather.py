@@ -98,6 +98,26 @@ def read_weather(path_or_df, lat_deg=None, elevation_m=None, *, max_gap_days: in
     >>> w.attrs["lat_deg"], float(w["rain_mm"].sum())
     (31.6, 0.0)
     """
+    raw, source = _read_table(path_or_df)
+    df = _parse_values(_contract_columns(raw, source), source)
+    _check_values(df, source)
+    df = df.sort_values("date", kind="stable").reset_index(drop=True)
+    _check_unique_dates(df, source)
+    df = _fill_gaps(df, source, max_gap_days)
+    site = _site(df, source, lat_deg, elevation_m)
+    for col in OPTIONAL:
+        if col not in df.columns:
+            df[col] = np.nan
+    df["rain_mm"] = df["rain_mm"].fillna(0.0)
+    df["wind_height_m"] = df["wind_height_m"].fillna(2.0)
+    df = df.drop(columns="_line").set_index("date")
+    df = df[[c for c in REQUIRED[1:] + OPTIONAL] + ["filled"]]
+    df.attrs.update(site, source=source)
+    return df
+
+
+def _read_table(path_or_df) -> tuple[pd.DataFrame, str]:
+    """The raw table (a copy of a DataFrame, or a CSV read as text) and its name in messages."""
     if isinstance(path_or_df, pd.DataFrame):
         raw, source = path_or_df.copy(), "weather table"
         if "date" not in raw.columns and raw.index.name == "date":
@@ -106,6 +126,11 @@ def read_weather(path_or_df, lat_deg=None, elevation_m=None, *, max_gap_days: in
         raw = read_csv_table(path_or_df, "weather", "the path of a CSV with columns date, tmin_c, tmax_c")
         source = raw.attrs["source"]
     raw.columns = [str(c).strip() for c in raw.columns]
+    return raw, source
+
+
+def _contract_columns(raw: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The contract's columns of ``raw`` and ``_line`` (file line of each row); required ones checked, others warned of."""
     missing = [c for c in REQUIRED if c not in raw.columns]
     if missing:
         raise InputDataError(
@@ -114,10 +139,15 @@ def read_weather(path_or_df, lat_deg=None, elevation_m=None, *, max_gap_days: in
         )
     unknown = [c for c in raw.columns if c not in REQUIRED + OPTIONAL]
     if unknown:
-        warnings.warn(f"{source}: ignoring column(s) {', '.join(unknown)} (not in the weather contract)", stacklevel=2)
+        # stacklevel 3: the warning names the caller of read_weather
+        warnings.warn(f"{source}: ignoring column(s) {', '.join(unknown)} (not in the weather contract)", stacklevel=3)
     df = raw[[c for c in raw.columns if c in REQUIRED + OPTIONAL]].copy()
     df["_line"] = np.arange(len(df)) + 2
+    return df
 
+
+def _parse_values(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``df`` with dates parsed (to the day) and every other column as floats; a cell that parses as neither is an error."""
     dates = pd.to_datetime(df["date"], errors="coerce", format="mixed")
     bad = dates.isna()
     if bad.any():
@@ -131,9 +161,10 @@ def read_weather(path_or_df, lat_deg=None, elevation_m=None, *, max_gap_days: in
             i = int(np.flatnonzero(bad)[0])
             raise InputDataError(f"{_where(source, df, i)}, column {col}: {df[col].iloc[i]!r} is not a number")
         df[col] = values.astype(float)
-    _check_values(df, source)
+    return df
 
-    df = df.sort_values("date", kind="stable").reset_index(drop=True)
+
+def _check_unique_dates(df: pd.DataFrame, source: str) -> None:
     dup = df["date"].duplicated(keep=False)
     if dup.any():
         rows = df.loc[dup, "_line"].tolist()
@@ -141,8 +172,10 @@ def read_weather(path_or_df, lat_deg=None, elevation_m=None, *, max_gap_days: in
         raise InputDataError(
             f"{source} lines {', '.join(map(str, rows[:4]))}, column date: {day:%Y-%m-%d} appears more than once; keep one row per day"
         )
-    df = _fill_gaps(df, source, max_gap_days)
 
+
+def _site(df: pd.DataFrame, source: str, lat_deg, elevation_m) -> dict:
+    """Latitude and elevation of the station (argument, else the file's one value, else None), written into ``df``'s columns."""
     site = {}
     for name, given in (("lat_deg", lat_deg), ("elevation_m", elevation_m)):
         if given is None and name in df.columns and df[name].notna().any():
@@ -154,16 +187,9 @@ def read_weather(path_or_df, lat_deg=None, elevation_m=None, *, max_gap_days: in
         df[name] = np.nan if given is None else float(given)
     if site["lat_deg"] is not None and not -90 <= site["lat_deg"] <= 90:
         raise InputDataError(f"{source}: lat_deg {site['lat_deg']} is outside -90..90; give the latitude in decimal degrees")
+    return site
 
-    for col in OPTIONAL:
-        if col not in df.columns:
-            df[col] = np.nan
-    df["rain_mm"] = df["rain_mm"].fillna(0.0)
-    df["wind_height_m"] = df["wind_height_m"].fillna(2.0)
-    df = df.drop(columns="_line").set_index("date")
-    df = df[[c for c in REQUIRED[1:] + OPTIONAL] + ["filled"]]
-    df.attrs.update(site, source=source)
-    return df
+
 
 
 def _check_values(df: pd.DataFrame, source: str) -> None:

@@ -1,8 +1,9 @@
-"""Raster building blocks: spectral indices, stacks, masks, temporal filling, zonal statistics, GeoTIFF I/O."""
+"""Raster building blocks: spectral indices, stacks, masks, temporal filling, zonal statistics, GeoTIFF I/O, the demo scene."""
 from kit.raster.indices import evi, ndmi, ndvi, ndwi, normalized_difference, savi
 from kit.raster.io import write_geotiff
 from kit.raster.mask import SCL_CLASSES, SCL_INVALID, apply_mask, scl_valid, threshold_valid
 from kit.raster.stack import band, open_stack, read_stack, write_acquisitions, write_stack
+from kit.raster.synthetic import demo_scene
 from kit.raster.temporal import daily_curve, fill_gaps, smooth
 from kit.raster.zonal import (
     FieldIndex, FieldsOutsideRasterWarning, rasterize_fields, read_field_polygons, zonal_mean, zonal_stats,
@@ -10,7 +11,7 @@ from kit.raster.zonal import (
 
 __all__ = [
     "FieldIndex", "FieldsOutsideRasterWarning", "SCL_CLASSES", "SCL_INVALID", "apply_mask", "band", "daily_curve",
-    "evi", "fill_gaps", "ndmi", "ndvi", "ndwi", "normalized_difference", "open_stack",
+    "demo_scene", "evi", "fill_gaps", "ndmi", "ndvi", "ndwi", "normalized_difference", "open_stack",
     "rasterize_fields", "read_field_polygons", "read_stack", "savi", "scl_valid", "smooth", "threshold_valid",
     "write_acquisitions", "write_geotiff", "write_stack", "zonal_mean", "zonal_stats",
 ]

@@ -33,7 +33,7 @@ def write_geotiff(da: xr.DataArray, path, *, crs=None, transform=None, nodata=np
     Examples
     --------
     >>> import tempfile, pathlib, rasterio
-    >>> from kit.datasets import demo_scene
+    >>> from kit.raster.synthetic import demo_scene
     >>> ds = demo_scene(32)
     >>> out = write_geotiff(ds["nir"], pathlib.Path(tempfile.mkdtemp()) / "nir.tif")
     >>> rasterio.open(out).crs.to_string()

@@ -193,7 +193,7 @@ def rasterize_fields(fields, like: xr.DataArray, *, id_column: str = "field_id",
 
     Examples
     --------
-    >>> from kit.datasets import demo_scene
+    >>> from kit.raster.synthetic import demo_scene
     >>> scene = demo_scene(16)
     >>> x0, y0 = float(scene.x[0]) - 10, float(scene.y[0]) + 10
     >>> square = {"type": "Polygon", "coordinates": [[[x0, y0], [x0 + 80, y0], [x0 + 80, y0 - 80], [x0, y0 - 80], [x0, y0]]]}

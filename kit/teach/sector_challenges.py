@@ -25,12 +25,12 @@ class IrrigationNeed(TableChallenge):
     """Predict each field's seasonal net irrigation need under MAD scheduling."""
 
     def make(self, public: Path, private: Path, seed: int) -> None:
-        from kit.agro import datasets, schedule
+        from kit.agro import schedule, synthetic
 
         rng = np.random.default_rng(seed)
-        site = list(datasets.SITES)[int(rng.integers(len(datasets.SITES)))]
-        weather = datasets.weather(site, seasons=1, seed=seed, start_year=2021)
-        fields = datasets.fields(site, n=240, seed=seed, start_year=2021)
+        site = list(synthetic.SITES)[int(rng.integers(len(synthetic.SITES)))]
+        weather = synthetic.weather(site, seasons=1, seed=seed, start_year=2021)
+        fields = synthetic.fields(site, n=240, seed=seed, start_year=2021)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             plan = schedule(fields, weather, "mad", start="2021-09-01", end="2022-08-31")

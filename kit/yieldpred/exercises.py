@@ -27,7 +27,7 @@ def reference_heat_days(weather: pd.DataFrame, year: int, cutoff_day: int, seaso
     >>> reference_heat_days(w, 2024, 2)
     2
     """
-    from kit.yieldpred.pipeline import season_start_date
+    from kit.yieldpred.season import season_start_date
 
     start = season_start_date(int(year), season_start)
     tmax = _daily_tmax(weather)
@@ -66,7 +66,7 @@ def check_heat_days(heat_days, features_heat, weather, cutoff_day: int, season_s
         (hasattr(features_heat, "columns") and column in features_heat.columns and len(years) > 0,
          f"features_heat has a {column} column", f"features_heat should be the feature table with a {column} column"),
         (fn_right, "heat_days counts the right days",
-         "count days with tmax_c >= 30 °C from the season's first day (pipeline.season_start_date) through day "
+         "count days with tmax_c >= 30 °C from the season's first day (yieldpred.season_start_date) through day "
          "cutoff_day, both included"),
         (threshold_used, "and uses its tmax_c argument", "heat_days ignores its tmax_c argument"),
         (column_right, summary,

@@ -12,7 +12,7 @@ import xarray as xr
 from kit.errors import InputDataError, ParameterError
 from kit.params import Param, Spec
 from kit.yieldpred.data import SkippedWarning, UnknownFieldsWarning, read_fields_table, read_index_series, read_yields
-from kit.yieldpred.pipeline import season_start_date
+from kit.yieldpred.season import season_start_date
 
 PARAMETERS = Spec(
     (

@@ -164,12 +164,12 @@ def _grid_coords(side):
 
 
 def _station_weather(first_year: int, seasons: int, seed: int, rng) -> tuple[pd.DataFrame, np.ndarray]:
-    from kit.agro import datasets
+    from kit.agro import synthetic as agro_synthetic
 
-    w = datasets.weather("meknes", seasons=seasons, seed=seed, start_year=first_year - 1)
+    w = agro_synthetic.weather("meknes", seasons=seasons, seed=seed, start_year=first_year - 1)
     # Morocco's rainfed belt swings between drought and wet years (CV of seasonal rain ~35 %);
     # the generator's daily Markov chain alone gives far less, so each season's rain is scaled.
-    to_chaouia = CHAOUIA_RAIN_MM / float(np.sum(datasets.SITES["meknes"]["rain_mm"]))
+    to_chaouia = CHAOUIA_RAIN_MM / float(np.sum(agro_synthetic.SITES["meknes"]["rain_mm"]))
     factor = np.clip(rng.lognormal(0.0, 0.35, seasons), 0.4, 1.8) * to_chaouia
     season_of_day = (pd.to_datetime(w["date"]) - pd.Timestamp(first_year - 1, 9, 1)).dt.days.to_numpy() // 365
     season_of_day = np.minimum(season_of_day, seasons - 1)
@@ -190,7 +190,7 @@ def _planting_dates(weather: pd.DataFrame, year: int, delays_days: np.ndarray) -
 def _simulate_season(fields, year, weather, plant, taw_true, commune_rain, n_factor, potential, rng):
     """Process model of one season: water balance, canopy, biomass, harvest index -> yield, daily cover."""
     from kit.agro.balance import water_balance_kernel
-    from kit.agro.model import prepare
+    from kit.agro.engine import prepare
 
     start, end = f"{year - 1}-09-01", f"{year}-08-31"
     table = fields[["field_id", "crop", "area_ha", "soil"]].assign(

@@ -6,16 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit.agro import datasets, read_fields, read_weather
+from kit.agro import read_fields, read_weather, synthetic
 from kit.agro.balance import water_balance_kernel
-from kit.agro.model import prepare
+from kit.agro.engine import prepare
 from kit.backend import to_numpy
 
 
 @pytest.mark.parametrize("site", ["marrakech", "agadir", "meknes"])
 def test_weather_generator_matches_monthly_normals(site):
-    w = datasets.weather(site, seasons=20, seed=1)
-    s = datasets.SITES[site]
+    w = synthetic.weather(site, seasons=20, seed=1)
+    s = synthetic.SITES[site]
     month = pd.to_datetime(w["date"]).dt.month
     annual = w["rain_mm"].sum() / 20
     assert annual == pytest.approx(sum(s["rain_mm"]), rel=0.15)
@@ -25,14 +25,14 @@ def test_weather_generator_matches_monthly_normals(site):
     assert np.abs(tmin - np.asarray(s["tmin_c"])).max() < 1.5
     checked = read_weather(w)  # the generator honours the input contract
     assert checked.attrs["lat_deg"] == s["lat_deg"]
-    assert datasets.weather(site, seasons=1, seed=7).equals(datasets.weather(site, seasons=1, seed=7))
+    assert synthetic.weather(site, seasons=1, seed=7).equals(synthetic.weather(site, seasons=1, seed=7))
 
 
 def test_fields_generator_and_geojson(tmp_path):
-    f = datasets.fields("agadir", n=200, seed=0)
+    f = synthetic.fields("agadir", n=200, seed=0)
     assert len(f) == 200 and f["field_id"].is_unique
     checked = read_fields(f)
-    assert set(checked["crop"]) <= set(datasets.SITES["agadir"]["crops"])
+    assert set(checked["crop"]) <= set(synthetic.SITES["agadir"]["crops"])
     gj = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": None, "properties": r} for r in f.head(3).to_dict("records")]}
     path = tmp_path / "fields.geojson"
@@ -43,8 +43,8 @@ def test_fields_generator_and_geojson(tmp_path):
 
 @pytest.mark.parametrize("namespace", ["torch", "strict-device1", "strict-no_float64"])
 def test_balance_kernel_same_on_every_backend(namespace):
-    w = datasets.weather("meknes", seasons=1, seed=2)
-    f = datasets.fields("meknes", n=12, seed=2)
+    w = synthetic.weather("meknes", seasons=1, seed=2)
+    f = synthetic.fields("meknes", n=12, seed=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         inputs = prepare(f, w)

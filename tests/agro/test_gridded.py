@@ -6,19 +6,19 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from kit.agro import datasets, schedule, water_balance
+from kit.agro import schedule, synthetic, water_balance
 from kit.agro.gridded import CROP_CODES, SOIL_CODES, read_fields_grid
 from kit.errors import InputDataError, ParameterError
 
 
 @pytest.fixture(scope="module")
 def grid():
-    return datasets.perimeter("marrakech", size=18, seed=4)
+    return synthetic.perimeter("marrakech", size=18, seed=4)
 
 
 @pytest.fixture(scope="module")
 def weather():
-    return datasets.weather("marrakech", seasons=1, seed=4)
+    return synthetic.weather("marrakech", seasons=1, seed=4)
 
 
 def quiet(fn, *args, **kw):
@@ -71,7 +71,7 @@ def test_float32_grid_close_to_float64(grid, weather):
 
 
 def test_dask_chunked_file_equals_in_memory(grid, weather, tmp_path):
-    path = datasets.write_perimeter(tmp_path / "perimeter.nc", site="marrakech", size=18, seed=4)
+    path = synthetic.write_perimeter(tmp_path / "perimeter.nc", site="marrakech", size=18, seed=4)
     lazy = read_fields_grid(path, chunks={"y": 5})
     assert lazy["crop"].chunks is not None  # Dask-backed: read block by block
     for strategy in ("mad", "quota"):

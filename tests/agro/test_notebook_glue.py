@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from kit.agro import datasets
+from kit.agro import synthetic
 from kit.agro import notebook as nbk
 from kit.errors import ParameterError
 
@@ -15,8 +15,8 @@ def test_agricultural_years():
 @pytest.fixture(scope="module")
 def plans():
     p = nbk.PARAMETERS.validate({"season_start": "2021-09-01", "season_end": "2022-08-31", "device": "cpu"})
-    weather = datasets.weather("agadir", seasons=1, seed=3)
-    fields = datasets.fields("agadir", n=12, seed=3)
+    weather = synthetic.weather("agadir", seasons=1, seed=3)
+    fields = synthetic.fields("agadir", n=12, seed=3)
     return nbk.plan_strategies(fields, weather, p)
 
 
@@ -27,7 +27,7 @@ def test_every_strategy_planned_and_quota_is_70_percent_of_mad(plans):
     # Crop seasons are the sums of the FAO-56 Table 11 stage lengths: the citrus fields (365 days from
     # 1 January 2022) and the maize field (150 days from 27 April 2022) run past the window's last day,
     # 31 August 2022; tomato (180 days from September-October) and potato (125 days from 29 January) end inside it.
-    fields = datasets.fields("agadir", n=12, seed=3)
+    fields = synthetic.fields("agadir", n=12, seed=3)
     days = fields["crop"].map({"tomato": 180, "maize": 150, "citrus": 365, "potato": 125})
     end = pd.to_datetime(fields["planting_date"]) + pd.to_timedelta(days - 1, unit="D")
     assert partial == int((end > pd.Timestamp("2022-08-31")).sum()) == 6
@@ -58,8 +58,8 @@ def test_season_end_before_start_is_refused():
 
 
 def test_user_files_are_read(tmp_path):
-    w = datasets.weather("meknes", seasons=1, seed=1)
-    f = datasets.fields("meknes", n=5, seed=1)
+    w = synthetic.weather("meknes", seasons=1, seed=1)
+    f = synthetic.fields("meknes", n=5, seed=1)
     w.to_csv(tmp_path / "w.csv", index=False)
     f.to_csv(tmp_path / "f.csv", index=False)
     p = nbk.PARAMETERS.validate({"weather": str(tmp_path / "w.csv"), "fields": str(tmp_path / "f.csv")})
@@ -72,7 +72,7 @@ def test_gridded_fields_file_gives_a_map(tmp_path):
     import matplotlib.pyplot as plt
     import warnings
 
-    path = datasets.write_perimeter(tmp_path / "perimeter.nc", size=14, seed=2)
+    path = synthetic.write_perimeter(tmp_path / "perimeter.nc", size=14, seed=2)
     p = nbk.PARAMETERS.validate({"fields": str(path), "device": "cpu"})
     weather, fields, source = nbk.load_inputs(p)
     assert "gridded fields" in source and nbk.n_fields(fields) == int((fields["crop"] > 0).sum())

@@ -5,15 +5,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit.agro import datasets, read_fields, schedule
+from kit.agro import read_fields, schedule, synthetic
 from kit.agro.policy import allocate_quota
 from kit.errors import InputDataError, ParameterError
 
 
 @pytest.fixture(scope="module")
 def inputs():
-    w = datasets.weather("marrakech", seasons=1, seed=3)
-    f = datasets.fields("marrakech", n=40, seed=3)
+    w = synthetic.weather("marrakech", seasons=1, seed=3)
+    f = synthetic.fields("marrakech", n=40, seed=3)
     return f, w
 
 

@@ -18,7 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import check_estimator
 
 from kit.ml import FieldMeanBaseline, LinearTrendBaseline, QuantileGBM
-from kit.yieldpred.pipeline import YieldModel
+from kit.yieldpred.estimator import YieldModel
 
 DATAFRAME = "fits on a NumPy array; the estimator selects columns by name, so it takes a DataFrame"
 NO_ARRAY_VALIDATION = ("expects check_array's errors (empty, NaN/inf, sparse or mismatched input); the estimator does "

@@ -5,7 +5,6 @@ import pytest
 import yaml
 
 from kit.pipeline import load_pipeline
-from kit.pipeline.schedule import crontab_line, on_calendar, systemd_units
 from kit.pipeline.spec import SpecError
 
 
@@ -68,25 +67,3 @@ def test_missing_and_corrupt_spec(tmp_path):
     bad.write_text("name: [\n")
     with pytest.raises(SpecError, match="cannot read pipeline spec"):
         load_pipeline(bad)
-
-
-def test_schedule_outputs(tmp_path):
-    p = load_pipeline(write(tmp_path, {**BASE, "runs": [{"notebook": "quickstart"}]}), cwd=tmp_path)
-    line = crontab_line(p, workdir=tmp_path)
-    assert line.startswith("0 5 * * 1 cd ") and "pipeline run" in line and "cron.log 2>&1" in line
-    service, timer = systemd_units(p, workdir=tmp_path)
-    assert "OnCalendar=Mon *-*-* 05:00:00" in timer and "Type=oneshot" in service
-
-
-@pytest.mark.parametrize(
-    "cron,expected",
-    [
-        ("0 5 * * 1", "Mon *-*-* 05:00:00"),
-        ("*/15 * * * *", "*-*-* *:00/15:00"),
-        ("30 6 1 * *", "*-*-01 06:30:00"),
-        ("0 7 * * 1-5", "Mon..Fri *-*-* 07:00:00"),
-        ("0 0 1 1,7 *", "*-01,07-01 00:00:00"),
-    ],
-)
-def test_on_calendar(cron, expected):
-    assert on_calendar(cron) == expected

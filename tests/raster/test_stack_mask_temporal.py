@@ -96,7 +96,7 @@ def test_fill_gaps_and_daily_curve():
 def test_cog_yield_map_has_overviews_and_descriptions(tmp_path):
     import xarray as xr
 
-    from kit.datasets import demo_scene
+    from kit.raster.synthetic import demo_scene
 
     scene = demo_scene(600)
     da = xr.concat([scene.nir, scene.red], "band").assign_coords(band=["p10", "p50"])

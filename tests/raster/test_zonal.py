@@ -5,7 +5,7 @@ import xarray as xr
 
 from kit import raster
 from kit.backend import to_numpy
-from kit.datasets import demo_scene
+from kit.raster.synthetic import demo_scene
 
 RNG = np.random.default_rng(3)
 LABELS = RNG.integers(0, 9, size=(41, 37)).astype(np.int64)

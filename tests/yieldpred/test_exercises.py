@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 
 from kit.yieldpred import exercises
-from kit.yieldpred.pipeline import season_start_date
+from kit.yieldpred.season import season_start_date
 
 
 def _weather():

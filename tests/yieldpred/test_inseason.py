@@ -3,10 +3,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kit import yieldpred
 from kit.agro import read_weather
 from kit.ml import fapar_from_ndvi, light_use_features
 from kit.yieldpred import cereal_region, index_series_from_stack
-from kit.yieldpred import pipeline
+from kit.yieldpred.features import ANOMALY_MEMORY_DAYS
 
 TARGET = 2024
 CUTOFF_DAY = 150  # 29 January: tillering, long before heading
@@ -23,11 +24,11 @@ def region():
 
 def _builder(region, obs=None, weather=None):
     r, obs0, weather0, yields = region
-    return pipeline.FeatureBuilder(r.fields, obs0 if obs is None else obs, weather0 if weather is None else weather, yields, r.years)
+    return yieldpred.FeatureBuilder(r.fields, obs0 if obs is None else obs, weather0 if weather is None else weather, yields, r.years)
 
 
 def _after_cutoff(index, year=TARGET, day=CUTOFF_DAY):
-    return index > pipeline.season_start_date(year) + pd.Timedelta(days=day)
+    return index > yieldpred.season_start_date(year) + pd.Timedelta(days=day)
 
 
 def test_every_stage_has_features_at_an_early_forecast_date(region):
@@ -50,12 +51,12 @@ def test_forecast_ignores_weather_and_imagery_after_the_forecast_date(region):
     feats2, _ = _builder(region, obs=o2, weather=w2).features(CUTOFF_DAY)
     target, target2 = feats.loc[(slice(None), TARGET), :], feats2.loc[(slice(None), TARGET), :]
     pd.testing.assert_frame_equal(target, target2)
-    train = pipeline.training_table(feats, yields, exclude_year=TARGET)
-    model = pipeline.YieldModel(n_estimators=40).fit(train, train["yield_t_ha"])
+    train = yieldpred.training_table(feats, yields, exclude_year=TARGET)
+    model = yieldpred.YieldModel(n_estimators=40).fit(train, train["yield_t_ha"])
     pd.testing.assert_frame_equal(model.predict(target.reset_index(drop=True)), model.predict(target2.reset_index(drop=True)))
     # ...while the same change before the cut-off does change the forecast's features.
     w3 = weather.copy()
-    w3.loc[(w3.index > pipeline.season_start_date(TARGET) + pd.Timedelta(days=60)) & ~late, "rain_mm"] = 0.0
+    w3.loc[(w3.index > yieldpred.season_start_date(TARGET) + pd.Timedelta(days=60)) & ~late, "rain_mm"] = 0.0
     feats3, _ = _builder(region, weather=w3).features(CUTOFF_DAY)
     assert not np.allclose(feats3.loc[(slice(None), TARGET), "ini_ks_mean"], target["ini_ks_mean"])
 
@@ -74,13 +75,13 @@ def test_climatology_is_the_mean_of_the_other_seasons_with_yields(region):
     w = b.season_weather(TARGET, CUTOFF_DAY)
     day = 200  # a day after the cut-off
     others = [y for y in r.years if y != TARGET]
-    expected = np.mean([weather.loc[pipeline.season_start_date(y) + pd.Timedelta(days=day), "tmax_c"] for y in others])
+    expected = np.mean([weather.loc[yieldpred.season_start_date(y) + pd.Timedelta(days=day), "tmax_c"] for y in others])
     assert w["tmax_c"].iloc[day] == pytest.approx(expected, rel=1e-12)
-    assert w["tmax_c"].iloc[CUTOFF_DAY] == weather.loc[pipeline.season_start_date(TARGET) + pd.Timedelta(days=CUTOFF_DAY), "tmax_c"]
+    assert w["tmax_c"].iloc[CUTOFF_DAY] == weather.loc[yieldpred.season_start_date(TARGET) + pd.Timedelta(days=CUTOFF_DAY), "tmax_c"]
     # A training season's climatology leaves that season out.
     w21 = b.season_weather(others[0], CUTOFF_DAY)
     rest = [y for y in others[1:]]
-    expected21 = np.mean([weather.loc[pipeline.season_start_date(y) + pd.Timedelta(days=day), "tmax_c"] for y in rest])
+    expected21 = np.mean([weather.loc[yieldpred.season_start_date(y) + pd.Timedelta(days=day), "tmax_c"] for y in rest])
     assert w21["tmax_c"].iloc[day] == pytest.approx(expected21, rel=1e-12)
 
 
@@ -91,7 +92,7 @@ def test_index_curve_continues_along_climatology_with_a_fading_departure(region)
     _, clim = b.climatology(TARGET)
     from kit.raster import daily_curve
 
-    start = pipeline.season_start_date(TARGET)
+    start = yieldpred.season_start_date(TARGET)
     upto = obs[(obs["date"] >= start) & (obs["date"] <= start + pd.Timedelta(days=240))]
     wide = upto.pivot_table(index="field_id", columns="date", values="ndvi").reindex(r.fields["field_id"])
     seen = daily_curve(wide, start, start + pd.Timedelta(days=240)).to_numpy()
@@ -100,7 +101,7 @@ def test_index_curve_continues_along_climatology_with_a_fading_departure(region)
     departure_later = np.abs(curve[:, 290] - clim["ndvi"][:, 290])
     ok = np.isfinite(departure_at_cutoff) & np.isfinite(departure_later) & (departure_at_cutoff > 1e-3)
     assert ok.sum() > 10
-    np.testing.assert_allclose(departure_later[ok] / departure_at_cutoff[ok], np.exp(-49 / pipeline.ANOMALY_MEMORY_DAYS), rtol=1e-6)
+    np.testing.assert_allclose(departure_later[ok] / departure_at_cutoff[ok], np.exp(-49 / ANOMALY_MEMORY_DAYS), rtol=1e-6)
 
 
 def test_shrinkage_falls_back_on_the_baseline_when_features_are_noise():
@@ -112,8 +113,8 @@ def test_shrinkage_falls_back_on_the_baseline_when_features_are_noise():
     y = X["field_id"].map(level) + X["year"].map(season) + rng.normal(0, 0.2, len(X))
     noise = X.assign(noise_a=rng.normal(size=len(X)), noise_b=rng.normal(size=len(X)))
     signal = noise.assign(season_signal=X["year"].map(season) + rng.normal(0, 0.05, len(X)), field_signal=X["field_id"].map(level))
-    m_noise = pipeline.YieldModel(n_estimators=60, calibrate=False, quantiles=(0.5,)).fit(noise, y)
-    m_signal = pipeline.YieldModel(n_estimators=60, calibrate=False, quantiles=(0.5,)).fit(signal, y)
+    m_noise = yieldpred.YieldModel(n_estimators=60, calibrate=False, quantiles=(0.5,)).fit(noise, y)
+    m_signal = yieldpred.YieldModel(n_estimators=60, calibrate=False, quantiles=(0.5,)).fit(signal, y)
     assert m_noise.shrink_weight_ <= 0.3 and m_signal.shrink_weight_ >= 0.8
     p = m_noise.predict(noise)
     base = p["baseline_mean"] if m_noise.shrink_to_ == "mean" else p["baseline_trend"]

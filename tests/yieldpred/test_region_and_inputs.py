@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kit import yieldpred
 from kit.errors import InputDataError, KitError
 from kit.raster import FieldsOutsideRasterWarning, read_stack
 from kit.yieldpred import SkippedWarning, UnknownFieldsWarning, cereal_region, index_series_from_stack
 from kit.yieldpred import notebook as nbk
-from kit.yieldpred import pipeline
 
 YEARS = 4
 
@@ -66,8 +66,8 @@ def test_raster_and_index_series_paths_give_the_same_features(files):
     a, b = nbk.load_inputs(p_r), nbk.load_inputs(p_i)
     assert a.field_index is not None and b.field_index is None
     years, _ = nbk.seasons(a, 2024, "09-01")
-    fa, _ = pipeline.FeatureBuilder(a.fields, a.observations, a.weather, a.yields, years).features(240)
-    fb, _ = pipeline.FeatureBuilder(b.fields, b.observations, b.weather, b.yields, years).features(240)
+    fa, _ = yieldpred.FeatureBuilder(a.fields, a.observations, a.weather, a.yields, years).features(240)
+    fb, _ = yieldpred.FeatureBuilder(b.fields, b.observations, b.weather, b.yields, years).features(240)
     np.testing.assert_allclose(fa["ndvi_integral"].to_numpy(), fb.loc[fa.index, "ndvi_integral"].to_numpy(), rtol=1e-3)
 
 
@@ -155,13 +155,13 @@ def test_forecast_uses_no_data_after_the_forecast_date(region):
 
     obs = index_series_from_stack(region.stack, region.polygons)
     obs["date"] = pd.to_datetime(obs["date"])
-    builder = pipeline.FeatureBuilder(region.fields.assign(), obs, read_weather(region.weather), region.yields, region.years)
+    builder = yieldpred.FeatureBuilder(region.fields.assign(), obs, read_weather(region.weather), region.yields, region.years)
     early, _ = builder.features(180)
     # Changing everything after the cut-off leaves the features unchanged.
     late = obs["date"] > pd.Timestamp("2023-09-01") + pd.Timedelta(days=180)
     tampered = obs.copy()
     tampered.loc[late, ["ndvi", "ndmi"]] = 0.1
-    again, _ = pipeline.FeatureBuilder(region.fields, tampered, read_weather(region.weather), region.yields, region.years).features(180)
+    again, _ = yieldpred.FeatureBuilder(region.fields, tampered, read_weather(region.weather), region.yields, region.years).features(180)
     pd.testing.assert_frame_equal(early.loc[(slice(None), 2024), :], again.loc[(slice(None), 2024), :])
 
 
@@ -171,15 +171,15 @@ def test_cross_validation_and_predictions_have_no_nan(region):
     obs = index_series_from_stack(region.stack, region.polygons)
     obs["date"] = pd.to_datetime(obs["date"])
     yields = region.yields.assign(yield_t_ha=np.where(region.yields["year"] == 2024, np.nan, region.yields["yield_t_ha"]))
-    feats, skipped = pipeline.FeatureBuilder(region.fields, obs, read_weather(region.weather), yields, region.years).features(270)
-    cv, m = pipeline.cross_validate(feats, yields, exclude_year=2024, n_estimators=60)
+    feats, skipped = yieldpred.FeatureBuilder(region.fields, obs, read_weather(region.weather), yields, region.years).features(270)
+    cv, m = yieldpred.cross_validate(feats, yields, exclude_year=2024, n_estimators=60)
     assert set(cv["fold"]) == {"test 2021", "test 2022", "test 2023"}
     for _, part in cv.groupby("fold"):
         assert part["year"].nunique() == 1
     assert np.isfinite(cv.drop(columns=["field_id", "fold"]).to_numpy(float)).all()
     assert set(m) >= {"cv_rmse_p50", "cv_nrmse_p50", "cv_r2_p50", "baseline_nrmse_mean", "baseline_nrmse_trend", "interval_coverage_p10_p90"}
-    train = pipeline.training_table(feats, yields, exclude_year=2024)
-    model = pipeline.YieldModel(n_estimators=60).fit(train, train["yield_t_ha"])
+    train = yieldpred.training_table(feats, yields, exclude_year=2024)
+    model = yieldpred.YieldModel(n_estimators=60).fit(train, train["yield_t_ha"])
     target = feats[feats["year"] == 2024].reset_index(drop=True)
     pred = nbk.predictions_table(model.predict(target), target)
     assert list(pred.columns) == ["field_id", "year", "yield_p10", "yield_p50", "yield_p90"]
@@ -192,7 +192,7 @@ def test_spatial_cross_validation_holds_out_season_and_commune(region):
     obs = index_series_from_stack(region.stack, region.polygons)
     obs["date"] = pd.to_datetime(obs["date"])
     fields, _ = nbk.read_fields_table(region.fields)
-    feats, _ = pipeline.FeatureBuilder(fields, obs, read_weather(region.weather), region.yields, region.years).features(270)
-    out = pipeline.cross_validate_spatial(feats, region.yields, "field_commune", n_estimators=40)
+    feats, _ = yieldpred.FeatureBuilder(fields, obs, read_weather(region.weather), region.yields, region.years).features(270)
+    out = yieldpred.cross_validate_spatial(feats, region.yields, "field_commune", n_estimators=40)
     n_groups = region.fields["commune"].nunique()
     assert out["folds"] == YEARS * n_groups and np.isfinite(out["cv_nrmse_p50"])

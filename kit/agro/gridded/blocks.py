@@ -16,7 +16,7 @@ import xarray as xr
 
 from kit.agro.gridded.contract import block_fields_table, pixel_area_ha
 from kit.agro.gridded.weather import open_weather, pixel_daily_weather
-from kit.agro.model import Inputs, prepare
+from kit.agro.engine import Inputs, prepare
 from kit.errors import InputDataError
 
 __all__ = ["Block", "FieldBlocks", "GridWindow", "row_blocks", "simulation_window"]
@@ -104,11 +104,11 @@ class Block:
 
 
 class FieldBlocks:
-    """The field pixels of a grid, block by block, each with its :class:`kit.agro.model.Inputs`.
+    """The field pixels of a grid, block by block, each with its :class:`kit.agro.engine.Inputs`.
 
     Iterating reads each block, decodes its field pixels and prepares them;
     blocks without field pixels, or whose fields all grow outside the
-    window, are skipped. Warnings of :func:`kit.agro.model.prepare` pass
+    window, are skipped. Warnings of :func:`kit.agro.engine.prepare` pass
     through, except its per-block count of seasons partly outside the
     window: one warning at the end adds them up for the whole grid.
     ``stacklevel`` points the warnings at the caller of the function that

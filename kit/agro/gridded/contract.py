@@ -112,7 +112,7 @@ def read_fields_grid(path_or_ds, *, chunks=None) -> xr.Dataset:
 
     Examples
     --------
-    >>> from kit.agro.datasets import perimeter
+    >>> from kit.agro.synthetic import perimeter
     >>> grid = read_fields_grid(perimeter(size=20))
     >>> dict(grid.sizes)
     {'y': 20, 'x': 20}

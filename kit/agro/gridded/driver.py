@@ -16,7 +16,7 @@ from kit.agro.evapotranspiration import et0 as compute_et0
 from kit.agro.gridded.blocks import FieldBlocks, simulation_window
 from kit.agro.gridded.contract import read_fields_grid
 from kit.agro.gridded.result import GridMaps, GridPlan
-from kit.agro.model import run
+from kit.agro.engine import run
 from kit.agro.policy import (STRATEGIES, IrrigationPolicy, allocate_quota, check_quota_options, production_gain_per_m3,
                              quota_volume_m3)
 from kit.backend import as_backend
@@ -63,7 +63,7 @@ def run_grid(fields, weather, strategy: str | None = None, *, quota_m3=None, quo
 
     Examples
     --------
-    >>> from kit.agro.datasets import perimeter, weather
+    >>> from kit.agro.synthetic import perimeter, weather
     >>> plan = run_grid(perimeter(size=12), weather("marrakech", seasons=1), "mad")
     >>> sorted(plan.balance["seasonal_irrigation_mm"].dims), plan.balance["spatial_ref"].attrs["epsg"]
     (['x', 'y'], 32629)

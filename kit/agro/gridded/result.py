@@ -21,7 +21,7 @@ __all__ = ["MAPS", "GridMaps", "GridPlan", "season_summary"]
 
 
 def season_summary(out: dict, ky: np.ndarray) -> dict:
-    """:func:`kit.agro.model.summarize` on kernel arrays (fields, days): totals and FAO-33 relative yield."""
+    """:func:`kit.agro.engine.summarize` on kernel arrays (fields, days): totals and FAO-33 relative yield."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         eta = np.nansum(out["eta_mm"], axis=1, dtype=float)

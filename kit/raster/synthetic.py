@@ -1,4 +1,8 @@
-"""A small synthetic multispectral scene of fields around a reservoir (Saïs plain)."""
+"""The embedded demo scene: a small synthetic multispectral scene of fields around a reservoir (Saïs plain).
+
+Generated deterministically from a seed, georeferenced with :mod:`kit.raster.georef`; the quickstart
+notebook and the raster doctests run on it.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -84,6 +88,6 @@ def demo_scene(size: int = 128, seed: int = 0, pixel_m: float = 20.0) -> xr.Data
     ds = xr.Dataset(
         data,
         coords={"y": ("y", y, {"units": "m"}), "x": ("x", x, {"units": "m"})},
-        attrs={"title": f"demo scene, seed {seed}", "generator": "kit.datasets.demo_scene"},
+        attrs={"title": f"demo scene, seed {seed}", "generator": "kit.raster.synthetic.demo_scene"},
     )
     return set_georef(ds, CRS, transform)

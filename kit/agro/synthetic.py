@@ -299,7 +299,7 @@ def perimeter(site: str = "marrakech", size: int = 60, seed: int = 0, start_year
         },
         coords={"y": y, "x": x},
         attrs={"lat_deg": s["lat_deg"], "elevation_m": s["elevation_m"], "epsg": 32629, "site": s["station"],
-               "generator": "kit.agro.datasets.perimeter"},
+               "generator": "kit.agro.synthetic.perimeter"},
     )
     return set_georef(ds, "EPSG:32629", transform)
 
