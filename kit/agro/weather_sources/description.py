@@ -23,12 +23,13 @@ def new_description(fmt: str, source: str, path) -> dict:
     became missing), ``days`` (days in the table), ``days_dropped`` (ISO
     dates left out, and why, in ``notes``), ``hours_per_day`` (hourly sources:
     how many days had 23, 24 or 25 hours), ``clock_change_days`` (ISO date →
-    hours, the days of 23 or 25) and ``notes`` (sentences).
+    hours, the days of 23 or 25), ``time_dim`` (ERA5: ``valid_time`` of the
+    new CDS or ``time`` of the old) and ``notes`` (sentences).
     """
     return {
         "format": fmt, "source": source, "file": str(path), "site": {}, "variables": {}, "units_converted": {},
         "fill_values_replaced": {}, "days": 0, "days_dropped": [], "hours_per_day": None, "clock_change_days": {},
-        "notes": [],
+        "time_dim": None, "notes": [],
     }
 
 

@@ -71,8 +71,9 @@ def open_cds(path, info: dict):
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kit-cds-")))
             with zipfile.ZipFile(path) as zf:
                 names = [n for n in zf.namelist() if n.lower().endswith(".nc")]
-                zf.extractall(tmp, members=names)
-            files = [tmp / n for n in names]
+                files = [tmp / f"{i}-{Path(n).name}" for i, n in enumerate(names)]  # flat: no path from the archive
+                for name, target in zip(names, files):
+                    target.write_bytes(zf.read(name))
             info["notes"].append(f"zip of {len(names)} NetCDF file(s): {', '.join(Path(n).name for n in names)}")
         parts = [_normalise(stack.enter_context(xr.open_dataset(f)), f, info) for f in files]
         ds = parts[0] if len(parts) == 1 else xr.merge(parts, join="outer", compat="override", combine_attrs="drop_conflicts")
@@ -85,7 +86,7 @@ def _normalise(ds: xr.Dataset, path: Path, info: dict) -> xr.Dataset:
         ds = ds.drop_vars("time", errors="ignore").rename({"valid_time": "time"})
         info["time_dim"] = "valid_time"
     elif "time" in ds.dims:
-        info.setdefault("time_dim", "time")
+        info["time_dim"] = info.get("time_dim") or "time"
     else:
         raise InputDataError(f"{path}: no valid_time or time dimension; download ERA5 hourly data as NetCDF from the CDS")
     if "step" in ds.dims:

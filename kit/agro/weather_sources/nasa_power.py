@@ -180,8 +180,7 @@ def _to_contract(values: pd.DataFrame, meta: dict, info: dict, lat_deg):
             info["fill_values_replaced"][name] = int(filled.sum())
             values.loc[filled, name] = np.nan
     cols = {}
-    for name in PARAMETERS:
-        column, kind = PARAMETERS[name]
+    for name, (column, kind) in PARAMETERS.items():
         if name not in values.columns or column is None or column in cols:
             continue
         factor = _factor(name, kind, meta["units"], info)
