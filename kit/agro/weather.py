@@ -28,10 +28,12 @@ FAO-56 missing-data procedure for that day.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from kit.agro.weather_sources import DEFAULT_TZ, convert_weather, sniff_weather_format
 from kit.errors import InputDataError
 from kit.io import read_csv_table
 
@@ -57,17 +59,29 @@ def _where(source: str, df: pd.DataFrame, i: int) -> str:
     return f"{source} line {int(df['_line'].iloc[i])} (date {df['date'].iloc[i]:%Y-%m-%d})"
 
 
-def read_weather(path_or_df, lat_deg=None, elevation_m=None, *, max_gap_days: int = MAX_GAP_DAYS) -> pd.DataFrame:
+def read_weather(path_or_df, lat_deg=None, elevation_m=None, *, lon_deg=None, tz: str = DEFAULT_TZ,
+                 max_gap_days: int = MAX_GAP_DAYS) -> pd.DataFrame:
     """Read and check a daily weather table.
 
     Parameters
     ----------
     path_or_df : str, path or pandas.DataFrame
-        CSV file (or a DataFrame) with the columns of the input contract.
+        CSV file (or a DataFrame) with the columns of the input contract, or
+        a file as a reanalysis service delivers it: a NASA POWER daily point
+        CSV or JSON, an ERA5 / ERA5-Land hourly NetCDF (or the CDS zip of
+        NetCDFs). The format is told from the file; a converted file's
+        description (units converted, fill values, days kept) is in
+        ``attrs["conversion"]`` (:func:`kit.agro.weather_sources.convert_weather`).
     lat_deg : float, optional, degrees north
-        Site latitude; overrides a ``lat_deg`` column.
+        Site latitude; overrides a ``lat_deg`` column. For an ERA5 file of
+        several cells, with ``lon_deg``, the site whose nearest cell is taken.
     elevation_m : float, optional, m
         Site elevation; overrides an ``elevation_m`` column.
+    lon_deg : float, optional, degrees east
+        Site longitude; used only to pick the ERA5 cell.
+    tz : str
+        Time zone of the local days built from hourly ERA5 data (default
+        Morocco's, ``Africa/Casablanca``).
     max_gap_days : int
         Longest run of missing dates filled by linear interpolation (rain and
         forecast 0 on filled days), with a :class:`GapFillWarning` that counts
@@ -98,7 +112,7 @@ def read_weather(path_or_df, lat_deg=None, elevation_m=None, *, max_gap_days: in
     >>> w.attrs["lat_deg"], float(w["rain_mm"].sum())
     (31.6, 0.0)
     """
-    raw, source = _read_table(path_or_df)
+    raw, source, conversion = _read_table(path_or_df, lat_deg, lon_deg, tz)
     df = _parse_values(_contract_columns(raw, source), source)
     _check_values(df, source)
     df = df.sort_values("date", kind="stable").reset_index(drop=True)
@@ -113,20 +127,39 @@ def read_weather(path_or_df, lat_deg=None, elevation_m=None, *, max_gap_days: in
     df = df.drop(columns="_line").set_index("date")
     df = df[[c for c in REQUIRED[1:] + OPTIONAL] + ["filled"]]
     df.attrs.update(site, source=source)
+    if conversion is not None:
+        df.attrs["conversion"] = conversion
     return df
 
 
-def _read_table(path_or_df) -> tuple[pd.DataFrame, str]:
-    """The raw table (a copy of a DataFrame, or a CSV read as text) and its name in messages."""
+def _read_table(path_or_df, lat_deg, lon_deg, tz) -> tuple[pd.DataFrame, str, dict | None]:
+    """The raw table (a copy of a DataFrame, a CSV read as text, or a converted file), its name in messages
+    and, for a converted file, what the conversion did."""
+    conversion = None
     if isinstance(path_or_df, pd.DataFrame):
         raw, source = path_or_df.copy(), "weather table"
         if "date" not in raw.columns and raw.index.name == "date":
             raw = raw.reset_index()
+    elif _file_format(path_or_df) != "kit_csv":
+        raw, conversion = convert_weather(path_or_df, lat_deg=lat_deg, lon_deg=lon_deg, tz=tz)
+        source = f"{path_or_df} ({conversion['source']})"
     else:
         raw = read_csv_table(path_or_df, "weather", "the path of a CSV with columns date, tmin_c, tmax_c")
         source = raw.attrs["source"]
     raw.columns = [str(c).strip() for c in raw.columns]
-    return raw, source
+    return raw, source, conversion
+
+
+def _file_format(path) -> str:
+    """The weather format of an existing file; anything not recognised is left to the CSV reader to explain."""
+    if not Path(path).is_file():
+        return "kit_csv"
+    try:
+        return sniff_weather_format(path)
+    except InputDataError as err:
+        if "GRIB" in str(err):
+            raise
+        return "kit_csv"
 
 
 def _contract_columns(raw: pd.DataFrame, source: str) -> pd.DataFrame:
