@@ -1,4 +1,4 @@
-"""Raster building blocks: spectral indices, stacks, masks, temporal filling, zonal statistics, GeoTIFF I/O."""
+"""Raster building blocks: spectral indices, stacks, masks, temporal filling, zonal statistics, GeoTIFF I/O, Sentinel-2 readers."""
 from kit.raster.indices import evi, ndmi, ndvi, ndwi, normalized_difference, savi
 from kit.raster.inputs import read_sentinel2
 from kit.raster.io import write_geotiff

@@ -103,6 +103,20 @@ def read_sentinel2(path, *, bands=None, chunks=None):
         Per product set aside (its reason is in the table).
     kit.raster.sentinel2.ReflectanceScaleWarning
         Per product whose reflectances look wrongly scaled.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np, pandas as pd, xarray as xr
+    >>> from kit.raster.georef import set_georef
+    >>> from kit.raster.stack import write_acquisitions
+    >>> dn = xr.DataArray(np.full((1, 3, 4, 4), 4, dtype="uint16"), dims=("time", "band", "y", "x"),
+    ...                   coords={"time": [pd.Timestamp("2024-03-05")], "band": ["B04", "B08", "SCL"]})
+    >>> folder = write_acquisitions(set_georef(dn * [[[[150]], [[850]], [[1]]]], "EPSG:32629",
+    ...                                        (10.0, 0.0, 600_000.0, 0.0, -10.0, 3_700_020.0)), tempfile.mkdtemp())
+    >>> stack = read_sentinel2(folder)
+    >>> stack["scale"].sel(band="B04").values.tolist(), stack.attrs["products"]["product_id"].tolist()
+    ([0.0001], ['2024-03-05'])
     """
     path = Path(path)
     kind = input_kind(path)

@@ -286,8 +286,8 @@ def stack_products(items, *, bands=None, chunks=None, source="") -> xr.DataArray
     if not products:
         raise InputDataError(f"no Sentinel-2 product could be read in {source}"
                              + (f"; the first was set aside because {table.rows[0]['reason']}" if table.rows else ""))
+    _check_one_tile(products)  # before duplicates: two tiles of one datatake share a date
     products = _one_per_date(products, table)
-    _check_one_tile(products)
     names, products = _choose_bands(products, bands, table)
     gridded = _grids(products, names, table)
     if not gridded:

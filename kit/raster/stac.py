@@ -4,7 +4,9 @@ An ItemCollection (a GeoJSON FeatureCollection, as a STAC API search
 returns), a Catalog or Collection linking to items (``rel: item``/``child``,
 hrefs relative to the file), or a single Item; read with the standard
 library's JSON. Asset hrefs may be relative, local or URLs (GDAL reads
-``https://`` and ``s3://``).
+``https://`` and ``s3://``); Planetary Computer URLs must be signed
+(``planetary_computer.sign``) before the items are saved, or their files
+fail to open and the items are set aside.
 
 An asset is a band by its key (``B04``, ``SCL``; Earth Search ``red``,
 ``nir``, ``scl``, ``swir16`` ...), else by its one ``eo:bands`` entry

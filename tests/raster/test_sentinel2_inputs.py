@@ -150,7 +150,7 @@ def test_bands_at_20_m_are_resampled_to_the_10_m_grid(s2):
 
 def test_products_of_several_tiles_or_crs_are_refused(s2):
     s2.safe("tiles", tile="29SPR", date="2023-03-10")
-    s2.safe("tiles", tile="29SQR", date="2023-03-15")
+    s2.safe("tiles", tile="29SQR", date="2023-03-10")  # the neighbouring tile of the same datatake
     with pytest.raises(InputDataError, match=r"several tiles: 29SPR \(1\), 29SQR \(1\) products"):
         read_sentinel2(s2.root / "tiles")
     items = [s2.earth_search_item("crs", date="2023-04-10", offset_applied=True),
@@ -223,6 +223,7 @@ def test_lazy_read_and_netcdf_roundtrip_keep_scale_and_offset(s2, tmp_path):
     lazy = read_sentinel2(s2.root / "in", chunks="auto")
     assert hasattr(lazy.data, "dask")
     np.testing.assert_array_equal(lazy.values, eager.values)
+    np.testing.assert_allclose(index_series_from_stack(lazy, FIELD)["ndvi"], NDVI, rtol=1e-6)  # Dask all the way
     back = raster.open_stack(raster.write_stack(eager, tmp_path / "s.nc")).load()
     assert "products" in eager.attrs and "products" not in back.attrs
     np.testing.assert_array_equal(back["offset"].values, eager["offset"].values)
@@ -239,3 +240,19 @@ def test_what_is_not_sentinel2_imagery_is_a_clear_error(tmp_path, s2):
     with pytest.warns(ProductSetAsideWarning), pytest.raises(InputDataError, match="no Sentinel-2 product could be read.*"
                                                                                       "no asset is a Sentinel-2 band"):
         read_sentinel2(tmp_path / "notes.json")
+
+
+def test_the_pre_2018_metadata_names_are_read(s2):
+    """PSD 14.2 products (baselines 02.04-02.07) name the same elements L2A_Product_Info, IMAGE_FILE_2A ..."""
+    safe = s2.safe("old", baseline="02.06")
+    mtd = safe / "MTD_MSIL2A.xml"
+    text = mtd.read_text()
+    for new, old in [("Product_Info>", "L2A_Product_Info>"), ("IMAGE_FILE>", "IMAGE_FILE_2A>"), ("PRODUCT_URI>", "PRODUCT_URI_2A>"),
+                     ("QUANTIFICATION_VALUES_LIST>", "L1C_L2A_Quantification_Values_List>"),
+                     ("<BOA_QUANTIFICATION_VALUE", "<L2A_BOA_QUANTIFICATION_VALUE"), ("</BOA_QUANTIFICATION_VALUE", "</L2A_BOA_QUANTIFICATION_VALUE")]:
+        text = text.replace(new, old)
+    mtd.write_text(text)
+    stack = _quiet_read(safe)
+    row = stack.attrs["products"].iloc[0]
+    assert (row["baseline"], row["offset"], row["product_id"][:10]) == ("02.06", 0.0, "S2B_MSIL2A")
+    np.testing.assert_allclose(_ndvi(stack).values, NDVI, rtol=1e-6)
