@@ -209,6 +209,8 @@ def write_stack(stack: xr.DataArray, path) -> Path:
     from kit.io import atomic_path
 
     path = Path(path)
+    stack = stack.copy(deep=False)
+    stack.attrs.pop("products", None)  # read_sentinel2's product table is for the run's manifest, not the file
     ds = stack.rename(stack.name or "reflectance").to_dataset()
     ds["band"] = ds["band"].astype(str)
     if path.suffix == ".zarr":

@@ -26,47 +26,88 @@ DN_SCALE = 1e-4  # Sentinel-2 L2A digital number -> reflectance
 
 
 def reflectance(stack: xr.DataArray, name: str) -> xr.DataArray:
-    """One band as reflectance (float32): digital numbers × 1e-4, no-data (0) as NaN."""
+    """One band as reflectance (float32): (digital number + offset) × scale, no-data (0) as NaN.
+
+    ``scale`` (reflectance per DN) and ``offset`` (DN) come from the stack's
+    ``scale`` and ``offset`` coordinates ``(time, band)`` when it has them
+    (:func:`kit.raster.read_sentinel2` sets them per product: Sentinel-2
+    baseline 04.00 and later carry -1000 DN). Without them, integer digital
+    numbers are × ``attrs["scale_factor"]`` (default 1e-4) with no offset,
+    and float values are taken as reflectance already.
+    """
     dn = raster.band(stack, name)
     nodata = stack.attrs.get("nodata", 0)
+    if "scale" in dn.coords and "offset" in dn.coords:
+        scale, offset = dn["scale"].variable, dn["offset"].variable
+        dn = dn.drop_vars(["scale", "offset"])
+        return ((dn.where(dn != nodata) + offset) * scale).astype(np.float32)
     scale = float(stack.attrs.get("scale_factor", DN_SCALE)) if np.issubdtype(dn.dtype, np.integer) else 1.0
     return (dn.where(dn != nodata) * scale).astype(np.float32)
 
 
+def _chosen_indices(indices, names) -> tuple[list, dict]:
+    """The indices to compute and ``{skipped index: why}``; ``"auto"`` takes every index the bands allow."""
+    if isinstance(indices, str) and indices != "auto":
+        indices = (indices,)
+    if isinstance(indices, str):
+        missing = {i: [b for b in bands if b not in names] for i, (bands, _) in INDEX_BANDS.items()}
+        skipped = {i: f"needs {', '.join(m)}, absent from the stack" for i, m in missing.items() if m}
+        chosen = [i for i in INDEX_BANDS if i not in skipped]
+        if not chosen:
+            raise InputDataError(f"no index can be computed from bands {', '.join(names)}; NDVI needs B04 and B08")
+        if skipped:
+            warnings.warn("indices='auto' skipped " + "; ".join(f"{i} ({why})" for i, why in skipped.items()), stacklevel=3)
+        return chosen, skipped
+    unknown = [i for i in indices if i not in INDEX_BANDS]
+    if unknown:
+        raise InputDataError(f"unknown index {unknown[0]!r}; choose from {', '.join(INDEX_BANDS)}")
+    for i in indices:
+        missing = [b for b in INDEX_BANDS[i][0] if b not in names]
+        if missing:
+            raise InputDataError(f"index {i} needs band {', '.join(missing)}, which the stack lacks (bands: {', '.join(names)}); "
+                                 "leave it out or pass indices='auto'")
+    return list(indices), {}
+
+
 def index_series_from_stack(stack: xr.DataArray, fields, *, indices=("ndvi", "ndmi"), backend=None,
-                            min_valid_fraction: float = 0.5, field_index=None) -> pd.DataFrame:
+                            min_valid_fraction: float = 0.5, field_index=None, clear_classes=raster.SCL_CLEAR) -> pd.DataFrame:
     """Per-field mean of each index on every date, clouds masked (the ``index_series`` table).
 
     Parameters
     ----------
     stack : xarray.DataArray (time, band, y, x)
-        From :func:`kit.raster.read_stack`; uses the ``SCL`` band when
-        present, else reflectance thresholds (:func:`kit.raster.threshold_valid`).
+        From :func:`kit.raster.read_sentinel2` or :func:`kit.raster.read_stack`;
+        uses the ``SCL`` band when present, else reflectance thresholds
+        (:func:`kit.raster.threshold_valid`).
     fields : path or GeoJSON dict of polygons, or a ready :class:`kit.raster.FieldIndex`
-    indices : tuple of str
-        Any of :data:`INDEX_BANDS`.
+    indices : tuple of str, or "auto"
+        Any of :data:`INDEX_BANDS` (one whose band the stack lacks is an
+        error naming the band), or ``"auto"``: every index whose bands the
+        stack has, the others skipped with a warning.
     backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
         Where the index kernels and zonal reductions run: the notebook's
         Backend, or a device to resolve.
     min_valid_fraction : float
         A field-date with this share of clear pixels or less is left out.
+    clear_classes : tuple of int
+        SCL classes counted as clear, default :data:`kit.raster.SCL_CLEAR`
+        (4 vegetation, 5 not vegetated).
 
     Returns
     -------
     pandas.DataFrame
         ``field_id, date`` and one column per index, one row per field and
         clear date (cloudy field-dates are absent, as in an Earth Engine
-        export); ``attrs["field_index"]`` holds the rasterized fields.
+        export); ``attrs["field_index"]`` holds the rasterized fields,
+        ``attrs["skipped_indices"]`` ``{index: why}`` (empty unless ``"auto"`` skipped some).
     """
-    unknown = [i for i in indices if i not in INDEX_BANDS]
-    if unknown:
-        raise InputDataError(f"unknown index {unknown[0]!r}; choose from {', '.join(INDEX_BANDS)}")
+    names = [str(b) for b in stack.coords["band"].values]
+    indices, skipped = _chosen_indices(indices, names)
     backend = as_backend(backend)
     index = field_index if field_index is not None else raster.rasterize_fields(fields, stack.isel(time=0, band=0))
-    names = [str(b) for b in stack.coords["band"].values]
     if "SCL" in names:
         scl = raster.band(stack, "SCL")
-        valid = xr.apply_ufunc(raster.scl_valid, scl, dask="allowed")
+        valid = xr.apply_ufunc(raster.scl_clear, scl, kwargs={"clear": tuple(clear_classes)}, dask="allowed")
     else:
         warnings.warn("the stack has no SCL band: clouds are masked with reflectance thresholds (B02 > 0.18)", stacklevel=2)
         valid = xr.apply_ufunc(raster.threshold_valid, reflectance(stack, "B02"), dask="allowed")
@@ -88,4 +129,5 @@ def index_series_from_stack(stack: xr.DataArray, fields, *, indices=("ndvi", "nd
     table["date"] = pd.to_datetime(table["date"]).dt.strftime("%Y-%m-%d")
     table = table[["field_id", "date", *indices]].sort_values(["field_id", "date"], ignore_index=True)
     table.attrs["field_index"] = index
+    table.attrs["skipped_indices"] = skipped
     return table
