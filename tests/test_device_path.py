@@ -89,7 +89,7 @@ def test_vision_and_medical_entry_points_take_the_backend(cpu_backend, tmp_path,
     from kit.vision import evaluate, recognizer
     from kit.vision.data import CocoDetection, eval_transforms
     from kit.vision.models import build_detector
-    from kit.vision.synth import generate
+    from kit.vision.synthetic import generate
     from kit.vision.train import train_detector
 
     folder = generate(tmp_path / "yard", n_images=6, image_size=64, n_code_crops=0, sequence_frames=0,

@@ -83,7 +83,7 @@ CHALLENGES = {
         YardDetection(
             name="logistics_vision", title="containers, trucks, pallets and people", metric="mAP@0.5",
             higher_is_better=True,
-            task="Synthetic yard and gate camera images (`kit.vision.synth`): `train/` is a COCO folder with boxes "
+            task="Synthetic yard and gate camera images (`kit.vision.synthetic`): `train/` is a COCO folder with boxes "
                  "(`annotations.json`), `test/images.json` lists the test images without their boxes. Detect every "
                  "container, truck, pallet and person in the test images.",
             submission="the COCO results format (a JSON list of `{image_id, category_id, bbox: [x, y, w, h], score}`, "

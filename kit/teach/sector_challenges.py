@@ -210,7 +210,7 @@ class YardDetection(Challenge):
 
     def make(self, public: Path, private: Path, seed: int) -> None:
         from kit.vision.coco_results import DETECTION_CSV_COLUMNS
-        from kit.vision.synth import generate
+        from kit.vision.synthetic import generate
 
         gen = generate(private / "_generated", n_images=self.n_images, image_size=self.image_size, seed=seed,
                        split_fractions=(0.7, 0.0, 0.3), n_code_crops=0, sequence_frames=0)

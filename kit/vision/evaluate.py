@@ -136,7 +136,7 @@ def coco_evaluate(results: list, index, max_dets: int = 100, min_visibility: flo
     Examples
     --------
     >>> import tempfile
-    >>> from kit.vision.synth import generate
+    >>> from kit.vision.synthetic import generate
     >>> from kit.vision.data import load_coco
     >>> index = load_coco(generate(tempfile.mkdtemp(), n_images=3, image_size=96, n_code_crops=0, sequence_frames=0))
     >>> perfect = [{"image_id": im["id"], "category_id": index.category_ids[int(l)],

@@ -47,7 +47,7 @@ def prepare_dataset(dataset, output_dir, scale: float, seed: int, image_size: in
         if not (p / "annotations.json").is_file() and not (p / "train.json").is_file():
             raise InputDataError(f"dataset {p} has no annotations.json or train.json; give a COCO folder (see datasets/logistics/README.md)")
         return p
-    from kit.vision.synth import DATA_VERSION, generate
+    from kit.vision.synthetic import DATA_VERSION, generate
 
     folder = Path(output_dir) / "synthetic"
     marker = folder / "annotations.json"

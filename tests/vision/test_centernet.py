@@ -99,7 +99,7 @@ def test_weights_from_a_local_file(tmp_path):
 
 def test_overfits_a_handful_of_synthetic_scenes(tmp_path):
     from kit.vision.data import CocoDetection, eval_transforms
-    from kit.vision.synth import generate
+    from kit.vision.synthetic import generate
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -6,7 +6,7 @@ import torch
 
 from kit.errors import ParameterError
 from kit.vision.models import centernet, centernet_loss, decode, encode_targets
-from kit.vision.models.anchor_free import gaussian_radius
+from kit.vision.models.anchor_free_loss import gaussian_radius
 
 
 def _dense_perfect(t):

@@ -223,7 +223,7 @@ def test_report_object():
 
 
 def test_loads_the_synthetic_generator_output(tmp_path):
-    from kit.vision.synth import generate
+    from kit.vision.synthetic import generate
 
     folder = generate(tmp_path, n_images=10, image_size=96, seed=4, n_code_crops=0, sequence_frames=0)
     sizes = [len(load_coco(folder, s, empty_images="keep").images) for s in ("train", "val", "test")]

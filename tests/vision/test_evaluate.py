@@ -8,7 +8,7 @@ from kit.vision.train import calibrate_count_threshold
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory):
-    from kit.vision.synth import generate
+    from kit.vision.synthetic import generate
 
     folder = generate(tmp_path_factory.mktemp("ev"), n_images=4, image_size=96, seed=2, n_code_crops=0, sequence_frames=0)
     return load_coco(folder)

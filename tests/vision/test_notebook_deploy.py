@@ -8,7 +8,7 @@ from kit.vision import tv_onnx
 from kit.vision.data import CocoDetection, eval_transforms
 from kit.vision.models import build_detector
 from kit.vision.onnx import ort_session
-from kit.vision.synth import generate
+from kit.vision.synthetic import generate
 
 
 @pytest.fixture(scope="module")

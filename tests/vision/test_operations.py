@@ -54,7 +54,7 @@ def test_counts_and_alerts_use_the_ground_point_and_threshold():
 
 
 def _clip_truth(seed):
-    from kit.vision.synth import render_sequence
+    from kit.vision.synthetic import render_sequence
 
     cat = {"container": 1, "truck": 2, "pallet": 3, "person": 4}
     frames = render_sequence(n_frames=30, image_size=160, seed=seed, n_trucks=3, n_people=2)

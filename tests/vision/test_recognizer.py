@@ -124,7 +124,7 @@ def test_published_codes_read_back_and_one_wrong_digit_is_fixed(code):
 
 
 def test_reader_trains_on_synthetic_crops(tmp_path):
-    from kit.vision.synth import generate
+    from kit.vision.synthetic import generate
 
     torch.set_num_threads(1)
     folder = generate(tmp_path, n_images=0, n_code_crops=96, sequence_frames=0, seed=2)
@@ -137,7 +137,7 @@ def test_reader_trains_on_synthetic_crops(tmp_path):
 
 
 def test_reader_training_is_repeatable_and_leaves_the_global_seed_alone(tmp_path):
-    from kit.vision.synth import generate
+    from kit.vision.synthetic import generate
 
     torch.set_num_threads(1)
     a, b = code_reader(seed=3).state_dict(), code_reader(seed=3).state_dict()
@@ -158,7 +158,7 @@ def test_reader_training_is_repeatable_and_leaves_the_global_seed_alone(tmp_path
 def test_reader_reads_held_out_crops(tmp_path):
     """At the notebook's defaults (about 1050 rendered crops, 10 epochs, under a minute of one CPU thread),
     it reads nearly all held-out codes after check-digit correction (chance is about 0)."""
-    from kit.vision.synth import generate
+    from kit.vision.synthetic import generate
 
     torch.set_num_threads(1)
     folder = generate(tmp_path, n_images=0, n_code_crops=1500, sequence_frames=0, seed=5)

@@ -8,7 +8,7 @@ from kit.vision.train import train_detector
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    from kit.vision.synth import generate
+    from kit.vision.synthetic import generate
 
     return generate(tmp_path_factory.mktemp("tr"), n_images=10, image_size=64, seed=5, n_code_crops=0, sequence_frames=0,
                     split_fractions=(0.6, 0.4, 0.0))

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    from kit.vision.synth import generate
+    from kit.vision.synthetic import generate
 
     # Two training images and one validation image, 64 px.
     return generate(tmp_path_factory.mktemp("tv"), n_images=4, image_size=64, seed=4, n_code_crops=0, sequence_frames=0,

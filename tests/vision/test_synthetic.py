@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from kit.errors import ParameterError
-from kit.vision import synth
+from kit.vision import synthetic
 from kit.vision.iso6346 import is_valid
 
 PLAIN = {"brightness": 1.0, "tint": (1.0, 1.0, 1.0), "contrast": 1.0, "shadow": False, "glare": False,
@@ -14,18 +14,18 @@ PLAIN = {"brightness": 1.0, "tint": (1.0, 1.0, 1.0), "contrast": 1.0, "shadow": 
 
 def _scene(objects, size=128):
     bg = {"sky": (120, 170, 225), "ground": (100, 100, 100), "cranes": 0, "lane_marks": False, "wall": False, "seed": 0}
-    return synth.Scene("yard", size, -10.0, (0.0, 0.0), bg, PLAIN, objects)
+    return synthetic.Scene("yard", size, -10.0, (0.0, 0.0), bg, PLAIN, objects)
 
 
 def _container(x, y, ppm, length="20", level=0, code="CSQU3054383"):
     attrs = {"length": length, "height": "standard", "colour": (165, 40, 35), "code": code, "door_end": False,
              "boxed_check": True, "two_line": False, "level": level}
-    return synth.SceneObject("container", x, y, ppm, attrs)
+    return synthetic.SceneObject("container", x, y, ppm, attrs)
 
 
 def test_visible_box_matches_geometry_of_a_lone_container():
     ppm = 8.0
-    img, objs = synth.render(_scene([_container(20.0, 100.0, ppm)]))
+    img, objs = synthetic.render(_scene([_container(20.0, 100.0, ppm)]))
     assert len(objs) == 1 and objs[0]["category"] == "container"
     x, y, w, h = objs[0]["bbox"]
     # ISO 668 20-ft container: 6.058 m long, 2.591 m high; one pixel of rasterization slack.
@@ -42,7 +42,7 @@ def test_visible_box_matches_geometry_of_a_lone_container():
 def test_occlusion_trims_the_visible_box_and_fraction():
     far = _container(20.0, 90.0, 8.0, length="40")
     near = _container(10.0, 100.0, 8.0, length="20")  # nearer, drawn later: hides the lower left of `far`
-    _, objs = synth.render(_scene([far, near]))
+    _, objs = synthetic.render(_scene([far, near]))
     by_y = sorted(objs, key=lambda o: o["bbox"][1] + o["bbox"][3])
     far_o, near_o = by_y
     assert near_o["visible_fraction"] == pytest.approx(1.0, abs=0.02)
@@ -58,15 +58,15 @@ def test_hidden_and_out_of_frame_objects_are_not_annotated():
     far = _container(20.0, 95.0, 8.0, length="20")
     near = _container(15.0, 100.0, 9.0, length="40")  # covers the far one entirely
     outside = _container(200.0, 100.0, 8.0)  # right of a 128-px frame
-    _, objs = synth.render(_scene([far, near, outside]))
+    _, objs = synthetic.render(_scene([far, near, outside]))
     assert len(objs) == 1
 
 
 def test_painted_code_box_and_truck_with_load():
-    truck = synth.SceneObject("truck", 5.0, 120.0, 7.0, {"cab_colour": (200, 30, 30), "facing": "right", "trailer_m": 13.6,
+    truck = synthetic.SceneObject("truck", 5.0, 120.0, 7.0, {"cab_colour": (200, 30, 30), "facing": "right", "trailer_m": 13.6,
                                                           "load": _container(0, 0, 0, length="40", code="TCNU7200794").attrs,
                                                           "box_body": False})
-    img, objs = synth.render(_scene([truck]))
+    img, objs = synthetic.render(_scene([truck]))
     cats = sorted(o["category"] for o in objs)
     assert cats == ["container", "truck"]
     box = next(o for o in objs if o["category"] == "container")
@@ -82,17 +82,17 @@ def test_painted_code_box_and_truck_with_load():
 
 
 def test_render_is_deterministic_and_scenes_vary():
-    a1, o1 = synth.render(synth.layout_scene("yard", 128, seed=3))
-    a2, o2 = synth.render(synth.layout_scene("yard", 128, seed=3))
-    b, _ = synth.render(synth.layout_scene("gate", 128, seed=4))
+    a1, o1 = synthetic.render(synthetic.layout_scene("yard", 128, seed=3))
+    a2, o2 = synthetic.render(synthetic.layout_scene("yard", 128, seed=3))
+    b, _ = synthetic.render(synthetic.layout_scene("gate", 128, seed=4))
     assert o1 == o2 and np.array_equal(np.asarray(a1), np.asarray(a2))
     assert not np.array_equal(np.asarray(a1), np.asarray(b))
     with pytest.raises(ParameterError):
-        synth.layout_scene("dock")
+        synthetic.layout_scene("dock")
 
 
 def test_generate_writes_coco_folder(tmp_path):
-    out = synth.generate(tmp_path / "ds", n_images=12, image_size=128, seed=1, n_code_crops=6, sequence_frames=6)
+    out = synthetic.generate(tmp_path / "ds", n_images=12, image_size=128, seed=1, n_code_crops=6, sequence_frames=6)
     coco = json.loads((out / "annotations.json").read_text())
     assert [c["name"] for c in coco["categories"]] == ["container", "truck", "pallet", "person"]
     assert len(coco["images"]) == 12 and coco["annotations"]
@@ -116,12 +116,12 @@ def test_generate_writes_coco_folder(tmp_path):
     seq = json.loads((out / "sequence" / "annotations.json").read_text())
     assert [im["frame_index"] for im in seq["images"]] == list(range(6))
     # Same seed, same annotations.
-    again = synth.generate(tmp_path / "again", n_images=12, image_size=128, seed=1, n_code_crops=6, sequence_frames=0)
+    again = synthetic.generate(tmp_path / "again", n_images=12, image_size=128, seed=1, n_code_crops=6, sequence_frames=0)
     assert json.loads((again / "annotations.json").read_text())["annotations"] == coco["annotations"]
 
 
 def test_sequence_trucks_move_and_keep_their_identity():
-    frames = synth.render_sequence(n_frames=30, image_size=128, seed=5, n_trucks=3, n_people=2)
+    frames = synthetic.render_sequence(n_frames=30, image_size=128, seed=5, n_trucks=3, n_people=2)
     assert len(frames) == 30
     tracks = {}
     for f, (_, objs) in enumerate(frames):
@@ -138,13 +138,13 @@ def test_sequence_trucks_move_and_keep_their_identity():
 
 def test_code_crops_are_deterministic_and_sized():
     rng1, rng2 = np.random.default_rng(7), np.random.default_rng(7)
-    a = synth.render_code_crop("CSQU3054383", rng1, 32, 128)
-    b = synth.render_code_crop("CSQU3054383", rng2, 32, 128)
+    a = synthetic.render_code_crop("CSQU3054383", rng1, 32, 128)
+    b = synthetic.render_code_crop("CSQU3054383", rng2, 32, 128)
     assert a.size == (128, 32) and np.array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_generate_refuses_bad_parameters(tmp_path):
     with pytest.raises(ParameterError):
-        synth.generate(tmp_path, n_images=2, image_size=16)
+        synthetic.generate(tmp_path, n_images=2, image_size=16)
     with pytest.raises(ParameterError):
-        synth.generate(tmp_path, n_images=2, split_fractions=(1, 0))
+        synthetic.generate(tmp_path, n_images=2, split_fractions=(1, 0))
