@@ -523,7 +523,7 @@ def deidentify_folder(src, out_dir, *, secret=None, audit_csv=None, **kwargs) ->
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from kit.medical.synth import synth_chest_xrays
+    >>> from kit.medical.synthetic import synth_chest_xrays
     >>> src, dst = tempfile.mkdtemp(), tempfile.mkdtemp()
     >>> labels = synth_chest_xrays(src, n_studies=3, image_size=64, seed=2)
     >>> result = deidentify_folder(src, dst, secret="s3cret", audit_csv=pathlib.Path(dst, "audit.csv"))
