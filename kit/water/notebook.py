@@ -78,7 +78,7 @@ def load_inputs(p) -> Inputs:
 
 
 def read_truth(path) -> pd.DataFrame:
-    """Read a ``truth.csv`` (columns of :data:`kit.water.scenarios.TRUTH_COLUMNS`)."""
+    """Read a ``truth.csv`` (columns of :data:`kit.water.synthetic.TRUTH_COLUMNS`)."""
     need = ["event_id", "node", "type", "is_leak", "start", "end"]
     try:
         t = pd.read_csv(path)
