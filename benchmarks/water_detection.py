@@ -22,7 +22,7 @@ import pandas as pd
 def year_of_data(seed: int = 0):
     from kit.water import load_network
     from kit.water.scada import ScadaData
-    from kit.water.scenarios import LeakSpec, generate_scenario
+    from kit.water.synthetic import LeakSpec, generate_scenario
 
     net = load_network()
     week = generate_scenario(net, start="2024-01-01", days=7, n_leaks=0, mixed_units=False, seed=seed)

@@ -10,7 +10,7 @@ from kit.medical.deid import Deidentifier, DeidResult, Withheld, deidentify_fold
 from kit.medical.ingest import IngestResult, ingest_folder, load_image, write_quarantine_csv
 from kit.medical.pixels import display_image, window_to_unit
 from kit.medical.reader import QuarantineError, read_image_file
-from kit.medical.synth import render_chest, synth_chest_xrays
+from kit.medical.synthetic import render_chest, synth_chest_xrays
 
 __all__ = [
     "DeidResult",

@@ -7,14 +7,14 @@ stand for repeating groups). Actions, as in the standard:
 zero-length or dummy value; ``X`` remove; ``K`` keep; ``C`` clean; ``U``
 replace a UID with a consistent non-identifying one; combinations such as
 ``X/Z`` or ``X/Z/D`` leave the choice to the implementation (the resolution
-used here is in :mod:`kit.medical.deid`); ``U*`` marks sequences whose UIDs
+used here is in :mod:`kit.medical.deid_profile`); ``U*`` marks sequences whose UIDs
 are replaced.
 
 Transcribed from the machine-readable extraction of Table E.1-1 in
 innolitics/dicom-standard (``standard/confidentiality_profile_attributes.json``),
 which follows the DICOM standard (NEMA PS3.15, 2020s editions). Attributes
 added to the table in later editions are caught by the safety nets in
-:mod:`kit.medical.deid` (group 0010, person names, UIDs, private tags).
+:mod:`kit.medical.deid_profile` (group 0010, person names, UIDs, private tags).
 """
 
 _TABLE = """

@@ -1,14 +1,9 @@
-"""De-identification after DICOM PS3.15 Annex E, Basic Application Level Confidentiality Profile.
+"""De-identification after DICOM PS3.15 Annex E, Basic Application Level Confidentiality Profile: the run.
 
-The profile's table (:mod:`kit.medical._annex_e`, Table E.1-1) is applied
-attribute by attribute over a recursive pydicom walk, sequences included:
+:class:`Deidentifier` holds one run's keyed mappings and applies the
+profile (element by element in :mod:`kit.medical.deid_profile`) to data sets
+and folders:
 
-- ``X`` remove, ``Z`` empty, ``D`` dummy value, ``K`` keep, ``C`` (clean) is
-  treated as remove, since free text cannot be cleaned safely here.
-- Combined actions are resolved to the most protective one the image can
-  bear: ``X/Z``, ``X/D``, ``X/Z/D`` remove; ``Z/D`` empties; ``X/Z/U*``
-  sequences are kept with their UIDs replaced (they link a derived image to
-  its source).
 - ``U``: every UID that is not a well-known DICOM UID (SOP classes, transfer
   syntaxes, coding schemes stay) is replaced by ``2.25.<integer>`` derived
   from an HMAC-SHA-256 of a run secret, so the same input UID always gets the
@@ -18,14 +13,9 @@ attribute by attribute over a recursive pydicom walk, sequences included:
   days derived from the secret and the patient ID: intervals between one
   patient's studies survive (PS3.15 Retain Longitudinal Temporal Information
   with Modified Dates Option, code 113107). Patient's Birth Date is emptied.
-  Times (TM) follow the table.
 - Patient's Name and Patient ID (``Z``) get a pseudonym ``ANON<12 hex>`` (a
   dummy value the standard allows), consistent within a run, so one
   patient's studies stay grouped.
-- Private tags, overlays (60xx) and curves (50xx) are removed.
-- Safety nets for attributes added to the standard after the transcribed
-  edition: any other person name (PN) and any other group 0010 (patient)
-  attribute is removed.
 - With ``retain_patient_characteristics`` (default, needed for subgroup
   metrics) sex, age, size, weight, ethnic group, smoking and pregnancy status
   are kept (Retain Patient Characteristics Option, code 113108).
@@ -42,7 +32,6 @@ is held in memory only.
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import os
@@ -54,48 +43,14 @@ import pandas as pd
 
 from kit.errors import InputDataError, ParameterError
 from kit.io import atomic_path
-from kit.medical._annex_e import BASIC_PROFILE
+from kit.medical.deid_profile import ProfileWalk
 
 AUDIT_COLUMNS = ["file", "tag", "keyword", "path", "action", "rule"]
-
-# Retain Patient Characteristics Option (PS3.15 E.3.6): attributes it keeps.
-PATIENT_CHARACTERISTICS = {
-    0x00100040: "PatientSex",
-    0x00101010: "PatientAge",
-    0x00101020: "PatientSize",
-    0x00101030: "PatientWeight",
-    0x00102160: "EthnicGroup",
-    0x001021A0: "SmokingStatus",
-    0x001021C0: "PregnancyStatus",
-    0x00102203: "PatientSexNeutered",
-}
-# Group 0010 attributes that describe a species, a breed or a phantom, not a person.
-_GROUP_0010_SAFE = {0x00100200, 0x00102201, 0x00102202, 0x00102292, 0x00102293}
-
-_PATIENT_ID, _PATIENT_NAME, _BIRTH_DATE = 0x00100020, 0x00100010, 0x00100030
-_SOP_INSTANCE_UID = 0x00080018
 
 _CODES = {
     "basic": ("113100", "Basic Application Confidentiality Profile"),
     "dates": ("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
     "patient": ("113108", "Retain Patient Characteristics Option"),
-}
-
-_DUMMY = {
-    "PN": "ANONYMOUS",
-    "LO": "ANONYMIZED",
-    "SH": "ANONYMIZED",
-    "LT": "ANONYMIZED",
-    "ST": "ANONYMIZED",
-    "UT": "ANONYMIZED",
-    "UC": "ANONYMIZED",
-    "CS": "ANONYMIZED",
-    "AE": "ANONYMOUS",
-    "TM": "000000.00",
-    "DS": "0",
-    "IS": "0",
-    "AS": "000Y",
-    "UR": "",
 }
 
 
@@ -233,15 +188,16 @@ class Deidentifier:
                 )
         out = copying.deepcopy(ds) if copy else ds
         patient_key = _patient_key(out)
-        ctx = _Context(
+        walk = ProfileWalk(
             file=file_label,
             shift=self.date_shift(patient_key),
             pseudonym=self.pseudonym(patient_key),
-            audit=[],
+            new_uid=self.new_uid,
+            retain_patient_characteristics=self.retain_patient_characteristics,
         )
         old_meta = getattr(ds, "file_meta", None)
-        self._clean(out, "", ctx)
-        self._fix_meta(out, old_meta, ctx)
+        walk.clean(out, "")
+        walk.fix_meta(out, old_meta)
         out.PatientIdentityRemoved = "YES"
         methods = ["PS3.15 E.1 Basic Profile", "Retain Modified Dates"]
         codes = [_CODES["basic"], _CODES["dates"]]
@@ -259,134 +215,8 @@ class Deidentifier:
         for keyword in ("PatientIdentityRemoved", "DeidentificationMethod", "DeidentificationMethodCodeSequence",
                         "LongitudinalTemporalInformationModified"):
             tag = out.data_element(keyword).tag
-            ctx.log(tag, keyword, keyword, "set", "PS3.15 E.1 attributes of a de-identified instance")
-        return out, ctx.audit
-
-    def _clean(self, ds, prefix: str, ctx: "_Context") -> None:
-        for tag in list(ds.keys()):
-            elem = ds[tag]
-            keyword = elem.keyword or f"({tag.group:04X},{tag.element:04X})"
-            path = f"{prefix}{keyword}"
-            group = tag.group
-            if tag.is_private:
-                del ds[tag]
-                ctx.log(tag, keyword, path, "X", "private attribute")
-                continue
-            if group % 2 == 0 and (0x6000 <= group <= 0x60FF or 0x5000 <= group <= 0x50FF):
-                del ds[tag]
-                ctx.log(tag, keyword, path, "X", "overlay group 60xx" if group >= 0x6000 else "curve group 50xx")
-                continue
-            if group == 0x0002:
-                continue  # file meta inside a data set: rebuilt by _fix_meta
-            action = BASIC_PROFILE.get(int(tag))
-            if action is None:
-                self._unlisted(ds, elem, path, ctx)
-            else:
-                self._apply(ds, elem, action, path, ctx)
-
-    def _unlisted(self, ds, elem, path, ctx) -> None:
-        tag, vr = elem.tag, elem.VR
-        if vr == "SQ":
-            self._recurse(elem, path, ctx)
-        elif vr == "UI":
-            self._remap_uid(elem, path, ctx, "UID not in Table E.1-1 and not a well-known UID")
-        elif vr in ("DA", "DT"):
-            self._shift(ds, elem, path, ctx, "date not in Table E.1-1: shifted like the others")
-        elif vr == "PN":
-            del ds[tag]
-            ctx.log(tag, elem.keyword, path, "X", "safety net: person name not in Table E.1-1")
-        elif tag.group == 0x0010 and int(tag) not in PATIENT_CHARACTERISTICS and int(tag) not in _GROUP_0010_SAFE:
-            del ds[tag]
-            ctx.log(tag, elem.keyword, path, "X", "safety net: patient attribute not in Table E.1-1")
-
-    def _apply(self, ds, elem, action: str, path: str, ctx) -> None:
-        tag, vr = elem.tag, elem.VR
-        rule = f"Table E.1-1 {action}"
-        if int(tag) in PATIENT_CHARACTERISTICS and self.retain_patient_characteristics:
-            ctx.log(tag, elem.keyword, path, "K", f"{rule}; Retain Patient Characteristics Option")
-            return
-        if int(tag) in (_PATIENT_ID, _PATIENT_NAME):
-            elem.value = ctx.pseudonym
-            ctx.log(tag, elem.keyword, path, "Z", f"{rule}; consistent pseudonym")
-            return
-        if "U" in action:
-            if vr == "UI":
-                self._remap_uid(elem, path, ctx, rule)
-            elif vr == "SQ":
-                ctx.log(tag, elem.keyword, path, "U*", f"{rule}; kept, UIDs inside replaced")
-                self._recurse(elem, path, ctx)
-            else:
-                del ds[tag]
-                ctx.log(tag, elem.keyword, path, "X", f"{rule}; not a UID")
-            return
-        if vr in ("DA", "DT") and int(tag) != _BIRTH_DATE and action != "K":
-            self._shift(ds, elem, path, ctx, f"{rule}; Retain Modified Dates Option")
-            return
-        if "X" in action or action == "C":
-            del ds[tag]
-            ctx.log(tag, elem.keyword, path, "X", rule)
-        elif "Z" in action:
-            elem.value = [] if vr == "SQ" else None
-            ctx.log(tag, elem.keyword, path, "Z", rule)
-        elif "D" in action:
-            if vr == "SQ":
-                ctx.log(tag, elem.keyword, path, "D", f"{rule}; items de-identified in place")
-                self._recurse(elem, path, ctx)
-            else:
-                elem.value = _dummy(vr)
-                ctx.log(tag, elem.keyword, path, "D", rule)
-        else:  # K
-            ctx.log(tag, elem.keyword, path, "K", rule)
-
-    def _recurse(self, elem, path, ctx) -> None:
-        for i, item in enumerate(elem.value or []):
-            self._clean(item, f"{path}[{i}].", ctx)
-
-    def _remap_uid(self, elem, path, ctx, rule) -> None:
-        values = elem.value if elem.VM > 1 else [elem.value]
-        new = [self.new_uid(v) for v in values if v is not None]
-        if [str(v) for v in values] == new:
-            return  # well-known UIDs only: nothing to do, nothing to log
-        elem.value = new if elem.VM > 1 else (new[0] if new else "")
-        ctx.log(elem.tag, elem.keyword, path, "U", rule)
-
-    def _shift(self, ds, elem, path, ctx, rule) -> None:
-        values = elem.value if elem.VM > 1 else [elem.value]
-        shifted = []
-        for v in values:
-            s = _shift_text(str(v or ""), ctx.shift)
-            if s is None:
-                elem.value = ""
-                ctx.log(elem.tag, elem.keyword, path, "Z", f"{rule}; unparseable date emptied")
-                return
-            shifted.append(s)
-        if not any(shifted):
-            return
-        elem.value = shifted if elem.VM > 1 else shifted[0]
-        ctx.log(elem.tag, elem.keyword, path, "shift", rule)
-
-    def _fix_meta(self, out, old_meta, ctx) -> None:
-        from pydicom.dataset import FileMetaDataset
-        from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
-
-        old = old_meta if old_meta is not None else FileMetaDataset()
-        meta = FileMetaDataset()
-        sop_class = out.get("SOPClassUID") or old.get("MediaStorageSOPClassUID")
-        if sop_class:
-            meta.MediaStorageSOPClassUID = sop_class
-        if "SOPInstanceUID" in out:
-            meta.MediaStorageSOPInstanceUID = out.SOPInstanceUID
-        ts = old.get("TransferSyntaxUID")
-        if ts:
-            meta.TransferSyntaxUID = ts
-        meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-        meta.ImplementationVersionName = "KIT_DEID_1"
-        for elem in old:
-            if elem.keyword not in ("MediaStorageSOPClassUID", "TransferSyntaxUID", "FileMetaInformationGroupLength",
-                                    "FileMetaInformationVersion"):
-                action = "U" if elem.keyword == "MediaStorageSOPInstanceUID" else "X"
-                ctx.log(elem.tag, elem.keyword, f"file_meta.{elem.keyword}", action, "file meta rebuilt")
-        out.file_meta = meta
+            walk.log(tag, keyword, keyword, "set", "PS3.15 E.1 attributes of a de-identified instance")
+        return out, walk.audit
 
     # A batch --------------------------------------------------------------
 
@@ -463,20 +293,6 @@ class Deidentifier:
         return result
 
 
-@dataclass
-class _Context:
-    file: str
-    shift: int
-    pseudonym: str
-    audit: list
-
-    def log(self, tag, keyword, path, action, rule):
-        self.audit.append(
-            {"file": self.file, "tag": f"({tag.group:04X},{tag.element:04X})", "keyword": keyword or "",
-             "path": path, "action": action, "rule": rule}
-        )
-
-
 def _patient_key(ds) -> str:
     pid = str(ds.get("PatientID", "") or "").strip()
     if pid:
@@ -486,31 +302,6 @@ def _patient_key(ds) -> str:
     if name or birth:
         return f"name:{name}|{birth}"
     return "study:" + str(ds.get("StudyInstanceUID", "") or "")
-
-
-def _shift_text(text: str, days: int) -> str | None:
-    """Shift a DA (YYYYMMDD) or the date part of a DT; '' stays ''; None if unparseable."""
-    text = text.strip()
-    if not text:
-        return ""
-    head, tail = text[:8], text[8:]
-    if len(head) != 8 or not head.isdigit():
-        return None
-    try:
-        day = dt.date(int(head[:4]), int(head[4:6]), int(head[6:8]))
-    except ValueError:
-        return None
-    return (day + dt.timedelta(days=days)).strftime("%Y%m%d") + tail
-
-
-def _dummy(vr: str):
-    if vr in ("US", "SS", "UL", "SL"):
-        return 0
-    if vr in ("FL", "FD"):
-        return 0.0
-    if vr in ("OB", "OW", "UN"):
-        return b"\x00\x00"
-    return _DUMMY.get(vr, "ANONYMIZED")
 
 
 def deidentify_folder(src, out_dir, *, secret=None, audit_csv=None, **kwargs) -> DeidResult:
@@ -523,7 +314,7 @@ def deidentify_folder(src, out_dir, *, secret=None, audit_csv=None, **kwargs) ->
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from kit.medical.synth import synth_chest_xrays
+    >>> from kit.medical.synthetic import synth_chest_xrays
     >>> src, dst = tempfile.mkdtemp(), tempfile.mkdtemp()
     >>> labels = synth_chest_xrays(src, n_studies=3, image_size=64, seed=2)
     >>> result = deidentify_folder(src, dst, secret="s3cret", audit_csv=pathlib.Path(dst, "audit.csv"))

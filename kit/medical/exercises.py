@@ -17,7 +17,7 @@ def _chests(n: int = 12, size: int = 64, seed: int = 11):
     """``(with_finding, without)``: the same anatomies with and without a finding, (n, 1, size, size) tensors."""
     import torch
 
-    from kit.medical.synth import FINDINGS, render_chest
+    from kit.medical.synthetic import FINDINGS, render_chest
 
     sick, healthy = [], []
     for k in range(n):

@@ -165,7 +165,7 @@ def ingest_folder(
     Examples
     --------
     >>> import tempfile
-    >>> from kit.medical.synth import synth_chest_xrays
+    >>> from kit.medical.synthetic import synth_chest_xrays
     >>> folder = tempfile.mkdtemp()
     >>> _ = synth_chest_xrays(folder, n_studies=4, image_size=64, n_broken=2, seed=1)
     >>> result = ingest_folder(folder, image_size=32)

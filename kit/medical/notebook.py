@@ -61,7 +61,7 @@ def embedded_dicom_dir(scale: float = 1.0, seed: int = 0, cache_dir=None) -> Pat
     the burned-in rule are exercised too. Generated into a temporary folder
     and renamed into place, so an interrupted run never leaves half a set.
     """
-    from kit.medical.synth import BROKEN_KINDS, synth_chest_xrays
+    from kit.medical.synthetic import BROKEN_KINDS, synth_chest_xrays
 
     n = max(20, int(round(EMBEDDED_STUDIES * scale)))
     root = Path(cache_dir) if cache_dir is not None else cache_root()

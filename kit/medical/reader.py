@@ -192,16 +192,38 @@ def read_image_file(path, max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES) ->
         Zero-byte, not DICOM, truncated, no Pixel Data, absurd size,
         inconsistent header or undecodable pixels; the message says which.
     """
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
     path = Path(path)
+    size = _file_size(path)
+    ds = _read_dataset(path)
+    ts = str(ds.file_meta.get("TransferSyntaxUID", "")) if hasattr(ds, "file_meta") else ""
+    why = check_complete(path, ts or None)
+    if why:
+        raise QuarantineError(why)
+    _require_pixel_data(ds, size)
+    rows, cols, need = _check_pixel_header(ds, max_decoded_bytes)
+    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+    pixels = _decode_first_frame(ds, n_frames, need, ts)
+    if pixels.shape[:2] != (rows, cols):
+        raise QuarantineError(f"undecodable: decoded shape {pixels.shape} does not match {rows} × {cols}")
+    return ImageFile(path=path, dataset=ds, pixels=pixels, n_frames=n_frames)
+
+
+def _file_size(path: Path) -> int:
+    """Size in bytes; an unreadable or zero-byte file is quarantined."""
     try:
         size = os.path.getsize(path)
     except OSError as exc:
         raise QuarantineError(f"unreadable: {exc.strerror}") from None
     if size == 0:
         raise QuarantineError("zero-byte file")
+    return size
+
+
+def _read_dataset(path: Path):
+    """pydicom's read, with its end-of-file warnings and every parse error turned into a reason."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -218,10 +240,11 @@ def read_image_file(path, max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES) ->
         raise QuarantineError(f"unreadable DICOM: {type(exc).__name__}: {_short(exc)}") from None
     except Exception as exc:  # pydicom raises many types on corrupt input; a batch must go on
         raise QuarantineError(f"unreadable DICOM: {type(exc).__name__}: {_short(exc)}") from None
-    ts = str(ds.file_meta.get("TransferSyntaxUID", "")) if hasattr(ds, "file_meta") else ""
-    why = check_complete(path, ts or None)
-    if why:
-        raise QuarantineError(why)
+    return ds
+
+
+def _require_pixel_data(ds, size: int) -> None:
+    """Quarantine a data set without integer Pixel Data (cut before it, not an image, or a parametric map)."""
     if len(ds) == 0:
         raise QuarantineError(f"truncated: no data elements after the file meta (file is {size} bytes)")
     if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
@@ -235,6 +258,10 @@ def read_image_file(path, max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES) ->
         raise QuarantineError(f"no pixel data (not an image: {name})")
     if "PixelData" not in ds:
         raise QuarantineError("float pixel data (parametric map), not a radiograph")
+
+
+def _check_pixel_header(ds, max_decoded_bytes: int) -> tuple[int, int, int]:
+    """Check the image header against itself and the size limit before decoding: ``rows, cols, bytes needed``."""
     for keyword in ("Rows", "Columns", "BitsAllocated", "PhotometricInterpretation"):
         if ds.get(keyword) in (None, ""):
             raise QuarantineError(f"inconsistent header: Pixel Data present but {keyword} missing")
@@ -257,17 +284,18 @@ def read_image_file(path, max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES) ->
         have = len(ds.PixelData)
         if have < need:
             raise QuarantineError(f"truncated: Pixel Data has {have} bytes, header needs {need}")
-    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+    return rows, cols, need
+
+
+def _decode_first_frame(ds, n_frames: int, need: int, ts: str) -> np.ndarray:
+    """Decode the first frame; a codec failure or a lack of memory becomes a reason."""
     try:
-        pixels = ds.pixel_array if n_frames == 1 else _first_frame(ds)
+        return ds.pixel_array if n_frames == 1 else _first_frame(ds)
     except MemoryError:
         raise QuarantineError(f"refused: decoding needs more memory than is free ({need / 1024**2:.0f} MiB)") from None
     except Exception as exc:
         name = getattr(ds.file_meta.get("TransferSyntaxUID"), "name", ts) if hasattr(ds, "file_meta") else ts
         raise QuarantineError(f"undecodable ({name}): {type(exc).__name__}: {_short(exc)}") from None
-    if pixels.shape[:2] != (rows, cols):
-        raise QuarantineError(f"undecodable: decoded shape {pixels.shape} does not match {rows} × {cols}")
-    return ImageFile(path=path, dataset=ds, pixels=pixels, n_frames=n_frames)
 
 
 def _first_frame(ds) -> np.ndarray:

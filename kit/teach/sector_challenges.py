@@ -122,7 +122,7 @@ class LeakAlarms(Challenge):
     def make(self, public: Path, private: Path, seed: int) -> None:
         from kit.water import LeakSpec, generate_scenario, load_network, ltown_path
         from kit.water.alarm_file import ALARM_FILE_COLUMNS
-        from kit.water.scenarios import nominal_pressure_m
+        from kit.water.synthetic import nominal_pressure_m
 
         network = load_network()
         rng = np.random.default_rng(seed)

@@ -7,12 +7,12 @@ from kit.water.hydraulics import Leak, SimulationResult, emitter_coefficient, si
 from kit.water.network import (WaterNetwork, load_network, ltown_path, pipe_distances_m, plot_network,
                                sensors_from_comments)
 from kit.water.scada import ScadaData, read_scada, read_sensors
-from kit.water.scenarios import LeakSpec, Scenario, generate_scenario, ltown_demo
 from kit.water.localize import SignatureLocalizer, candidate_area
 from kit.water.nightflow import minimum_night_flow, net_consumption_lps
 from kit.water.residuals import PressureResiduals
 from kit.water.score import score_alarms
 from kit.water.signatures import LeakSignatures, leak_signatures
+from kit.water.synthetic import LeakSpec, Scenario, generate_scenario, ltown_demo
 
 __all__ = [
     "Detection",

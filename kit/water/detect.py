@@ -16,12 +16,13 @@ then reads any period:
    out-of-fold residuals of the training period; its daily maxima get a
    Gumbel fit, and the threshold is the level exceeded on
    ``false_alarms_per_month / 30.44`` of days.
-5. **After an alarm.** Start: the change point of the alarming sensor's
-   residual before the alarm. Leak flow: the water balance (inlets minus
-   tank storage) since the start against the same hours of the week before;
-   without inlet meters, the signature fit's flow. Candidates: the
-   signature fit of :class:`~kit.water.localize.SignatureLocalizer` on the
-   shift since the start. The detector then waits ``settle_h`` hours, learns the new
+5. **After an alarm** (the scan of :mod:`kit.water.alarm_scan`). Start:
+   the change point of the alarming sensor's residual before the alarm.
+   Leak flow: the water balance (inlets minus tank storage) since the start
+   against the same hours of the week before; without inlet meters, the
+   signature fit's flow. Candidates: the signature fit of
+   :class:`~kit.water.localize.SignatureLocalizer` on the shift since the
+   start. The detector then waits ``settle_h`` hours, learns the new
    residual level (by hour of day: the leak's effect grows with demand) and
    carries on, so a second leak can be found on top of the first. An alarm
    whose best candidate lies within ``merge_radius_m`` of an open alarm's
@@ -42,14 +43,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, OutlierMixin
 
 from kit.errors import InputDataError, ParameterError
-from kit.water.localize import SignatureLocalizer, candidate_area
+from kit.water.alarm_scan import scan_alarms
+from kit.water.fitted import check_fitted
+from kit.water.localize import SignatureLocalizer
+from kit.water.nightflow import minimum_night_flow, net_consumption_lps
 from kit.water.residuals import PressureResiduals
 
-__all__ = ["ALARM_COLUMNS", "Detection", "LeakDetector", "cusum", "gumbel_threshold"]
+__all__ = ["DAYS_PER_MONTH", "Detection", "LeakDetector", "cusum", "gumbel_threshold"]
 
-ALARM_COLUMNS = ["alarm_id", "detected_at", "start_estimate", "leak_flow_lps", "candidates", "score"]
 DAYS_PER_MONTH = 30.44
 
 
@@ -97,27 +101,6 @@ def gumbel_threshold(daily_max: np.ndarray, per_day: float) -> float:
     return mu - beta * math.log(-math.log1p(-per_day))
 
 
-def _offset_profile(resid: pd.DataFrame, tz: str) -> np.ndarray:
-    """Fourier (2 harmonics) fit of residual level by local hour: coefficients (5, sensors)."""
-    x = _hour_basis(resid.index, tz)
-    y = resid.to_numpy(dtype=float)
-    coef = np.zeros((x.shape[1], y.shape[1]))
-    for j in range(y.shape[1]):
-        ok = np.isfinite(y[:, j])
-        if ok.sum() >= 12:
-            coef[:, j] = np.linalg.lstsq(x[ok], y[ok, j], rcond=None)[0]
-        elif ok.any():
-            coef[0, j] = np.nanmedian(y[:, j])
-    return coef
-
-
-def _hour_basis(index, tz):
-    local = index.tz_convert(tz)
-    h = np.asarray(local.hour + local.minute / 60.0)
-    w = 2 * np.pi * h / 24
-    return np.column_stack([np.ones_like(h), np.sin(w), np.cos(w), np.sin(2 * w), np.cos(2 * w)])
-
-
 @dataclass
 class Detection:
     """What :meth:`LeakDetector.predict` found.
@@ -125,11 +108,12 @@ class Detection:
     Attributes
     ----------
     alarms : pandas.DataFrame
-        ``alarm_id, detected_at, start_estimate, leak_flow_lps, candidates
-        (node ids best first, ';'-separated), score`` (share of the residual
-        pattern the best candidate explains, 0–1), plus ``area`` (junctions
-        within the area radius of the best candidate, ';'-separated) and
-        ``sensor`` (the sensor whose CUSUM crossed).
+        :data:`~kit.water.alarm_scan.ALARM_COLUMNS`: ``alarm_id, detected_at,
+        start_estimate, leak_flow_lps, candidates`` (node ids best first,
+        ';'-separated), ``score`` (share of the residual pattern the best
+        candidate explains, 0–1), plus ``area`` (junctions within the area
+        radius of the best candidate, ';'-separated) and ``sensor`` (the
+        sensor whose CUSUM crossed).
     residuals_m : pandas.DataFrame, m
         Hourly pressure residuals (observed minus predicted).
     cusum : pandas.DataFrame
@@ -150,8 +134,14 @@ class Detection:
     night_flow_lps: pd.Series | None = None
 
 
-class LeakDetector:
+class LeakDetector(OutlierMixin, BaseEstimator):
     """Residual CUSUM leak detector with signature localization.
+
+    A scikit-learn novelty detector: ``__init__`` stores the parameters,
+    :meth:`fit` learns normal behaviour on a leak-free window (attributes
+    ending in ``_``), :meth:`predict` scans any period. Its input is a
+    :class:`~kit.water.scada.ScadaData` record, not an ``X`` matrix, and
+    :meth:`predict` returns a :class:`Detection`, not labels.
 
     Parameters
     ----------
@@ -189,11 +179,32 @@ class LeakDetector:
     ridge : float
         Ridge penalty of the residual model.
 
+    Attributes
+    ----------
+    network_ : WaterNetwork or None
+        The network given to :meth:`fit`.
+    step_ : pandas.Timedelta
+        SCADA interval of the training data.
+    train_window_ : (Timestamp, Timestamp)
+        Training window, UTC, end exclusive.
+    model_ : PressureResiduals
+        Residual model fitted on the training window.
+    sigma_hour_, sigma_smooth_ : pandas.Series, m
+        Out-of-fold noise of an hourly residual and of its trailing median, per sensor.
+    threshold_ : float
+        CUSUM threshold, standard deviations.
+    training_shift_m_ : float, m
+        Largest change of a sensor's mean out-of-fold residual between the two halves of training.
+    localizer_ : SignatureLocalizer or None
+        Fitted when a network is given.
+
     Examples
     --------
     >>> det = LeakDetector(false_alarms_per_month=0.5)
     >>> det.persistence_h
     8
+    >>> det.get_params()["false_alarms_per_month"]
+    0.5
     """
 
     def __init__(self, false_alarms_per_month: float = 1.0, *, persistence_h: int = 8, slack: float = 2.0,
@@ -293,141 +304,32 @@ class LeakDetector:
     # -- predict ----------------------------------------------------------
     def predict(self, data) -> Detection:
         """Residuals, CUSUM and alarms over ``data`` (any period on the same sensors)."""
-        if not hasattr(self, "model_"):
-            raise ParameterError("LeakDetector is not fitted; call fit(data, network, train_start, train_end)")
+        check_fitted(self, "model_", "call fit(data, network, train_start, train_end)")
         targets, aux = self._split(data, self.network_)
         missing = [s for s in self.model_.targets_ if s not in targets.columns]
         for s in missing:
             targets[s] = np.nan
         resid = self.model_.predict(targets[self.model_.targets_], aux)
         hourly = self._hourly(resid)
-        nf, self._consumption = None, None
-        if self.network_ is not None:
-            from kit.water.nightflow import minimum_night_flow, net_consumption_lps
-
-            try:
-                consumption = net_consumption_lps(data, self.network_)
-                nf = minimum_night_flow(consumption, night_hours=self.night_hours, tz=self.tz)
-                self._consumption = consumption.resample("1h").mean().reindex(hourly.index)
-            except InputDataError:
-                nf = None
-        alarms, rankings, cus = self._scan(hourly)
+        nf, consumption = self._night_flow(data, hourly.index)
+        alarms, rankings, cus = scan_alarms(self, hourly, consumption)
         return Detection(alarms=alarms, residuals_m=hourly, cusum=cus, threshold=self.threshold_,
                          rankings=rankings, night_flow_lps=nf)
 
-    def _scan(self, hourly: pd.DataFrame):
-        cols = list(hourly.columns)
-        n = len(hourly)
-        idx = hourly.index
-        basis = _hour_basis(idx, self.tz)
-        offset = np.zeros((basis.shape[1], len(cols)))
-        raw = hourly.to_numpy(dtype=float)
-        half = max(1, self.persistence_h // 2)
-        sig = self.sigma_smooth_.reindex(cols).to_numpy()
-        s = np.zeros(len(cols))
-        out = np.zeros((n, len(cols)))
-        resume = 0
-        rows, rankings, open_best = [], [], []
-        pending = None  # (alarm index, time index) waiting for the settle period
-        for t in range(n):
-            if pending is not None and t >= pending:
-                window = hourly.iloc[max(0, pending - self.settle_h):pending]
-                offset = _offset_profile(window, self.tz)
-                pending = None
-            if t < resume:
-                out[t] = 0.0
-                continue
-            lo = max(0, t - self.persistence_h + 1)
-            block = raw[lo:t + 1] - basis[lo:t + 1] @ offset
-            ok = np.isfinite(block).sum(axis=0) >= half
-            med = np.full(len(cols), np.nan)
-            if ok.any():
-                med[ok] = np.nanmedian(block[:, ok], axis=0)
-            z = -med / sig - self.slack
-            s = np.where(np.isnan(z), s, np.maximum(0.0, s + np.nan_to_num(z)))
-            out[t] = s
-            if s.max() <= self.threshold_:
-                continue
-            k = int(np.argmax(s))
-            zero = t
-            while zero > 0 and out[zero - 1, k] > 0:
-                zero -= 1
-            start = self._change_point(raw[:, k] - basis @ offset[:, k], zero, t)
-            shift = hourly.iloc[start:t + 1] - basis[start:t + 1] @ offset
-            row, ranking = self._describe(shift, idx[t], idx[start], cols[k], s[k] / self.threshold_)
-            best = row["best"]
-            merged = False
-            if best is not None and self.network_ is not None:
-                for j, b in open_best:
-                    if self.network_.distances_m().loc[b, best] <= self.merge_radius_m:
-                        merged = True
-                        break
-            unexplained = self.localizer_ is not None and not row["score"] >= self.min_score
-            if not merged and not unexplained:
-                rows.append(row)
-                rankings.append(ranking)
-                if best is not None:
-                    open_best.append((len(rows) - 1, best))
-            s = np.zeros(len(cols))
-            resume = t + 1 + self.settle_h
-            pending = resume
-        table = pd.DataFrame(rows)
-        if table.empty:
-            table = pd.DataFrame(columns=ALARM_COLUMNS + ["area", "sensor"])
-        else:
-            table.insert(0, "alarm_id", [f"A{i + 1}" for i in range(len(table))])
-            table = table[ALARM_COLUMNS + ["area", "sensor"]]
-        cus = pd.DataFrame(out / self.threshold_, index=idx, columns=cols)
-        return table, rankings, cus
+    def fit_predict(self, data, network=None, train_start=None, train_end=None) -> Detection:
+        """Fit on the training window of ``data``, then scan all of it: ``fit(...).predict(data)``."""
+        return self.fit(data, network, train_start, train_end).predict(data)
 
-    def _change_point(self, x: np.ndarray, zero: int, t: int) -> int:
-        """Hour where the mean of ``x`` drops, searched from 24 h before the CUSUM's last zero to ``t``."""
-        lo = max(0, zero - self.persistence_h - 24)
-        seg = x[lo:t + 1]
-        ok = np.isfinite(seg)
-        if ok.sum() < 4:
-            return zero
-        best, arg = -np.inf, zero
-        for c in range(lo + 1, t):
-            a, b = x[lo:c], x[c:t + 1]
-            a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-            if len(a) < 2 or len(b) < 2:
-                continue
-            stat = (a.mean() - b.mean()) * math.sqrt(len(a) * len(b) / (len(a) + len(b)))
-            if stat > best:
-                best, arg = stat, c
-        return arg
-
-    def _balance_flow(self, start, detected_at) -> float:
-        """Leak flow from the water balance: consumption since ``start`` minus the same hours of the week before."""
-        c = self._consumption
-        if c is None:
-            return float("nan")
-        after = c[(c.index >= start) & (c.index <= detected_at)].dropna()
-        before = c[(c.index < start) & (c.index >= start - pd.Timedelta(days=7))].dropna()
-        if len(after) < 3 or len(before) < 48:
-            return float("nan")
-        profile = before.groupby(before.index.hour).mean()
-        expected = profile.reindex(after.index.hour).to_numpy()
-        ok = np.isfinite(expected)
-        if ok.sum() < 3:
-            return float("nan")
-        return float(max(np.mean(after.to_numpy()[ok] - expected[ok]), 0.0))
-
-    def _describe(self, shift, detected_at, start, sensor, strength):
-        row = {"detected_at": detected_at, "start_estimate": start, "sensor": sensor}
-        if self.localizer_ is None:
-            row.update(leak_flow_lps=np.nan, candidates="", area="", score=np.nan, best=None)
-            return row, None
-        ranking = self.localizer_.rank(shift, self.sigma_hour_)
-        top = list(ranking.index[: self.n_candidates])
-        area = candidate_area(self.network_, top[0], self.area_radius_m)
-        flow = self._balance_flow(start, detected_at)
-        if not np.isfinite(flow):
-            flow = float(ranking["leak_flow_lps"].iloc[0])
-        row.update(leak_flow_lps=flow, candidates=";".join(top),
-                   area=";".join(area), score=float(np.clip(ranking["explained"].iloc[0], 0, 1)), best=top[0])
-        return row, ranking
+    def _night_flow(self, data, hours: pd.DatetimeIndex):
+        """Minimum night flow per night and hourly net consumption (L/s), or None without inlet meters."""
+        if self.network_ is None:
+            return None, None
+        try:
+            consumption = net_consumption_lps(data, self.network_)
+            nf = minimum_night_flow(consumption, night_hours=self.night_hours, tz=self.tz)
+            return nf, consumption.resample("1h").mean().reindex(hours)
+        except InputDataError:
+            return None, None
 
 
 def _stamp(value, tz):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kit.water.scenarios import LeakSpec, generate_scenario, nominal_pressure_m
+from kit.water.synthetic import LeakSpec, generate_scenario, nominal_pressure_m
 
 __all__ = ["skill_specs", "run_skill", "summarize"]
 

@@ -10,14 +10,12 @@ ramped up to its peak (incipient) between hydraulic steps. Stepping EPANET
 magnitude faster and agrees with WNTRSimulator to millimetres
 (``tests/water/test_hydraulics.py``).
 
-Everything inside runs in L/s and m: the project's flow units are switched to
-LPS when it is opened.
+Everything inside runs in L/s and m: :class:`~kit.water.epanet.EpanetProject`
+switches the project's flow units to LPS when it opens it.
 """
 from __future__ import annotations
 
-import ctypes
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -25,19 +23,13 @@ import numpy as np
 import pandas as pd
 
 from kit.errors import InputDataError, ParameterError
+from kit.water.epanet import (EN_DEMAND, EN_DURATION, EN_EMITTER, EN_FLOW, EN_HYDSTEP, EN_JUNCTION, EN_NODECOUNT,
+                              EN_PATTERNSTART, EN_PATTERNSTEP, EN_PRESSURE, EN_REPORTSTEP, EN_ROUGHNESS,
+                              EpanetProject)
 
-__all__ = ["G", "Leak", "SimulationResult", "emitter_coefficient", "simulate", "EpanetProject"]
+__all__ = ["G", "Leak", "SimulationResult", "emitter_coefficient", "simulate"]
 
 G = 9.81  # m/s², as in WNTR's leak model
-
-# EPANET 2.2 toolkit codes (epanet2_enums.h).
-_EN_ELEVATION, _EN_BASEDEMAND, _EN_EMITTER, _EN_PRESSURE, _EN_HEAD = 0, 1, 3, 11, 10
-_EN_ROUGHNESS, _EN_FLOW = 2, 8
-_EN_DURATION, _EN_HYDSTEP, _EN_PATTERNSTEP, _EN_PATTERNSTART, _EN_REPORTSTEP = 0, 1, 3, 4, 5
-_EN_NODECOUNT, _EN_LINKCOUNT = 0, 2
-_EN_JUNCTION, _EN_PIPE = 0, 1
-_EN_LPS = 5
-_EN_ACCURACY = 1
 
 
 def emitter_coefficient(area_m2: float, discharge_coeff: float = 0.75) -> float:
@@ -131,154 +123,13 @@ class SimulationResult:
     demand_lps: pd.Series
 
 
-class EpanetProject:
-    """An EPANET 2.2 project opened on an ``.inp`` file, with fast ctypes calls.
-
-    Uses the EPANET library WNTR bundles (``wntr.epanet.toolkit``); the flow
-    units are switched to LPS so every value read or written is in L/s and m.
-    Use as a context manager.
-    """
-
-    def __init__(self, inp_path, accuracy: float | None = None):
-        from wntr.epanet.toolkit import ENepanet
-
-        self._en = ENepanet()
-        try:
-            # The report goes to the null device: L-Town asks for a full status report per step.
-            self._en.ENopen(str(inp_path), os.devnull, "")
-        except Exception as exc:
-            raise InputDataError(f"EPANET could not open {inp_path} ({exc}); check the file in EPANET") from None
-        self._lib = self._en.ENlib
-        self._ph = self._en._project
-        self._value = ctypes.c_double()
-        self._int = ctypes.c_int()
-        self._long = ctypes.c_long()
-        self._check(self._lib.EN_setflowunits(self._ph, _EN_LPS), "setflowunits")
-        self._lib.EN_setstatusreport(self._ph, 0)
-        if accuracy is not None:
-            self._check(self._lib.EN_setoption(self._ph, _EN_ACCURACY, ctypes.c_double(accuracy)), "setoption")
-        self.hydraulics_open = False
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def close(self):
-        if self._en is not None:
-            if self.hydraulics_open:
-                self._lib.EN_closeH(self._ph)
-            self._en.ENclose()
-            self._en = None
-
-    def _check(self, code, what):
-        if code >= 100:  # codes below 100 are warnings (e.g. negative pressures), not failures
-            from wntr.epanet.exceptions import EN_ERROR_CODES
-
-            raise InputDataError(f"EPANET error {code} in {what}: {EN_ERROR_CODES.get(code, 'unknown error')}")
-        return code
-
-    # -- indices --------------------------------------------------------
-    def node_index(self, node_id: str) -> int:
-        code = self._lib.EN_getnodeindex(self._ph, node_id.encode("latin-1"), ctypes.byref(self._int))
-        if code:
-            raise InputDataError(f"node {node_id!r} is not in the EPANET model; use a node id of the .inp file")
-        return self._int.value
-
-    def link_index(self, link_id: str) -> int:
-        code = self._lib.EN_getlinkindex(self._ph, link_id.encode("latin-1"), ctypes.byref(self._int))
-        if code:
-            raise InputDataError(f"link {link_id!r} is not in the EPANET model; use a link id of the .inp file")
-        return self._int.value
-
-    def count(self, what: int) -> int:
-        self._check(self._lib.EN_getcount(self._ph, what, ctypes.byref(self._int)), "getcount")
-        return self._int.value
-
-    def node_type(self, index: int) -> int:
-        self._lib.EN_getnodetype(self._ph, index, ctypes.byref(self._int))
-        return self._int.value
-
-    def link_type(self, index: int) -> int:
-        self._lib.EN_getlinktype(self._ph, index, ctypes.byref(self._int))
-        return self._int.value
-
-    # -- values ---------------------------------------------------------
-    def node_value(self, index: int, code: int) -> float:
-        self._lib.EN_getnodevalue(self._ph, index, code, ctypes.byref(self._value))
-        return self._value.value
-
-    def link_value(self, index: int, code: int) -> float:
-        self._lib.EN_getlinkvalue(self._ph, index, code, ctypes.byref(self._value))
-        return self._value.value
-
-    def set_node_value(self, index: int, code: int, value: float) -> None:
-        self._check(self._lib.EN_setnodevalue(self._ph, index, code, ctypes.c_double(value)), "setnodevalue")
-
-    def set_link_value(self, index: int, code: int, value: float) -> None:
-        self._check(self._lib.EN_setlinkvalue(self._ph, index, code, ctypes.c_double(value)), "setlinkvalue")
-
-    def time_param(self, code: int) -> int:
-        self._lib.EN_gettimeparam(self._ph, code, ctypes.byref(self._long))
-        return self._long.value
-
-    def set_time_param(self, code: int, value: int) -> None:
-        self._check(self._lib.EN_settimeparam(self._ph, code, ctypes.c_long(int(value))), "settimeparam")
-
-    # -- demands --------------------------------------------------------
-    def num_demands(self, node: int) -> int:
-        self._lib.EN_getnumdemands(self._ph, node, ctypes.byref(self._int))
-        return self._int.value
-
-    def base_demand(self, node: int, k: int) -> float:
-        self._lib.EN_getbasedemand(self._ph, node, k, ctypes.byref(self._value))
-        return self._value.value
-
-    def set_base_demand(self, node: int, k: int, value: float) -> None:
-        self._check(self._lib.EN_setbasedemand(self._ph, node, k, ctypes.c_double(value)), "setbasedemand")
-
-    def set_demand_pattern(self, node: int, k: int, pattern: int) -> None:
-        self._check(self._lib.EN_setdemandpattern(self._ph, node, k, pattern), "setdemandpattern")
-
-    def pattern_index(self, pattern_id: str, create: bool = False) -> int:
-        code = self._lib.EN_getpatternindex(self._ph, pattern_id.encode("latin-1"), ctypes.byref(self._int))
-        if code and create:
-            self._check(self._lib.EN_addpattern(self._ph, pattern_id.encode("latin-1")), "addpattern")
-            code = self._lib.EN_getpatternindex(self._ph, pattern_id.encode("latin-1"), ctypes.byref(self._int))
-        if code:
-            raise InputDataError(f"demand pattern {pattern_id!r} is not in the EPANET model")
-        return self._int.value
-
-    def set_pattern(self, index: int, multipliers) -> None:
-        values = np.ascontiguousarray(multipliers, dtype=np.float64)
-        ptr = values.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
-        self._check(self._lib.EN_setpattern(self._ph, index, ptr, len(values)), "setpattern")
-
-    # -- hydraulics -----------------------------------------------------
-    def open_hydraulics(self) -> None:
-        self._check(self._lib.EN_openH(self._ph), "openH")
-        self.hydraulics_open = True
-
-    def init_hydraulics(self, flag: int = 0) -> None:
-        self._check(self._lib.EN_initH(self._ph, flag), "initH")
-
-    def run(self) -> int:
-        self._check(self._lib.EN_runH(self._ph, ctypes.byref(self._long)), "runH")
-        return self._long.value
-
-    def next(self) -> int:
-        self._check(self._lib.EN_nextH(self._ph, ctypes.byref(self._long)), "nextH")
-        return self._long.value
-
-
 def _sensor_indices(project: EpanetProject, sensors: pd.DataFrame):
     getters = []
     for row in sensors.itertuples(index=False):
         if row.kind in ("pressure", "level"):
-            getters.append((0, project.node_index(row.element), _EN_PRESSURE))
+            getters.append((0, project.node_index(row.element), EN_PRESSURE))
         elif row.kind == "flow":
-            getters.append((1, project.link_index(row.element), _EN_FLOW))
+            getters.append((1, project.link_index(row.element), EN_FLOW))
         else:
             raise InputDataError(f"sensor {row.sensor_id!r}: kind {row.kind!r} is not pressure, flow or level")
     return getters
@@ -289,8 +140,8 @@ def _apply_perturbations(project: EpanetProject, demand_factors, roughness_facto
     if demand_patterns:
         for pid, mult in demand_patterns.items():
             project.set_pattern(project.pattern_index(pid, create=True), mult)
-        project.set_time_param(_EN_PATTERNSTEP, pattern_step_s)
-        project.set_time_param(_EN_PATTERNSTART, 0)
+        project.set_time_param(EN_PATTERNSTEP, pattern_step_s)
+        project.set_time_param(EN_PATTERNSTART, 0)
     if pattern_of:
         cache = {}
         for node_id, pids in pattern_of.items():
@@ -309,7 +160,69 @@ def _apply_perturbations(project: EpanetProject, demand_factors, roughness_facto
     if roughness_factors:
         for link_id, factor in roughness_factors.items():
             i = project.link_index(link_id)
-            project.set_link_value(i, _EN_ROUGHNESS, project.link_value(i, _EN_ROUGHNESS) * float(factor))
+            project.set_link_value(i, EN_ROUGHNESS, project.link_value(i, EN_ROUGHNESS) * float(factor))
+
+
+def _set_times(project: EpanetProject, duration_s: float, step_s: int) -> None:
+    """Duration and report step; the hydraulic step shortened to the report step when longer or not a divisor."""
+    project.set_time_param(EN_DURATION, int(duration_s))
+    if project.time_param(EN_HYDSTEP) > step_s or step_s % project.time_param(EN_HYDSTEP):
+        project.set_time_param(EN_HYDSTEP, step_s)
+    project.set_time_param(EN_REPORTSTEP, step_s)
+
+
+def _leak_node_indices(project: EpanetProject, leaks) -> list[int]:
+    leak_nodes = []
+    for leak in leaks:
+        i = project.node_index(leak.node)
+        if project.node_type(i) != EN_JUNCTION:
+            raise ParameterError(f"leak node {leak.node!r} is not a junction; leaks go on junctions")
+        leak_nodes.append(i)
+    return leak_nodes
+
+
+def _set_emitters(project: EpanetProject, base_emitter: dict, leak_nodes, leaks, t_s: float) -> None:
+    """Emitter coefficient of every leak junction for the step starting at ``t_s``: the file's plus its leaks'."""
+    coef = dict(base_emitter)
+    for i, leak in zip(leak_nodes, leaks):
+        coef[i] += leak.coefficient(t_s)
+    for i, c in coef.items():
+        project.set_node_value(i, EN_EMITTER, c)
+
+
+class _Recorder:
+    """Sensor values, leak outflows and consumer demand at each reporting step, read straight from the toolkit."""
+
+    def __init__(self, project: EpanetProject, n_out: int, getters, leaks, leak_nodes, base_emitter, fixed):
+        self.out = np.full((n_out, len(getters)), np.nan)
+        self.leak_out = np.zeros((n_out, len(leaks)))
+        self.demand_out = np.full(n_out, np.nan)
+        self._getters, self._leaks, self._leak_nodes = getters, leaks, leak_nodes
+        self._base_emitter, self._fixed = base_emitter, fixed
+        self._getnode, self._getlink, self._ph, self._ref, self._val = project.raw_value_calls()
+
+    def record(self, r: int, t: int) -> None:
+        """Fill row ``r`` for hydraulic time ``t`` s."""
+        getnode, getlink, ph, ref, val = self._getnode, self._getlink, self._ph, self._ref, self._val
+        for c, (is_link, idx, code) in enumerate(self._getters):
+            (getlink if is_link else getnode)(ph, idx, code, ref)
+            self.out[r, c] = val.value
+        total_leak = 0.0
+        for c, (i, leak) in enumerate(zip(self._leak_nodes, self._leaks)):
+            getnode(ph, i, EN_PRESSURE, ref)
+            q = leak.coefficient(t) * math.sqrt(max(val.value, 0.0))
+            self.leak_out[r, c] = q
+            total_leak += q
+        base_leak = 0.0
+        for i, c0 in self._base_emitter.items():
+            if c0 > 0:  # emitters already in the .inp count as demand here
+                getnode(ph, i, EN_PRESSURE, ref)
+                base_leak += c0 * math.sqrt(max(val.value, 0.0))
+        total = 0.0
+        for i in self._fixed:
+            getnode(ph, i, EN_DEMAND, ref)  # junction demands include emitter outflow
+            total -= val.value
+        self.demand_out[r] = total - total_leak - base_leak
 
 
 def simulate(network, duration_s: float, *, step_s: int = 300, leaks: Sequence[Leak] = (), sensors=None,
@@ -376,67 +289,31 @@ def simulate(network, duration_s: float, *, step_s: int = 300, leaks: Sequence[L
         raise ParameterError(f"simulate: step_s must be > 0 and duration_s >= 0, got {step_s}, {duration_s}")
     n_out = int(duration_s // step_s) + 1
     with EpanetProject(inp, accuracy) as pr:
-        pr.set_time_param(_EN_DURATION, int(duration_s))
-        if pr.time_param(_EN_HYDSTEP) > step_s or step_s % pr.time_param(_EN_HYDSTEP):
-            pr.set_time_param(_EN_HYDSTEP, step_s)
-        pr.set_time_param(_EN_REPORTSTEP, step_s)
+        _set_times(pr, duration_s, step_s)
         _apply_perturbations(pr, demand_factors, roughness_factors, demand_patterns, pattern_of, step_s)
         getters = _sensor_indices(pr, sensors)
-        leak_nodes = []
-        for leak in leaks:
-            i = pr.node_index(leak.node)
-            if pr.node_type(i) != _EN_JUNCTION:
-                raise ParameterError(f"leak node {leak.node!r} is not a junction; leaks go on junctions")
-            leak_nodes.append(i)
-        base_emitter = {i: pr.node_value(i, _EN_EMITTER) for i in set(leak_nodes)}
-        n_nodes = pr.count(_EN_NODECOUNT)
+        leak_nodes = _leak_node_indices(pr, leaks)
+        base_emitter = {i: pr.node_value(i, EN_EMITTER) for i in set(leak_nodes)}
+        n_nodes = pr.count(EN_NODECOUNT)
         # Mass balance: junction outflow = -(net demand of reservoirs and tanks); 3 calls, not 782.
-        fixed = [i for i in range(1, n_nodes + 1) if pr.node_type(i) != _EN_JUNCTION]
-
-        out = np.full((n_out, len(getters)), np.nan)
-        leak_out = np.zeros((n_out, len(leaks)))
-        demand_out = np.full(n_out, np.nan)
-        lib, ph, val = pr._lib, pr._ph, pr._value
-        getnode, getlink, ref = lib.EN_getnodevalue, lib.EN_getlinkvalue, ctypes.byref(val)
+        fixed = [i for i in range(1, n_nodes + 1) if pr.node_type(i) != EN_JUNCTION]
+        recorder = _Recorder(pr, n_out, getters, leaks, leak_nodes, base_emitter, fixed)
 
         pr.open_hydraulics()
         pr.init_hydraulics(0)
         t_next = 0
         while True:
             if leaks:
-                coef = dict(base_emitter)
-                for i, leak in zip(leak_nodes, leaks):
-                    coef[i] += leak.coefficient(t_next)
-                for i, c in coef.items():
-                    pr.set_node_value(i, _EN_EMITTER, c)
+                _set_emitters(pr, base_emitter, leak_nodes, leaks, t_next)
             t = pr.run()
             if t % step_s == 0 and t // step_s < n_out:
-                r = t // step_s
-                for c, (is_link, idx, code) in enumerate(getters):
-                    (getlink if is_link else getnode)(ph, idx, code, ref)
-                    out[r, c] = val.value
-                total_leak = 0.0
-                for c, (i, leak) in enumerate(zip(leak_nodes, leaks)):
-                    getnode(ph, i, _EN_PRESSURE, ref)
-                    q = leak.coefficient(t) * math.sqrt(max(val.value, 0.0))
-                    leak_out[r, c] = q
-                    total_leak += q
-                base_leak = 0.0
-                for i, c0 in base_emitter.items():
-                    if c0 > 0:  # emitters already in the .inp count as demand here
-                        getnode(ph, i, _EN_PRESSURE, ref)
-                        base_leak += c0 * math.sqrt(max(val.value, 0.0))
-                total = 0.0
-                for i in fixed:
-                    getnode(ph, i, 9, ref)  # EN_DEMAND; junction demands include emitter outflow
-                    total -= val.value
-                demand_out[r] = total - total_leak - base_leak
+                recorder.record(t // step_s, t)
             tstep = pr.next()
             if tstep <= 0:
                 break
             t_next = t + tstep
     index = pd.Index(np.arange(n_out) * step_s, name="t_s")
-    readings = pd.DataFrame(out, index=index, columns=list(sensors["sensor_id"]))
+    readings = pd.DataFrame(recorder.out, index=index, columns=list(sensors["sensor_id"]))
     leak_cols = [f"{leak.node}#{k}" for k, leak in enumerate(leaks)]
-    return SimulationResult(readings, pd.DataFrame(leak_out, index=index, columns=leak_cols),
-                            pd.Series(demand_out, index=index, name="demand_lps"))
+    return SimulationResult(readings, pd.DataFrame(recorder.leak_out, index=index, columns=leak_cols),
+                            pd.Series(recorder.demand_out, index=index, name="demand_lps"))

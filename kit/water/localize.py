@@ -15,8 +15,10 @@ import functools
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from kit.errors import ParameterError
+from kit.water.fitted import check_fitted
 
 __all__ = ["SignatureLocalizer", "candidate_area"]
 
@@ -29,8 +31,12 @@ def _signatures(network, hour: float, sensor_key: tuple):
     return leak_signatures(network, hour=hour, sensors=sensors)
 
 
-class SignatureLocalizer:
+class SignatureLocalizer(BaseEstimator):
     """Rank candidate junctions for an observed residual shift.
+
+    A scikit-learn estimator without a mixin: :meth:`fit` takes a fitted
+    residual model and :meth:`rank` a residual shift, and what it returns is
+    a ranking of junctions, neither class labels nor values nor a transform.
 
     Parameters
     ----------
@@ -45,6 +51,19 @@ class SignatureLocalizer:
         Largest flow a fit may give (a candidate the sensors barely see
         would otherwise fit any shift with an absurd flow).
 
+    Attributes
+    ----------
+    hours_ : tuple of float, h
+        The signature hours, as floats.
+    expected_ : dict of float to ndarray
+        Expected residual change per L/s (candidates × targets), per signature hour.
+    candidates_ : list of str
+        Candidate junctions.
+    targets_ : list of str
+        The residual model's targets.
+    valid_ : ndarray of bool
+        Candidates whose expected change is finite at every target (the others never rank).
+
     Examples
     --------
     >>> from kit.water import load_network
@@ -54,10 +73,8 @@ class SignatureLocalizer:
     """
 
     def __init__(self, network, hours=(3.0, 9.0, 15.0, 21.0), tz: str = "UTC", max_leak_flow_lps: float = 50.0):
-        if not hours:
-            raise ParameterError("SignatureLocalizer: give at least one signature hour")
         self.network = network
-        self.hours = tuple(float(h) for h in hours)
+        self.hours = hours
         self.tz = tz
         self.max_leak_flow_lps = max_leak_flow_lps
 
@@ -70,26 +87,28 @@ class SignatureLocalizer:
         sensors : pandas.DataFrame
             ``sensor_id, kind, element`` of the model's inputs.
         """
+        if not self.hours:
+            raise ParameterError("SignatureLocalizer: give at least one signature hour")
+        self.hours_ = tuple(float(h) for h in self.hours)
         amap = residual_model.linear_map()
         inputs = list(amap.columns)
         node_rows = sensors[sensors["sensor_id"].isin(inputs) & (sensors["kind"] != "flow")]
         key = tuple(map(tuple, node_rows[["sensor_id", "kind", "element"]].itertuples(index=False)))
         self.expected_ = {}
-        for h in self.hours:
+        for h in self.hours_:
             sig = _signatures(self.network, h, key)
             per_lps = sig.dp_m.div(sig.leak_flow_lps, axis=0)
             dx = per_lps.reindex(columns=inputs).fillna(0.0)  # flows and levels: no snapshot change
             self.expected_[h] = (dx.to_numpy() @ amap.to_numpy().T)
         self.candidates_ = list(per_lps.index)
         self.targets_ = list(amap.index)
-        valid = np.isfinite(next(iter(self.expected_.values()))).all(axis=1)
-        self._valid = valid
+        self.valid_ = np.isfinite(next(iter(self.expected_.values()))).all(axis=1)
         return self
 
     def _hour_keys(self, index: pd.DatetimeIndex):
         local = index.tz_convert(self.tz)
         hod = np.asarray(local.hour + local.minute / 60.0)
-        hours = np.asarray(self.hours)
+        hours = np.asarray(self.hours_)
         d = np.abs(((hod[:, None] - hours[None, :]) + 12) % 24 - 12)
         return hours[np.argmin(d, axis=1)]
 
@@ -111,6 +130,7 @@ class SignatureLocalizer:
             ``misfit`` (weighted, lower is better) and ``explained`` (share
             of the shift's weighted energy explained, 0–1), best first.
         """
+        check_fitted(self, "expected_", "call fit(residual_model, sensors) first")
         shifts_m = shifts_m.reindex(columns=self.targets_)
         y = shifts_m.to_numpy(dtype=float)
         w = 1.0 / np.maximum(sigma_m.reindex(self.targets_).to_numpy(dtype=float), 1e-4) ** 2
@@ -120,7 +140,7 @@ class SignatureLocalizer:
         # Sum over hours of weighted products: each hour compares with its own hour's signature.
         num = np.zeros(len(self.candidates_))
         den = np.zeros(len(self.candidates_))
-        for h in self.hours:
+        for h in self.hours_:
             rows = keys == h
             if not rows.any():
                 continue
@@ -134,7 +154,7 @@ class SignatureLocalizer:
         flow = np.where(den > 0, np.maximum(num, 0.0) / np.maximum(den, 1e-12), 0.0)
         flow = np.minimum(flow, self.max_leak_flow_lps)
         misfit = energy - 2 * flow * num + flow**2 * den
-        misfit[~self._valid] = np.inf
+        misfit[~self.valid_] = np.inf
         table = pd.DataFrame({"leak_flow_lps": flow, "misfit": misfit,
                               "explained": 1 - misfit / energy if energy > 0 else 0.0},
                              index=pd.Index(self.candidates_, name="junction"))

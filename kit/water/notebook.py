@@ -1,8 +1,8 @@
 """Glue of the ``leak_detection`` notebook: its parameters, inputs, tables and figures.
 
-The logic lives in :mod:`kit.water.detect`, :mod:`kit.water.localize` and
-:mod:`kit.water.score`; this module only loads what the parameters name and
-draws what the notebook shows.
+The logic lives in :mod:`kit.water.detect`, :mod:`kit.water.alarm_scan`,
+:mod:`kit.water.localize` and :mod:`kit.water.score`; this module only loads
+what the parameters name and draws what the notebook shows.
 """
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def load_inputs(p) -> Inputs:
 
 
 def read_truth(path) -> pd.DataFrame:
-    """Read a ``truth.csv`` (columns of :data:`kit.water.scenarios.TRUTH_COLUMNS`)."""
+    """Read a ``truth.csv`` (columns of :data:`kit.water.synthetic.TRUTH_COLUMNS`)."""
     need = ["event_id", "node", "type", "is_leak", "start", "end"]
     try:
         t = pd.read_csv(path)
@@ -107,8 +107,8 @@ def data_summary(data) -> str:
 
 
 def alarms_for_csv(alarms: pd.DataFrame) -> pd.DataFrame:
-    """The ``alarms.csv`` table: :data:`kit.water.detect.ALARM_COLUMNS`, local ISO times, flows to 0.01 L/s, scores to 0.001."""
-    from kit.water.detect import ALARM_COLUMNS
+    """The ``alarms.csv`` table: :data:`kit.water.alarm_scan.ALARM_COLUMNS`, local ISO times, flows to 0.01 L/s, scores to 0.001."""
+    from kit.water.alarm_scan import ALARM_COLUMNS
 
     out = alarms[ALARM_COLUMNS].copy()
     for col in ("detected_at", "start_estimate"):

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
-from kit.errors import InputDataError, ParameterError
+from kit.errors import InputDataError
+from kit.water.fitted import check_fitted
 
 __all__ = ["calendar_features", "PressureResiduals"]
 
@@ -40,8 +42,13 @@ def calendar_features(index: pd.DatetimeIndex, tz: str = "UTC", harmonics: int =
     return np.column_stack(cols)
 
 
-class PressureResiduals:
+class PressureResiduals(BaseEstimator):
     """Ridge model of each pressure sensor from the other sensors and the calendar.
+
+    A scikit-learn estimator without a mixin: :meth:`predict` returns
+    residuals (observed minus predicted), neither the targets a regressor's
+    ``score`` compares nor a transform of its first argument alone (it also
+    takes the auxiliary inputs).
 
     Parameters
     ----------
@@ -61,6 +68,14 @@ class PressureResiduals:
         Targets plus auxiliary inputs (levels, pump flows).
     sigma_m_ : pandas.Series, m
         Residual standard deviation of each target on the training rows.
+    mu_, sd_ : ndarray
+        Mean and standard deviation of each input on the training rows.
+    n_train_ : int
+        Complete training rows.
+    gram_ : ndarray
+        Gram matrix of the standardized design on the training rows.
+    oof_residuals_ : pandas.DataFrame or None, m
+        Out-of-fold residuals of the training rows (``folds`` > 1).
 
     Examples
     --------
@@ -117,6 +132,8 @@ class PressureResiduals:
         design = self._design(inputs)[ok]
         self.n_train_ = int(ok.sum())
         self.gram_ = design.T @ design
+        # Coefficients solved per (target, sensors present), filled as missing-data patterns appear:
+        # a memo of what gram_ determines, not learned state.
         self._coef_cache = {}
         res = self._residuals(inputs.iloc[np.flatnonzero(ok)], self.gram_, self.n_train_)
         self.sigma_m_ = res.std()
@@ -169,6 +186,7 @@ class PressureResiduals:
 
     def predict(self, targets: pd.DataFrame, auxiliary: pd.DataFrame | None = None) -> pd.DataFrame:
         """Residuals (observed minus predicted pressure), m; NaN where the sensor has no reading."""
+        check_fitted(self, "gram_", "call fit first")
         inputs = targets if auxiliary is None else targets.join(auxiliary, how="left")
         for col in self.inputs_:
             if col not in inputs.columns:
@@ -181,8 +199,7 @@ class PressureResiduals:
         ``A @ dx`` is the residual change caused by a change ``dx`` of the
         inputs (e.g. a leak signature, m), the calendar being unchanged.
         """
-        if not hasattr(self, "gram_"):
-            raise ParameterError("PressureResiduals is not fitted; call fit first")
+        check_fitted(self, "gram_", "call fit first")
         n_in = len(self.inputs_)
         a = np.zeros((len(self.targets_), n_in))
         present = tuple(range(n_in))

@@ -217,6 +217,34 @@ def read_scada(scada_path, sensors_path, network=None, *, step=None, tz: str = "
     """
     path = Path(scada_path)
     sensors = read_sensors(sensors_path, network)
+    table = _read_checked_table(path, sensors, sensors_path)
+    flags: list = []
+    table, times, step = _time_axis(table, path, tz, step, flags)
+    index = pd.DatetimeIndex(times, name="timestamp")
+    stuck_span = max(pd.Timedelta(hours=stuck_hours), 2 * step)
+    tanks = _tank_ranges(network)
+    columns = {}
+    present_cols = {}
+    for row in sensors.itertuples(index=False):
+        sid = row.sensor_id
+        if sid not in table.columns:
+            flags.append((sid, pd.NaT, pd.NaT, "no_data", 0))
+            continue
+        lo, hi = (ranges or {}).get(sid) or (tanks.get(row.element) if row.kind == "level" else None) \
+            or DEFAULT_RANGES[row.kind]
+        columns[sid], present_cols[sid] = _clean_column(table[sid], row, times, step, stuck_span, (lo, hi), flags)
+    if not columns:
+        raise InputDataError(f"SCADA file {path} has no sensor column; add columns named by the sensors table")
+    values = pd.DataFrame(columns, index=index).resample(step).mean()
+    present = pd.DataFrame(present_cols, index=index).resample(step).sum() > 0
+    for sid in present.columns:
+        for a, b in _runs(~present[sid].to_numpy()):
+            flags.append((sid, present.index[a], present.index[b - 1], "gap", int(b - a)))
+    return ScadaData(values=values, sensors=sensors, flags=_flag_table(flags), step=step)
+
+
+def _read_checked_table(path: Path, sensors: pd.DataFrame, sensors_path) -> pd.DataFrame:
+    """The SCADA table, refused when it has no ``timestamp``, no rows or a column the sensors table lacks."""
     table = _read_table(path)
     table.columns = [str(c).strip() for c in table.columns]
     if "timestamp" not in table.columns:
@@ -228,7 +256,14 @@ def read_scada(scada_path, sensors_path, network=None, *, step=None, tz: str = "
                                  "add a row for it (sensor_id, kind, element, unit) or remove the column")
     if not len(table):
         raise InputDataError(f"SCADA file {path} has no rows; export a period with readings")
-    flags: list = []
+    return table
+
+
+def _time_axis(table: pd.DataFrame, path: Path, tz: str, step, flags: list):
+    """Parsed UTC times (rows without one dropped), checked for order, and the grid step.
+
+    Flags duplicated and off-grid stamps. Returns ``table, times, step``.
+    """
     times = _parse_times(table["timestamp"], path, tz, flags)
     keep = times.notna().to_numpy()
     table, times = table.loc[keep].reset_index(drop=True), times[keep].reset_index(drop=True)
@@ -251,57 +286,62 @@ def read_scada(scada_path, sensors_path, network=None, *, step=None, tz: str = "
     off = ((times - times.dt.floor(step)) != pd.Timedelta(0)).to_numpy()
     if off.any():
         flags.append(("*", times[off].min(), times[off].max(), "off_grid", int(off.sum())))
+    return table, times, step
 
-    index = pd.DatetimeIndex(times, name="timestamp")
-    stuck_span = max(pd.Timedelta(hours=stuck_hours), 2 * step)
+
+def _tank_ranges(network) -> dict:
+    """Plausible level range of each tank of ``network``, m (its minimum and maximum level, 0.1 m slack)."""
     tanks = {}
     if network is not None:
         for name in network.wn.tank_name_list:
             tank = network.wn.get_node(name)
             tanks[name] = (float(tank.min_level) - 0.1, float(tank.max_level) + 0.1)
-    columns = {}
-    present_cols = {}
-    for row in sensors.itertuples(index=False):
-        sid = row.sensor_id
-        if sid not in table.columns:
-            flags.append((sid, pd.NaT, pd.NaT, "no_data", 0))
-            continue
-        raw = table[sid]
-        x = pd.to_numeric(raw, errors="coerce")
-        given = (raw.notna() & (raw.astype(str).str.strip() != "")).to_numpy()
-        bad = x.isna().to_numpy() & given
-        if bad.any():
-            flags.append((sid, times[bad].min(), times[bad].max(), "bad_value", int(bad.sum())))
-        v = x.to_numpy(dtype=float)
-        present_cols[sid] = given  # a gap is an empty cell; a non-numeric one is a bad_value
-        # Stuck: the same value repeated for stuck_hours or more (measured in time, so that
-        # duplicated stamps neither break nor lengthen a run).
-        mask = np.zeros(len(v), dtype=bool)
-        same = np.concatenate([[False], v[1:] == v[:-1]])
-        for a, b in _runs(same):
-            first = a - 1
-            lasting = times[b - 1] - times[first] + step
-            if lasting >= stuck_span and not (row.kind == "flow" and v[first] == 0):
-                mask[first:b] = True
-                flags.append((sid, times[first], times[b - 1], "stuck", int(times[first:b].nunique())))
-        v = v * row.factor
-        lo, hi = (ranges or {}).get(sid) or (tanks.get(row.element) if row.kind == "level" else None) \
-            or DEFAULT_RANGES[row.kind]
-        oor = ~np.isnan(v) & ((v < lo) | (v > hi)) & ~mask
-        if oor.any():
-            flags.append((sid, times[oor].min(), times[oor].max(), "out_of_range", int(oor.sum())))
-        v[mask | oor] = np.nan
-        columns[sid] = v
-    if not columns:
-        raise InputDataError(f"SCADA file {path} has no sensor column; add columns named by the sensors table")
-    values = pd.DataFrame(columns, index=index).resample(step).mean()
-    present = pd.DataFrame(present_cols, index=index).resample(step).sum() > 0
-    for sid in present.columns:
-        for a, b in _runs(~present[sid].to_numpy()):
-            flags.append((sid, present.index[a], present.index[b - 1], "gap", int(b - a)))
+    return tanks
+
+
+def _clean_column(raw: pd.Series, row, times: pd.Series, step, stuck_span, limits, flags: list):
+    """One sensor's readings in the kit's unit, with bad, stuck and out-of-range values masked (NaN).
+
+    Returns ``values, given`` (``given``: rows with a non-empty cell; a gap
+    is an empty cell, a non-numeric one is a bad value).
+    """
+    sid = row.sensor_id
+    x = pd.to_numeric(raw, errors="coerce")
+    given = (raw.notna() & (raw.astype(str).str.strip() != "")).to_numpy()
+    bad = x.isna().to_numpy() & given
+    if bad.any():
+        flags.append((sid, times[bad].min(), times[bad].max(), "bad_value", int(bad.sum())))
+    v = x.to_numpy(dtype=float)
+    mask = _stuck_mask(v, row, times, step, stuck_span, flags)
+    v = v * row.factor
+    lo, hi = limits
+    oor = ~np.isnan(v) & ((v < lo) | (v > hi)) & ~mask
+    if oor.any():
+        flags.append((sid, times[oor].min(), times[oor].max(), "out_of_range", int(oor.sum())))
+    v[mask | oor] = np.nan
+    return v, given
+
+
+def _stuck_mask(v: np.ndarray, row, times: pd.Series, step, stuck_span, flags: list) -> np.ndarray:
+    """Readings of a stuck sensor: the same value repeated for ``stuck_span`` or more.
+
+    Measured in time, so that duplicated stamps neither break nor lengthen a
+    run; a flow of exactly zero is a stopped pump, not a stuck sensor.
+    """
+    mask = np.zeros(len(v), dtype=bool)
+    same = np.concatenate([[False], v[1:] == v[:-1]])
+    for a, b in _runs(same):
+        first = a - 1
+        lasting = times[b - 1] - times[first] + step
+        if lasting >= stuck_span and not (row.kind == "flow" and v[first] == 0):
+            mask[first:b] = True
+            flags.append((row.sensor_id, times[first], times[b - 1], "stuck", int(times[first:b].nunique())))
+    return mask
+
+
+def _flag_table(flags: list) -> pd.DataFrame:
     flag_table = pd.DataFrame(flags, columns=FLAG_COLUMNS)
     if len(flag_table):
         flag_table["start"] = pd.to_datetime(flag_table["start"], utc=True)
         flag_table["end"] = pd.to_datetime(flag_table["end"], utc=True)
-    flag_table = flag_table.sort_values(["flag", "sensor_id", "start"], kind="stable").reset_index(drop=True)
-    return ScadaData(values=values, sensors=sensors, flags=flag_table, step=step)
+    return flag_table.sort_values(["flag", "sensor_id", "start"], kind="stable").reset_index(drop=True)

@@ -107,44 +107,62 @@ def score_alarms(alarms: pd.DataFrame, truth: pd.DataFrame, network, *, period_e
     for col in ("start", "end", "peak"):
         truth[col] = pd.to_datetime(truth[col], utc=True)
     period_end = pd.Timestamp(period_end).tz_convert("UTC") if period_end is not None else None
-    period_start = pd.Timestamp(period_start).tz_convert("UTC") if period_start is not None else None
-    leaks = truth[truth["is_leak"].astype(str).str.lower().isin(["true", "1"])].copy()
-    if period_start is not None:
-        leaks = leaks[leaks["start"] >= period_start]
+    leaks = _leaks_to_score(truth, period_start)
     dist = network.distances_m()
     alarms = alarms.copy().sort_values("detected_at", kind="stable").reset_index(drop=True)
     alarms["detected_at"] = pd.to_datetime(alarms["detected_at"], utc=True)
     found: set = set()
-    out = []
-    for a in alarms.itertuples(index=False):
-        best = str(a.candidates).split(";")[0] if isinstance(a.candidates, str) and a.candidates else None
-        t = a.detected_at
-        active = leaks[(leaks["start"] <= t) & (leaks["end"].isna() | (t <= leaks["end"]))]
-        rec = {"event_id": "", "outcome": "false_positive", "time_match": len(active) > 0, "distance_m": np.nan,
-               "score_eur": -crew_cost_eur}
-        if len(active):
-            d = np.array([dist.loc[best, n] if best in dist.index else np.inf for n in active["node"]])
-            rec["distance_m"] = float(d.min())
-            within = active[d <= xmax_m]
-            dw = d[d <= xmax_m]
-            new = [i for i, e in enumerate(within["event_id"]) if e not in found]
-            if len(within) and not new:
-                rec.update(outcome="repeat", score_eur=0.0, event_id=within["event_id"].iloc[int(np.argmin(dw))])
-            elif new:
-                i = min(new, key=lambda k: dw[k])
-                leak = within.iloc[i]
-                found.add(leak["event_id"])
-                q = None if leak_flow_lps is None else leak_flow_lps.get(leak["event_id"])
-                if q is not None:
-                    q = q.tz_convert("UTC")
-                end = period_end if period_end is not None else t
-                saved = leak_volume_m3(leak, t, end, q) * water_cost_eur_per_m3
-                rec.update(outcome="true_positive", event_id=leak["event_id"], distance_m=float(dw[i]),
-                           score_eur=saved - crew_cost_eur * float(dw[i]) / xmax_m)
-        out.append(rec)
+    costs = dict(xmax_m=xmax_m, water_cost_eur_per_m3=water_cost_eur_per_m3, crew_cost_eur=crew_cost_eur)
+    out = [_score_alarm(a, leaks, dist, found, leak_flow_lps, period_end, **costs)
+           for a in alarms.itertuples(index=False)]
     scored = pd.concat([alarms, pd.DataFrame(out, index=alarms.index)], axis=1) if len(alarms) else \
         alarms.assign(event_id=[], outcome=[], time_match=[], distance_m=[], score_eur=[])
+    leak_table = _leak_outcomes(leaks, alarms, dist, found)
+    return scored, leak_table, _summary(scored, leak_table)
 
+
+def _leaks_to_score(truth: pd.DataFrame, period_start) -> pd.DataFrame:
+    """The truth's leaks (bursts dropped); those started before ``period_start`` dropped too."""
+    period_start = pd.Timestamp(period_start).tz_convert("UTC") if period_start is not None else None
+    leaks = truth[truth["is_leak"].astype(str).str.lower().isin(["true", "1"])].copy()
+    if period_start is not None:
+        leaks = leaks[leaks["start"] >= period_start]
+    return leaks
+
+
+def _score_alarm(a, leaks, dist, found: set, leak_flow_lps, period_end, *, xmax_m, water_cost_eur_per_m3,
+                 crew_cost_eur) -> dict:
+    """BattLeDIM's outcome and score of one alarm, in time order (``found`` collects the leaks found so far)."""
+    best = str(a.candidates).split(";")[0] if isinstance(a.candidates, str) and a.candidates else None
+    t = a.detected_at
+    active = leaks[(leaks["start"] <= t) & (leaks["end"].isna() | (t <= leaks["end"]))]
+    rec = {"event_id": "", "outcome": "false_positive", "time_match": len(active) > 0, "distance_m": np.nan,
+           "score_eur": -crew_cost_eur}
+    if not len(active):
+        return rec
+    d = np.array([dist.loc[best, n] if best in dist.index else np.inf for n in active["node"]])
+    rec["distance_m"] = float(d.min())
+    within = active[d <= xmax_m]
+    dw = d[d <= xmax_m]
+    new = [i for i, e in enumerate(within["event_id"]) if e not in found]
+    if len(within) and not new:
+        rec.update(outcome="repeat", score_eur=0.0, event_id=within["event_id"].iloc[int(np.argmin(dw))])
+    elif new:
+        i = min(new, key=lambda k: dw[k])
+        leak = within.iloc[i]
+        found.add(leak["event_id"])
+        q = None if leak_flow_lps is None else leak_flow_lps.get(leak["event_id"])
+        if q is not None:
+            q = q.tz_convert("UTC")
+        end = period_end if period_end is not None else t
+        saved = leak_volume_m3(leak, t, end, q) * water_cost_eur_per_m3
+        rec.update(outcome="true_positive", event_id=leak["event_id"], distance_m=float(dw[i]),
+                   score_eur=saved - crew_cost_eur * float(dw[i]) / xmax_m)
+    return rec
+
+
+def _leak_outcomes(leaks: pd.DataFrame, alarms: pd.DataFrame, dist, found: set) -> pd.DataFrame:
+    """Per leak: the first alarm while it ran, its delay and the best candidate's distance."""
     rows = []
     for leak in leaks.itertuples(index=False):
         during = alarms[(alarms["detected_at"] >= leak.start)
@@ -159,10 +177,13 @@ def score_alarms(alarms: pd.DataFrame, truth: pd.DataFrame, network, *, period_e
             "distance_m": float(dist.loc[best, leak.node]) if best in dist.index else np.nan,
             "battledim_tp": leak.event_id in found,
         })
-    leak_table = pd.DataFrame(rows, columns=["event_id", "node", "type", "peak_flow_lps", "detected", "detected_at",
-                                             "delay_h", "distance_m", "battledim_tp"])
+    return pd.DataFrame(rows, columns=["event_id", "node", "type", "peak_flow_lps", "detected", "detected_at",
+                                       "delay_h", "distance_m", "battledim_tp"])
+
+
+def _summary(scored: pd.DataFrame, leak_table: pd.DataFrame) -> dict:
     time_fp = int((~scored["time_match"].astype(bool)).sum()) if len(scored) else 0
-    summary = {
+    return {
         "n_alarms": int(len(scored)),
         "n_leaks": int(len(leak_table)),
         "leaks_detected": int(leak_table["detected"].sum()),
@@ -173,4 +194,3 @@ def score_alarms(alarms: pd.DataFrame, truth: pd.DataFrame, network, *, period_e
         "median_localization_m": float(leak_table["distance_m"].median()) if leak_table["detected"].any() else np.nan,
         "economic_score_eur": float(scored["score_eur"].sum()) if len(scored) else 0.0,
     }
-    return scored, leak_table, summary

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from kit.errors import ParameterError
-from kit.water.hydraulics import (_EN_DURATION, _EN_EMITTER, _EN_FLOW, _EN_JUNCTION, _EN_NODECOUNT,
-                                  _EN_PATTERNSTART, _EN_PRESSURE, EpanetProject)
+from kit.water.epanet import (EN_DURATION, EN_EMITTER, EN_FLOW, EN_JUNCTION, EN_NODECOUNT, EN_PATTERNSTART,
+                              EN_PRESSURE, EpanetProject)
 
 __all__ = ["LeakSignatures", "leak_signatures"]
 
@@ -100,31 +100,31 @@ def leak_signatures(network, *, leak_flow_lps: float = 1.0, hour: float = 3.0, j
     node_sensors = sensors[sensors["kind"] != "flow"]
     flow_sensors = sensors[sensors["kind"] == "flow"]
     with EpanetProject(network.inp_path, accuracy) as pr:
-        pr.set_time_param(_EN_DURATION, 0)
-        pr.set_time_param(_EN_PATTERNSTART, int(round(hour * 3600)))
+        pr.set_time_param(EN_DURATION, 0)
+        pr.set_time_param(EN_PATTERNSTART, int(round(hour * 3600)))
         p_idx = [pr.node_index(e) for e in node_sensors["element"]]
         q_idx = [pr.link_index(e) for e in flow_sensors["element"]]
         if junctions is None:
-            cand = [i for i in range(1, pr.count(_EN_NODECOUNT) + 1) if pr.node_type(i) == _EN_JUNCTION]
+            cand = [i for i in range(1, pr.count(EN_NODECOUNT) + 1) if pr.node_type(i) == EN_JUNCTION]
             names = [pr._en.ENgetnodeid(i) for i in cand]
         else:
             names = list(junctions)
             cand = [pr.node_index(j) for j in names]
             for j, i in zip(names, cand):
-                if pr.node_type(i) != _EN_JUNCTION:
+                if pr.node_type(i) != EN_JUNCTION:
                     raise ParameterError(f"leak_signatures: {j!r} is not a junction; candidates must be junctions")
 
         def solve():
             pr.init_hydraulics(0)  # 0: start from the current flows (the base solution)
             pr.run()
-            p = np.array([pr.node_value(i, _EN_PRESSURE) for i in p_idx])
-            q = np.array([pr.link_value(i, _EN_FLOW) for i in q_idx])
+            p = np.array([pr.node_value(i, EN_PRESSURE) for i in p_idx])
+            q = np.array([pr.link_value(i, EN_FLOW) for i in q_idx])
             return p, q
 
         pr.open_hydraulics()
         base_p, base_q = solve()
-        base_emitter = np.array([pr.node_value(i, _EN_EMITTER) for i in cand])
-        p_cand = np.array([pr.node_value(i, _EN_PRESSURE) for i in cand])
+        base_emitter = np.array([pr.node_value(i, EN_EMITTER) for i in cand])
+        p_cand = np.array([pr.node_value(i, EN_PRESSURE) for i in cand])
         dp = np.full((len(cand), len(p_idx)), np.nan)
         dq = np.full((len(cand), len(q_idx)), np.nan)
         flow = np.full(len(cand), np.nan)
@@ -132,10 +132,10 @@ def leak_signatures(network, *, leak_flow_lps: float = 1.0, hour: float = 3.0, j
             if p0 <= 0:
                 continue
             c = leak_flow_lps / math.sqrt(p0)
-            pr.set_node_value(i, _EN_EMITTER, base_emitter[k] + c)
+            pr.set_node_value(i, EN_EMITTER, base_emitter[k] + c)
             p, q = solve()
-            flow[k] = c * math.sqrt(max(pr.node_value(i, _EN_PRESSURE), 0.0))
-            pr.set_node_value(i, _EN_EMITTER, base_emitter[k])
+            flow[k] = c * math.sqrt(max(pr.node_value(i, EN_PRESSURE), 0.0))
+            pr.set_node_value(i, EN_EMITTER, base_emitter[k])
             dp[k], dq[k] = p - base_p, q - base_q
     index = pd.Index(names, name="junction")
     base = pd.Series(np.concatenate([base_p, base_q]),

@@ -19,7 +19,7 @@ def dicom_file():
 @pytest.fixture(scope="session")
 def synth_dir(tmp_path_factory):
     """40 good studies over 5 sites, 10% burned-in, plus one broken file of each kind."""
-    from kit.medical.synth import BROKEN_KINDS, synth_chest_xrays
+    from kit.medical.synthetic import BROKEN_KINDS, synth_chest_xrays
 
     folder = tmp_path_factory.mktemp("synth")
     labels = synth_chest_xrays(folder, n_studies=40, image_size=64, prevalence=0.4, n_sites=5,

@@ -53,7 +53,7 @@ def test_int8_keeps_auroc_and_is_faster_than_torch(trained):
 
 def test_grad_cam_points_at_the_finding(trained):
     from kit.medical.gradcam import grad_cam, heatmap_mass_in
-    from kit.medical.synth import render_chest
+    from kit.medical.synthetic import render_chest
 
     clf = trained[0]
     rng = np.random.default_rng(5)

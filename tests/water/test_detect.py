@@ -12,7 +12,7 @@ from kit.water.localize import candidate_area
 from kit.water.nightflow import minimum_night_flow, net_consumption_lps
 from kit.water.residuals import PressureResiduals
 from kit.water.scada import read_scada
-from kit.water.scenarios import LeakSpec, generate_scenario
+from kit.water.synthetic import LeakSpec, generate_scenario
 from kit.water.score import score_alarms
 
 

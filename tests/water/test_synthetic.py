@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from kit.water.scada import read_scada
-from kit.water.scenarios import LeakSpec, generate_scenario
+from kit.water.synthetic import LeakSpec, generate_scenario
 
 
 @pytest.fixture(scope="module")

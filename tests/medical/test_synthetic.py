@@ -4,7 +4,7 @@ import pydicom
 import pytest
 
 from kit.errors import ParameterError
-from kit.medical.synth import FINDINGS, render_chest, synth_chest_xrays
+from kit.medical.synthetic import FINDINGS, render_chest, synth_chest_xrays
 
 
 @pytest.mark.parametrize("finding, direction", [("opacity", +1), ("effusion", +1), ("pneumothorax", -1)])
