@@ -2,22 +2,21 @@
 
 Split as in MONAI, ignite or Lightning Fabric: the sector code supplies what
 differs between networks (the model, the batches of an epoch, the forward
-pass and the loss, the validation metrics, the learning-rate schedule); this
-module does what is the same for all of them:
+pass and the loss, the validation metrics, the learning-rate schedule); the
+engine does what is the same for all of them:
 
 - :func:`seed_everything`: Torch's global random state (and Python's and
   NumPy's) and a generator for shuffling and augmentation, from one seed.
-- :class:`TrainStep`: one optimizer update, the forward pass under the
-  autocast precision of the :class:`kit.backend.Backend`
-  (:func:`resolve_precision`; ``"fp32"`` runs without autocast), the loss in
-  float32, gradient scaling for float16, optional gradient clipping, the
-  schedule step.
+- :class:`kit.ml.step.TrainStep`: one optimizer update in the autocast
+  precision of the run's :class:`kit.backend.Backend`.
 - :func:`train_epoch` and :func:`evaluate`: one pass over the training
   batches; validation metrics in eval mode without gradients.
 - :func:`fit`: the epochs, evaluation on a schedule (:class:`Validation`),
   the best epoch's weights kept in memory by a validation metric and
-  optionally written (``best.pt``, ``last.pt``, :func:`save_checkpoint`),
-  early stopping, a CPU-time budget, and a ``tqdm.auto`` progress bar.
+  optionally written (``best.pt``, ``last.pt``, see
+  :mod:`kit.ml.checkpoints`), early stopping, a CPU-time budget, and a
+  ``tqdm.auto`` progress bar (:class:`Progress`).
+- :func:`prefetch`: batches prepared in a background thread.
 
 The engine draws no random number itself: every draw happens in the sector's
 batches and forward pass, in the order they make them, so a training run is
@@ -30,18 +29,15 @@ import copy
 import random
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from kit.errors import ParameterError
+from kit.ml.checkpoints import save_checkpoint
 
-__all__ = ["FitResult", "Progress", "TrainStep", "Validation", "autocast", "evaluate", "fit", "load_checkpoint",
-           "prefetch", "resolve_precision", "save_checkpoint", "seed_everything", "train_epoch"]
-
-#: Autocast dtypes by precision name (``None``: float32, no autocast).
-AUTOCAST_DTYPES = {"fp32": None, "bf16": "bfloat16", "fp16": "float16"}
+__all__ = ["FitResult", "Progress", "Validation", "evaluate", "fit", "prefetch", "seed_everything", "train_epoch"]
 
 
 def seed_everything(seed: int, *, python_and_numpy: bool = True):
@@ -79,134 +75,7 @@ def seed_everything(seed: int, *, python_and_numpy: bool = True):
     return torch.Generator().manual_seed(seed)
 
 
-def resolve_precision(backend, precision: str = "auto") -> str:
-    """The autocast precision to train in on ``backend``.
-
-    Parameters
-    ----------
-    backend : kit.backend.Backend
-    precision : {"auto", "fp32", "bf16", "fp16"}
-        ``"auto"``: the backend's (``Backend.precision``, chosen once for the
-        run); another value is checked by :func:`kit.backend.train_precision`
-        (which lets ``KIT_PRECISION`` override it).
-
-    Returns
-    -------
-    str
-        ``"fp32"``, ``"bf16"`` or ``"fp16"``.
-
-    Examples
-    --------
-    >>> from kit.backend import cpu_backend
-    >>> resolve_precision(cpu_backend()) == cpu_backend().precision
-    True
-    """
-    from kit.backend import train_precision
-
-    return backend.precision if precision == "auto" else train_precision(backend.torch_device, precision)[0]
-
-
-def _device_type(torch_device) -> str:
-    return "cuda" if str(torch_device).startswith("cuda") else "cpu"
-
-
-def autocast(torch_device, precision: str):
-    """The autocast context of a forward pass: ``torch.autocast``, disabled for ``"fp32"``.
-
-    Parameters
-    ----------
-    torch_device : str or torch.device
-        ``"cpu"``, ``"cuda:0"``, ...
-    precision : {"fp32", "bf16", "fp16"}
-        A resolved precision (:func:`resolve_precision`).
-
-    Examples
-    --------
-    >>> import torch
-    >>> with autocast("cpu", "bf16"):
-    ...     torch.is_autocast_enabled("cpu")
-    True
-    >>> with autocast("cpu", "fp32"):
-    ...     torch.is_autocast_enabled("cpu")
-    False
-    """
-    import torch
-
-    dtype = _autocast_dtype(precision)
-    return torch.autocast(_device_type(torch_device), dtype=dtype, enabled=dtype is not None)
-
-
-def _autocast_dtype(precision: str):
-    """The Torch dtype of ``precision``'s autocast, ``None`` for float32; an unknown name is refused."""
-    import torch
-
-    if precision not in AUTOCAST_DTYPES:
-        raise ParameterError(f"precision must be one of {', '.join(AUTOCAST_DTYPES)}, got {precision!r}")
-    name = AUTOCAST_DTYPES[precision]
-    return getattr(torch, name) if name else None
-
-
-class TrainStep:
-    """One optimizer update on one batch.
-
-    The forward pass runs under :func:`autocast` at ``precision``; the loss
-    is computed after it (sector losses cast the outputs to float32), then
-    the gradients are zeroed, back-propagated (scaled when ``precision`` is
-    ``"fp16"``: bfloat16 has float32's exponent range and needs no scaling),
-    optionally clipped, the optimizer steps and the schedule advances.
-
-    Parameters
-    ----------
-    optimizer : torch.optim.Optimizer
-    forward : callable
-        ``forward(model, batch) -> outputs``.
-    loss : callable
-        ``loss(outputs, batch) -> scalar tensor``.
-    scheduler : torch.optim.lr_scheduler.LRScheduler, optional
-        Stepped after every update.
-    torch_device : str
-        Where the model is (``Backend.torch_device``), for the autocast device type.
-    precision : {"fp32", "bf16", "fp16"}
-    clip_grad_norm : float, optional
-        Clip the model's gradients to this total 2-norm before the step.
-    """
-
-    def __init__(self, optimizer, forward: Callable, loss: Callable, *, scheduler=None, torch_device="cpu",
-                 precision: str = "fp32", clip_grad_norm: float | None = None):
-        import torch
-
-        _autocast_dtype(precision)  # refuses an unknown precision before any work
-        self.optimizer, self.forward, self.loss, self.scheduler = optimizer, forward, loss, scheduler
-        self.torch_device, self.precision, self.clip_grad_norm = torch_device, precision, clip_grad_norm
-        self.scaler = torch.amp.GradScaler(_device_type(torch_device), enabled=precision == "fp16")
-
-    def __call__(self, model, batch):
-        """Update ``model`` on ``batch``; return the loss (a tensor, before the update)."""
-        import torch
-
-        with autocast(self.torch_device, self.precision):
-            outputs = self.forward(model, batch)
-        loss = self.loss(outputs, batch)
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.unscale_(self.optimizer)
-        if self.clip_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), self.clip_grad_norm)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        if self.scheduler is not None:
-            self.scheduler.step()
-        return loss
-
-    @property
-    def lr(self) -> float:
-        """Learning rate of the first parameter group, as the schedule last set it."""
-        if self.scheduler is not None:
-            return self.scheduler.get_last_lr()[0]
-        return self.optimizer.param_groups[0]["lr"]
-
-
-def train_epoch(model, batches: Iterable, step: TrainStep, on_batch: Callable | None = None) -> float:
+def train_epoch(model, batches: Iterable, step, on_batch: Callable | None = None) -> float:
     """One pass over ``batches`` in training mode; the mean loss per sample.
 
     Parameters
@@ -215,7 +84,7 @@ def train_epoch(model, batches: Iterable, step: TrainStep, on_batch: Callable | 
     batches : iterable of tuple
         Each batch is a tuple whose first item holds the inputs: its length
         is the number of samples the batch's loss is weighted by.
-    step : TrainStep
+    step : kit.ml.step.TrainStep
     on_batch : callable, optional
         Called with 1 after every update (a per-batch progress bar).
 
@@ -382,7 +251,7 @@ class _Best:
         return v.patience is not None and self.evaluations_since >= v.patience and epoch >= v.min_epochs
 
 
-def fit(model, batches: Callable, step: TrainStep, *, epochs: int, validation: Validation | None = None,
+def fit(model, batches: Callable, step, *, epochs: int, validation: Validation | None = None,
         checkpoint_dir=None, max_cpu_seconds: float | None = None, cpu_start: float | None = None,
         progress: Progress | None = None, history_row: Callable | None = None) -> FitResult:
     """Train ``model`` for up to ``epochs`` epochs.
@@ -401,13 +270,14 @@ def fit(model, batches: Callable, step: TrainStep, *, epochs: int, validation: V
         ``batches(epoch) -> iterable`` of batches (see :func:`train_epoch`),
         called at the start of each epoch, so an epoch's shuffle is drawn
         after the previous epoch's augmentations.
-    step : TrainStep
+    step : kit.ml.step.TrainStep
     epochs : int
     validation : Validation, optional
     checkpoint_dir : path, optional
         Where ``best.pt`` (at every improvement: ``{"model": state_dict,
         "epoch", <monitor>: score}``) and ``last.pt`` (every epoch:
-        ``{"model", "epoch"}``) are written atomically, see :func:`save_checkpoint`.
+        ``{"model", "epoch"}``) are written atomically, see
+        :func:`kit.ml.checkpoints.save_checkpoint`.
     max_cpu_seconds : float, optional
         Stop after the epoch in which the process CPU time since
         ``cpu_start`` reaches this budget.
@@ -467,58 +337,6 @@ def _finish(model, history, best: _Best | None, last_epoch: int, stopped: bool) 
         best_epoch, best_score = last_epoch, None
     model.eval()
     return FitResult(model, history, best_epoch, best_score, stopped)
-
-
-def save_checkpoint(path, state: dict, **meta) -> Path:
-    """Write ``{"model": state, **meta}`` with ``torch.save``, atomically (a crash leaves the old file).
-
-    Parameters
-    ----------
-    path : path
-        The file; its folder is created.
-    state : dict
-        A ``state_dict``.
-    **meta
-        Plain values stored beside it (epoch, scores, thresholds).
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    import torch
-
-    from kit.io import atomic_path
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        torch.save({"model": state, **meta}, tmp)
-    return path
-
-
-def load_checkpoint(path, model=None) -> dict:
-    """Read a file written by :func:`save_checkpoint`; load its weights into ``model`` when given.
-
-    Returns
-    -------
-    dict
-        ``{"model": state_dict, **meta}``, on the CPU.
-
-    Raises
-    ------
-    kit.errors.InputDataError
-        The file is missing or not a checkpoint.
-    """
-    from kit.errors import InputDataError
-    from kit.io import read_torch_file
-
-    expect = "a best.pt or last.pt written during training"
-    ck = read_torch_file(path, "training checkpoint", expect)
-    if not isinstance(ck, dict) or "model" not in ck:
-        raise InputDataError(f"{path} is not a training checkpoint; give {expect}")
-    if model is not None:
-        model.load_state_dict(ck["model"])
-    return ck
 
 
 def prefetch(items: Iterable, depth: int = 2):
