@@ -139,21 +139,21 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         and keeps the last epoch's weights.
         """
         from kit.backend import as_backend
-        from kit.ml.training import Progress, Validation, fit, seed_everything
+        from kit.ml import training
 
         self._check_params()
         yt = torch.from_numpy(self._labels(y, len(X)))
         xt = to_tensor(X, self.image_size)
         dev = torch.device(as_backend(self.backend).torch_device)
-        gen = seed_everything(self.seed, python_and_numpy=False)
+        gen = training.seed_everything(self.seed, python_and_numpy=False)
         model = self._new_model().to(dev)
         steps = -(-len(xt) // self.batch_size)
         step = self._train_step(model, steps, dev)
         aug = default_augmentation() if self.augment else None
-        validation = None if X_val is None else Validation(lambda m: self._val_metrics(m, X_val, y_val))
-        fitted = fit(model, lambda epoch: self._batches(xt, yt, gen, aug, dev), step, epochs=self.epochs,
-                     validation=validation, history_row=_history_row,
-                     progress=Progress(f"train {self.arch}", _postfix, batches=self.epochs * steps, show=self.progress))
+        validation = None if X_val is None else training.Validation(lambda m: self._val_metrics(m, X_val, y_val))
+        bar = training.Progress(f"train {self.arch}", _postfix, batches=self.epochs * steps, show=self.progress)
+        fitted = training.fit(model, lambda epoch: self._batches(xt, yt, gen, aug, dev), step, epochs=self.epochs,
+                              validation=validation, progress=bar, history_row=_history_row)
         self.history_ = fitted.history
         self.model_ = fitted.model
         self.classes_ = np.array([0, 1])
