@@ -35,7 +35,8 @@ from kit.vision import onnx as vonnx
 from kit.vision.data import CocoDetection, eval_transforms
 from kit.vision import tv_onnx
 from kit.vision.models import centernet, ssdlite
-from kit.vision.recognizer import _to_batch, code_reader, load_code_crops
+from kit.vision.recognizer import code_reader, load_code_crops
+from kit.vision.recognizer.crops import _to_batch
 from kit.vision.synthetic import generate
 from kit.vision.train import train_detector
 

@@ -22,6 +22,15 @@ from kit.medical.model import ARCHITECTURES, build_model
 CHECKPOINT_FORMAT = "kit.medical.TriageClassifier/1"
 
 
+def _history_row(row: dict) -> dict:
+    """``epoch, train_loss`` and, with validation images, ``val_loss, val_auroc``."""
+    return {k: row[k] for k in ("epoch", "train_loss", "val_loss", "val_auroc") if k in row}
+
+
+def _postfix(row: dict) -> dict:
+    return {k: round(v, 3) for k, v in row.items() if k != "epoch"}
+
+
 def to_tensor(X, image_size: int) -> torch.Tensor:
     """``(n, H, W)`` array -> ``(n, 1, image_size, image_size)`` float32 tensor on the CPU."""
     x = np.asarray(X, dtype=np.float32)
@@ -124,63 +133,66 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         return y.astype(np.float32)
 
     def fit(self, X, y, X_val=None, y_val=None):
-        """Train from scratch; with ``X_val, y_val`` the validation loss and AUROC are logged per epoch."""
+        """Train from scratch; with ``X_val, y_val`` the validation loss and AUROC are logged per epoch.
+
+        The network trains in float32 (no autocast) through :func:`kit.ml.training.fit`
+        and keeps the last epoch's weights.
+        """
+        from kit.backend import as_backend
+        from kit.ml import training
+
         self._check_params()
         yt = torch.from_numpy(self._labels(y, len(X)))
         xt = to_tensor(X, self.image_size)
-        from kit.backend import as_backend
-
         dev = torch.device(as_backend(self.backend).torch_device)
-        torch.manual_seed(self.seed)
-        gen = torch.Generator().manual_seed(self.seed)
+        gen = training.seed_everything(self.seed, python_and_numpy=False)
         model = self._new_model().to(dev)
-        opt = torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        n = len(xt)
-        steps = -(-n // self.batch_size)
-        if self.epochs * steps >= 10:
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=self.epochs * steps,
-                                                        pct_start=0.25)
-        else:  # too few steps for a warm-up and an annealing phase: constant rate
-            sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _step: 1.0)
+        steps = -(-len(xt) // self.batch_size)
+        step = self._train_step(model, steps, dev)
         aug = default_augmentation() if self.augment else None
-        self.history_ = []
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=self.epochs * steps, desc=f"train {self.arch}", unit="batch", disable=not self.progress)
-        for epoch in range(1, self.epochs + 1):
-            model.train()
-            order = torch.randperm(n, generator=gen)
-            total = 0.0
-            for i in range(steps):
-                idx = order[i * self.batch_size:(i + 1) * self.batch_size]
-                xb = xt[idx]
-                if aug is not None:
-                    xb = aug(xb, gen)
-                xb, yb = xb.to(dev), yt[idx].to(dev)
-                loss = F.binary_cross_entropy_with_logits(model(xb), yb)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                total += float(loss.detach()) * len(idx)
-                bar.update(1)
-            record = {"epoch": epoch, "train_loss": total / n}
-            if X_val is not None:
-                self.model_ = model
-                z = self.decision_function(X_val)
-                yv = self._labels(y_val, len(z))
-                record["val_loss"] = float(F.binary_cross_entropy_with_logits(torch.from_numpy(z),
-                                                                              torch.from_numpy(yv)))
-                record["val_auroc"] = auroc(yv, z)
-            self.history_.append(record)
-            bar.set_postfix({k: round(v, 3) for k, v in record.items() if k != "epoch"})
-        bar.close()
-        self.model_ = model.eval()
+        validation = None if X_val is None else training.Validation(lambda m: self._val_metrics(m, X_val, y_val))
+        bar = training.Progress(f"train {self.arch}", _postfix, batches=self.epochs * steps, show=self.progress)
+        fitted = training.fit(model, lambda epoch: self._batches(xt, yt, gen, aug, dev), step, epochs=self.epochs,
+                              validation=validation, progress=bar, history_row=_history_row)
+        self.history_ = fitted.history
+        self.model_ = fitted.model
         self.classes_ = np.array([0, 1])
         self.temperature_ = 1.0
         self.threshold_, self.logit_threshold_ = 0.5, 0.0
         self.n_features_in_ = int(np.prod(np.shape(X)[1:]))
         return self
+
+    def _train_step(self, model, steps: int, dev):
+        """AdamW; a one-cycle schedule, or a constant rate when there are too few steps for one."""
+        from kit.ml.step import TrainStep
+
+        opt = torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        if self.epochs * steps >= 10:
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=self.epochs * steps,
+                                                        pct_start=0.25)
+        else:  # too few steps for a warm-up and an annealing phase: constant rate
+            sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _step: 1.0)
+        return TrainStep(opt, lambda m, batch: m(batch[0]),
+                         lambda logits, batch: F.binary_cross_entropy_with_logits(logits, batch[1]),
+                         scheduler=sched, torch_device=str(dev), precision="fp32")
+
+    def _batches(self, xt, yt, gen, aug, dev):
+        """One epoch's ``(images, labels)`` batches in a fresh order, augmented when ``aug`` is given."""
+        order = torch.randperm(len(xt), generator=gen)
+        for i in range(-(-len(xt) // self.batch_size)):
+            idx = order[i * self.batch_size:(i + 1) * self.batch_size]
+            xb = xt[idx]
+            if aug is not None:
+                xb = aug(xb, gen)
+            yield xb.to(dev), yt[idx].to(dev)
+
+    def _val_metrics(self, model, X_val, y_val) -> dict:
+        """Validation loss and AUROC of ``model`` (set as ``model_`` so :meth:`decision_function` runs it)."""
+        self.model_ = model
+        z = self.decision_function(X_val)
+        yv = self._labels(y_val, len(z))
+        return {"val_loss": float(F.binary_cross_entropy_with_logits(torch.from_numpy(z), torch.from_numpy(yv))),
+                "val_auroc": auroc(yv, z)}
 
     # -- inference --------------------------------------------------------------------------------
     def _check_fitted(self):

@@ -5,6 +5,9 @@
 - :class:`QuantileGBM`: LightGBM P10/P50/P90 with feature contributions.
 - :mod:`kit.ml.cv`: leave-one-year-out and spatial-group splits that refuse leaks.
 - :mod:`kit.ml.baselines`, :mod:`kit.ml.metrics`.
+- :mod:`kit.ml.training` (with :mod:`kit.ml.step` and :mod:`kit.ml.checkpoints`): the Torch training
+  engine of the sectors' networks (epoch, evaluation, fit loop with early stopping and checkpoints);
+  imported on its own, so ``import kit.ml`` does not import Torch.
 """
 from kit.ml.baselines import FieldMeanBaseline, LinearTrendBaseline
 from kit.ml.cv import (

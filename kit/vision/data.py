@@ -9,19 +9,17 @@ Bad items never stop a batch: a missing or unreadable image, an annotation
 with an unknown category or image, a malformed box, a box outside the image
 are set aside (or clipped) and counted by reason in :class:`SkipReport`.
 Only a problem with the whole file (missing, not JSON, no usable image)
-raises :class:`kit.errors.InputDataError`.
+raises :class:`kit.errors.InputDataError`. The checks, one step each, are
+in :mod:`kit.vision.coco_checks`.
 """
 from __future__ import annotations
 
-import json
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from kit.errors import InputDataError, ParameterError
+from kit.vision import coco_checks
 
 __all__ = [
     "REASONS",
@@ -151,56 +149,6 @@ class CocoIndex:
         return {i + 1: c["id"] for i, c in enumerate(self.categories)}
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except json.JSONDecodeError as exc:
-        raise InputDataError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}); fix or regenerate the file") from None
-    except OSError as exc:
-        raise InputDataError(f"{path}: cannot be read ({exc.strerror}); check the path and permissions") from None
-    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
-        raise InputDataError(f"{path}: not a COCO file (no 'images' list); expected keys images, annotations, categories")
-    return data
-
-
-def _locate(path, split) -> tuple[Path, Path, bool]:
-    """(root folder, JSON file, filter by per-image split?)."""
-    path = Path(path)
-    if path.is_file():
-        return path.parent, path, split is not None
-    if not path.is_dir():
-        raise InputDataError(f"dataset {path} does not exist; give a folder with annotations.json (or train/val/test.json)")
-    if split is not None and (path / f"{split}.json").is_file():
-        return path, path / f"{split}.json", False
-    if (path / "annotations.json").is_file():
-        return path, path / "annotations.json", split is not None
-    have = sorted(p.name for p in path.glob("*.json"))
-    need = f"annotations.json or {split}.json" if split else "annotations.json (or pass split= for train/val/test.json)"
-    raise InputDataError(f"dataset folder {path} has no {need}; found {have or 'no JSON files'}")
-
-
-def _image_path(root: Path, file_name: str, split) -> Path | None:
-    candidates = [root / file_name, root / "images" / file_name]
-    if split:
-        candidates.append(root / split / file_name)
-    return next((p for p in candidates if p.is_file()), None)
-
-
-def _probe(path: Path, full: bool):
-    """(width, height) of an image file, or None if it cannot be read."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            size = im.size
-            if full:
-                im.load()
-        return size
-    except Exception:  # PIL raises many types (OSError, SyntaxError, ValueError, DecompressionBombError)
-        return None
-
-
 def load_coco(path, split: str | None = None, *, check_images: str = "full", empty_images: str = "keep",
               min_box_px: float = 1.0) -> CocoIndex:
     """Read and check one split of a COCO detection data set.
@@ -233,7 +181,7 @@ def load_coco(path, split: str | None = None, *, check_images: str = "full", emp
     Examples
     --------
     >>> import tempfile
-    >>> from kit.vision.synth import generate
+    >>> from kit.vision.synthetic import generate
     >>> folder = generate(tempfile.mkdtemp(), n_images=6, image_size=64, n_code_crops=0, sequence_frames=0)
     >>> index = load_coco(folder)
     >>> len(index.images), index.label_names[1]
@@ -245,109 +193,18 @@ def load_coco(path, split: str | None = None, *, check_images: str = "full", emp
         raise ParameterError(f"check_images must be 'full', 'header' or 'none', got {check_images!r}")
     if empty_images not in ("keep", "skip"):
         raise ParameterError(f"empty_images must be 'keep' or 'skip', got {empty_images!r}")
-    root, json_path, by_field = _locate(path, split)
-    data = _read_json(json_path)
+    root, json_path, by_field = coco_checks.locate(path, split)
+    data = coco_checks.read_json(json_path)
     report = SkipReport()
-
-    cats = [c for c in data.get("categories") or [] if isinstance(c, dict) and isinstance(c.get("id"), int)]
-    cats = sorted({c["id"]: c for c in cats}.values(), key=lambda c: c["id"])
-    if not cats:
-        raise InputDataError(f"{json_path}: no categories (list of {{'id', 'name'}}); add them so labels have names")
-    label_of = {c["id"]: i + 1 for i, c in enumerate(cats)}
-
-    if by_field and not any(isinstance(im, dict) and "split" in im for im in data["images"]):
-        raise InputDataError(
-            f"{json_path}: images have no 'split' field; add \"split\": \"train\"|\"val\"|\"test\" per image "
-            f"or provide {split}.json"
-        )
-    images, seen = {}, set()
-    for entry in data["images"]:
-        if not isinstance(entry, dict) or not isinstance(entry.get("id"), int) or not isinstance(entry.get("file_name"), str):
-            report.add("bad_image_entry", str(entry)[:60])
-            continue
-        if by_field and entry.get("split") != split:
-            continue
-        if entry["id"] in seen:
-            report.add("duplicate_image_id", f"id {entry['id']}")
-            continue
-        seen.add(entry["id"])
-        p = _image_path(root, entry["file_name"], split)
-        if p is None:
-            report.add("missing_image", entry["file_name"])
-            continue
-        size = None
-        if check_images != "none" or not (isinstance(entry.get("width"), int) and isinstance(entry.get("height"), int)):
-            size = _probe(p, full=check_images == "full")
-            if size is None:
-                report.add("unreadable_image", entry["file_name"])
-                continue
-            if (entry.get("width"), entry.get("height")) != size:
-                report.add("image_size_mismatch", f"{entry['file_name']}: JSON {entry.get('width')}x{entry.get('height')}, file {size[0]}x{size[1]}")
-        w, h = size or (entry["width"], entry["height"])
-        images[entry["id"]] = {**entry, "path": p, "width": w, "height": h}
-
-    per_image = {i: ([], [], [], [], []) for i in images}
-    listed = {im.get("id") for im in data["images"] if isinstance(im, dict)}
-    for a in data.get("annotations") or []:
-        if not isinstance(a, dict):
-            report.add("bad_annotation", str(a)[:60])
-            continue
-        bbox = a.get("bbox")
-        ok = isinstance(a.get("image_id"), int) and isinstance(a.get("category_id"), int) and isinstance(bbox, (list, tuple)) \
-            and len(bbox) == 4 and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in bbox) \
-            and bbox[2] >= 0 and bbox[3] >= 0
-        if not ok:
-            report.add("bad_annotation", f"annotation {a.get('id')}")
-            continue
-        if a["image_id"] not in images:
-            # Annotations of other splits are not an error; of unlisted or set-aside images they are.
-            if a["image_id"] not in listed or not by_field or a["image_id"] in seen:
-                report.add("unknown_image", f"annotation {a.get('id')} -> image {a['image_id']}")
-            continue
-        if a["category_id"] not in label_of:
-            report.add("unknown_category", f"annotation {a.get('id')}: category {a['category_id']}")
-            continue
-        im = images[a["image_id"]]
-        x, y, bw, bh = (float(v) for v in bbox)
-        x0, y0, x1, y1 = max(x, 0.0), max(y, 0.0), min(x + bw, im["width"]), min(y + bh, im["height"])
-        if a.get("iscrowd", 0):
-            report.add("crowd", f"annotation {a.get('id')}")
-            if x1 > x0 and y1 > y0:  # kept aside as an ignore region for evaluation
-                per_image[a["image_id"]][4].append((x0, y0, x1, y1, label_of[a["category_id"]]))
-            continue
-        if x1 <= x0 or y1 <= y0:
-            report.add("box_outside_image", f"annotation {a.get('id')} in {im['file_name']}")
-            continue
-        if (x0, y0, x1, y1) != (x, y, x + bw, y + bh):
-            report.add("box_clipped", f"annotation {a.get('id')} in {im['file_name']}")
-        if x1 - x0 < min_box_px or y1 - y0 < min_box_px:
-            report.add("box_too_small", f"annotation {a.get('id')}")
-            continue
-        boxes, labels, ids, vis, _ = per_image[a["image_id"]]
-        boxes.append((x0, y0, x1, y1))
-        labels.append(label_of[a["category_id"]])
-        ids.append(a.get("id", -1))
-        v = a.get("visible_fraction", 1.0)
-        vis.append(float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else 1.0)
-
-    kept, out_boxes, out_labels, out_ids, out_vis, out_crowd = [], [], [], [], [], []
-    for i, im in images.items():
-        boxes, labels, ids, vis, crowd = per_image[i]
-        if not boxes:
-            report.add("image_without_boxes", im["file_name"])
-            if empty_images == "skip":
-                continue
-        kept.append(im)
-        out_boxes.append(np.asarray(boxes, dtype=np.float32).reshape(-1, 4))
-        out_labels.append(np.asarray(labels, dtype=np.int64))
-        out_ids.append(np.asarray(ids, dtype=np.int64))
-        out_vis.append(np.asarray(vis, dtype=np.float32))
-        out_crowd.append(np.asarray(crowd, dtype=np.float32).reshape(-1, 5))
+    cats, label_of = coco_checks.categories(data, json_path)
+    images, seen = coco_checks.usable_images(data, root, json_path, split, by_field, check_images, report)
+    per_image = coco_checks.boxes_per_image(data, images, seen, label_of, by_field, min_box_px, report)
+    kept, boxes, labels, ids, visibility, crowd = coco_checks.as_arrays(images, per_image, empty_images, report)
     if not kept:
         which = f"split {split!r} of " if split else ""
         counts = "; ".join(f"{r} {n}" for r, n in report.counts.items()) or "no images listed"
         raise InputDataError(f"no usable image in {which}{json_path} ({counts}); check the file names, splits and categories")
-    return CocoIndex(root, split, kept, out_boxes, out_labels, out_ids, cats, report, out_vis, out_crowd)
+    return CocoIndex(root, split, kept, boxes, labels, ids, cats, report, visibility, crowd)
 
 
 class CocoDetection:
@@ -378,7 +235,7 @@ class CocoDetection:
     Examples
     --------
     >>> import tempfile
-    >>> from kit.vision.synth import generate
+    >>> from kit.vision.synthetic import generate
     >>> folder = generate(tempfile.mkdtemp(), n_images=8, image_size=64, n_code_crops=0, sequence_frames=0)
     >>> ds = CocoDetection(folder, split=None, transforms=eval_transforms(32))
     >>> s = ds[0]
@@ -389,6 +246,24 @@ class CocoDetection:
     def __init__(self, path, split: str | None = None, transforms=None, **load_kw):
         self.index = load_coco(path, split, **load_kw)
         self.transforms = transforms
+
+    @classmethod
+    def from_index(cls, index: CocoIndex, transforms=None) -> "CocoDetection":
+        """Serve an already checked split (e.g. ``other.index``) with other transforms, without reading the JSON again.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from kit.vision.synthetic import generate
+        >>> folder = generate(tempfile.mkdtemp(), n_images=4, image_size=64, n_code_crops=0, sequence_frames=0)
+        >>> ds = CocoDetection(folder)
+        >>> resized = CocoDetection.from_index(ds.index, eval_transforms(32))
+        >>> resized.index is ds.index, tuple(resized[0]["image"].shape)
+        (True, (3, 32, 32))
+        """
+        self = cls.__new__(cls)
+        self.index, self.transforms = index, transforms
+        return self
 
     @property
     def report(self) -> SkipReport:

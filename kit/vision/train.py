@@ -1,27 +1,22 @@
-"""Training loop for the CenterNet-style detector.
+"""Training the CenterNet-style and torchvision detectors through the shared engine (:func:`kit.ml.training.fit`).
 
 AdamW with a one-cycle learning rate (warm-up, cosine decay), a progress bar,
 a checkpoint of the best and the last epoch, early stopping on the validation
 mAP@0.5, mixed precision where the hardware has it (float16 on a GPU,
 bfloat16 on CPUs with native bfloat16 instructions), and the score threshold
-for counting calibrated on validation images.
-
-Images are decoded once and kept in memory as uint8 (600 scenes at 256 px
-are about 120 MB); augmentations run on those tensors every epoch.
+for counting calibrated on validation images
+(:func:`kit.vision.counting.calibrate_count_threshold`). Batches come from
+:mod:`kit.vision.batches`.
 """
 from __future__ import annotations
 
-import copy
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
+from kit.errors import InputDataError, ParameterError
 
-from kit.errors import ParameterError
-
-__all__ = ["TrainResult", "balanced_loss", "calibrate_count_threshold", "train_detector"]
+__all__ = ["TrainResult", "balanced_loss", "train_detector"]
 
 
 @dataclass
@@ -59,91 +54,6 @@ class TrainResult:
     precision: str = "fp32"
 
 
-class _Cached:
-    """A CocoDetection decoded once: uint8 images and boxes, augmented per access."""
-
-    def __init__(self, dataset, transforms):
-        import torch
-        from torchvision import tv_tensors
-
-        self.items = []
-        for i in range(len(dataset)):
-            s = dataset[i]
-            if s is None:
-                continue
-            img = s["image"]
-            if img.is_floating_point():
-                img = (img * 255).round().to(torch.uint8)
-            self.items.append((tv_tensors.Image(img), s["boxes"], s["labels"]))
-        self.transforms = transforms
-
-    def __len__(self):
-        return len(self.items)
-
-    def get(self, i):
-        img, boxes, labels = self.items[i]
-        s = {"image": img, "boxes": boxes, "labels": labels}
-        return self.transforms(s) if self.transforms is not None else s
-
-
-def calibrate_count_threshold(detections, index, image_ids=None, grid=None) -> tuple[float, dict]:
-    """Score threshold that makes counts right on validation images.
-
-    Parameters
-    ----------
-    detections : list of dict
-        Low-threshold detections (``predict(..., score_threshold=0.01)``).
-    index : kit.vision.data.CocoIndex
-        The validation split.
-    image_ids : list of int, optional
-    grid : array, optional
-        Thresholds tried (default 0.05 to 0.95 by 0.01).
-
-    Returns
-    -------
-    (threshold, per_class) : float, dict
-        The threshold minimizing the mean absolute count error summed over
-        classes, and ``{label: threshold}`` per class (ties go to the
-        middle of the best range, which is the most robust choice).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from types import SimpleNamespace
-    >>> idx = SimpleNamespace(categories=[{"id": 1}], images=[{"id": 1}], labels=[np.array([1, 1])])
-    >>> det = [{"scores": np.array([0.9, 0.8, 0.3]), "labels": np.array([1, 1, 1])}]
-    >>> thr, per = calibrate_count_threshold(det, idx)
-    >>> 0.3 < thr <= 0.8, 0.3 < per[1] <= 0.8
-    (True, True)
-    """
-    from kit.vision.evaluate import count_errors
-
-    grid = np.round(np.arange(0.05, 0.951, 0.01), 2) if grid is None else np.asarray(grid, dtype=float)
-    err = count_errors(detections, index, grid, image_ids)
-
-    def pick(e):
-        best = np.flatnonzero(e <= e.min() + 1e-12)
-        return float(grid[best[len(best) // 2]])
-
-    return pick(err.sum(axis=1)), {k + 1: pick(err[:, k]) for k in range(err.shape[1])}
-
-
-def _colour_jitter(x, strength, gen):
-    """Per-image brightness, contrast and saturation gains in [1 - s, 1 + s] on a float batch in [0, 1]."""
-    import torch
-
-    if not strength:
-        return x
-    B = x.shape[0]
-    g = lambda: 1 + strength * (2 * torch.rand(B, 1, 1, 1, generator=gen) - 1)  # noqa: E731
-    x = x * g()
-    mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    x = (x - mean) * g() + mean
-    grey = x.mean(dim=1, keepdim=True)
-    x = (x - grey) * g() + grey
-    return x.clamp(0, 1)
-
-
 def balanced_loss(outputs: dict, targets: dict, size_weight: float = 0.1, offset_weight: float = 1.0):
     """CenterNet loss with the heatmap focal loss normalized per class.
 
@@ -161,55 +71,6 @@ def balanced_loss(outputs: dict, targets: dict, size_weight: float = 0.1, offset
     from kit.vision.models import centernet_loss
 
     return centernet_loss(outputs, targets, size_weight, offset_weight, class_balanced=True)
-
-
-def _prefetch(items, depth: int = 2):
-    """Iterate ``items`` while a background thread prepares the next ``depth`` ones.
-
-    Batches are augmented and encoded in that thread while the main one
-    trains on the previous batch (Torch releases the GIL in its kernels), in
-    the same order and with the same random draws as without it, so results
-    do not change. An error in the thread is raised here.
-    """
-    import queue
-    import threading
-
-    import torch
-
-    q = queue.Queue(maxsize=depth)
-    end = object()
-    threads = torch.get_num_threads()
-
-    def work():
-        # One thread here: a second OpenMP team beside the training one slows a 2-thread epoch by about 30 %.
-        torch.set_num_threads(1)
-        try:
-            for item in items:
-                q.put((True, item))
-        except BaseException as exc:  # handed to the consumer, which raises it
-            q.put((False, exc))
-        finally:
-            torch.set_num_threads(threads)  # the count new threads start from, as the caller had it
-        q.put((True, end))
-
-    threading.Thread(target=work, daemon=True).start()
-    while True:
-        ok, item = q.get()
-        if not ok:
-            raise item
-        if item is end:
-            return
-        yield item
-
-
-def _seed_all(seed):
-    import random
-
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int = 8, lr: float = 4e-3,
@@ -314,7 +175,7 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     Examples
     --------
     >>> import tempfile
-    >>> from kit.vision.synth import generate
+    >>> from kit.vision.synthetic import generate
     >>> from kit.vision.data import CocoDetection
     >>> from kit.vision.models import centernet
     >>> folder = generate(tempfile.mkdtemp(), n_images=6, image_size=64, n_code_crops=0, sequence_frames=0,
@@ -325,30 +186,54 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     (1, True)
     """
     import torch
-    from tqdm.auto import tqdm
 
-    from kit.backend import as_backend, train_precision
-    from kit.io import atomic_path
-    from kit.vision.data import eval_transforms, train_transforms
-    from kit.vision.evaluate import coco_evaluate, predict
-    from kit.vision.models import centernet_loss, encode_targets
+    from kit.backend import as_backend
+    from kit.ml.checkpoints import save_checkpoint
+    from kit.ml.step import resolve_precision
+    from kit.ml.training import Progress, fit, seed_everything
+    from kit.vision.data import CocoDetection, eval_transforms
 
     if image_size % 16:
         raise ParameterError(f"image_size must be a multiple of 16 px, got {image_size}")
     if epochs < 1 or batch_size < 1:
         raise ParameterError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
     backend = as_backend(backend)
-    torch_device = backend.torch_device
-    precision = backend.precision if precision == "auto" else train_precision(torch_device, precision)[0]
-    amp_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-    use_amp = amp_dtype is not None
-    amp_device = "cuda" if torch_device.startswith("cuda") else "cpu"
-    _seed_all(seed)
-    model = model.to(torch_device)
-    K = model.num_classes
+    precision = resolve_precision(backend, precision)
+    generator = seed_everything(seed)
+    model = model.to(backend.torch_device)
     aug = {"hflip": 0.5, "jitter": 0.3, "scale_jitter": 0.15, **(augment or {})}
     # Colour jitter runs on the whole batch at once (per-image ColorJitter costs as much as the rest of the pipeline).
     jitter = float(aug.pop("jitter"))
+    crop_size, layout = _crops_and_layout(model, image_size, crop_size, channels_last, backend.torch_device)
+    model = model.to(memory_format=layout)
+    batches = _epoch_batches(model, train, generator, image_size=image_size, crop_size=crop_size, augment=aug,
+                             jitter=jitter, batch_size=batch_size, torch_device=backend.torch_device, layout=layout,
+                             regression=regression, gaussian=gaussian, prefetch=prefetch)
+    val_eval = CocoDetection.from_index(val.index, eval_transforms(image_size)) if val is not None else None
+    first_eval = epochs // 2 + 1 if first_eval is None else max(1, int(first_eval))
+    total_steps = epochs * math.ceil(len(batches.cached) / batch_size)
+    step = _train_step(model, lr, weight_decay, total_steps, class_balanced, backend.torch_device, precision)
+    validation = None if val_eval is None else _validation(val_eval, image_size, backend, first_eval, eval_every,
+                                                            patience, min_epochs)
+    fitted = fit(model, batches, step, epochs=epochs, validation=validation, checkpoint_dir=checkpoint_dir,
+                 max_cpu_seconds=max_cpu_seconds, progress=Progress("train", _postfix, show=progress),
+                 history_row=_history_row)
+    model = fitted.model.to(memory_format=torch.contiguous_format)
+    thr, per_class = _count_thresholds(model, val_eval, image_size, backend)
+    ckpt = None
+    if checkpoint_dir is not None:
+        # -1.0: no validation split, or no evaluation scored (every validation mAP was NaN).
+        best_map50 = -1.0 if fitted.best_score is None else fitted.best_score
+        ckpt = save_checkpoint(Path(checkpoint_dir) / "best.pt", model.state_dict(), epoch=fitted.best_epoch,
+                               val_map50=best_map50, score_threshold=thr, class_thresholds=per_class,
+                               num_classes=model.num_classes, image_size=image_size)
+    return TrainResult(model, fitted.history, fitted.best_epoch, thr, per_class, fitted.stopped_early, ckpt, precision)
+
+
+def _crops_and_layout(model, image_size: int, crop_size, channels_last, torch_device: str):
+    """The training crop size (checked; ``"auto"`` resolved) and the memory layout the network trains in."""
+    import torch
+
     # torchvision networks resize their input themselves: crops would change object scales for them.
     detections_out = bool(getattr(model, "outputs_detections", False))
     if detections_out and crop_size not in (None, "auto"):
@@ -357,118 +242,100 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
         crop_size = max(64, int(round(image_size * 5 / 8 / 16)) * 16) if image_size >= 128 and not detections_out else None
     if crop_size is not None and (int(crop_size) % 16 or not 16 <= int(crop_size) <= image_size):
         raise ParameterError(f"crop_size must be a multiple of 16 px up to image_size ({image_size}), got {crop_size}")
-    train_size = image_size if crop_size is None else int(crop_size)
-    channels_last = not (amp_device == "cuda" or detections_out) if channels_last is None else bool(channels_last)
-    layout = torch.channels_last if channels_last else torch.contiguous_format
-    model = model.to(memory_format=layout)
-    cached = _Cached(train, train_transforms(image_size, jitter=0, crop_size=crop_size, **aug))
+    on_cuda = torch_device.startswith("cuda")
+    channels_last = not (on_cuda or detections_out) if channels_last is None else bool(channels_last)
+    return crop_size, torch.channels_last if channels_last else torch.contiguous_format
+
+
+def _epoch_batches(model, train, generator, *, image_size, crop_size, augment, jitter, batch_size, torch_device,
+                   layout, regression, gaussian, prefetch):
+    """The training split decoded once, and the batches of each epoch (augmented, encoded for CenterNet)."""
+    from kit.vision.batches import CachedImages, DetectorBatches
+    from kit.vision.data import train_transforms
+    from kit.vision.models import encode_targets
+
+    cached = CachedImages(train, train_transforms(image_size, jitter=0, crop_size=crop_size, **augment))
     if len(cached) == 0:
-        from kit.errors import InputDataError
-
         raise InputDataError("the training split has no readable image; check the dataset folder")
-    val_eval = None
-    if val is not None:
-        from kit.vision.data import CocoDetection
+    train_size = image_size if crop_size is None else int(crop_size)
+    detections_out = bool(getattr(model, "outputs_detections", False))
+    K = model.num_classes
 
-        val_eval = CocoDetection.__new__(CocoDetection)
-        val_eval.index, val_eval.transforms = val.index, eval_transforms(image_size)
+    def encode(boxes, labels):
+        return encode_targets(boxes, labels, K, (train_size, train_size), regression=regression, gaussian=gaussian)
 
-    first_eval = epochs // 2 + 1 if first_eval is None else max(1, int(first_eval))
-    steps_per_epoch = math.ceil(len(cached) / batch_size)
+    # torchvision networks draw random numbers in training (Faster R-CNN samples proposals): a second
+    # thread drawing for augmentations at the same time would make runs differ, so they train inline.
+    return DetectorBatches(cached, generator, batch_size, jitter, torch_device, layout,
+                           encode=None if detections_out else encode, prefetch=prefetch and not detections_out)
+
+
+def _train_step(model, lr, weight_decay, total_steps, class_balanced, torch_device, precision):
+    """AdamW under a one-cycle schedule, gradients clipped to norm 10, the loss of the network's kind."""
+    import torch
+
+    from kit.ml.step import TrainStep
+    from kit.vision.models import centernet_loss
+
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch,
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps,
                                                 pct_start=0.15, div_factor=10, final_div_factor=100)
-    # bfloat16 has float32's exponent range: only float16 needs its gradients scaled.
-    scaler = torch.amp.GradScaler(amp_device, enabled=precision == "fp16")
-    gen = torch.Generator().manual_seed(seed)
-    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-
-    def save(name, state, **meta):
-        if ckpt_dir is None:
-            return None
-        ckpt_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_path(ckpt_dir / name) as tmp:
-            torch.save({"model": state, **meta}, tmp)
-        return ckpt_dir / name
-
-    history, best, best_state, best_epoch, bad, stopped = [], -1.0, None, 0, 0, False
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    # One update per epoch: a bar that updates on a timer would store a different number of lines per run.
-    bar = tqdm(total=epochs, disable=not progress, desc="train", unit="epoch", mininterval=0)
-    for epoch in range(1, epochs + 1):
-        model.train()
-        order = torch.randperm(len(cached), generator=gen).tolist()
-        total, n = 0.0, 0
-
-        def batches(order=order):
-            for b in range(0, len(order), batch_size):
-                samples = [cached.get(i) for i in order[b:b + batch_size]]
-                x = _colour_jitter(torch.stack([s["image"].as_subclass(torch.Tensor) for s in samples]), jitter, gen)
-                x = x.to(torch_device).contiguous(memory_format=layout)
-                boxes = [s["boxes"].as_subclass(torch.Tensor).to(torch_device) for s in samples]
-                labels = [s["labels"].to(torch_device) for s in samples]
-                targets = None if detections_out else encode_targets(boxes, labels, K, (train_size, train_size),
-                                                                     regression=regression, gaussian=gaussian)
-                yield x, boxes, labels, targets
-
-        # One epoch at a time, so the next epoch's shuffle is drawn after this epoch's augmentations.
-        # torchvision networks draw random numbers in training (Faster R-CNN samples proposals): a second
-        # thread drawing for augmentations at the same time would make runs differ, so they train inline.
-        for x, boxes, labels, targets in (_prefetch(batches()) if prefetch and not detections_out else batches()):
-            if detections_out:  # torchvision network: it computes its own losses
-                with torch.autocast(amp_device, dtype=amp_dtype, enabled=use_amp):
-                    losses = model(x, [{"boxes": b, "labels": lab} for b, lab in zip(boxes, labels)])
-                loss = sum(v.float() for v in losses.values())
-            else:
-                with torch.autocast(amp_device, dtype=amp_dtype, enabled=use_amp):
-                    out = model(x)
-                loss, _ = (balanced_loss if class_balanced else centernet_loss)({k: v.float() for k, v in out.items()}, targets)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(opt)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
-            scaler.step(opt)
-            scaler.update()
-            sched.step()
-            total += float(loss.detach()) * len(x)
-            n += len(x)
-        out_of_time = max_cpu_seconds is not None and time.process_time() - cpu0 >= max_cpu_seconds
-        last = epoch == epochs or out_of_time
-        map50 = float("nan")
-        if val_eval is not None and ((epoch >= first_eval and (epoch - first_eval) % eval_every == 0) or last):
-            ids, dets = predict(model, val_eval, image_size=image_size, backend=backend)
-            from kit.vision.evaluate import to_coco_results
-
-            map50 = coco_evaluate(to_coco_results(dets, ids, val.index.category_ids), val.index).map50
-            if map50 > best:
-                best, best_epoch, bad = map50, epoch, 0
-                best_state = copy.deepcopy(model.state_dict())
-                save("best.pt", best_state, epoch=epoch, val_map50=map50)
-            else:
-                bad += 1
-        bar.set_postfix(loss=f"{total / n:.3f}", val_map50=f"{map50:.3f}", refresh=False)
-        bar.update(1)
-        history.append({"epoch": epoch, "train_loss": total / max(n, 1), "val_map50": map50, "lr": sched.get_last_lr()[0],
-                        "cpu_s": time.process_time() - cpu0, "wall_s": time.perf_counter() - wall0})
-        save("last.pt", model.state_dict(), epoch=epoch)
-        if last:
-            break
-        if val_eval is not None and bad >= patience and epoch >= min_epochs:
-            stopped = True
-            break
-    bar.close()
-    model = model.to(memory_format=torch.contiguous_format)
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    if getattr(model, "outputs_detections", False):
+        forward, loss = _torchvision_forward, _torchvision_loss
     else:
-        best_epoch = history[-1]["epoch"]
-    model.eval()
-    thr, per_class = 0.3, {k: 0.3 for k in range(1, K + 1)}
-    if val_eval is not None:
-        ids, dets = predict(model, val_eval, image_size=image_size, backend=backend, score_threshold=0.05)
-        thr, per_class = calibrate_count_threshold(dets, val.index, ids)
-    ckpt = None
-    if ckpt_dir is not None:
-        ckpt = save("best.pt", model.state_dict(), epoch=best_epoch, val_map50=best, score_threshold=thr,
-                    class_thresholds=per_class, num_classes=K, image_size=image_size)
-    return TrainResult(model, history, best_epoch, thr, per_class, stopped, ckpt, precision)
+        heatmap_loss = balanced_loss if class_balanced else centernet_loss
+
+        def loss(outputs, batch):
+            return heatmap_loss({k: v.float() for k, v in outputs.items()}, batch[3])[0]
+
+        forward = _centernet_forward
+    return TrainStep(opt, forward, loss, scheduler=sched, torch_device=torch_device, precision=precision,
+                     clip_grad_norm=10.0)
+
+
+def _centernet_forward(model, batch):
+    return model(batch[0])
+
+
+def _torchvision_forward(model, batch):
+    """A torchvision network in training mode computes its own losses from the targets."""
+    x, boxes, labels, _ = batch
+    return model(x, [{"boxes": b, "labels": lab} for b, lab in zip(boxes, labels)])
+
+
+def _torchvision_loss(losses, batch):
+    return sum(v.float() for v in losses.values())
+
+
+def _validation(val_eval, image_size, backend, first_eval, eval_every, patience, min_epochs):
+    """Validation mAP@0.5 from ``first_eval`` on, every ``eval_every`` epochs; the best epoch's weights are kept."""
+    from kit.ml.training import Validation
+    from kit.vision.evaluate import coco_evaluate, predict, to_coco_results
+
+    index = val_eval.index
+
+    def metrics(model):
+        ids, dets = predict(model, val_eval, image_size=image_size, backend=backend)
+        return {"val_map50": coco_evaluate(to_coco_results(dets, ids, index.category_ids), index).map50}
+
+    return Validation(metrics, "val_map50", first_eval, eval_every, patience, min_epochs)
+
+
+def _history_row(row: dict) -> dict:
+    return {"epoch": row["epoch"], "train_loss": row["train_loss"], "val_map50": row.get("val_map50", float("nan")),
+            "lr": row["lr"], "cpu_s": row["cpu_s"], "wall_s": row["wall_s"]}
+
+
+def _postfix(row: dict) -> dict:
+    return {"loss": f"{row['train_loss']:.3f}", "val_map50": f"{row['val_map50']:.3f}"}
+
+
+def _count_thresholds(model, val_eval, image_size, backend) -> tuple[float, dict]:
+    """Counting thresholds calibrated on the validation split; 0.3 for every class without one."""
+    from kit.vision.counting import calibrate_count_threshold
+    from kit.vision.evaluate import predict
+
+    if val_eval is None:
+        return 0.3, {k: 0.3 for k in range(1, model.num_classes + 1)}
+    ids, dets = predict(model, val_eval, image_size=image_size, backend=backend, score_threshold=0.05)
+    return calibrate_count_threshold(dets, val_eval.index, ids)

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from kit.vision.counting import calibrate_count_threshold
 from kit.vision.data import load_coco
 from kit.vision.evaluate import coco_evaluate, count_errors, to_coco_results
-from kit.vision.train import calibrate_count_threshold
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ from PIL import Image
 
 from kit.vision.data import SkipReport
 from kit.vision.iso6346 import ALPHABET, check_digit, is_valid
-from kit.vision.recognizer import _interpret, code_accuracy, code_reader, decode_codes, load_code_crops, read_codes, train_reader
+from kit.vision.recognizer import code_accuracy, code_reader, decode_codes, load_code_crops, read_codes, train_reader
+from kit.vision.recognizer.decoding import _interpret
 
 # Published valid codes (Wikipedia's ISO 6346 example; python-stdnum's test set, GYOU4047990 has remainder 10).
 PUBLISHED = ["CSQU3054383", "TCNU7200794", "TOLU4734787", "GYOU4047990"]

@@ -5,7 +5,8 @@ import torch
 
 from kit.errors import ParameterError
 from kit.vision.iso6346 import ALPHABET, LETTERS
-from kit.vision.recognizer import _rendered_training_crops, read_codes, train_reader
+from kit.vision.recognizer import read_codes, train_reader
+from kit.vision.recognizer.training import _rendered_training_crops
 
 
 def test_rendered_training_crops_paint_every_character_about_equally():

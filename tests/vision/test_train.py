@@ -88,7 +88,7 @@ def test_prefetching_batches_changes_nothing(folder):
 
 
 def test_an_error_while_preparing_batches_reaches_the_caller():
-    from kit.vision.train import _prefetch
+    from kit.ml.training import prefetch
 
     def items():
         yield 1
@@ -96,7 +96,7 @@ def test_an_error_while_preparing_batches_reaches_the_caller():
 
     got = []
     with pytest.raises(ValueError, match="corrupt sample"):
-        for i in _prefetch(items()):
+        for i in prefetch(items()):
             got.append(i)
     assert got == [1]
 

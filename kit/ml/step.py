@@ -1,0 +1,146 @@
+"""One optimizer update of a Torch network, in the autocast precision of the run's Backend.
+
+:func:`resolve_precision` takes the precision from the
+:class:`kit.backend.Backend` (``Backend.precision``, chosen once per run);
+:func:`autocast` turns it into a ``torch.autocast`` context (disabled for
+``"fp32"``); :class:`TrainStep` runs one update with it. The training loop
+around it is :func:`kit.ml.training.fit`. Torch is imported inside the
+functions, so importing this module does not import it.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kit.errors import ParameterError
+
+__all__ = ["AUTOCAST_DTYPES", "TrainStep", "autocast", "resolve_precision"]
+
+#: Autocast dtypes by precision name (``None``: float32, no autocast).
+AUTOCAST_DTYPES = {"fp32": None, "bf16": "bfloat16", "fp16": "float16"}
+
+
+def resolve_precision(backend, precision: str = "auto") -> str:
+    """The autocast precision to train in on ``backend``.
+
+    Parameters
+    ----------
+    backend : kit.backend.Backend
+    precision : {"auto", "fp32", "bf16", "fp16"}
+        ``"auto"``: the backend's (``Backend.precision``, chosen once for the
+        run); another value is checked by :func:`kit.backend.train_precision`
+        (which lets ``KIT_PRECISION`` override it).
+
+    Returns
+    -------
+    str
+        ``"fp32"``, ``"bf16"`` or ``"fp16"``.
+
+    Examples
+    --------
+    >>> from kit.backend import cpu_backend
+    >>> resolve_precision(cpu_backend()) == cpu_backend().precision
+    True
+    """
+    from kit.backend import train_precision
+
+    return backend.precision if precision == "auto" else train_precision(backend.torch_device, precision)[0]
+
+
+def _device_type(torch_device) -> str:
+    return "cuda" if str(torch_device).startswith("cuda") else "cpu"
+
+
+def autocast(torch_device, precision: str):
+    """The autocast context of a forward pass: ``torch.autocast``, disabled for ``"fp32"``.
+
+    Parameters
+    ----------
+    torch_device : str or torch.device
+        ``"cpu"``, ``"cuda:0"``, ...
+    precision : {"fp32", "bf16", "fp16"}
+        A resolved precision (:func:`resolve_precision`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> with autocast("cpu", "bf16"):
+    ...     torch.is_autocast_enabled("cpu")
+    True
+    >>> with autocast("cpu", "fp32"):
+    ...     torch.is_autocast_enabled("cpu")
+    False
+    """
+    import torch
+
+    dtype = _autocast_dtype(precision)
+    return torch.autocast(_device_type(torch_device), dtype=dtype, enabled=dtype is not None)
+
+
+def _autocast_dtype(precision: str):
+    """The Torch dtype of ``precision``'s autocast, ``None`` for float32; an unknown name is refused."""
+    import torch
+
+    if precision not in AUTOCAST_DTYPES:
+        raise ParameterError(f"precision must be one of {', '.join(AUTOCAST_DTYPES)}, got {precision!r}")
+    name = AUTOCAST_DTYPES[precision]
+    return getattr(torch, name) if name else None
+
+
+class TrainStep:
+    """One optimizer update on one batch.
+
+    The forward pass runs under :func:`autocast` at ``precision``; the loss
+    is computed after it (sector losses cast the outputs to float32), then
+    the gradients are zeroed, back-propagated (scaled when ``precision`` is
+    ``"fp16"``: bfloat16 has float32's exponent range and needs no scaling),
+    optionally clipped, the optimizer steps and the schedule advances.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+    forward : callable
+        ``forward(model, batch) -> outputs``.
+    loss : callable
+        ``loss(outputs, batch) -> scalar tensor``.
+    scheduler : torch.optim.lr_scheduler.LRScheduler, optional
+        Stepped after every update.
+    torch_device : str
+        Where the model is (``Backend.torch_device``), for the autocast device type.
+    precision : {"fp32", "bf16", "fp16"}
+    clip_grad_norm : float, optional
+        Clip the model's gradients to this total 2-norm before the step.
+    """
+
+    def __init__(self, optimizer, forward: Callable, loss: Callable, *, scheduler=None, torch_device="cpu",
+                 precision: str = "fp32", clip_grad_norm: float | None = None):
+        import torch
+
+        _autocast_dtype(precision)  # refuses an unknown precision before any work
+        self.optimizer, self.forward, self.loss, self.scheduler = optimizer, forward, loss, scheduler
+        self.torch_device, self.precision, self.clip_grad_norm = torch_device, precision, clip_grad_norm
+        self.scaler = torch.amp.GradScaler(_device_type(torch_device), enabled=precision == "fp16")
+
+    def __call__(self, model, batch):
+        """Update ``model`` on ``batch``; return the loss (a tensor, before the update)."""
+        import torch
+
+        with autocast(self.torch_device, self.precision):
+            outputs = self.forward(model, batch)
+        loss = self.loss(outputs, batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        if self.clip_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), self.clip_grad_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        return loss
+
+    @property
+    def lr(self) -> float:
+        """Learning rate of the first parameter group, as the schedule last set it."""
+        if self.scheduler is not None:
+            return self.scheduler.get_last_lr()[0]
+        return self.optimizer.param_groups[0]["lr"]
