@@ -13,6 +13,7 @@ from kit.agro.crops import CROPS
 from kit.agro.gridded.contract import block_fields_table, is_gridded, pixel_area_ha, read_fields_grid
 from kit.agro.policy import STRATEGIES
 from kit.backend import as_backend
+from kit.errors import ParameterError
 from kit.params import Param, Spec
 from kit.report import input_file
 
@@ -57,12 +58,13 @@ def load_inputs(p) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     weather, fields, description
     """
     if p.season_end <= p.season_start:
-        from kit.errors import ParameterError
-
         raise ParameterError(f"season_end {p.season_end} must be after season_start {p.season_start}")
     first, n_years = agricultural_years(p.season_start, p.season_end)
     if p.weather:
         weather = read_weather(p.weather, lat_deg=p.lat_deg, elevation_m=p.elevation_m, lon_deg=p.lon_deg)
+        if weather.attrs.get("elevation_m") is None:  # FAO-56 ET0 needs it; say so before any work
+            raise ParameterError(f"{p.weather} gives no site elevation (no elevation_m column; ERA5 files hold none): "
+                                 "give elevation_m, the site's elevation in m")
         conversion = weather.attrs.get("conversion")
         input_file(p.weather, "weather", details={"conversion": conversion} if conversion else None)
         source = f"weather from {p.weather}" + (f" ({conversion_summary(conversion)})" if conversion else "")

@@ -17,7 +17,7 @@ from kit.raster import FieldsOutsideRasterWarning, rasterize_fields, read_sentin
 from kit.report import input_file
 from kit.yieldpred.data import SkippedWarning, UnknownFieldsWarning, read_fields_table, read_index_series, read_yields
 from kit.yieldpred.imagery import INDEX_BANDS, index_series_from_stack
-from kit.yieldpred.season import forecast_date_in_season, season_start_date
+from kit.yieldpred.season import forecast_day, season_start_date
 
 PARAMETERS = Spec(
     (
@@ -34,6 +34,7 @@ PARAMETERS = Spec(
               optional=True),
         Param("lon_deg", "float", None, "site longitude, degrees, to pick the ERA5 cell of a file of several", min=-180, max=180,
               optional=True),
+        Param("elevation_m", "float", None, "site elevation, m, if not in the weather file (ERA5 files hold none)", optional=True),
         Param("target_year", "int", 2024, "harvest year to forecast (a season is named by its harvest year)", min=1980, max=2100),
         Param("season_start", "str", "09-01", "first day of a season, MM-DD (winter cereals: September to August)"),
         Param("forecast_date", "str", "06-01", "forecast with data up to this day: MM-DD in the target season, or YYYY-MM-DD; "
@@ -82,7 +83,7 @@ def load_inputs(p, backend=None) -> Inputs:
     ``rasters`` input of the run's manifest.
     """
     season_start_date(p.target_year, p.season_start)  # checks MM-DD
-    forecast_date_in_season(p.forecast_date, p.target_year, p.season_start)  # checks the form before any work
+    forecast_day(p.forecast_date, p.target_year, p.season_start)  # checks the form and the season before any work
     if p.rasters and p.index_series:
         raise ParameterError("give rasters or index_series, not both")
     user_data = [n for n in ("rasters", "index_series", "fields", "yields", "weather") if p[n]]
@@ -129,7 +130,10 @@ def _user_inputs(p, user_data) -> tuple[Inputs, dict]:
         if n not in ("rasters", "weather"):
             input_file(p[n], n)
     fields, polygons = read_fields_table(p.fields)
-    weather = read_weather(p.weather, lat_deg=p.lat_deg, lon_deg=p.lon_deg)
+    weather = read_weather(p.weather, lat_deg=p.lat_deg, elevation_m=p.elevation_m, lon_deg=p.lon_deg)
+    if weather.attrs.get("elevation_m") is None:  # the water balance's ET0 needs it; say so before any work
+        raise ParameterError(f"{p.weather} gives no site elevation (no elevation_m column; ERA5 files hold none): give elevation_m, the site's "
+                             "elevation in m")
     input_file(p.weather, "weather", details={"conversion": weather.attrs["conversion"]} if "conversion" in weather.attrs else None)
     yields = read_yields(p.yields, fields["field_id"])
     stack = None

@@ -47,6 +47,8 @@ def forecast_date_in_season(forecast_date, target_year: int, season_start: str =
     Timestamp('2001-06-01 00:00:00')
     >>> forecast_date_in_season("11-15", 2001)  # before the new year: the autumn of sowing
     Timestamp('2000-11-15 00:00:00')
+    >>> forecast_date_in_season("02-29", 2024)  # a leap season
+    Timestamp('2024-02-29 00:00:00')
     """
     start = season_start_date(target_year, season_start)
     end = start + pd.DateOffset(years=1) - pd.Timedelta(days=1)
@@ -56,13 +58,11 @@ def forecast_date_in_season(forecast_date, target_year: int, season_start: str =
     if len(text) == 5 and text[2] == "-":
         try:
             month, day = int(text[:2]), int(text[3:])
-            for year in (start.year, start.year + 1):
-                d = pd.Timestamp(year, month, day)
-                if start <= d <= end:
-                    return d
+            # Months from the season's start on fall in its first calendar year, the others in the harvest year.
+            return pd.Timestamp(start.year if (month, day) >= (start.month, start.day) else start.year + 1, month, day)
         except ValueError:
-            pass
-        raise ParameterError(f"forecast_date {text!r} is not a day of the year; write MM-DD (e.g. 06-01) or YYYY-MM-DD")
+            raise ParameterError(f"forecast_date {text!r} is not a day of the {target_year} season ({start:%Y-%m-%d} to "
+                                 f"{end:%Y-%m-%d}); write MM-DD (e.g. 06-01) or YYYY-MM-DD") from None
     try:
         return pd.Timestamp(dt.date.fromisoformat(text))
     except ValueError:
