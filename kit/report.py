@@ -81,13 +81,33 @@ def metrics() -> dict:
     return dict(_state["metrics"])
 
 
-def input_file(path, role: str | None = None) -> Path:
-    """Note an input file (or folder) this run read, with its SHA-256, for the manifest."""
+def input_file(path, role: str | None = None, details: dict | None = None) -> Path:
+    """Note an input file (or folder) this run read, with its SHA-256, for the manifest.
+
+    ``details`` (JSON-able) is stored beside the checksum: what a reader made
+    of the file, e.g. each image product's reflectance scale and offset, or
+    the units a weather file was converted from.
+    """
     path = Path(path)
-    _state["inputs"][role or path.name] = {"path": str(path.resolve()), "sha256": sha256(path)}
+    entry = {"path": str(path.resolve()), "sha256": sha256(path)}
+    if details:
+        entry.update(_json_ready(details))
+    _state["inputs"][role or path.name] = entry
     for folder in _targets():
         write_json(folder / "inputs.json", _state["inputs"])
     return path
+
+
+def _json_ready(value):
+    """``value`` with NaN as None and NumPy/pandas scalars and timestamps as plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    value = _plain(value)
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
 
 
 BACKEND_FILE = "backend.json"

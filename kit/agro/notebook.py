@@ -8,22 +8,28 @@ import numpy as np
 import pandas as pd
 
 from kit.agro import et0, read_fields, read_weather, schedule, synthetic
+from kit.agro.weather_sources import conversion_summary
 from kit.agro.crops import CROPS
 from kit.agro.gridded.contract import block_fields_table, is_gridded, pixel_area_ha, read_fields_grid
 from kit.agro.policy import STRATEGIES
 from kit.backend import as_backend
+from kit.errors import ParameterError
 from kit.params import Param, Spec
+from kit.report import input_file
 
 PARAMETERS = Spec(
     (
         Param("site", "str", "marrakech", "embedded site used when weather is None", choices=tuple(synthetic.SITES)),
-        Param("weather", "path", None, "weather CSV (date, tmin_c, tmax_c, ...; datasets/irrigation/README.md); None for the embedded data"),
+        Param("weather", "path", None, "daily weather: the kit's CSV (date, tmin_c, tmax_c, ...; datasets/irrigation/README.md), "
+              "a NASA POWER daily CSV/JSON or an ERA5(-Land) hourly NetCDF; None for the embedded data"),
         Param("fields", "path", None, "fields CSV/GeoJSON table (field_id, crop, planting_date, area_ha, soil) or a NetCDF/GeoTIFF grid (crop, soil, planting_date per pixel); None for the embedded data"),
         Param("season_start", "date", "2021-09-01", "first day planned, YYYY-MM-DD"),
         Param("season_end", "date", "2022-08-31", "last day planned, YYYY-MM-DD"),
         Param("strategy", "str", "mad", "schedule: mad, calendar, interval, deficit or quota", choices=STRATEGIES),
         Param("quota_m3", "float", None, "seasonal quota for strategy quota, m³; None: 70 % of the MAD need", min=0, optional=True),
         Param("lat_deg", "float", None, "site latitude, degrees, if not a weather column", min=-90, max=90, optional=True),
+        Param("lon_deg", "float", None, "site longitude, degrees, to pick the ERA5 cell of a file of several", min=-180, max=180,
+              optional=True),
         Param("elevation_m", "float", None, "site elevation, m, if not a weather column", optional=True),
         Param("seed", "int", 0, "seed of the embedded weather and fields", min=0),
         Param("device", "device", "auto", "auto, cpu or cuda (env KIT_DEVICE overrides)", choices=("auto", "cpu", "cuda")),
@@ -52,13 +58,16 @@ def load_inputs(p) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     weather, fields, description
     """
     if p.season_end <= p.season_start:
-        from kit.errors import ParameterError
-
         raise ParameterError(f"season_end {p.season_end} must be after season_start {p.season_start}")
     first, n_years = agricultural_years(p.season_start, p.season_end)
     if p.weather:
-        weather = read_weather(p.weather, lat_deg=p.lat_deg, elevation_m=p.elevation_m)
-        source = f"weather from {p.weather}"
+        weather = read_weather(p.weather, lat_deg=p.lat_deg, elevation_m=p.elevation_m, lon_deg=p.lon_deg)
+        if weather.attrs.get("elevation_m") is None:  # FAO-56 ET0 needs it; say so before any work
+            raise ParameterError(f"{p.weather} gives no site elevation (no elevation_m column; ERA5 files hold none): "
+                                 "give elevation_m, the site's elevation in m")
+        conversion = weather.attrs.get("conversion")
+        input_file(p.weather, "weather", details={"conversion": conversion} if conversion else None)
+        source = f"weather from {p.weather}" + (f" ({conversion_summary(conversion)})" if conversion else "")
     else:
         weather = synthetic.weather(p.site, seasons=n_years, seed=p.seed, start_year=first)
         source = f"embedded weather for {synthetic.site_info(p.site)['station']}"

@@ -78,7 +78,8 @@ def index_series_from_stack(stack: xr.DataArray, fields, *, indices=("ndvi", "nd
     stack : xarray.DataArray (time, band, y, x)
         From :func:`kit.raster.read_sentinel2` or :func:`kit.raster.read_stack`;
         uses the ``SCL`` band when present, else reflectance thresholds
-        (:func:`kit.raster.threshold_valid`).
+        (:func:`kit.raster.threshold_valid`, on B02; a stack with neither
+        is an :class:`~kit.errors.InputDataError` naming them).
     fields : path or GeoJSON dict of polygons, or a ready :class:`kit.raster.FieldIndex`
     indices : tuple of str, or "auto"
         Any of :data:`INDEX_BANDS` (one whose band the stack lacks is an
@@ -108,6 +109,9 @@ def index_series_from_stack(stack: xr.DataArray, fields, *, indices=("ndvi", "nd
     if "SCL" in names:
         scl = raster.band(stack, "SCL")
         valid = xr.apply_ufunc(raster.scl_clear, scl, kwargs={"clear": tuple(clear_classes)}, dask="allowed")
+    elif "B02" not in names:
+        raise InputDataError(f"the rasters have bands {', '.join(names)}: no SCL to mask clouds with, nor B02 for a "
+                             "reflectance cloud test; export SCL (or B02) with the bands")
     else:
         warnings.warn("the stack has no SCL band: clouds are masked with reflectance thresholds (B02 > 0.18)", stacklevel=2)
         valid = xr.apply_ufunc(raster.threshold_valid, reflectance(stack, "B02"), dask="allowed")

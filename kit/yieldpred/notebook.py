@@ -9,22 +9,36 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from kit.agro import read_weather
 from kit.errors import InputDataError, ParameterError
+from kit.io import atomic_path
 from kit.params import Param, Spec
+from kit.raster import FieldsOutsideRasterWarning, rasterize_fields, read_sentinel2
+from kit.report import input_file
 from kit.yieldpred.data import SkippedWarning, UnknownFieldsWarning, read_fields_table, read_index_series, read_yields
-from kit.yieldpred.season import season_start_date
+from kit.yieldpred.imagery import INDEX_BANDS, index_series_from_stack
+from kit.yieldpred.season import forecast_day, season_start_date
 
 PARAMETERS = Spec(
     (
-        Param("rasters", "path", None, "folder of YYYY-MM-DD.tif multi-band GeoTIFFs (B02 ... B12, SCL), None for the embedded region"),
+        Param("rasters", "path", None, "Sentinel-2 L2A: folder of YYYY-MM-DD.tif GeoTIFFs, folder of .SAFE products or their .zip, "
+              "or a STAC ItemCollection/Catalog JSON; None for the embedded region"),
+        Param("indices", "str", "auto", "indices from rasters, comma-separated (ndvi,ndmi,evi,savi,ndwi); auto: NDVI and NDMI "
+              "where the bands allow"),
         Param("index_series", "path", None, "CSV field_id, date, ndvi, ... (Earth Engine export) instead of rasters"),
         Param("fields", "path", None, "GeoJSON polygons (field_id, crop, ...) for rasters, or CSV for index_series, None for the embedded data"),
         Param("yields", "path", None, "CSV field_id, year, yield_t_ha (t/ha, extra columns are season covariates), None for the embedded data"),
-        Param("weather", "path", None, "daily weather CSV (date, tmin_c, tmax_c, rain_mm, ... as in kit.agro), None for the embedded data"),
+        Param("weather", "path", None, "daily weather: the kit's CSV (date, tmin_c, tmax_c, rain_mm, ...), a NASA POWER daily CSV/JSON "
+              "or an ERA5(-Land) hourly NetCDF; None for the embedded data"),
+        Param("lat_deg", "float", None, "site latitude, degrees, if not in the weather file (ERA5: picks the cell)", min=-90, max=90,
+              optional=True),
+        Param("lon_deg", "float", None, "site longitude, degrees, to pick the ERA5 cell of a file of several", min=-180, max=180,
+              optional=True),
+        Param("elevation_m", "float", None, "site elevation, m, if not in the weather file (ERA5 files hold none)", optional=True),
         Param("target_year", "int", 2024, "harvest year to forecast (a season is named by its harvest year)", min=1980, max=2100),
         Param("season_start", "str", "09-01", "first day of a season, MM-DD (winter cereals: September to August)"),
-        Param("forecast_date", "date", "2024-06-01", "forecast with data up to this date, YYYY-MM-DD, None for the end of the season",
-              optional=True),
+        Param("forecast_date", "str", "06-01", "forecast with data up to this day: MM-DD in the target season, or YYYY-MM-DD; "
+              "None for the end of the season", optional=True),
         Param("seed", "int", 0, "seed of the embedded region and the models", min=0),
         Param("device", "device", "auto", "auto, cpu or cuda for indices and zonal means (env KIT_DEVICE overrides)",
               choices=("auto", "cpu", "cuda")),
@@ -54,76 +68,144 @@ class Inputs:
     source: str = ""
 
 
+#: Indices the model is built on; ``indices="auto"`` computes those the bands allow.
+MODEL_INDICES = ("ndvi", "ndmi")
+
+
 def load_inputs(p, backend=None) -> Inputs:
     """Read the user's files (or generate the embedded region), check them, and derive the index series.
 
     Raises :class:`kit.errors.KitError` subclasses with one line each; counted
     warnings for yields of unknown fields, fields outside the raster and
-    observations of unknown fields.
+    observations of unknown fields. Rasters are read by
+    :func:`kit.raster.read_sentinel2` (GeoTIFF folders, SAFE products, STAC),
+    each product with its own reflectance scale and offset, recorded with the
+    ``rasters`` input of the run's manifest.
     """
-    from kit.agro import read_weather
-    from kit.report import input_file
-    from kit.yieldpred.imagery import index_series_from_stack
-
     season_start_date(p.target_year, p.season_start)  # checks MM-DD
+    forecast_day(p.forecast_date, p.target_year, p.season_start)  # checks the form and the season before any work
     if p.rasters and p.index_series:
         raise ParameterError("give rasters or index_series, not both")
     user_data = [n for n in ("rasters", "index_series", "fields", "yields", "weather") if p[n]]
-    skipped, stack, field_index, hidden = [], None, None, None
-    if not user_data:
-        from kit.yieldpred.synthetic import cereal_region
-
-        region = cereal_region(seasons=SEASONS_EMBEDDED, target_year=p.target_year, scale=p.scale, seed=p.seed)
-        fields, polygons = read_fields_table(region.fields)
-        weather = read_weather(region.weather)
-        yields = region.yields.copy()
-        hidden = yields[yields["year"] == p.target_year].copy()
-        yields.loc[yields["year"] == p.target_year, "yield_t_ha"] = np.nan  # the season to forecast: yields unknown
-        yields = read_yields(yields, fields["field_id"])
-        stack, polygons = region.stack, region.polygons
-        source = (f"embedded Chaouia-like region: {len(fields)} fields, {len(region.years)} seasons "
-                  f"({region.years[0]}-{region.years[-1]}), {stack.sizes['time']} Sentinel-2-like acquisitions")
-    else:
-        missing = [n for n in ("fields", "yields", "weather") if not p[n]]
-        if missing or not (p.rasters or p.index_series):
-            need = missing + ([] if (p.rasters or p.index_series) else ["rasters or index_series"])
-            raise ParameterError(f"with your own data, also give {', '.join(need)} (or none of them for the embedded region)")
-        for n in user_data:
-            input_file(p[n], n)
-        fields, polygons = read_fields_table(p.fields)
-        weather = read_weather(p.weather)
-        yields = read_yields(p.yields, fields["field_id"])
-        if p.rasters:
-            if polygons is None:
-                raise InputDataError(f"{p.fields} has no polygons; with rasters give fields as GeoJSON (a CSV goes with index_series)")
-            from kit.raster import read_stack
-
-            stack = read_stack(p.rasters, chunks="auto" if _large(p.rasters) else None)
-        source = f"your data: {len(fields)} fields, seasons {sorted(yields['year'].unique())}"
-    if stack is not None:
-        from kit.raster import FieldsOutsideRasterWarning, rasterize_fields
-
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", FieldsOutsideRasterWarning)
-            field_index = rasterize_fields(polygons, stack.isel(time=0, band=0))
-        for w in caught:
-            warnings.warn(w.message, w.category, stacklevel=2)
-        skipped += [{"field_id": f, "year": p.target_year, "reason": "polygon covers no pixel of the rasters"} for f in field_index.outside]
-        observations = index_series_from_stack(stack, None, backend=backend, field_index=field_index)
+    inputs, polygons = _user_inputs(p, user_data) if user_data else _embedded_inputs(p)
+    if inputs.stack is not None:
+        inputs.field_index, outside = _field_index(polygons, inputs.stack)
+        inputs.skipped += [{"field_id": f, "year": p.target_year, "reason": "polygon covers no pixel of the rasters"} for f in outside]
+        observations = index_series_from_stack(inputs.stack, None, indices=chosen_indices(p.indices, inputs.stack),
+                                               backend=backend, field_index=inputs.field_index)
     else:
         observations = read_index_series(p.index_series)
     observations["date"] = pd.to_datetime(observations["date"])
-    unknown = ~observations["field_id"].isin(fields["field_id"])
+    unknown = ~observations["field_id"].isin(inputs.fields["field_id"])
     if unknown.any():
         warnings.warn(f"{int(unknown.sum())} index_series row(s) name fields missing from the fields file "
                       f"(e.g. {observations.loc[unknown, 'field_id'].iloc[0]!r}); they are left out", UnknownFieldsWarning, stacklevel=2)
         observations = observations[~unknown]
-    return Inputs(fields, weather, yields, observations.reset_index(drop=True), stack, field_index, hidden, skipped, source)
+    inputs.observations = observations.reset_index(drop=True)
+    return inputs
+
+
+def _embedded_inputs(p) -> tuple[Inputs, dict]:
+    from kit.yieldpred.synthetic import cereal_region
+
+    region = cereal_region(seasons=SEASONS_EMBEDDED, target_year=p.target_year, scale=p.scale, seed=p.seed)
+    fields, _ = read_fields_table(region.fields)
+    yields = region.yields.copy()
+    hidden = yields[yields["year"] == p.target_year].copy()
+    yields.loc[yields["year"] == p.target_year, "yield_t_ha"] = np.nan  # the season to forecast: yields unknown
+    yields = read_yields(yields, fields["field_id"])
+    stack = region.stack
+    source = (f"embedded Chaouia-like region: {len(fields)} fields, {len(region.years)} seasons "
+              f"({region.years[0]}-{region.years[-1]}), {stack.sizes['time']} Sentinel-2-like acquisitions")
+    inputs = Inputs(fields, read_weather(region.weather), yields, None, stack, hidden_truth=hidden, source=source)
+    return inputs, region.polygons
+
+
+def _user_inputs(p, user_data) -> tuple[Inputs, dict]:
+    missing = [n for n in ("fields", "yields", "weather") if not p[n]]
+    if missing or not (p.rasters or p.index_series):
+        need = missing + ([] if (p.rasters or p.index_series) else ["rasters or index_series"])
+        raise ParameterError(f"with your own data, also give {', '.join(need)} (or none of them for the embedded region)")
+    for n in user_data:
+        if n not in ("rasters", "weather"):
+            input_file(p[n], n)
+    fields, polygons = read_fields_table(p.fields)
+    weather = read_weather(p.weather, lat_deg=p.lat_deg, elevation_m=p.elevation_m, lon_deg=p.lon_deg)
+    if weather.attrs.get("elevation_m") is None:  # the water balance's ET0 needs it; say so before any work
+        raise ParameterError(f"{p.weather} gives no site elevation (no elevation_m column; ERA5 files hold none): give elevation_m, the site's "
+                             "elevation in m")
+    input_file(p.weather, "weather", details={"conversion": weather.attrs["conversion"]} if "conversion" in weather.attrs else None)
+    yields = read_yields(p.yields, fields["field_id"])
+    stack = None
+    if p.rasters:
+        if polygons is None:
+            raise InputDataError(f"{p.fields} has no polygons; with rasters give fields as GeoJSON (a CSV goes with index_series)")
+        stack = read_sentinel2(p.rasters, chunks="auto" if _large(p.rasters) else None)
+        input_file(p.rasters, "rasters", details={"products": products_table(stack).to_dict("records")})
+    source = f"your data: {len(fields)} fields, seasons {sorted(yields['year'].unique())}"
+    return Inputs(fields, weather, yields, None, stack, source=source), polygons
+
+
+def _field_index(polygons, stack):
+    """The rasterized fields and the ids of fields outside the rasters (warned of here, from the notebook's cell)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FieldsOutsideRasterWarning)
+        index = rasterize_fields(polygons, stack.isel(time=0, band=0))
+    for w in caught:
+        warnings.warn(w.message, w.category, stacklevel=3)
+    return index, list(index.outside)
+
+
+def chosen_indices(indices: str, stack: xr.DataArray) -> list:
+    """The indices to compute from ``stack``: the comma-separated names, or for ``"auto"`` :data:`MODEL_INDICES` its bands allow.
+
+    An index ``"auto"`` leaves out is named in a warning with the band it
+    needs; a named index whose band is missing is an error naming the band.
+    """
+    names = [str(b) for b in stack.coords["band"].values]
+    if str(indices).strip() != "auto":
+        chosen = [i.strip().lower() for i in str(indices).split(",") if i.strip()]
+        unknown = [i for i in chosen if i not in INDEX_BANDS]
+        if unknown or not chosen:
+            raise ParameterError(f"parameter 'indices': {', '.join(unknown) or 'nothing'} is not an index; give auto or a "
+                                 f"comma-separated list of {', '.join(INDEX_BANDS)}")
+        return chosen
+    chosen, skipped = [], []
+    for name in MODEL_INDICES:
+        lacking = [b for b in INDEX_BANDS[name][0] if b not in names]
+        (skipped.append(f"{name} (needs {', '.join(lacking)})") if lacking else chosen.append(name))
+    if not chosen:
+        raise InputDataError(f"the rasters have bands {', '.join(names)}: NDVI needs B04 and B08")
+    if skipped:
+        warnings.warn(f"indices=auto: computing {', '.join(chosen)}; skipped {'; '.join(skipped)}, absent from the rasters",
+                      SkippedIndexWarning, stacklevel=3)
+    return chosen
+
+
+def products_table(stack: xr.DataArray) -> pd.DataFrame:
+    """One row per image product read (``product_id, date, baseline, scale, offset, status, reason, ...``); empty for embedded data."""
+    table = stack.attrs.get("products")
+    return table.copy() if isinstance(table, pd.DataFrame) else pd.DataFrame()
+
+
+def write_index_series(inputs: Inputs, output_dir) -> Path | None:
+    """``index_series.csv`` (``field_id, date, ndvi, ...``) when the series came from rasters: the table an Earth Engine export gives."""
+    if inputs.stack is None:
+        return None
+    table = inputs.observations.copy()
+    table["date"] = table["date"].dt.strftime("%Y-%m-%d")
+    with atomic_path(Path(output_dir) / "index_series.csv") as tmp:
+        table.round(5).to_csv(tmp, index=False)
+    return Path(output_dir) / "index_series.csv"
 
 
 def _large(folder) -> bool:
     """More than 4 GB of GeoTIFFs: read lazily with Dask."""
-    return sum(f.stat().st_size for f in Path(folder).glob("*.tif*")) > 4e9
+    return Path(folder).is_dir() and sum(f.stat().st_size for f in Path(folder).glob("*.tif*")) > 4e9
+
+
+class SkippedIndexWarning(UserWarning):
+    """An index the model would use cannot be computed from the bands given."""
 
 
 def seasons(inputs: Inputs, target_year: int, season_start: str) -> tuple[list, list]:

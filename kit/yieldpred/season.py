@@ -11,7 +11,7 @@ import pandas as pd
 
 from kit.errors import ParameterError
 
-__all__ = ["forecast_day", "season_start_date"]
+__all__ = ["forecast_date_in_season", "forecast_day", "season_start_date"]
 
 
 def season_start_date(year: int, season_start: str = "09-01") -> pd.Timestamp:
@@ -27,16 +27,61 @@ def season_start_date(year: int, season_start: str = "09-01") -> pd.Timestamp:
         raise ParameterError(f"season_start must be MM-DD (e.g. 09-01), got {season_start!r}") from None
 
 
-def forecast_day(forecast_date, target_year: int, season_start: str = "09-01") -> int:
-    """Day of the season of ``forecast_date`` (None: the end of the season), checked to fall inside it."""
+def forecast_date_in_season(forecast_date, target_year: int, season_start: str = "09-01") -> pd.Timestamp:
+    """The forecast date as a day: ``MM-DD`` is that day in the target season, a full date is taken as it is.
+
+    Parameters
+    ----------
+    forecast_date : str, datetime.date or None
+        ``MM-DD`` (the cut-off day within the season harvested in
+        ``target_year``, so one value serves every year), ``YYYY-MM-DD``,
+        or None for the last day of the season.
+    target_year : int
+        Harvest year of the season.
+    season_start : str
+        First day of a season, ``MM-DD`` of the year before the harvest.
+
+    Examples
+    --------
+    >>> forecast_date_in_season("06-01", 2001)
+    Timestamp('2001-06-01 00:00:00')
+    >>> forecast_date_in_season("11-15", 2001)  # before the new year: the autumn of sowing
+    Timestamp('2000-11-15 00:00:00')
+    >>> forecast_date_in_season("02-29", 2024)  # a leap season
+    Timestamp('2024-02-29 00:00:00')
+    """
     start = season_start_date(target_year, season_start)
     end = start + pd.DateOffset(years=1) - pd.Timedelta(days=1)
     if forecast_date is None:
-        return int((end - start).days)
-    d = pd.Timestamp(dt.date.fromisoformat(str(forecast_date)))
+        return end
+    text = forecast_date.isoformat() if isinstance(forecast_date, dt.date) else str(forecast_date).strip()
+    if len(text) == 5 and text[2] == "-":
+        try:
+            month, day = int(text[:2]), int(text[3:])
+            # Months from the season's start on fall in its first calendar year, the others in the harvest year.
+            return pd.Timestamp(start.year if (month, day) >= (start.month, start.day) else start.year + 1, month, day)
+        except ValueError:
+            raise ParameterError(f"forecast_date {text!r} is not a day of the {target_year} season ({start:%Y-%m-%d} to "
+                                 f"{end:%Y-%m-%d}); write MM-DD (e.g. 06-01) or YYYY-MM-DD") from None
+    try:
+        return pd.Timestamp(dt.date.fromisoformat(text))
+    except ValueError:
+        raise ParameterError(f"forecast_date {text!r} is not a date; write MM-DD (e.g. 06-01, that day in the "
+                             "target season) or YYYY-MM-DD") from None
+
+
+def forecast_day(forecast_date, target_year: int, season_start: str = "09-01") -> int:
+    """Day of the season of ``forecast_date`` (``MM-DD``, a full date, or None: the end of the season), checked to fall inside it.
+
+    >>> forecast_day("06-01", 2024), forecast_day("2024-06-01", 2024)
+    (274, 274)
+    """
+    start = season_start_date(target_year, season_start)
+    end = start + pd.DateOffset(years=1) - pd.Timedelta(days=1)
+    d = forecast_date_in_season(forecast_date, target_year, season_start)
     if not start <= d <= end:
         raise ParameterError(
             f"forecast_date {d:%Y-%m-%d} is outside the {target_year} season ({start:%Y-%m-%d} to {end:%Y-%m-%d}); "
-            "give a date in the target season or None for the end of the season"
+            "give MM-DD (that day in the target season), a date in the target season, or None for the end of the season"
         )
     return int((d - start).days)

@@ -1,6 +1,6 @@
 """Sentinel-2 as distributed (SAFE folders and zips, STAC items, GeoTIFF exports) read into one stack, offsets right.
 
-The products come from the ``s2`` fixture (tests/raster/conftest.py), which
+The products come from the ``s2`` fixture (tests/raster/conftest.py, writers in s2_fixtures.py), which
 lays them out as ESA, Earth Search and Planetary Computer do, with the true
 field DNs of ``FIELD_DN`` plus the offset each product's pixels carry.
 """
@@ -20,7 +20,7 @@ from kit.raster import ProductSetAsideWarning, ReflectanceScaleWarning, read_sen
 from kit.raster.georef import set_georef
 from kit.yieldpred.imagery import index_series_from_stack, reflectance
 
-RED, NIR = 600, 3400  # FIELD_DN of B04 and B08 in conftest: true reflectance × 10 000
+RED, NIR = 600, 3400  # FIELD_DN of B04 and B08 in s2_fixtures: true reflectance × 10 000
 NDVI = (NIR - RED) / (NIR + RED)  # by hand: 0.7, whatever offset the pixels carry
 X0, Y0 = 600000.0, 3700020.0
 FIELD = (["F1"], [{"type": "Polygon", "coordinates": [[[X0, Y0], [X0 + 60, Y0], [X0 + 60, Y0 - 60], [X0, Y0 - 60], [X0, Y0]]]}],

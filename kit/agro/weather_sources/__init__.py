@@ -16,7 +16,8 @@ One module per source (:mod:`~kit.agro.weather_sources.nasa_power`,
 (:mod:`~kit.agro.weather_sources.convert`).
 """
 from kit.agro.weather_sources.convert import convert_weather, convert_weather_grid
+from kit.agro.weather_sources.description import conversion_summary
 from kit.agro.weather_sources.local_days import DEFAULT_TZ
 from kit.agro.weather_sources.sniff import FORMATS, sniff_weather_format
 
-__all__ = ["DEFAULT_TZ", "FORMATS", "convert_weather", "convert_weather_grid", "sniff_weather_format"]
+__all__ = ["DEFAULT_TZ", "FORMATS", "conversion_summary", "convert_weather", "convert_weather_grid", "sniff_weather_format"]

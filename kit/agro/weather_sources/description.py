@@ -9,7 +9,7 @@ CONTRACT_COLUMNS = (
     "rs_mj_m2", "sunshine_h", "rain_mm", "rain_forecast_mm", "lat_deg", "elevation_m",
 )
 
-__all__ = ["CONTRACT_COLUMNS", "contract_table", "new_description"]
+__all__ = ["CONTRACT_COLUMNS", "contract_table", "conversion_summary", "new_description"]
 
 
 def new_description(fmt: str, source: str, path) -> dict:
@@ -48,3 +48,21 @@ def contract_table(columns: dict, dates) -> pd.DataFrame:
         if name in columns and columns[name] is not None:
             table[name] = columns[name]
     return table
+
+
+def conversion_summary(info: dict) -> str:
+    """One line saying what a conversion did, for a report.
+
+    >>> conversion_summary({"source": "NASA POWER daily", "days": 3, "units_converted": {"T2M": "°C"},
+    ...                     "fill_values_replaced": {"RH2M": 1}, "days_dropped": []})
+    'NASA POWER daily: 3 days; units converted: T2M (°C); fill values made missing: RH2M 1'
+    """
+    parts = [f"{info.get('source', 'converted')}: {info.get('days', 0)} days"]
+    if info.get("units_converted"):
+        parts.append("units converted: " + ", ".join(f"{k} ({v})" for k, v in info["units_converted"].items()))
+    filled = {k: n for k, n in (info.get("fill_values_replaced") or {}).items() if n}
+    if filled:
+        parts.append("fill values made missing: " + ", ".join(f"{k} {n}" for k, n in filled.items()))
+    if info.get("days_dropped"):
+        parts.append(f"{len(info['days_dropped'])} incomplete day(s) left out")
+    return "; ".join(parts)
