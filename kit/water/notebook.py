@@ -106,6 +106,12 @@ def data_summary(data) -> str:
             + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + f" sensors; {len(data.flags)} data-quality flags")
 
 
+def flags_for_display(flags: pd.DataFrame) -> pd.DataFrame:
+    """The flags table as the notebook shows it: ``start``/``end`` as ``YYYY-MM-DD HH:MM`` (UTC); empty when the record is clean."""
+    return flags.assign(start=pd.to_datetime(flags["start"], utc=True).dt.strftime("%Y-%m-%d %H:%M"),
+                        end=pd.to_datetime(flags["end"], utc=True).dt.strftime("%Y-%m-%d %H:%M"))
+
+
 def alarms_for_csv(alarms: pd.DataFrame) -> pd.DataFrame:
     """The ``alarms.csv`` table: :data:`kit.water.alarm_scan.ALARM_COLUMNS`, local ISO times, flows to 0.01 L/s, scores to 0.001."""
     from kit.water.alarm_scan import ALARM_COLUMNS

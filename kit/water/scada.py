@@ -340,8 +340,13 @@ def _stuck_mask(v: np.ndarray, row, times: pd.Series, step, stuck_span, flags: l
 
 
 def _flag_table(flags: list) -> pd.DataFrame:
+    """The flags as a table of :data:`FLAG_COLUMNS`, with the same dtypes whether or not any flag was raised.
+
+    A clean record gives an empty table whose ``start``/``end`` are still UTC
+    datetimes and ``count`` an integer, so that ``.dt`` and sorting work on it.
+    """
     flag_table = pd.DataFrame(flags, columns=FLAG_COLUMNS)
-    if len(flag_table):
-        flag_table["start"] = pd.to_datetime(flag_table["start"], utc=True)
-        flag_table["end"] = pd.to_datetime(flag_table["end"], utc=True)
+    flag_table = flag_table.astype({"sensor_id": object, "flag": object, "count": "int64"})
+    flag_table["start"] = pd.to_datetime(flag_table["start"], utc=True)
+    flag_table["end"] = pd.to_datetime(flag_table["end"], utc=True)
     return flag_table.sort_values(["flag", "sensor_id", "start"], kind="stable").reset_index(drop=True)
