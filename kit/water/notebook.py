@@ -152,7 +152,11 @@ def data_summary(data) -> str:
 
 
 def flags_for_display(flags: pd.DataFrame) -> pd.DataFrame:
-    """The flags table as the notebook shows it: ``start``/``end`` as ``YYYY-MM-DD HH:MM`` (UTC); empty when the record is clean."""
+    """The flags table as the notebook shows it: ``start``/``end`` as ``YYYY-MM-DD HH:MM`` (UTC).
+
+    Empty (with its columns) when the record is clean; a flag without times
+    (``no_data``) shows them empty.
+    """
     return flags.assign(start=pd.to_datetime(flags["start"], utc=True).dt.strftime("%Y-%m-%d %H:%M"),
                         end=pd.to_datetime(flags["end"], utc=True).dt.strftime("%Y-%m-%d %H:%M"))
 

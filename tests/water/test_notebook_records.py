@@ -72,7 +72,8 @@ def test_sensor_without_data_is_flagged(clean, tmp_path):
     assert len(f) == 2 and nbk.data_summary(data).endswith("sensors; 2 data-quality flags")
     assert absent not in data.values.columns and data.values[empty].isna().all()
     shown = nbk.flags_for_display(data.flags).set_index("sensor_id")
-    assert pd.isna(shown.loc[absent, "start"]) and pd.Series(shown.loc[empty, ["start", "end"]]).str.fullmatch(STAMP).all()
+    assert pd.isna(shown.loc[absent, "start"])
+    assert pd.Series(shown.loc[empty, ["start", "end"]]).str.fullmatch(STAMP).all()
 
 
 def test_sensor_on_an_element_the_network_lacks(clean, tmp_path):
