@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any
 
 from kit.errors import InputMissing, ParameterError
 
-KINDS = ("int", "float", "str", "bool", "date", "path", "output_dir", "device", "list", "dict")
+KINDS = ("int", "float", "str", "bool", "date", "datetime", "path", "output_dir", "device", "list", "dict")
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,11 @@ class Param:
     ----------
     name : str
     kind : str
-        One of ``int, float, str, bool, date, path, output_dir, device, list, dict``.
+        One of ``int, float, str, bool, date, datetime, path, output_dir, device, list, dict``.
         ``path`` must exist when given; ``None`` means "use the embedded data".
+        ``datetime`` is a local date ``YYYY-MM-DD`` or date-time
+        ``YYYY-MM-DD HH:MM[:SS]`` without offset (the notebook says in which
+        time zone); the value is kept as that text.
     default : object
         Same value as in the notebook's ``parameters`` cell.
     doc : str
@@ -58,7 +62,8 @@ class Param:
 
     @property
     def type_name(self) -> str:
-        base = {"path": "str (path)", "output_dir": "str (folder)", "date": "str (YYYY-MM-DD)", "device": "str"}.get(
+        base = {"path": "str (path)", "output_dir": "str (folder)", "date": "str (YYYY-MM-DD)",
+                "datetime": "str (YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS])", "device": "str"}.get(
             self.kind, self.kind
         )
         return f"{base} or None" if self.optional else base
@@ -122,6 +127,8 @@ def _coerce(p: Param, value):
             except ValueError:
                 raise ParameterError(f"parameter {p.name!r} expects a date YYYY-MM-DD, got {value!r}") from None
         raise _type_error(p, value)
+    if kind == "datetime":
+        return _coerce_datetime(p, value)
     if kind == "list":
         if isinstance(value, (list, tuple)):
             return list(value)
@@ -136,6 +143,34 @@ def _coerce(p: Param, value):
     if not isinstance(value, str):
         raise _type_error(p, value)
     return value
+
+
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
+
+
+def _coerce_datetime(p: Param, value) -> str:
+    """A local date or date-time as text: ``YYYY-MM-DD``, or ``YYYY-MM-DD HH:MM`` (``:SS`` when not zero)."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            raise ParameterError(f"parameter {p.name!r} expects a local date-time without UTC offset, got {value!r}")
+        moment = value.replace(microsecond=0)
+    elif isinstance(value, dt.date):
+        return value.isoformat()
+    elif isinstance(value, str):
+        text = value.strip()
+        if _DATETIME.fullmatch(text) is None:
+            raise ParameterError(f"parameter {p.name!r} expects a date YYYY-MM-DD or a date-time "
+                                 f"YYYY-MM-DD HH:MM[:SS] (local time, no offset), got {value!r}")
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise ParameterError(f"parameter {p.name!r}: {value!r} is not a calendar date-time; give "
+                                 "YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS] with a real day and hour") from None
+        if len(text) == 10:
+            return text
+    else:
+        raise _type_error(p, value)
+    return moment.isoformat(sep=" ", timespec="minutes" if moment.second == 0 else "seconds")
 
 
 def check_writable(folder, name: str = "output_dir") -> None:

@@ -73,7 +73,8 @@ class RunPlan:
 
 def _user_value(spec_param, raw, from_cli: bool):
     # From the command line a str parameter keeps its text as typed: `-p site 2020` is "2020".
-    if from_cli and spec_param is not None and spec_param.kind in ("str", "path", "output_dir", "device", "date"):
+    text_kinds = ("str", "path", "output_dir", "device", "date", "datetime")
+    if from_cli and spec_param is not None and spec_param.kind in text_kinds:
         return None if raw.strip().lower() in ("none", "null", "~") and spec_param.optional else raw
     return parse_cli_value(raw) if from_cli else raw
 

@@ -31,7 +31,7 @@ def test_one_parameters_cell_matching_spec(path):
 
 
 #: Python type of a validated value, by parameter kind.
-KIND_TYPES = {"int": int, "float": float, "bool": bool, "str": str, "date": str, "path": str, "output_dir": str,
+KIND_TYPES = {"int": int, "float": float, "bool": bool, "str": str, "date": str, "datetime": str, "path": str, "output_dir": str,
               "device": str, "list": list, "dict": dict}
 
 

@@ -79,3 +79,38 @@ def test_unwritable_output_dir_is_refused(tmp_path):
 def test_params_html_table():
     html = SPEC.validate({})._repr_html_()
     assert "<td><code>seed</code></td><td>0</td><td>random seed</td>" in html
+
+
+DATETIME_SPEC = Spec((Param("train_start", "datetime", "2024-01-01", "start of the window (local)"),))
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("2025-05-12", "2025-05-12"),
+        ("2025-05-12 00:00:00", "2025-05-12 00:00"),
+        ("2025-05-12 06:30", "2025-05-12 06:30"),
+        ("2025-05-12T06:30:15", "2025-05-12 06:30:15"),
+        (" 2025-05-12 06:30 ", "2025-05-12 06:30"),
+        (dt.date(2025, 5, 12), "2025-05-12"),
+        (dt.datetime(2025, 5, 12, 6, 30), "2025-05-12 06:30"),
+    ],
+)
+def test_datetime_kind_takes_dates_and_date_times(value, expected):
+    assert DATETIME_SPEC.validate({"train_start": value}).train_start == expected
+
+
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        ("12/05/2025", "'train_start' expects a date YYYY-MM-DD or a date-time YYYY-MM-DD HH:MM\\[:SS\\]"),
+        ("2025-05-12 06:30+01:00", "'train_start' expects a date YYYY-MM-DD or a date-time"),
+        ("2025-02-30", "'train_start': '2025-02-30' is not a calendar date-time"),
+        ("2025-05-12 25:00", "is not a calendar date-time"),
+        (dt.datetime(2025, 5, 12, tzinfo=dt.timezone.utc), "without UTC offset"),
+        (20250512, "'train_start' expects str \\(YYYY-MM-DD or YYYY-MM-DD HH:MM\\[:SS\\]\\), got int"),
+    ],
+)
+def test_datetime_kind_refusals_name_parameter_and_form(value, message):
+    with pytest.raises(ParameterError, match=message):
+        DATETIME_SPEC.validate({"train_start": value})

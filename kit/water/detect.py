@@ -333,5 +333,9 @@ class LeakDetector(OutlierMixin, BaseEstimator):
 
 
 def _stamp(value, tz):
+    """A training-window bound as UTC; a naive local time repeated by a clock change is its first occurrence,
+    a skipped one moves forward."""
     ts = pd.Timestamp(value)
-    return (ts.tz_localize(tz) if ts.tzinfo is None else ts).tz_convert("UTC")
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    return ts.tz_convert("UTC")

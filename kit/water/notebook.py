@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kit.errors import InputDataError
+from kit.errors import InputDataError, ParameterError
 from kit.params import Param, Spec
 from kit.plotting import OKABE_ITO
 
@@ -24,8 +24,9 @@ PARAMETERS = Spec(
         Param("scada", "path", None, "SCADA readings, wide CSV or Parquet (timestamp + one column per sensor); "
                                      "None = the embedded 4-week L-Town scenario"),
         Param("sensors", "path", None, "sensors table CSV (sensor_id, kind, element, unit); None: embedded"),
-        Param("train_start", "date", "2024-01-01", "first day of the period taken as leak-free (local date)"),
-        Param("train_end", "date", "2024-01-08", "end of the leak-free period, exclusive (local date)"),
+        # The docs stay as the notebook's stored outputs show them; the kind also takes "YYYY-MM-DD HH:MM[:SS]".
+        Param("train_start", "datetime", "2024-01-01", "first day of the period taken as leak-free (local date)"),
+        Param("train_end", "datetime", "2024-01-08", "end of the leak-free period, exclusive (local date)"),
         Param("false_alarms_per_month", "float", 1.0, "target false-alarm rate that sets the CUSUM threshold, "
                                                        "alarms per month", min=0.01, max=30.0),
         Param("truth", "path", None, "optional truth.csv to score the alarms (embedded data: its own truth)",
@@ -60,6 +61,7 @@ def load_inputs(p) -> Inputs:
     """
     from kit.water import load_network, ltown_demo, read_scada
 
+    window = training_window(p)
     if (p.scada is None) != (p.sensors is None):
         raise InputDataError("give both scada and sensors (the sensors table declares the SCADA columns), "
                              "or neither for the embedded scenario")
@@ -73,8 +75,51 @@ def load_inputs(p) -> Inputs:
         if p.truth is not None:
             files["truth"] = Path(p.truth)
     data = read_scada(files["scada"], files["sensors"], network, tz=TZ)
+    check_training_window(window, data)
     truth = read_truth(files["truth"]) if "truth" in files else None
     return Inputs(network, data, truth, files, embedded)
+
+
+def local_stamp(text: str) -> pd.Timestamp:
+    """A local date or date-time of :data:`TZ` as a UTC Timestamp.
+
+    Across a clock change (Morocco goes to UTC+0 for Ramadan) a repeated
+    local time is taken at its first occurrence and a skipped one moves
+    forward to the first valid time.
+    """
+    return pd.Timestamp(text).tz_localize(TZ, ambiguous=True, nonexistent="shift_forward").tz_convert("UTC")
+
+
+def training_window(p) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``train_start``, ``train_end`` (local, end exclusive) as UTC Timestamps.
+
+    Raises
+    ------
+    ParameterError
+        ``train_end`` is not after ``train_start``.
+    """
+    t0, t1 = local_stamp(p.train_start), local_stamp(p.train_end)
+    if t1 <= t0:
+        raise ParameterError(f"train_end {p.train_end} is not after train_start {p.train_start}; "
+                             "give train_end later than train_start (the end is exclusive)")
+    return t0, t1
+
+
+def check_training_window(window, data) -> None:
+    """Refuse a training window that reaches outside the record (one grid step of slack at each end).
+
+    Raises
+    ------
+    InputDataError
+        One line with the record's span, the window and the fix.
+    """
+    t0, t1 = window
+    first, last = data.values.index[0], data.values.index[-1]
+    if t0 < first - data.step or t1 > last + data.step:
+        span = f"{first.tz_convert(TZ):%Y-%m-%d %H:%M} to {(last + data.step).tz_convert(TZ):%Y-%m-%d %H:%M}"
+        asked = f"{t0.tz_convert(TZ):%Y-%m-%d %H:%M} to {t1.tz_convert(TZ):%Y-%m-%d %H:%M}"
+        raise InputDataError(f"the record covers {span} (local); the training window {asked} needs data in it: "
+                             "give train_start/train_end inside the record")
 
 
 def read_truth(path) -> pd.DataFrame:
@@ -104,6 +149,16 @@ def data_summary(data) -> str:
     return (f"{len(v)} readings every {int(data.step.total_seconds() // 60)} min from "
             f"{v.index[0].tz_convert(TZ):%Y-%m-%d %H:%M} to {v.index[-1].tz_convert(TZ):%Y-%m-%d %H:%M} (local); "
             + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + f" sensors; {len(data.flags)} data-quality flags")
+
+
+def flags_for_display(flags: pd.DataFrame) -> pd.DataFrame:
+    """The flags table as the notebook shows it: ``start``/``end`` as ``YYYY-MM-DD HH:MM`` (UTC).
+
+    Empty (with its columns) when the record is clean; a flag without times
+    (``no_data``) shows them empty.
+    """
+    return flags.assign(start=pd.to_datetime(flags["start"], utc=True).dt.strftime("%Y-%m-%d %H:%M"),
+                        end=pd.to_datetime(flags["end"], utc=True).dt.strftime("%Y-%m-%d %H:%M"))
 
 
 def alarms_for_csv(alarms: pd.DataFrame) -> pd.DataFrame:
@@ -172,7 +227,7 @@ def plot_night_flow(night_flow: pd.Series, alarms, train_end=None):
     x = pd.to_datetime(pd.Index(night_flow.index)).tz_localize(TZ)
     ax.plot(x, night_flow.to_numpy(), marker="o", ms=3, color=OKABE_ITO[0], label="minimum night flow")
     if train_end is not None:
-        base = night_flow[x < pd.Timestamp(train_end).tz_localize(TZ)]
+        base = night_flow[x < local_stamp(train_end)]
         if len(base):
             ax.axhline(float(base.median()), color="0.4", ls=":", label="training median")
     for a in alarms.itertuples(index=False):

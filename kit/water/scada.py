@@ -46,7 +46,9 @@ class ScadaData:
         ``factor`` (to the kit's unit).
     flags : pandas.DataFrame
         ``sensor_id, start, end, flag, count``; ``flag`` is one of
-        ``duplicate_timestamp`` (sensor ``*``), ``ambiguous_local_time`` (``*``),
+        ``duplicate_timestamp`` (sensor ``*``), ``repeated_local_time`` (``*``,
+        kept: the hour a clock change repeats, read in file order),
+        ``ambiguous_local_time`` (``*``, dropped: skipped or unresolvable local times),
         ``off_grid`` (``*``), ``gap``, ``stuck``, ``out_of_range``,
         ``bad_value``, ``no_data``; ``count`` is rows or grid steps.
     step : pandas.Timedelta
@@ -152,11 +154,35 @@ def _parse_times(raw: pd.Series, path: Path, tz: str, flags: list) -> pd.Series:
             raise InputDataError(f"SCADA file {path} row {i + 2}: timestamp {raw.iloc[i]!r} cannot be parsed; "
                                  "write timestamps in ISO 8601, e.g. 2024-01-31T13:05:00+01:00")
     if naive:
-        t = t.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-        lost = t.isna()
-        if lost.any():
-            flags.append(("*", t[~lost].min(), t[~lost].max(), "ambiguous_local_time", int(lost.sum())))
+        t = _localize(t, tz, flags)
     return t.dt.tz_convert("UTC")
+
+
+def _localize(t: pd.Series, tz: str, flags: list) -> pd.Series:
+    """Naive local times of ``tz`` as aware times; the hour a clock change repeats is resolved by order.
+
+    When the clock goes back (Morocco to UTC+0 for Ramadan, European
+    autumn) a logger writing wall-clock time repeats an hour: in file order
+    the first run is the earlier offset, and the rows are kept and flagged
+    ``repeated_local_time`` (rows missing from either run do not matter).
+    What order cannot settle (a repeated hour written only once) and local
+    times the clock skips are dropped and flagged ``ambiguous_local_time``.
+    """
+    strict = t.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    unsure = strict.isna()
+    if not unsure.any():
+        return strict
+    try:
+        local = t.dt.tz_localize(tz, ambiguous="infer", nonexistent="NaT")
+    except ValueError:  # the repeated hour cannot be read in order
+        local = strict
+    resolved = unsure & local.notna()
+    if resolved.any():
+        flags.append(("*", local[resolved].min(), local[resolved].max(), "repeated_local_time", int(resolved.sum())))
+    lost = local.isna()
+    if lost.any():
+        flags.append(("*", local[~lost].min(), local[~lost].max(), "ambiguous_local_time", int(lost.sum())))
+    return local
 
 
 def _runs(mask: np.ndarray):
@@ -340,8 +366,13 @@ def _stuck_mask(v: np.ndarray, row, times: pd.Series, step, stuck_span, flags: l
 
 
 def _flag_table(flags: list) -> pd.DataFrame:
+    """The flags as a table of :data:`FLAG_COLUMNS`, with the same dtypes whether or not any flag was raised.
+
+    A clean record gives an empty table whose ``start``/``end`` are still UTC
+    datetimes and ``count`` an integer, so that ``.dt`` and sorting work on it.
+    """
     flag_table = pd.DataFrame(flags, columns=FLAG_COLUMNS)
-    if len(flag_table):
-        flag_table["start"] = pd.to_datetime(flag_table["start"], utc=True)
-        flag_table["end"] = pd.to_datetime(flag_table["end"], utc=True)
+    flag_table = flag_table.astype({"sensor_id": object, "flag": object, "count": "int64"})
+    flag_table["start"] = pd.to_datetime(flag_table["start"], utc=True)
+    flag_table["end"] = pd.to_datetime(flag_table["end"], utc=True)
     return flag_table.sort_values(["flag", "sensor_id", "start"], kind="stable").reset_index(drop=True)
