@@ -25,8 +25,8 @@ PARAMETERS = Spec(
                                      "None = the embedded 4-week L-Town scenario"),
         Param("sensors", "path", None, "sensors table CSV (sensor_id, kind, element, unit); None: embedded"),
         # The docs stay as the notebook's stored outputs show them; the kind also takes "YYYY-MM-DD HH:MM[:SS]".
-        Param("train_start", "datetime", "2024-01-01", "first day of the period taken as leak-free (local date)"),
-        Param("train_end", "datetime", "2024-01-08", "end of the leak-free period, exclusive (local date)"),
+        Param("train_start", "datetime", "2024-01-01", "start of the period taken as leak-free, YYYY-MM-DD or YYYY-MM-DD HH:MM (local time)"),
+        Param("train_end", "datetime", "2024-01-08", "end of the leak-free period, exclusive, YYYY-MM-DD or YYYY-MM-DD HH:MM (local time)"),
         Param("false_alarms_per_month", "float", 1.0, "target false-alarm rate that sets the CUSUM threshold, "
                                                        "alarms per month", min=0.01, max=30.0),
         Param("truth", "path", None, "optional truth.csv to score the alarms (embedded data: its own truth)",
