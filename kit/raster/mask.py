@@ -37,11 +37,21 @@ def scl_valid(scl, invalid=SCL_INVALID):
     >>> scl_valid(np.array([4, 5, 8, 9, 3, 0, 6])).tolist()
     [True, True, False, False, False, False, True]
     """
+    return ~scl_in(scl, invalid)
+
+
+def scl_in(scl, classes):
+    """True where the SCL class of a pixel is one of ``classes`` (array API: any namespace and device).
+
+    >>> import numpy as np
+    >>> scl_in(np.array([4, 8, 9]), (8, 9)).tolist()
+    [False, True, True]
+    """
     xp = array_namespace(scl)
-    bad = xp.zeros(scl.shape, dtype=xp.bool, device=getattr(scl, "device", None))
-    for cls in invalid:
-        bad = bad | (scl == cls)
-    return ~bad
+    hit = xp.zeros(scl.shape, dtype=xp.bool, device=getattr(scl, "device", None))
+    for cls in classes:
+        hit = hit | (scl == cls)
+    return hit
 
 
 def threshold_valid(blue, swir1=None, *, blue_max: float = 0.18, swir1_min: float = 0.02, nodata_max: float = 0.0):

@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from kit.backend import array_namespace
+from kit.raster.mask import scl_in
 
 __all__ = [
     "BAND_IDS", "BOA_ADD_OFFSET", "BOA_QUANTIFICATION_VALUE", "DEFAULT_BANDS", "NATIVE_RESOLUTION_M",
@@ -131,11 +131,7 @@ def scl_clear(scl, clear=SCL_CLEAR):
     >>> scl_clear(np.array([4, 5, 2, 6, 7, 8, 0])).tolist()
     [True, True, False, False, False, False, False]
     """
-    xp = array_namespace(scl)
-    ok = xp.zeros(scl.shape, dtype=xp.bool, device=getattr(scl, "device", None))
-    for cls in clear:
-        ok = ok | (scl == cls)
-    return ok
+    return scl_in(scl, clear)
 
 
 def implausible_reflectance(dn, names, scale, offset, *, nodata=0) -> str | None:
