@@ -32,12 +32,11 @@ COLUMN_SPELLINGS = {"timestamp": ("timestamp", "time", "ts", "datetime"), "tag":
                     "value": ("value", "val"), "unit": ("unit", "units", "uom")}
 # pip names of the drivers SQLAlchemy knows, where they differ from the module name.
 _DRIVER_PACKAGES = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "pymysql": "PyMySQL",
-                    "mysqldb": "mysqlclient", "pyodbc": "pyodbc", "oracledb": "oracledb", "pg8000": "pg8000",
-                    "asyncpg": "asyncpg", "pymssql": "pymssql", "mysqlconnector": "mysql-connector-python"}
+                    "mysqldb": "mysqlclient", "mysqlconnector": "mysql-connector-python"}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?")
 _QUERY = re.compile(r"\s*\(?\s*(select|with)\b", re.IGNORECASE)
 _OFFSET = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$")
-_PASSWORD_KEYS = ("password", "passwd", "pwd", "passfile")
+_PASSWORD_KEYS = ("password", "passwd", "pwd", "sslpassword")  # ?passfile= names a file: welcome
 _PASSWORD_FIX = "leave it out and put it in ~/.pgpass (or PGPASSFILE / PGPASSWORD), which the driver reads itself"
 
 
@@ -54,21 +53,14 @@ def _parse_url(url) -> URL:
 
 
 def _public_url(url: URL) -> str:
-    return url.set(password=None, query={}).render_as_string(hide_password=True)
+    """The URL without password nor query options, for messages and manifests."""
+    return URL.create(url.drivername, url.username, None, url.host, url.port, url.database).render_as_string()
 
 
 def check_url(url) -> URL:
     """Parse and check a historian URL: no password in it, a known dialect, its driver installed.
 
-    Parameters
-    ----------
-    url : str or sqlalchemy.engine.URL
-        ``dialect[+driver]://[user@]host[:port]/database`` or ``sqlite:///path``.
-
-    Returns
-    -------
-    sqlalchemy.engine.URL
-        With plain ``postgresql://`` mapped to ``postgresql+psycopg://``.
+    Plain ``postgresql://`` (or ``postgres://``) comes back as ``postgresql+psycopg://``.
 
     Examples
     --------
@@ -88,8 +80,9 @@ def check_url(url) -> URL:
         dialect.import_dbapi()
     except ImportError:
         package = _DRIVER_PACKAGES.get(dialect.driver, dialect.driver)
+        psycopg3 = " (or write postgresql:// for psycopg 3)" if parsed.get_backend_name() == "postgresql" else ""
         raise InputDataError(f"scada URL {parsed.drivername}:// needs the driver {dialect.driver}, which is not "
-                             f"installed; pip install {package}") from None
+                             f"installed; pip install {package}{psycopg3}") from None
     return parsed
 
 
@@ -173,16 +166,12 @@ def _sql_bounds(backend: str, window: tuple, tz: str, widen: bool = False) -> tu
     return tuple(out)
 
 
-def _secret_free(text: str) -> str:
-    line = " ".join(str(text).split())
-    secret = os.environ.get("PGPASSWORD")
-    return line.replace(secret, "***") if secret else line
-
-
 def _database_error(exc: Exception, url: URL, doing: str) -> InputDataError:
     """One line for a driver error: what failed where, and the fix."""
     orig = getattr(exc, "orig", None) or exc
-    first = _secret_free(str(orig).split("\n")[0].split("[SQL:")[0])
+    first = " ".join(str(orig).split("\n")[0].split("[SQL:")[0].split())
+    if os.environ.get("PGPASSWORD"):  # libpq does not echo it; a future driver might
+        first = first.replace(os.environ["PGPASSWORD"], "***")
     where = _public_url(url)
     if re.search(r"password|authentication", first, re.IGNORECASE):
         fix = "check the user name, and that ~/.pgpass (or PGPASSFILE / PGPASSWORD) has its password"
@@ -190,7 +179,7 @@ def _database_error(exc: Exception, url: URL, doing: str) -> InputDataError:
         fix = "check the host, port and database name, and that the server runs"
     else:
         fix = "check the table and column names"
-    return InputDataError(f"SCADA database {where}: could not {doing} ({first.strip()}); {fix}")
+    return InputDataError(f"SCADA database {where}: could not {doing} ({first}); {fix}")
 
 
 @contextmanager
@@ -206,11 +195,11 @@ def _connection(url: URL, tz: str):
     try:
         try:
             conn = engine.connect()
-            if url.get_backend_name() == "postgresql":
-                conn.execute(sa.text("SELECT set_config('TimeZone', :tz, false)"), {"tz": tz})
         except sa.exc.SQLAlchemyError as exc:
             raise _database_error(exc, url, "connect") from None
         with conn:
+            if url.get_backend_name() == "postgresql":  # naive columns then compare as local times of tz
+                conn.execute(sa.text("SELECT set_config('TimeZone', :tz, false)"), {"tz": tz})
             yield conn
     finally:
         engine.dispose()
@@ -401,12 +390,12 @@ def read_sql_long(url, table_or_query: str = "scada", *, start=None, end=None, t
     parsed = check_url(url)
     source = _source(table_or_query)
     window = _window(start, end, tz)
-    with _connection(parsed, tz) as conn:
-        try:
+    try:
+        with _connection(parsed, tz) as conn:
             if source[0] == "query":
                 frame = _read_query(conn, parsed, source[1], window, tz)
             else:
                 frame = _read_table(conn, parsed, source[1], source[2], window, tz)
-        except sa.exc.SQLAlchemyError as exc:
-            raise _database_error(exc, parsed, "read") from None
+    except sa.exc.SQLAlchemyError as exc:
+        raise _database_error(exc, parsed, "read") from None
     return _tidy(frame, window, tz)

@@ -111,6 +111,25 @@ def test_query_with_start_and_end(postgres_server, historian, pgpass):
     assert len(want) == 4 and rows_of(frame) == want
 
 
+def test_query_on_a_naive_column_compares_in_local_time(postgres_server, historian, pgpass):
+    query = 'SELECT "Time", point, value FROM plant.scada_local WHERE "Time" >= :start AND "Time" < :end'
+    frame = read_sql_long(postgres_server.url(), query, start="2024-03-09 23:00", end="2024-03-10 01:00",
+                          tz="Africa/Casablanca")
+    want = expected([(t, tag, v) for t, _, tag, v in historian["local"]], dt.datetime(2024, 3, 9, 23, tzinfo=CASA),
+                    dt.datetime(2024, 3, 10, 1, tzinfo=CASA))
+    assert len(want) == 2 * 4 and rows_of(frame) == want
+
+
+def test_pgpassword_in_the_environment_works_and_stays_out_of_errors(postgres_server, historian, monkeypatch):
+    monkeypatch.setenv("PGPASSWORD", postgres_server.password)
+    frame = read_sql_long(postgres_server.url(), "scada_tz", start="2024-01-15", end="2024-01-15 00:30")
+    assert len(frame) == 4
+    with pytest.raises(InputDataError) as exc:
+        read_sql_long(postgres_server.url().replace("/historian", "/historain"), "scada_tz")
+    message = one_line(exc)
+    assert 'database "historain" does not exist' in message and postgres_server.password not in message
+
+
 def test_query_without_bounds_is_still_cut_to_the_window(postgres_server, historian, pgpass):
     query = "SELECT ts, tagname, val FROM scada_tz WHERE tagname IS NOT NULL"
     frame = read_sql_long(postgres_server.url(), query, start="2024-01-17 23:00")
