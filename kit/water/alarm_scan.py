@@ -18,7 +18,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from kit.water.localize import candidate_area
+from kit.water.localize import candidate_area, coverage_order
 
 __all__ = ["ALARM_COLUMNS", "hour_basis", "offset_profile", "scan_alarms"]
 
@@ -129,7 +129,7 @@ class _AlarmScan:
         shift = self.hourly.iloc[start:t + 1] - self.basis[start:t + 1] @ self.offset
         row, ranking = self._describe(shift, self.idx[t], self.idx[start], self.cols[k])
         best = row["best"]
-        unexplained = det.localizer_ is not None and not row["score"] >= det.min_score
+        unexplained = det.localizer_ is not None and not row["score"] >= _required_score(det, row)
         if not self._merges(best) and not unexplained:
             self.rows.append(row)
             self.rankings.append(ranking)
@@ -153,16 +153,18 @@ class _AlarmScan:
         det = self.det
         row = {"detected_at": detected_at, "start_estimate": start, "sensor": sensor}
         if det.localizer_ is None:
-            row.update(leak_flow_lps=np.nan, candidates="", area="", score=np.nan, best=None)
+            row.update(leak_flow_lps=np.nan, balance_lps=np.nan, candidates="", area="", score=np.nan, best=None)
             return row, None
         ranking = det.localizer_.rank(shift, det.sigma_hour_)
-        top = list(ranking.index[: det.n_candidates])
+        order = coverage_order(ranking, det.network_, det.area_radius_m) if det.report_by == "coverage" \
+            else list(ranking.index)
+        top = order[: det.n_candidates]
         area = candidate_area(det.network_, top[0], det.area_radius_m)
-        flow = _balance_flow(self.consumption, start, detected_at)
-        if not np.isfinite(flow):
-            flow = float(ranking["leak_flow_lps"].iloc[0])
-        row.update(leak_flow_lps=flow, candidates=";".join(top),
-                   area=";".join(area), score=float(np.clip(ranking["explained"].iloc[0], 0, 1)), best=top[0])
+        balance = _balance_flow(self.consumption, start, detected_at)
+        flow = balance if np.isfinite(balance) else float(ranking["leak_flow_lps"].iloc[0])
+        row.update(leak_flow_lps=flow, balance_lps=balance, candidates=";".join(top),
+                   area=";".join(area), score=float(np.clip(ranking["explained"].iloc[0], 0, 1)),
+                   best=ranking.index[0])  # merging compares best fits, whatever is reported first
         return row, ranking
 
     def results(self):
@@ -174,6 +176,18 @@ class _AlarmScan:
             table = table[ALARM_COLUMNS + ["area", "sensor"]]
         cus = pd.DataFrame(self.out / self.det.threshold_, index=self.idx, columns=self.cols)
         return table, self.rankings, cus
+
+
+def _required_score(det, row) -> float:
+    """Share of the residual pattern an alarm's best candidate must explain to be raised.
+
+    ``min_score``, or ``drift_score`` when the water balance shows no extra
+    inflow since the start: a pattern the signatures fit poorly and no
+    water is missing for is model drift (a re-learnt level going stale,
+    demand moving between zones), not a new leak.
+    """
+    no_water = np.isfinite(row["balance_lps"]) and row["balance_lps"] <= 0.0
+    return max(det.min_score, det.drift_score) if no_water else det.min_score
 
 
 def _change_point(x: np.ndarray, zero: int, t: int, persistence_h: int) -> int:

@@ -22,7 +22,10 @@ then reads any period:
    against the same hours of the week before; without inlet meters, the
    signature fit's flow. Candidates: the signature fit of
    :class:`~kit.water.localize.SignatureLocalizer` on the shift since the
-   start. The detector then waits ``settle_h`` hours, learns the new
+   start, the junction most likely within ``area_radius_m`` of the leak
+   first. An alarm whose best candidate explains too little of the shift
+   (``min_score``, or ``drift_score`` when no water is missing by the
+   balance) is taken for model drift and not raised. The detector then waits ``settle_h`` hours, learns the new
    residual level (by hour of day: the leak's effect grows with demand) and
    carries on, so a second leak can be found on top of the first. An alarm
    whose best candidate lies within ``merge_radius_m`` of an open alarm's
@@ -176,6 +179,16 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         Alarms whose best candidate explains less than this share of the
         residual pattern are taken for model drift: the detector re-learns
         the residual level but raises no alarm.
+    drift_score : float
+        The same, for alarms whose water balance shows no extra inflow
+        since their start (no water missing): such a pattern needs to be
+        explained this well to be taken for a leak.
+    report_by : {"coverage", "misfit"}
+        Which candidate an alarm names first: ``"coverage"`` the junction
+        whose ``area_radius_m`` neighbourhood holds the most of the fit's
+        posterior (where a crew searching that radius most likely finds the
+        leak, :func:`~kit.water.localize.coverage_order`), ``"misfit"`` the
+        single best-fitting junction.
     ridge : float
         Ridge penalty of the residual model.
 
@@ -210,8 +223,8 @@ class LeakDetector(OutlierMixin, BaseEstimator):
     def __init__(self, false_alarms_per_month: float = 1.0, *, persistence_h: int = 8, slack: float = 2.0,
                  settle_h: int = 48, merge_radius_m: float = 600.0, n_candidates: int = 10,
                  area_radius_m: float = 300.0, signature_hours=(3.0, 9.0, 15.0, 21.0), tz: str = "UTC",
-                 night_hours=(1, 5), folds: int = 4, margin: float = 1.6, min_score: float = 0.0,
-                 ridge: float = 1e-3):
+                 night_hours=(1, 5), folds: int = 4, margin: float = 1.6, min_score: float = 0.1,
+                 drift_score: float = 0.35, report_by: str = "coverage", ridge: float = 1e-3):
         self.false_alarms_per_month = false_alarms_per_month
         self.persistence_h = persistence_h
         self.slack = slack
@@ -226,6 +239,8 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         self.margin = margin
         self.ridge = ridge
         self.min_score = min_score
+        self.drift_score = drift_score
+        self.report_by = report_by
 
     # -- inputs -----------------------------------------------------------
     def _split(self, data, network):
@@ -265,6 +280,8 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         """
         if not self.false_alarms_per_month > 0:
             raise ParameterError(f"false_alarms_per_month must be > 0, got {self.false_alarms_per_month}")
+        if self.report_by not in ("coverage", "misfit"):
+            raise ParameterError(f"report_by must be 'coverage' or 'misfit', got {self.report_by!r}")
         self.network_ = network
         self.step_ = data.step
         index = data.values.index
