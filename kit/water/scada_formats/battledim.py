@@ -59,7 +59,8 @@ def read_workbook(path, network=None, sensors: pd.DataFrame | None = None) -> Ra
         for name in book.sheet_names:
             quantity = quantity_of_sheet(name)
             if quantity is not None:
-                parts.append(QuantityTable(f"sheet {name!r} of {source}", *quantity, book.parse(name)))
+                parts.append(QuantityTable(f"sheet {name!r} of {source}", *quantity,
+                                           pd.read_excel(book, sheet_name=name)))
     if not parts:
         raise InputDataError(f"{source} has no sheet named {_EXPECTED} (its sheets: {', '.join(book.sheet_names)}); "
                              "name each sheet by its quantity and unit as BattLeDIM does")

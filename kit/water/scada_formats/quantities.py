@@ -20,7 +20,7 @@ import pandas as pd
 from kit.errors import InputDataError
 from kit.water.scada_formats.raw import RawScada
 from kit.water.scada_formats.sensors import SENSOR_COLUMNS, sensor_unit
-from kit.water.scada_formats.text import TIME_NAMES, find_column, header_unit
+from kit.water.scada_formats.text import TIME_NAMES, find_column, header_unit, is_text
 
 __all__ = ["BATTLEDIM_UNITS", "QuantityTable", "quantity_of_file", "quantity_of_sheet", "wide_from_quantities"]
 
@@ -107,8 +107,9 @@ def _trimmed(part: QuantityTable) -> pd.DataFrame:
         raise InputDataError(f"{part.label} has no Timestamp column; its first column must be Timestamp "
                              "(then one column per node or link id)")
     filled = frame.notna()
-    for col in frame.columns[(frame.dtypes == object).to_numpy()]:
-        filled[col] &= frame[col].astype(str).str.strip() != ""
+    for col in frame.columns:
+        if is_text(frame[col]):
+            filled[col] &= frame[col].astype(str).str.strip() != ""
     frame = frame.loc[filled.any(axis=1)].reset_index(drop=True)
     return frame.rename(columns={time_col: "timestamp"})[["timestamp", *[c for c in frame.columns if c != time_col]]]
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from kit.errors import InputDataError
 
-__all__ = ["TIME_NAMES", "find_column", "header_unit", "read_delimited", "sniff_delimited"]
+__all__ = ["TIME_NAMES", "find_column", "header_unit", "is_text", "read_delimited", "sniff_delimited"]
 
 #: Header spellings of the time column (compared case-insensitively).
 TIME_NAMES = ("timestamp", "time", "datetime", "date_time", "time_stamp")
@@ -69,6 +69,12 @@ def sniff_delimited(path) -> tuple[str, str]:
         if any(_COMMA_NUMBER.match(c) for c in cells) and not any(_POINT_NUMBER.match(c) for c in cells):
             decimal = ","
     return best, decimal
+
+
+def is_text(column: pd.Series) -> bool:
+    """True for a column of text cells (object or string dtype), not numbers or datetimes."""
+    return not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column)
+                or isinstance(column.dtype, pd.CategoricalDtype))
 
 
 def find_column(columns, names) -> str | None:
@@ -133,6 +139,6 @@ def read_delimited(path, what: str, *, text_columns=TIME_NAMES, all_text: bool =
     table.columns = [str(c).strip() for c in table.columns]
     if decimal == "," and not all_text:
         for col in table.columns:
-            if table[col].dtype == object and col.lower() not in text_columns:
+            if is_text(table[col]) and col.lower() not in text_columns:
                 table[col] = table[col].map(lambda v: v.replace(",", ".") if isinstance(v, str) else v)
     return table
