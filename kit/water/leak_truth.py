@@ -91,7 +91,7 @@ def _finish(rows: list, network, tz: str, where: str) -> pd.DataFrame:
         table[col] = _utc(table[col], tz)
     bad = table["start"].isna().to_numpy()
     if bad.any():
-        raise InputDataError(f"{where}leak on {table.pipe.iloc[int(np.flatnonzero(bad)[0])]!r} has no start time; "
+        raise InputDataError(f"{where}leak on {table['pipe'].iloc[int(np.flatnonzero(bad)[0])]!r} has no start time; "
                              "give each leak its start (YYYY-MM-DD HH:MM)")
     table["peak"] = table["peak"].fillna(table["start"])
     table["type"] = table["type"].fillna("abrupt").astype(str).str.strip().str.lower().replace("", "abrupt")
@@ -117,7 +117,8 @@ def _yaml_rows(path: Path) -> list:
     leaks = config.get("leakages") if isinstance(config, dict) else None
     if not isinstance(leaks, list):
         raise InputDataError(f"truth file {path} has no 'leakages:' list; give BattLeDIM's "
-                             "dataset_configuration.yaml (linkID, startTime, endTime, leakDiameter, leakType, peakTime)")
+                             "dataset_configuration.yaml (linkID, startTime, endTime, leakDiameter, leakType, "
+                             "peakTime)")
     rows = []
     for i, item in enumerate(leaks):
         if item is None or (isinstance(item, str) and item.lstrip().startswith("#")):
@@ -253,12 +254,12 @@ def _folder_truth(path: Path, network, tz: str) -> pd.DataFrame:
         flows.index = flows.index.tz_localize(tz, ambiguous=np.ones(len(flows), dtype=bool),
                                               nonexistent="shift_forward").tz_convert("UTC")
         for i, leak in truth.iterrows():
-            col = next((c for c in flows.columns if header_unit(c)[0] == leak.pipe), None)
+            col = next((c for c in flows.columns if header_unit(c)[0] == leak["pipe"]), None)
             if col is None:
                 continue
             q = pd.to_numeric(flows[col], errors="coerce") * sensor_unit("flow", header_unit(col)[1] or "m3/h")[1]
-            end = leak.end if pd.notna(leak.end) else q.index[-1]
-            run = q[(q.index >= leak.start) & (q.index <= end) & (q > 0)]
+            end = leak["end"] if pd.notna(leak["end"]) else q.index[-1]
+            run = q[(q.index >= leak["start"]) & (q.index <= end) & (q > 0)]
             if len(run):
                 truth.loc[i, ["peak_flow_lps", "mean_flow_lps"]] = [float(run.max()), float(run.mean())]
     return truth

@@ -37,7 +37,7 @@ def _kinds(sc):
 
 
 def _demands(sc):
-    """AMR readings at three nodes in L/h (n1 also has a pressure logger, as in BattLeDIM); n3 reads 0 for 4 h a night."""
+    """AMR readings at three nodes in L/h (n1 also has a pressure logger, as in BattLeDIM); n3 reads 0 for 4 h."""
     t = np.arange(len(sc.readings))
     return pd.DataFrame({"n1": 20 + 10 * np.sin(t / 30), "n2": 15 + 3 * np.cos(t / 11),
                          "n3": np.where(t % 288 < 48, 0.0, 30 + 5 * np.sin(t / 7))}, index=sc.readings.index)
