@@ -271,3 +271,25 @@ def test_notebook_refuses_wide_csv_alone_and_sensors_alone(scenario, tmp_path):
     assert "\n" not in str(err.value) and "needs its sensors table: give sensors" in str(err.value)
     with pytest.raises(InputDataError, match="sensors is given without scada"):
         nbk.load_inputs(nbk.PARAMETERS.validate(dict(sensors=str(paths["sensors"]), **base)))
+
+
+def test_workbook_text_stamps_blank_column_and_a_coarser_sheet(scenario, ltown, tmp_path):
+    sheets = battledim_sheets(scenario, demands=False)
+    pressures = sheets["Pressures (m)"].assign(Timestamp=lambda d: d.Timestamp.dt.strftime("%Y-%m-%d %H:%M"))
+    pressures[""] = np.nan  # a formatted but empty column, as a hand-edited sheet has
+    levels = sheets["Levels (m)"].iloc[::3].reset_index(drop=True)  # the tank logger writes every 15 min
+    book = write_workbook(tmp_path / "w.xlsx", {"Pressures (m)": pressures, "Levels (m)": levels,
+                                                "Flows (m3_h)": sheets["Flows (m3_h)"]},
+                          ["Pressures (m)", "Levels (m)", "Flows (m3_h)"])
+    data = read_scada(book, None, ltown, tz=TZ)
+    assert len(data.sensors) == 37 and len(data.values) == len(scenario.readings)
+    want = scenario.readings.tz_convert("UTC")
+    assert np.abs(data.values["n1"] - want["n1"]).max() <= 0.005 + 1e-9
+    level = data.values["T1"].dropna()
+    assert level.index.equals(want.index[::3]) and np.abs(level - want["T1"].iloc[::3]).max() <= 0.005 + 1e-9
+    assert set(data.flags.loc[data.flags.sensor_id == "T1", "flag"]) == {"gap"}
+    pressures.loc[5, "Timestamp"] = "yesterday"
+    write_workbook(book, {"Pressures (m)": pressures, "Levels (m)": levels}, ["Pressures (m)", "Levels (m)"])
+    with pytest.raises(InputDataError, match=r"^sheet 'Pressures \(m\)' of SCADA workbook .* row 7: Timestamp "
+                                             r"'yesterday' cannot be parsed"):
+        read_scada(book, None, ltown, tz=TZ)

@@ -219,5 +219,5 @@ def _pivot(long, known, cols, unit_col, source, header_rows, flags) -> RawScada:
     stamps = frame.groupby(["key", "repeat"])["time"].first().reindex(wide.index)
     wide = wide[[r[0] for r in rows]].reset_index(drop=True).apply(_numeric)
     wide.columns.name = None
-    wide.insert(0, "timestamp", stamps.to_numpy())
+    wide.insert(0, "timestamp", stamps.reset_index(drop=True))  # datetimes stay datetimes
     return RawScada(wide, pd.DataFrame(rows, columns=SENSOR_COLUMNS), source, tuple(flags), header_rows)
