@@ -11,7 +11,8 @@ Accepted, told apart by content:
   leaking pipe holding its leak flow, m³/h (``;``, decimal commas); each run
   of non-zero flow is a leak, its type and peak time estimated from the
   flow's shape (a unit in a header, ``p257 [L/s]``, wins);
-- a folder holding both: events from the yaml, flows from the CSV;
+- a folder holding them: events from the yaml, flows from the ``*Leakages*.csv``
+  files (2018 and 2019 end to end);
 - a plain CSV with one row per leak: ``pipe`` (or ``link``/``linkID``),
   ``start``, optional ``end``, ``type``, ``peak``, ``leak_diameter``
   (m) and ``peak_flow_lps`` or a peak flow with its unit in the header
@@ -239,29 +240,38 @@ def _csv_truth(path: Path, network, tz: str) -> pd.DataFrame:
                          "end, ...) nor BattLeDIM's Leakages.csv (Timestamp + one column per pipe)")
 
 
+def _folder_flows(csvs: list) -> pd.DataFrame:
+    """The leak flows of every ``*Leakages*.csv`` of a folder (2018 and 2019 end to end), m³/h unless headed."""
+    tables = [_flow_table(f, read_delimited(f, f"truth file {f}")) for f in csvs]
+    flows = pd.concat(tables).sort_index(kind="stable")
+    return flows[~flows.index.duplicated()].fillna(0.0)
+
+
 def _folder_truth(path: Path, network, tz: str) -> pd.DataFrame:
-    """BattLeDIM's download folder: leaks from its yaml, their flows from its ``*Leakages*.csv``."""
+    """BattLeDIM's download folder: leaks from its yaml, their flows from its ``*Leakages*.csv`` files."""
     yamls = sorted(p for p in path.iterdir() if p.suffix.lower() in (".yaml", ".yml", ".yalm"))
     csvs = sorted(p for p in path.iterdir() if p.suffix.lower() == ".csv" and "leakage" in p.name.lower())
-    if len(yamls) != 1 and len(csvs) != 1:
-        raise InputDataError(f"truth folder {path} needs one dataset_configuration.yaml or one *Leakages.csv; "
-                             f"it has {len(yamls)} and {len(csvs)}")
-    if len(yamls) != 1:
-        return _csv_truth(csvs[0], network, tz)
+    if len(yamls) > 1 or not (yamls or csvs):
+        raise InputDataError(f"truth folder {path} needs one dataset_configuration.yaml and/or *Leakages.csv files; "
+                             f"it has {len(yamls)} yaml and {len(csvs)} Leakages.csv files")
+    where = f"truth folder {path}: "
+    if not yamls:
+        return _finish(leaks_from_flows(_folder_flows(csvs)), network, tz, where)
     truth = _finish(_yaml_rows(yamls[0]), network, tz, f"truth file {yamls[0]}: ")
-    if len(csvs) == 1:
-        flows = _flow_table(csvs[0], read_delimited(csvs[0], f"truth file {csvs[0]}"))
-        flows.index = flows.index.tz_localize(tz, ambiguous=np.ones(len(flows), dtype=bool),
-                                              nonexistent="shift_forward").tz_convert("UTC")
-        for i, leak in truth.iterrows():
-            col = next((c for c in flows.columns if header_unit(c)[0] == leak["pipe"]), None)
-            if col is None:
-                continue
-            q = pd.to_numeric(flows[col], errors="coerce") * sensor_unit("flow", header_unit(col)[1] or "m3/h")[1]
-            end = leak["end"] if pd.notna(leak["end"]) else q.index[-1]
-            run = q[(q.index >= leak["start"]) & (q.index <= end) & (q > 0)]
-            if len(run):
-                truth.loc[i, ["peak_flow_lps", "mean_flow_lps"]] = [float(run.max()), float(run.mean())]
+    if not csvs:
+        return truth
+    flows = _folder_flows(csvs)
+    flows.index = flows.index.tz_localize(tz, ambiguous=np.ones(len(flows), dtype=bool),
+                                          nonexistent="shift_forward").tz_convert("UTC")
+    for i, leak in truth.iterrows():
+        col = next((c for c in flows.columns if header_unit(c)[0] == leak["pipe"]), None)
+        if col is None:
+            continue
+        q = pd.to_numeric(flows[col], errors="coerce") * sensor_unit("flow", header_unit(col)[1] or "m3/h")[1]
+        end = leak["end"] if pd.notna(leak["end"]) else q.index[-1]
+        run = q[(q.index >= leak["start"]) & (q.index <= end) & (q > 0)]
+        if len(run):
+            truth.loc[i, ["peak_flow_lps", "mean_flow_lps"]] = [float(run.max()), float(run.mean())]
     return truth
 
 

@@ -123,3 +123,14 @@ def test_kit_truth_csv_still_read(tmp_path):
     truth = nbk.read_truth(tmp_path / "truth.csv")
     assert truth["start"].iloc[0] == pd.Timestamp("2024-01-09 13:20", tz="UTC") and pd.isna(truth["end"].iloc[0])
     assert bool(truth["is_leak"].iloc[0]) is True
+
+
+def test_folder_of_two_years_of_flows(ltown, tmp_path):
+    flows = _leak_flows()
+    _write_leakages_csv(tmp_path / "2018_Leakages.csv", flows.iloc[:400])
+    _write_leakages_csv(tmp_path / "2019_Leakages.csv", flows.iloc[400:])
+    joined = read_truth(tmp_path, ltown, tz="UTC")
+    (tmp_path / "one").mkdir()
+    whole = read_truth(_write_leakages_csv(tmp_path / "one" / "all.csv", flows), ltown, tz="UTC")
+    pd.testing.assert_frame_equal(joined, whole)
+    assert joined["pipe"].tolist() == ["p257", "p523"]  # p257 runs across the two files: still one leak
