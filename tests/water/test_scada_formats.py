@@ -293,3 +293,13 @@ def test_workbook_text_stamps_blank_column_and_a_coarser_sheet(scenario, ltown, 
     with pytest.raises(InputDataError, match=r"^sheet 'Pressures \(m\)' of SCADA workbook .* row 7: Timestamp "
                                              r"'yesterday' cannot be parsed"):
         read_scada(book, None, ltown, tz=TZ)
+
+
+def test_csv_folder_two_years_end_to_end(scenario, ltown, tmp_path):
+    sheets = battledim_sheets(scenario, demands=False)
+    for name, file in (("Pressures (m)", "Pressures"), ("Flows (m3_h)", "Flows"), ("Levels (m)", "Levels")):
+        write_battledim_csv(tmp_path / f"2018_SCADA_{file}.csv", sheets[name].iloc[:300])
+        write_battledim_csv(tmp_path / f"2019_SCADA_{file}.csv", sheets[name].iloc[300:])
+    data = read_scada(tmp_path, None, ltown, tz=TZ)
+    _check_values(data, scenario, _kinds(scenario))
+    assert data.flags.empty

@@ -78,7 +78,9 @@ def read_csv_folder(path, network=None, sensors: pd.DataFrame | None = None) -> 
         separator and decimal mark are sniffed. Units from the file name
         (``Pressures (bar).csv``, ``Flows_L_s.csv``) or a column header
         (``n1 (bar)``), else BattLeDIM's: pressures and levels m, flows m³/h,
-        demands L/h. Other files (``2019_Leakages.csv``) are ignored.
+        demands L/h. Other files (``2019_Leakages.csv``) are ignored; files
+        of one quantity with the same header (``2018_...``, ``2019_...``)
+        are joined end to end.
     network, sensors
         As for :func:`read_workbook`.
 
@@ -99,4 +101,22 @@ def read_csv_folder(path, network=None, sensors: pd.DataFrame | None = None) -> 
     if not parts:
         raise InputDataError(f"{source} holds no *Pressures*.csv, *Flows*.csv, *Levels*.csv or *Demands*.csv; "
                              "put BattLeDIM's per-sheet CSVs (e.g. 2019_SCADA_Pressures.csv) in it")
-    return wide_from_quantities(parts, network, sensors, source=source)
+    return wide_from_quantities(_years_joined(parts), network, sensors, source=source)
+
+
+def _years_joined(parts: list) -> list:
+    """Files of one quantity with the same header (``2018_SCADA_Pressures.csv``, ``2019_...``) as one table.
+
+    Joined end to end in file-name order, so that a folder can hold the
+    training year and the evaluation year; the cleaning checks the order.
+    """
+    joined: dict = {}
+    for part in parts:
+        key = (part.kind, part.unit, tuple(part.frame.columns))
+        if key in joined:
+            first = joined[key]
+            joined[key] = QuantityTable(f"{first.label} + {part.label}", part.kind, part.unit,
+                                        pd.concat([first.frame, part.frame], ignore_index=True))
+        else:
+            joined[key] = part
+    return list(joined.values())

@@ -194,7 +194,7 @@ def wide_from_quantities(parts: list, network=None, sensors: pd.DataFrame | None
             row = _declare_column(part, header, network, given)
             if row[0] in seen:
                 raise InputDataError(f"sensor {row[0]!r} is in both {seen[row[0]]} and {part.label}; "
-                                     "keep one column per sensor (one year per folder or workbook)")
+                                     "keep one column per sensor")
             seen[row[0]] = part.label
             renamed[header] = row[0]
             rows.append(row)
