@@ -21,15 +21,23 @@ TZ = "Africa/Casablanca"  # naive timestamps and calendar features are Moroccan 
 PARAMETERS = Spec(
     (
         Param("network", "path", None, "EPANET .inp file of the network (SI units); None: L-Town (BattLeDIM 2020)"),
-        Param("scada", "path", None, "SCADA readings, wide CSV or Parquet (timestamp + one column per sensor); "
-                                     "None = the embedded 4-week L-Town scenario"),
-        Param("sensors", "path", None, "sensors table CSV (sensor_id, kind, element, unit); None: embedded"),
+        Param("scada", "path", None, "SCADA readings: a BattLeDIM .xlsx workbook (sheets Pressures (m), Flows (m3_h), "
+                                     "Levels (m), optional Demands (L_h)) or a folder of its per-sheet CSVs, a long "
+                                     "historian export (timestamp, tag, value[, unit]), or a wide CSV or Parquet "
+                                     "(timestamp + one column per sensor, needs sensors); None: the embedded 4-week "
+                                     "L-Town scenario"),
+        Param("sensors", "path", None, "wide CSV or Parquet: sensors table CSV (sensor_id, kind, element, unit); long "
+                                       "export: tag mapping CSV (tag, element[, kind, unit]), None if tags are element "
+                                       "ids; workbook or CSV folder: not needed (a table given overrides the sheet "
+                                       "names); None: embedded"),
         # The docs stay as the notebook's stored outputs show them; the kind also takes "YYYY-MM-DD HH:MM[:SS]".
         Param("train_start", "datetime", "2024-01-01", "start of the period taken as leak-free, YYYY-MM-DD or YYYY-MM-DD HH:MM (local time)"),
         Param("train_end", "datetime", "2024-01-08", "end of the leak-free period, exclusive, YYYY-MM-DD or YYYY-MM-DD HH:MM (local time)"),
         Param("false_alarms_per_month", "float", 1.0, "target false-alarm rate that sets the CUSUM threshold, "
                                                        "alarms per month", min=0.01, max=30.0),
-        Param("truth", "path", None, "optional truth.csv to score the alarms (embedded data: its own truth)",
+        Param("truth", "path", None, "optional truth to score the alarms: truth.csv, BattLeDIM's "
+                                     "dataset_configuration.yaml or Leakages.csv (or their folder), or a leak list CSV "
+                                     "(pipe, start[, end, type, peak, peak_flow_lps]) (embedded data: its own truth)",
               optional=True),
         Param("device", "device", "auto", "auto, cpu or cuda (env KIT_DEVICE overrides)",
               choices=("auto", "cpu", "cuda")),
@@ -54,16 +62,22 @@ class Inputs:
 def load_inputs(p) -> Inputs:
     """Network, SCADA data and truth named by the parameters (the embedded scenario when None).
 
+    ``scada`` alone is enough for the formats that carry their sensors (a
+    BattLeDIM workbook or CSV folder, a long export whose tags are element
+    ids); a wide table needs ``sensors``. Leaks of the truth that start
+    after the record ends are left out.
+
     Raises
     ------
     InputDataError
-        Only one of ``scada``/``sensors`` given, or a file in the wrong format.
+        ``sensors`` without ``scada``, a wide table without ``sensors``, or a
+        file in the wrong format.
     """
     from kit.water import load_network, ltown_demo, read_scada
 
     window = training_window(p)
-    if (p.scada is None) != (p.sensors is None):
-        raise InputDataError("give both scada and sensors (the sensors table declares the SCADA columns), "
+    if p.scada is None and p.sensors is not None:
+        raise InputDataError("sensors is given without scada; give the SCADA readings it declares as scada, "
                              "or neither for the embedded scenario")
     network = load_network(p.network)
     embedded = p.scada is None
@@ -71,12 +85,17 @@ def load_inputs(p) -> Inputs:
         folder = Path(p.output_dir) / "embedded"
         files = ltown_demo(seed=p.seed, days=28 * p.scale).write(folder)
     else:
-        files = {"scada": Path(p.scada), "sensors": Path(p.sensors)}
+        files = {"scada": Path(p.scada)}
+        if p.sensors is not None:
+            files["sensors"] = Path(p.sensors)
         if p.truth is not None:
             files["truth"] = Path(p.truth)
-    data = read_scada(files["scada"], files["sensors"], network, tz=TZ)
+    data = read_scada(files["scada"], files.get("sensors"), network, tz=TZ)
     check_training_window(window, data)
-    truth = read_truth(files["truth"]) if "truth" in files else None
+    truth = None
+    if "truth" in files:
+        truth = read_truth(files["truth"], network)
+        truth = truth[truth["start"] <= data.values.index[-1]].reset_index(drop=True)
     return Inputs(network, data, truth, files, embedded)
 
 
@@ -122,25 +141,26 @@ def check_training_window(window, data) -> None:
                              "give train_start/train_end inside the record")
 
 
-def read_truth(path) -> pd.DataFrame:
-    """Read a ``truth.csv`` (columns of :data:`kit.water.synthetic.TRUTH_COLUMNS`)."""
-    need = ["event_id", "node", "type", "is_leak", "start", "end"]
-    try:
-        t = pd.read_csv(path)
-    except Exception as exc:
-        raise InputDataError(f"truth file {path} could not be read as CSV ({exc}); save it as UTF-8 CSV") from None
-    missing = [c for c in need if c not in t.columns]
-    if missing:
-        raise InputDataError(f"truth file {path} has no column {missing[0]!r}; it needs {', '.join(need)}")
-    for col in ("start", "end", "peak"):
-        if col in t.columns:
-            t[col] = pd.to_datetime(t[col], utc=True, format="ISO8601")
-    for col in ("peak_flow_lps", "mean_flow_lps"):
-        if col not in t.columns:
-            t[col] = np.nan
-    if "peak" not in t.columns:
-        t["peak"] = t["start"]
-    return t
+def read_truth(path, network=None, *, tz: str = TZ) -> pd.DataFrame:
+    """Read the truth to score against: the kit's ``truth.csv`` or a BattLeDIM leak list.
+
+    Accepted (see :mod:`kit.water.leak_truth`): ``truth.csv`` (columns of
+    :data:`kit.water.synthetic.TRUTH_COLUMNS`), BattLeDIM's
+    ``dataset_configuration.yaml`` (``leakages:``), its ``2019_Leakages.csv``
+    (leak flow per pipe, m³/h) or the folder holding both, and a leak list
+    CSV (``pipe, start[, end, type, peak, peak_flow_lps]``). Pipe leaks are
+    placed at a node of the pipe (``network`` needed); times without an
+    offset are local times of ``tz``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``event_id, node, type, is_leak, start, end, peak, peak_flow_lps,
+        mean_flow_lps`` (UTC), plus ``pipe`` for leak lists.
+    """
+    from kit.water.leak_truth import read_truth as read_any_truth
+
+    return read_any_truth(path, network, tz=tz)
 
 
 def data_summary(data) -> str:

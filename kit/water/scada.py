@@ -1,33 +1,38 @@
-"""SCADA ingestion: wide CSV or Parquet plus a sensors table, to a regular grid in m and L/s.
+"""SCADA ingestion: any format the kit reads, onto a regular grid in m and L/s, with what was repaired flagged.
 
-The SCADA file has a ``timestamp`` column and one column per sensor; the
-sensors table (``sensor_id, kind, element, unit``) declares what each column
-measures and in which unit. :func:`read_scada` converts every column to the
-kit's units (m for pressure and level, L/s for flow), puts the record on a
-regular UTC grid, and flags what it had to repair or mask rather than
-stopping: duplicated stamps, gaps, stuck sensors, out-of-range and
-non-numeric values. Only what makes the file ambiguous stops it: an
+Reading and cleaning are two steps. A format reader
+(:mod:`kit.water.scada_formats`) turns the file as its tool wrote it into
+the raw wide table (``timestamp`` + one column per sensor id, values in
+their declared unit) and its sensors table (``sensor_id, kind, element,
+unit, factor``); :func:`read_scada` picks the reader from what the file
+is. :func:`scada_from_table` then converts every column to the kit's
+units (m for pressure and level, L/s for flow and demand), puts the record
+on a regular UTC grid, and flags what it had to repair or mask rather
+than stopping: duplicated stamps, gaps, stuck sensors, out-of-range and
+non-numeric values. Only what makes the record ambiguous stops it: an
 unknown sensor, element or unit, or a timestamp that cannot be parsed or
-goes back in time.
+goes back in time. A reader of another source (a SQL historian) feeds
+:func:`scada_from_table` the same two tables, e.g. through
+:func:`~kit.water.scada_formats.historian.wide_from_long`.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from kit.errors import InputDataError
-from kit.water.units import UNITS, canonical_unit
+from kit.water.scada_formats import declare_sensors, read_raw_scada, read_sensors, wide_from_long
+from kit.water.scada_formats.sensors import SI_UNIT  # noqa: F401  (the kit's unit per kind, imported from here before)
 
-__all__ = ["ScadaData", "FLAG_COLUMNS", "read_scada", "read_sensors"]
+__all__ = ["ScadaData", "FLAG_COLUMNS", "read_scada", "read_sensors", "scada_from_table", "wide_from_long"]
 
 FLAG_COLUMNS = ["sensor_id", "start", "end", "flag", "count"]
-SI_UNIT = {"pressure": "m", "flow": "L/s", "level": "m"}
 # Physically plausible ranges in the kit's units; outside them a reading is a sensor fault.
-DEFAULT_RANGES = {"pressure": (-10.0, 200.0), "flow": (-10_000.0, 10_000.0), "level": (0.0, 100.0)}
+DEFAULT_RANGES = {"pressure": (-10.0, 200.0), "flow": (-10_000.0, 10_000.0), "level": (0.0, 100.0),
+                  "demand": (0.0, 10_000.0)}
 _OFFSET = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$")  # offset after a time
 
 
@@ -65,93 +70,27 @@ class ScadaData:
         return self.values[[s for s in ids if s in self.values.columns]]
 
 
-def read_sensors(sensors_path, network=None) -> pd.DataFrame:
-    """Read and check a sensors table (CSV).
-
-    Parameters
-    ----------
-    sensors_path : path
-        Columns ``sensor_id, kind, element, unit``.
-    network : WaterNetwork, optional
-        When given, each element must be a node (pressure, level) or a link
-        (flow) of it.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Units in canonical spelling, plus ``factor`` to m or L/s.
-    """
-    path = Path(sensors_path)
-    if not path.is_file():
-        raise InputDataError(f"sensors table {path} does not exist; give a CSV with sensor_id, kind, element, unit")
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except Exception as exc:
-        raise InputDataError(f"sensors table {path} could not be read as CSV ({exc}); save it as UTF-8 CSV") from None
-    table.columns = [c.strip() for c in table.columns]
-    missing = [c for c in ("sensor_id", "kind", "element", "unit") if c not in table.columns]
-    if missing:
-        raise InputDataError(f"sensors table {path} has no column {missing[0]!r}; "
-                             "its header must be sensor_id,kind,element,unit")
-    table = table[["sensor_id", "kind", "element", "unit"]].apply(lambda s: s.str.strip())
-    dup = table["sensor_id"].duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        raise InputDataError(f"sensors table {path} row {i + 2}: sensor_id {table.sensor_id[i]!r} appears twice; "
-                             "keep one row per sensor")
-    units, factors = [], []
-    nodes = set(network.nodes) if network is not None else None
-    links = set(network.links) if network is not None else None
-    for i, row in enumerate(table.itertuples(index=False)):
-        where = f"sensors table {path} row {i + 2}, sensor {row.sensor_id!r}: "
-        kind = row.kind.lower()
-        unit = canonical_unit(kind, row.unit, where)
-        units.append(unit)
-        factors.append(UNITS[kind][unit])
-        if network is not None:
-            pool, what = (links, "link") if kind == "flow" else (nodes, "node")
-            if row.element not in pool:
-                raise InputDataError(f"{where}element {row.element!r} is not a {what} of network {network.name}; "
-                                     f"use the id of a {what} of the .inp file")
-    table["kind"] = table["kind"].str.lower()
-    table["unit"] = units
-    table["factor"] = factors
-    return table
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputDataError(f"SCADA file {path} does not exist; give a CSV or Parquet file")
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path, dtype={"timestamp": str})
-    except Exception as exc:
-        raise InputDataError(f"SCADA file {path} could not be read ({type(exc).__name__}: {exc}); "
-                             "save it as CSV or Parquet with a timestamp column") from None
-
-
-def _parse_times(raw: pd.Series, path: Path, tz: str, flags: list) -> pd.Series:
+def _parse_times(raw: pd.Series, source: str, tz: str, flags: list, header_rows: int = 1) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(raw):
         t = raw
         bad = t.isna()
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputDataError(f"SCADA file {path} row {i + 1}: empty timestamp; fill or remove the row")
+            raise InputDataError(f"{source} row {i + 1 + header_rows}: empty timestamp; fill or remove the row")
         naive = t.dt.tz is None
     else:
         text = raw.astype("string").str.strip()
         has_offset = text.str.contains(_OFFSET, na=False)
         if has_offset.any() and not has_offset.all():
             i = int(np.flatnonzero(~has_offset.to_numpy())[0])
-            raise InputDataError(f"SCADA file {path} row {i + 2}: timestamp {raw.iloc[i]!r} has no UTC offset while "
-                                 "others have one; write every timestamp with its offset (e.g. +01:00)")
+            raise InputDataError(f"{source} row {i + 1 + header_rows}: timestamp {raw.iloc[i]!r} has no UTC offset "
+                                 "while others have one; write every timestamp with its offset (e.g. +01:00)")
         naive = not has_offset.any()
         t = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=not naive)
         bad = t.isna()
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputDataError(f"SCADA file {path} row {i + 2}: timestamp {raw.iloc[i]!r} cannot be parsed; "
+            raise InputDataError(f"{source} row {i + 1 + header_rows}: timestamp {raw.iloc[i]!r} cannot be parsed; "
                                  "write timestamps in ISO 8601, e.g. 2024-01-31T13:05:00+01:00")
     if naive:
         t = _localize(t, tz, flags)
@@ -192,29 +131,48 @@ def _runs(mask: np.ndarray):
     return zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1))
 
 
-def read_scada(scada_path, sensors_path, network=None, *, step=None, tz: str = "UTC", stuck_hours: float = 2.0,
+def read_scada(scada_path, sensors_path=None, network=None, *, step=None, tz: str = "UTC", stuck_hours: float = 2.0,
                ranges: dict | None = None) -> ScadaData:
-    """Read SCADA readings and put them on a regular grid in m and L/s.
+    """Read SCADA readings in any format the kit knows and put them on a regular grid in m and L/s.
 
     Parameters
     ----------
     scada_path : path
-        Wide CSV or Parquet: ``timestamp`` and one column per sensor id.
-        Timestamps in ISO 8601, all with a UTC offset or all without (then
-        they are local times of ``tz``).
-    sensors_path : path
-        CSV ``sensor_id, kind (pressure|flow|level), element, unit``; units
-        m, bar, kPa, psi (pressure), L/s, m3/h, m3/s (flow), m (level).
+        What the file is decides how it is read (not its name):
+
+        - a wide CSV or Parquet: ``timestamp`` and one column per sensor id
+          (needs ``sensors_path``);
+        - a long historian export (CSV or Parquet): ``timestamp, tag,
+          value[, unit]`` (also ``time``/``datetime``, ``tagname``/``point``,
+          ``val``, ``units``/``uom``, any case);
+        - a workbook (``.xlsx``) laid out like BattLeDIM's ``2019_SCADA.xlsx``:
+          sheets ``Pressures (m)``, ``Flows (m3_h)``, ``Levels (m)``,
+          optionally ``Demands (L_h)``, each ``Timestamp`` + one column per
+          node or link id;
+        - a folder of BattLeDIM's per-sheet CSVs (``*Pressures*.csv``, ...).
+
+        CSV separators (``,`` ``;`` tab) and decimal commas are sniffed.
+        Timestamps in ISO 8601 (or date-time cells), all with a UTC offset
+        or all without (then they are local times of ``tz``).
+    sensors_path : path, optional
+        Wide tables: CSV ``sensor_id, kind (pressure|flow|level|demand),
+        element, unit``; units m, bar, kPa, psi (pressure), L/s, m3/h, m3/s,
+        L/h (flow, demand), m (level). Long exports: the tag mapping (``tag``
+        or ``sensor_id``, ``element``, optional ``kind`` and ``unit``), or
+        None when tags are element ids and rows carry units. Workbooks and
+        CSV folders: not needed; a sensors table given overrides what the
+        sheet names say.
     network : WaterNetwork, optional
-        Checks that elements exist; tank levels are then range-checked
-        against the tank's minimum and maximum level.
+        Checks that elements exist (a workbook's column ids must be its
+        node and link ids); tank levels are then range-checked against the
+        tank's minimum and maximum level.
     step : str or Timedelta, optional
         Grid step, e.g. ``"5min"``; default the median interval of the file.
     tz : str
         Time zone of timestamps without an offset.
     stuck_hours : float, h
         A sensor repeating exactly the same value this long is stuck (a flow
-        of exactly zero is not: a stopped pump reads zero).
+        or demand of exactly zero is not: a stopped pump reads zero).
     ranges : dict, optional
         ``sensor_id -> (low, high)`` in the kit's units, overriding the
         plausible range of its kind.
@@ -226,8 +184,9 @@ def read_scada(scada_path, sensors_path, network=None, *, step=None, tz: str = "
     Raises
     ------
     InputDataError
-        A SCADA column not in the sensors table, an element not in the
-        network, an unknown unit or kind, an unparseable or backward timestamp.
+        A SCADA column not in the sensors table, a wide table without one,
+        an element not in the network, an unknown unit, kind or tag, an
+        unparseable or backward timestamp; the message names the file.
 
     Examples
     --------
@@ -241,16 +200,57 @@ def read_scada(scada_path, sensors_path, network=None, *, step=None, tz: str = "
     >>> str(data.values.index[0])
     '2023-12-31 23:00:00+00:00'
     """
-    path = Path(scada_path)
-    sensors = read_sensors(sensors_path, network)
-    table = _read_checked_table(path, sensors, sensors_path)
-    flags: list = []
-    table, times, step = _time_axis(table, path, tz, step, flags)
+    raw = read_raw_scada(scada_path, sensors_path, network)
+    return scada_from_table(raw.table, raw.sensors, network, source=raw.source, step=step, tz=tz,
+                            stuck_hours=stuck_hours, ranges=ranges, header_rows=raw.header_rows, flags=raw.flags)
+
+
+def scada_from_table(table: pd.DataFrame, sensors: pd.DataFrame, network=None, *, source: str = "SCADA table",
+                     step=None, tz: str = "UTC", stuck_hours: float = 2.0, ranges: dict | None = None,
+                     header_rows: int = 1, flags=()) -> ScadaData:
+    """Clean a raw wide SCADA table onto a regular grid in m and L/s (what :func:`read_scada` does after reading).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``timestamp`` (ISO 8601 text or datetimes; naive ones are local
+        times of ``tz``) and one column per sensor id, values in the
+        sensor's declared unit (numbers, or text the cleaning flags).
+    sensors : pandas.DataFrame
+        ``sensor_id, kind, element, unit`` and optionally ``factor`` (to the
+        kit's unit; computed from ``unit`` and checked when absent).
+    network : WaterNetwork, optional
+        As for :func:`read_scada`.
+    source : str
+        How the record is named in errors, e.g. ``"SCADA query on historian"``.
+    step, tz, stuck_hours, ranges
+        As for :func:`read_scada`.
+    header_rows : int
+        Lines before the first data row as the user sees the source (1 for
+        a file with a header, 0 for a query result), for row numbers in errors.
+    flags : iterable of tuple
+        Flags raised while reading (rows of :data:`FLAG_COLUMNS`), kept.
+
+    Returns
+    -------
+    ScadaData
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"timestamp": ["2024-01-01T00:00", "2024-01-01T00:05"], "Q1": [36.0, 72.0]})
+    >>> sensors = pd.DataFrame({"sensor_id": ["Q1"], "kind": ["flow"], "element": ["p227"], "unit": ["m3/h"]})
+    >>> scada_from_table(table, sensors).values["Q1"].tolist()
+    [10.0, 20.0]
+    """
+    if "factor" not in sensors.columns:
+        sensors = declare_sensors(sensors, network, source=f"sensors of {source}")
+    table = _checked_table(table, sensors, source)
+    flags = list(flags)
+    table, times, step = _time_axis(table, source, tz, step, flags, header_rows)
     index = pd.DatetimeIndex(times, name="timestamp")
     stuck_span = max(pd.Timedelta(hours=stuck_hours), 2 * step)
     tanks = _tank_ranges(network)
-    columns = {}
-    present_cols = {}
+    columns, present_cols = {}, {}
     for row in sensors.itertuples(index=False):
         sid = row.sensor_id
         if sid not in table.columns:
@@ -260,7 +260,7 @@ def read_scada(scada_path, sensors_path, network=None, *, step=None, tz: str = "
             or DEFAULT_RANGES[row.kind]
         columns[sid], present_cols[sid] = _clean_column(table[sid], row, times, step, stuck_span, (lo, hi), flags)
     if not columns:
-        raise InputDataError(f"SCADA file {path} has no sensor column; add columns named by the sensors table")
+        raise InputDataError(f"{source} has no sensor column; add columns named by the sensors table")
     values = pd.DataFrame(columns, index=index).resample(step).mean()
     present = pd.DataFrame(present_cols, index=index).resample(step).sum() > 0
     for sid in present.columns:
@@ -269,36 +269,35 @@ def read_scada(scada_path, sensors_path, network=None, *, step=None, tz: str = "
     return ScadaData(values=values, sensors=sensors, flags=_flag_table(flags), step=step)
 
 
-def _read_checked_table(path: Path, sensors: pd.DataFrame, sensors_path) -> pd.DataFrame:
-    """The SCADA table, refused when it has no ``timestamp``, no rows or a column the sensors table lacks."""
-    table = _read_table(path)
-    table.columns = [str(c).strip() for c in table.columns]
+def _checked_table(table: pd.DataFrame, sensors: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The table, refused when it has no ``timestamp``, no rows or a column the sensors table lacks."""
+    table = table.rename(columns=lambda c: str(c).strip())
     if "timestamp" not in table.columns:
-        raise InputDataError(f"SCADA file {path} has no 'timestamp' column; name the time column timestamp")
+        raise InputDataError(f"{source} has no 'timestamp' column; name the time column timestamp")
     known = set(sensors["sensor_id"])
     for col in table.columns:
         if col != "timestamp" and col not in known:
-            raise InputDataError(f"SCADA file {path}: column {col!r} is not in the sensors table {sensors_path}; "
-                                 "add a row for it (sensor_id, kind, element, unit) or remove the column")
+            raise InputDataError(f"{source}: column {col!r} is not in the sensors table; add a row for it "
+                                 "(sensor_id, kind, element, unit) or remove the column")
     if not len(table):
-        raise InputDataError(f"SCADA file {path} has no rows; export a period with readings")
+        raise InputDataError(f"{source} has no rows; export a period with readings")
     return table
 
 
-def _time_axis(table: pd.DataFrame, path: Path, tz: str, step, flags: list):
+def _time_axis(table: pd.DataFrame, source: str, tz: str, step, flags: list, header_rows: int = 1):
     """Parsed UTC times (rows without one dropped), checked for order, and the grid step.
 
     Flags duplicated and off-grid stamps. Returns ``table, times, step``.
     """
-    times = _parse_times(table["timestamp"], path, tz, flags)
+    times = _parse_times(table["timestamp"], source, tz, flags, header_rows)
     keep = times.notna().to_numpy()
     table, times = table.loc[keep].reset_index(drop=True), times[keep].reset_index(drop=True)
     diffs = times.diff().dt.total_seconds().to_numpy()
     back = np.flatnonzero(diffs < 0)
     if back.size:
         i = int(back[0])
-        raise InputDataError(f"SCADA file {path} row {i + 2}: timestamp {table['timestamp'].iloc[i]} is earlier than "
-                             "the row before; sort the file by time (duplicated stamps are allowed)")
+        raise InputDataError(f"{source} row {i + 1 + header_rows}: timestamp {table['timestamp'].iloc[i]} is earlier "
+                             "than the row before; sort the file by time (duplicated stamps are allowed)")
     dups = diffs == 0
     if dups.any():
         flags.append(("*", times[dups].min(), times[dups].max(), "duplicate_timestamp", int(dups.sum())))
@@ -306,7 +305,7 @@ def _time_axis(table: pd.DataFrame, path: Path, tz: str, step, flags: list):
     positive = diffs[diffs > 0]
     if step is None:
         if not positive.size:
-            raise InputDataError(f"SCADA file {path} has a single time stamp; give step= or a longer record")
+            raise InputDataError(f"{source} has a single time stamp; give step= or a longer record")
         step = pd.Timedelta(seconds=float(np.median(positive)))
     step = pd.Timedelta(step)
     off = ((times - times.dt.floor(step)) != pd.Timedelta(0)).to_numpy()
@@ -352,14 +351,15 @@ def _stuck_mask(v: np.ndarray, row, times: pd.Series, step, stuck_span, flags: l
     """Readings of a stuck sensor: the same value repeated for ``stuck_span`` or more.
 
     Measured in time, so that duplicated stamps neither break nor lengthen a
-    run; a flow of exactly zero is a stopped pump, not a stuck sensor.
+    run; a flow of exactly zero is a stopped pump and a demand of zero an
+    empty house, not a stuck sensor.
     """
     mask = np.zeros(len(v), dtype=bool)
     same = np.concatenate([[False], v[1:] == v[:-1]])
     for a, b in _runs(same):
         first = a - 1
         lasting = times[b - 1] - times[first] + step
-        if lasting >= stuck_span and not (row.kind == "flow" and v[first] == 0):
+        if lasting >= stuck_span and not (row.kind in ("flow", "demand") and v[first] == 0):
             mask[first:b] = True
             flags.append((row.sensor_id, times[first], times[b - 1], "stuck", int(times[first:b].nunique())))
     return mask
