@@ -20,7 +20,10 @@ from typing import Any
 
 from kit.errors import InputMissing, ParameterError
 
-KINDS = ("int", "float", "str", "bool", "date", "datetime", "path", "output_dir", "device", "list", "dict")
+KINDS = ("int", "float", "str", "bool", "date", "datetime", "path", "source", "output_dir", "device", "list", "dict")
+# A database URL (``scheme://...``), which a ``source`` parameter takes besides a path.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@?#]*:[^/@?#]*@|[?&]password=", re.I)
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class Param:
 
     @property
     def type_name(self) -> str:
-        base = {"path": "str (path)", "output_dir": "str (folder)", "date": "str (YYYY-MM-DD)",
+        base = {"path": "str (path)", "source": "str (path or URL)", "output_dir": "str (folder)", "date": "str (YYYY-MM-DD)",
                 "datetime": "str (YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS])", "device": "str"}.get(
             self.kind, self.kind
         )
@@ -71,7 +74,7 @@ class Param:
     def check(self, value):
         """Return ``value`` converted to this parameter's kind, or raise ParameterError."""
         if value is None:
-            if self.optional or self.kind == "path":
+            if self.optional or self.kind in ("path", "source"):
                 return None
             raise ParameterError(f"parameter {self.name!r} expects {self.type_name}, got None")
         value = _coerce(self, value)
@@ -83,7 +86,9 @@ class Param:
             raise ParameterError(f"parameter {self.name!r} must be >= {self.min}, got {value!r}")
         if self.max is not None and value > self.max:
             raise ParameterError(f"parameter {self.name!r} must be <= {self.max}, got {value!r}")
-        if self.kind == "path" and not Path(value).exists():
+        if self.kind == "source" and is_url(value):
+            _check_url(self.name, str(value))
+        elif self.kind in ("path", "source") and not Path(value).exists():
             raise InputMissing(
                 f"parameter {self.name!r}: {value} does not exist; give an existing path, or None for the embedded data"
             )
@@ -94,6 +99,24 @@ class Param:
 
             check_device(value)  # raises DeviceUnavailable with the reason
         return value
+
+
+def is_url(value) -> bool:
+    """Whether ``value`` is a URL (``scheme://...``) rather than a path.
+
+    Examples
+    --------
+    >>> is_url("postgresql://reader@db/historian"), is_url("data/scada.csv")
+    (True, False)
+    """
+    return isinstance(value, str) and bool(_URL.match(value))
+
+
+def _check_url(name: str, url: str) -> None:
+    """Refuse a URL carrying a password, without repeating it: parameters end up in reports and manifests."""
+    if _URL_PASSWORD.search(url):
+        raise ParameterError(f"parameter {name!r}: the URL carries a password; remove it and give the password "
+                             "through the driver's own files or environment (~/.pgpass, PGPASSFILE or PGPASSWORD)")
 
 
 def _type_error(p: Param, value) -> ParameterError:

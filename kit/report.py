@@ -98,6 +98,20 @@ def input_file(path, role: str | None = None, details: dict | None = None) -> Pa
     return path
 
 
+def input_source(description: dict, role: str) -> dict:
+    """Note an input that is not a file (a database, a stream) for the manifest, as ``description`` says it.
+
+    ``description`` must hold nothing secret (e.g.
+    :func:`kit.water.scada_sql.describe_source`: dialect, host, database,
+    user name, table or query hash); what the run read from it (rows,
+    window) can go in it too.
+    """
+    _state["inputs"][role] = _json_ready(description)
+    for folder in _targets():
+        write_json(folder / "inputs.json", _state["inputs"])
+    return description
+
+
 def _json_ready(value):
     """``value`` with NaN as None and NumPy/pandas scalars and timestamps as plain JSON values."""
     if isinstance(value, dict):

@@ -24,14 +24,14 @@ import yaml
 from kit import notebooks
 from kit.errors import KitError, ParameterError
 from kit.io import sha256, write_json
-from kit.params import Params, check_writable
+from kit.params import Params, check_writable, is_url
 from kit.provenance import git_state, host, package_versions
 
 NOTEBOOK_FILE = "notebook.ipynb"
 REPORT_FILE = "report.html"
 MANIFEST_FILE = "manifest.json"
 METRICS_FILE = "metrics.json"
-_PATH_KINDS = ("path", "output_dir")
+_PATH_KINDS = ("path", "source", "output_dir")
 
 
 def parse_cli_value(text: str):
@@ -73,7 +73,7 @@ class RunPlan:
 
 def _user_value(spec_param, raw, from_cli: bool):
     # From the command line a str parameter keeps its text as typed: `-p site 2020` is "2020".
-    text_kinds = ("str", "path", "output_dir", "device", "date", "datetime")
+    text_kinds = ("str", "path", "source", "output_dir", "device", "date", "datetime")
     if from_cli and spec_param is not None and spec_param.kind in text_kinds:
         return None if raw.strip().lower() in ("none", "null", "~") and spec_param.optional else raw
     return parse_cli_value(raw) if from_cli else raw
@@ -103,7 +103,7 @@ def plan(notebook: str, cli_params=(), param_file=None, out=None, cwd=None) -> R
     # Relative paths are the caller's, but the kernel runs in the notebook's folder.
     kinds = {p.name: p.kind for p in spec}
     for key, value in values.items():
-        if kinds.get(key) in _PATH_KINDS and isinstance(value, str):
+        if kinds.get(key) in _PATH_KINDS and isinstance(value, str) and not is_url(value):
             values[key] = str((cwd / value).resolve())
     checked: Params = spec.validate(values, partial=True)
     all_values = {**spec.defaults(), **dict(checked)}
@@ -157,7 +157,9 @@ def kernel_config():
 def _input_checksums(plan: RunPlan) -> dict:
     out = {}
     for key, value in plan.all_parameters.items():
-        if plan.spec_kinds.get(key) == "path" and value:
+        if plan.spec_kinds.get(key) == "source" and value and is_url(str(value)):
+            out[key] = {"url": str(value)}  # parameters never carry a password (kit.params refuses one)
+        elif plan.spec_kinds.get(key) in ("path", "source") and value:
             out[key] = {"path": str(value), "sha256": sha256(value)}
     return out
 

@@ -13,7 +13,8 @@ CONDA_NAME = {"torch": "pytorch", "cupy-cuda12x": "cupy", "dask[distributed]": "
 
 
 def _name(req: str) -> str:
-    return re.split(r"[<>=!~; ]", req.strip(), maxsplit=1)[0].lower()
+    # extras ("psycopg[binary]") pin the base package; the extra's own wheel is pinned beside it
+    return re.split(r"[<>=!~; \[]", req.strip(), maxsplit=1)[0].lower()
 
 
 def _pyproject():

@@ -114,3 +114,28 @@ def test_datetime_kind_takes_dates_and_date_times(value, expected):
 def test_datetime_kind_refusals_name_parameter_and_form(value, message):
     with pytest.raises(ParameterError, match=message):
         DATETIME_SPEC.validate({"train_start": value})
+
+
+# -- source: a path or a database URL ---------------------------------------
+
+def test_source_takes_a_url_or_an_existing_path(tmp_path):
+    from kit.errors import InputMissing
+
+    p = Param("scada", "source", None, "readings file or SQLAlchemy URL")
+    assert p.check("postgresql://reader@127.0.0.1:5432/historian") == "postgresql://reader@127.0.0.1:5432/historian"
+    assert p.check(f"sqlite:///{tmp_path}/h.db").startswith("sqlite:///")  # the reader checks the file
+    f = tmp_path / "s.csv"
+    f.write_text("x\n")
+    assert p.check(str(f)) == str(f)
+    with pytest.raises(InputMissing):
+        p.check(str(tmp_path / "missing.csv"))
+
+
+@pytest.mark.parametrize("url", ["postgresql://reader:hunter2@db/historian",
+                                 "postgresql+psycopg://reader:hunter2@db:5432/historian?sslmode=require",
+                                 "postgresql://reader@db/historian?password=hunter2"])
+def test_source_url_with_a_password_is_refused_without_repeating_it(url):
+    p = Param("scada", "source", None, "readings")
+    with pytest.raises(ParameterError) as err:
+        p.check(url)
+    assert "hunter2" not in str(err.value) and "~/.pgpass" in str(err.value)

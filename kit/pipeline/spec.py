@@ -31,6 +31,7 @@ import yaml
 
 from kit import notebooks
 from kit.errors import DeviceUnavailable, KitError
+from kit.params import is_url
 
 EXECUTORS = ("local", "dask")
 TEMPLATE_FIELDS = ("run_date",)
@@ -116,8 +117,8 @@ def _check_run_parameters(notebook_path, params: dict, where: str) -> None:
     for name, value in params.items():
         p = spec[name]
         rendered = _render(value, sample_date)
-        if p.kind == "path" and isinstance(rendered, str):
-            continue
+        if p.kind in ("path", "source") and isinstance(rendered, str) and not is_url(rendered):
+            continue  # files appear by the time the run starts
         try:
             p.check(rendered)
         except DeviceUnavailable:

@@ -6,8 +6,8 @@ from kit.water.detect import Detection, LeakDetector
 from kit.water.hydraulics import Leak, SimulationResult, emitter_coefficient, simulate
 from kit.water.network import (WaterNetwork, load_network, ltown_path, pipe_distances_m, plot_network,
                                sensors_from_comments)
-from kit.water.scada import ScadaData, read_scada, read_sensors
-from kit.water.localize import SignatureLocalizer, candidate_area
+from kit.water.scada import ScadaData, read_scada, read_sensors, scada_from_table
+from kit.water.localize import SignatureLocalizer, candidate_area, coverage_order
 from kit.water.nightflow import minimum_night_flow, net_consumption_lps
 from kit.water.residuals import PressureResiduals
 from kit.water.score import score_alarms
@@ -20,6 +20,7 @@ __all__ = [
     "PressureResiduals",
     "SignatureLocalizer",
     "candidate_area",
+    "coverage_order",
     "minimum_night_flow",
     "net_consumption_lps",
     "score_alarms",
@@ -40,6 +41,7 @@ __all__ = [
     "plot_network",
     "read_scada",
     "read_sensors",
+    "scada_from_table",
     "sensors_from_comments",
     "simulate",
 ]

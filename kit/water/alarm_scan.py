@@ -104,9 +104,8 @@ class _AlarmScan:
         z = -self._persistent_level(t) / self.sig - det.slack
         self.s = np.where(np.isnan(z), self.s, np.maximum(0.0, self.s + np.nan_to_num(z)))
         self.out[t] = self.s
-        if self.s.max() <= det.threshold_:
-            return
-        self._alarm(t)
+        if self.s.max() > det.threshold_:
+            self._alarm(t)
 
     def _persistent_level(self, t: int) -> np.ndarray:
         """Trailing median over ``persistence_h`` hours of the offset-corrected residual, per sensor (NaN: too few)."""
@@ -119,24 +118,53 @@ class _AlarmScan:
         return med
 
     def _alarm(self, t: int) -> None:
-        """Describe the alarm at hour ``t``, keep it unless merged or unexplained, then settle."""
+        """Describe the alarm at hour ``t``; raise it, drop it as a repeat, or take it for drift when poorly explained."""
         det = self.det
         k = int(np.argmax(self.s))
         zero = t
         while zero > 0 and self.out[zero - 1, k] > 0:
             zero -= 1
         start = _change_point(self.raw[:, k] - self.basis @ self.offset[:, k], zero, t, det.persistence_h)
+        row, ranking = self._describe_since(start, t, k)
+        if self._merges(row["best"]):
+            self._settle(t)
+        elif self._explained(row):
+            self._raise(row, ranking, t)
+        else:
+            self._drift(start, t)
+
+    def _describe_since(self, start: int, t: int, k: int):
         shift = self.hourly.iloc[start:t + 1] - self.basis[start:t + 1] @ self.offset
-        row, ranking = self._describe(shift, self.idx[t], self.idx[start], self.cols[k])
-        best = row["best"]
-        unexplained = det.localizer_ is not None and not row["score"] >= _required_score(det, row)
-        if not self._merges(best) and not unexplained:
-            self.rows.append(row)
-            self.rankings.append(ranking)
-            if best is not None:
-                self.open_best.append((len(self.rows) - 1, best))
+        return self._describe(shift, self.idx[t], self.idx[start], self.cols[k])
+
+    def _explained(self, row) -> bool:
+        return self.det.localizer_ is None or row["score"] >= _required_score(self.det, row)
+
+    def _raise(self, row, ranking, t: int) -> None:
+        self.rows.append(row)
+        self.rankings.append(ranking)
+        if row["best"] is not None:
+            self.open_best.append((len(self.rows) - 1, row["best"]))
+        self._settle(t)
+
+    def _drift(self, start: int, t: int) -> None:
+        """Take the shift since ``start`` for drift: its level becomes normal at once, from the hours already seen.
+
+        Learning it from the hours after (as :meth:`_settle` does after a
+        leak) would also absorb a leak starting meanwhile.
+        """
+        window = self.hourly.iloc[max(start, t + 1 - self.det.settle_h):t + 1]
+        if window.notna().any(axis=1).sum() < 12:
+            self._settle(t)
+            return
+        self.offset = offset_profile(window, self.det.tz)
         self.s = np.zeros(len(self.cols))
-        self.resume = t + 1 + det.settle_h
+        self.resume = t + 1
+
+    def _settle(self, t: int) -> None:
+        """Restart the CUSUM after ``settle_h`` hours, with the residual level learnt over them."""
+        self.s = np.zeros(len(self.cols))
+        self.resume = t + 1 + self.det.settle_h
         self.pending = self.resume
 
     def _merges(self, best) -> bool:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from kit.errors import InputDataError
+from kit.params import is_url
 from kit.water.scada_formats import declare_sensors, read_raw_scada, read_sensors, wide_from_long
 from kit.water.scada_formats.sensors import SI_UNIT  # noqa: F401  (the kit's unit per kind, imported from here before)
 
@@ -132,7 +133,7 @@ def _runs(mask: np.ndarray):
 
 
 def read_scada(scada_path, sensors_path=None, network=None, *, step=None, tz: str = "UTC", stuck_hours: float = 2.0,
-               ranges: dict | None = None) -> ScadaData:
+               ranges: dict | None = None, table: str = "scada", window=None) -> ScadaData:
     """Read SCADA readings in any format the kit knows and put them on a regular grid in m and L/s.
 
     Parameters
@@ -149,7 +150,11 @@ def read_scada(scada_path, sensors_path=None, network=None, *, step=None, tz: st
           sheets ``Pressures (m)``, ``Flows (m3_h)``, ``Levels (m)``,
           optionally ``Demands (L_h)``, each ``Timestamp`` + one column per
           node or link id;
-        - a folder of BattLeDIM's per-sheet CSVs (``*Pressures*.csv``, ...).
+        - a folder of BattLeDIM's per-sheet CSVs (``*Pressures*.csv``, ...);
+        - a SQLAlchemy URL of a SQL historian (``postgresql://reader@host/db``,
+          ``sqlite:///historian.db``) whose ``table`` (or query) gives the long
+          format; credentials from the driver's files or environment
+          (``~/.pgpass``, ``PGPASSWORD``), never in the URL.
 
         CSV separators (``,`` ``;`` tab) and decimal commas are sniffed.
         Timestamps in ISO 8601 (or date-time cells), all with a UTC offset
@@ -176,6 +181,12 @@ def read_scada(scada_path, sensors_path=None, network=None, *, step=None, tz: st
     ranges : dict, optional
         ``sensor_id -> (low, high)`` in the kit's units, overriding the
         plausible range of its kind.
+    table : str
+        SQL source only: a table (``schema.table``) or a ``SELECT`` using
+        ``:start`` and ``:end``, giving ``timestamp, tag, value[, unit]``.
+    window : (Timestamp, Timestamp or None), optional
+        SQL source only: the rows fetched, start inclusive, end exclusive
+        (None: to the newest).
 
     Returns
     -------
@@ -200,9 +211,27 @@ def read_scada(scada_path, sensors_path=None, network=None, *, step=None, tz: st
     >>> str(data.values.index[0])
     '2023-12-31 23:00:00+00:00'
     """
-    raw = read_raw_scada(scada_path, sensors_path, network)
+    if is_url(scada_path):
+        raw = _read_sql(scada_path, sensors_path, network, table, window, tz)
+        header_rows = 0
+    else:
+        raw = read_raw_scada(scada_path, sensors_path, network)
+        header_rows = raw.header_rows
     return scada_from_table(raw.table, raw.sensors, network, source=raw.source, step=step, tz=tz,
-                            stuck_hours=stuck_hours, ranges=ranges, header_rows=raw.header_rows, flags=raw.flags)
+                            stuck_hours=stuck_hours, ranges=ranges, header_rows=header_rows, flags=raw.flags)
+
+
+def _read_sql(url: str, sensors_path, network, table: str, window, tz: str):
+    """Long rows of a SQL historian for ``window``, as the raw wide table and its sensors."""
+    from kit.water.scada_formats.read import mapping_table
+    from kit.water.scada_sql import describe_source, read_sql_long
+
+    start, end = window if window is not None else (None, None)
+    long = read_sql_long(url, table, start=start, end=end, tz=tz)
+    where = describe_source(url, table)["url"]
+    raw = wide_from_long(long, mapping_table(sensors_path), network, source=f"SCADA source {where}",
+                         mapping_source=f"tag mapping {sensors_path}", header_rows=0)
+    return raw._replace(flags=tuple(long.attrs.get("flags", ())) + tuple(raw.flags))
 
 
 def scada_from_table(table: pd.DataFrame, sensors: pd.DataFrame, network=None, *, source: str = "SCADA table",

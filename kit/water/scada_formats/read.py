@@ -55,7 +55,8 @@ def _table(path: Path, kind: str) -> pd.DataFrame:
     return read_delimited(path, f"SCADA file {path}")
 
 
-def _mapping_table(sensors_path) -> pd.DataFrame | None:
+def mapping_table(sensors_path) -> pd.DataFrame | None:
+    """The tag mapping CSV of a long export as text (None when not given)."""
     if sensors_path is None:
         return None
     path = Path(sensors_path)
@@ -114,7 +115,7 @@ def read_raw_scada(scada_path, sensors_path=None, network=None) -> RawScada:
     table = _table(path, kind)
     header_rows = 0 if kind == "parquet" else 1
     if is_long(table.columns):
-        mapping = _mapping_table(sensors_path)
+        mapping = mapping_table(sensors_path)
         return wide_from_long(table, mapping, network, source=f"SCADA file {path}",
                               mapping_source=f"tag mapping {sensors_path}", header_rows=header_rows)
     return _wide(path, table, sensors_path, network, header_rows)
