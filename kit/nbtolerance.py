@@ -122,6 +122,10 @@ class CellRule:
 def load_rules(path) -> dict[str, dict[str, CellRule]]:
     """Read a rules file: ``{notebook stem: {cell id: CellRule}}``."""
     data = yaml.safe_load(Path(path).read_text()) or {}
+    for nb, cells in data.items():
+        numeric = [c for c in (cells or {}) if not isinstance(c, str)]
+        if numeric:  # YAML reads 12345678 or 01234567 (octal) as a number: the id is lost
+            raise ValueError(f"{path}: {nb}: cell id {numeric[0]!r} was read as a number; quote it ('...')")
     return {
         str(nb): {str(cell): CellRule.from_dict(rule, f"{nb}:{cell}") for cell, rule in (cells or {}).items()}
         for nb, cells in data.items()

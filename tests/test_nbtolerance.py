@@ -91,7 +91,7 @@ def test_bad_rules_are_refused_with_the_place_named():
 
 NOTEBOOK_RULES = """
 10_trained:
-  {cell_id}:
+  '{cell_id}':
     why: a number standing in for a trained detector's mAP
     numbers:
       - {{name: map50, pattern: 'test mAP@0\\.5 NUM', abs: 0.04, min: 0.75}}
@@ -131,3 +131,11 @@ def test_a_rule_for_a_cell_that_is_gone_stops_the_run(pytester):
                                            "--nbval-tolerances", "rules.yaml", "10_trained.ipynb")
     assert result.ret != 0
     result.stderr.fnmatch_lines(["*10_trained has no cell 'no-such-cell'*"])
+
+
+def test_a_cell_id_yaml_reads_as_a_number_is_named(tmp_path):
+    """nbformat's random ids can be all digits (``04644412`` is octal to YAML): unquoted, the id would be lost."""
+    path = tmp_path / "rules.yaml"
+    path.write_text("10_trained:\n  04644412:\n    why: x\n    numbers: []\n")
+    with pytest.raises(ValueError, match="read as a number; quote it"):
+        load_rules(path)
