@@ -4,7 +4,7 @@ import pytest
 
 from kit.errors import InputDataError
 from kit.vision.data import load_coco
-from kit.vision.formats import detect
+from kit.vision.formats import detect, split_summary
 
 
 def _same_boxes(a, b, atol):
@@ -42,6 +42,9 @@ def test_image_without_label_file_is_an_image_without_objects(export):
     idx = load_coco(d, "train")
     assert len(idx.images) == 6 and sum(len(b) == 0 for b in idx.boxes) == 2
     assert idx.report.counts["image_without_boxes"] == 2 and idx.report.dropped == 0
+    row = split_summary({"train": idx}).loc["train"]
+    assert (row["images"], row["without objects"], row["set aside"]) == (6, 2, 0)
+    assert row["objects"] == sum(row[n] for n in ("container", "truck", "pallet", "person")) == sum(map(len, idx.boxes))
 
 
 def test_segment_lines_become_the_box_around_their_points(export):
