@@ -4,6 +4,8 @@ A data set is a folder holding either ``annotations.json`` whose images
 carry ``"split": "train" | "val" | "test"``, or one file per split
 (``train.json``, ``val.json``, ``test.json``), and the images they name
 (``file_name`` relative to the folder, or under ``images/`` or ``<split>/``).
+YOLO, Pascal VOC and CVAT for images exports are recognised from the folder
+and read into the same COCO dict (:mod:`kit.vision.formats`).
 
 Bad items never stop a batch: a missing or unreadable image, an annotation
 with an unknown category or image, a malformed box, a box outside the image
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kit.errors import InputDataError, ParameterError
-from kit.vision import coco_checks
+from kit.vision import coco_checks, formats
 
 __all__ = [
     "REASONS",
@@ -42,7 +44,8 @@ REASONS = {
     "bad_annotation": ("annotation without image_id, category_id or a bbox of 4 finite numbers, w and h >= 0", True),
     "unknown_image": ("annotation for an image id that is not listed (or was set aside)", True),
     "unknown_category": ("annotation with a category_id not in categories", True),
-    "crowd": ("iscrowd=1 region, not a single object: not trained on, an 'ignore' region in evaluation", True),
+    "crowd": ("iscrowd=1 region (or VOC 'difficult' object): not trained on, an 'ignore' region in evaluation", True),
+    "not_a_box": ("CVAT polyline, points, cuboid, skeleton or tag: not an object box", True),
     "box_outside_image": ("box with no area inside the image", True),
     "box_clipped": ("box partly outside the image, clipped to it", False),
     "box_too_small": ("box narrower or lower than min_box_px after clipping", True),
@@ -151,12 +154,14 @@ class CocoIndex:
 
 def load_coco(path, split: str | None = None, *, check_images: str = "full", empty_images: str = "keep",
               min_box_px: float = 1.0) -> CocoIndex:
-    """Read and check one split of a COCO detection data set.
+    """Read and check one split of a detection data set (COCO, or YOLO, Pascal VOC, CVAT read as COCO).
 
     Parameters
     ----------
     path : path
-        A folder (with ``annotations.json`` or ``<split>.json``) or a COCO JSON file.
+        A folder (with ``annotations.json`` or ``<split>.json``) or a COCO JSON file;
+        or a YOLO, Pascal VOC or CVAT for images export, recognised by
+        :func:`kit.vision.formats.detect` and read by :func:`kit.vision.formats.read`.
     split : {"train", "val", "test"} or None
         None takes every image of ``annotations.json``.
     check_images : {"full", "header", "none"}
@@ -193,9 +198,17 @@ def load_coco(path, split: str | None = None, *, check_images: str = "full", emp
         raise ParameterError(f"check_images must be 'full', 'header' or 'none', got {check_images!r}")
     if empty_images not in ("keep", "skip"):
         raise ParameterError(f"empty_images must be 'keep' or 'skip', got {empty_images!r}")
-    root, json_path, by_field = coco_checks.locate(path, split)
-    data = coco_checks.read_json(json_path)
     report = SkipReport()
+    fmt, found = formats.detect(path) if Path(path).exists() else ("coco", path)
+    if fmt == "coco":
+        root, json_path, by_field = coco_checks.locate(found, split)
+        data = coco_checks.read_json(json_path)
+    else:  # YOLO, VOC, CVAT: read into the same COCO dict, every image with its split, then the same checks
+        root, json_path, data, set_aside = formats.read(fmt, found)
+        by_field = split is not None
+        for reason, example, image_split in set_aside:
+            if split in (None, image_split):
+                report.add(reason, example)
     cats, label_of = coco_checks.categories(data, json_path)
     images, seen = coco_checks.usable_images(data, root, json_path, split, by_field, check_images, report)
     per_image = coco_checks.boxes_per_image(data, images, seen, label_of, by_field, min_box_px, report)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.errors import InputDataError
 from kit.params import Param, Spec
 
 #: Zones of the default clip (256-px yard camera): the truck road (both lanes; people must not walk there) and the stacks.
@@ -25,7 +24,7 @@ DEFAULT_ZONES = {
 
 PARAMETERS = Spec(
     (
-        Param("dataset", "path", None, "COCO folder (annotations.json with per-image split, or train/val/test.json); None generates synthetic yard and gate scenes", optional=True),
+        Param("dataset", "path", None, "detection data set folder, recognised from its files: COCO (annotations.json with per-image split, or train/val/test.json), YOLO (data.yaml with images/ and labels/), Pascal VOC (Annotations/, JPEGImages/, ImageSets/Main) or CVAT for images 1.1 (annotations.xml, images/); its own classes are trained; None generates synthetic yard and gate scenes", optional=True),
         Param("model", "str", "centernet", "detector: centernet (small anchor-free, trained from scratch on CPU, exported to ONNX and int8); ssdlite, fcos or faster_rcnn (torchvision, for a GPU or a bigger budget; backbone in ONNX and int8, heads and NMS in Torch)", choices=("centernet", "ssdlite", "fcos", "faster_rcnn")),
         Param("weights", "path", None, "local weight file (state_dict) to start the detector from; None trains from scratch (nothing is downloaded)", optional=True),
         Param("image_size", "int", 256, "square input size of the detector, px (multiple of 16)", min=64, max=1024),
@@ -41,12 +40,17 @@ PARAMETERS = Spec(
 
 
 def prepare_dataset(dataset, output_dir, scale: float, seed: int, image_size: int) -> Path:
-    """The dataset folder to use: the user's (checked to exist) or a synthetic one written under ``output_dir``."""
+    """The dataset folder to use: the user's (checked to be a known format) or a synthetic one written under ``output_dir``.
+
+    The user's folder (or file) may hold COCO, YOLO, Pascal VOC or CVAT
+    annotations (:func:`kit.vision.formats.detect`); it is returned as it
+    is and :class:`kit.vision.data.CocoDetection` reads it.
+    """
     if dataset is not None:
-        p = Path(dataset)
-        if not (p / "annotations.json").is_file() and not (p / "train.json").is_file():
-            raise InputDataError(f"dataset {p} has no annotations.json or train.json; give a COCO folder (see datasets/logistics/README.md)")
-        return p
+        from kit.vision.formats import detect
+
+        detect(dataset)  # raises a one-line InputDataError naming what was expected
+        return Path(dataset)
     from kit.vision.synthetic import DATA_VERSION, generate
 
     folder = Path(output_dir) / "synthetic"
