@@ -112,12 +112,10 @@ def _refuse_outside(outside, lon, lat, rows, grid, lats, lons, source):
         f"beyond); download ERA5 over the whole perimeter (CDS area {area})")
 
 
-def _on_pixels(values: np.ndarray, cy, cx, chunk_rows: int):
-    """A lazy ``(y, x, ...)`` array: ``values[cy, cx]`` computed one chunk of rows at a time."""
+def _on_pixels(values: np.ndarray, iy, ix):
+    """A lazy ``(y, x, ...)`` array: ``values[iy, ix]`` (``iy``, ``ix`` Dask index maps) one chunk of rows at a time."""
     import dask.array as da
 
-    iy = da.from_array(cy, chunks=(chunk_rows, cy.shape[1]))
-    ix = da.from_array(cx, chunks=(chunk_rows, cx.shape[1]))
     extra = values.shape[2:]
     return da.map_blocks(lambda a, b, v: v[a, b], iy, ix, v=values, dtype=values.dtype,
                          new_axis=list(range(2, 2 + len(extra))) if extra else None,
@@ -165,19 +163,23 @@ def reanalysis_on_grid(cells: xr.Dataset, grid: xr.Dataset, *, elevation_m=None,
     nx = max(grid.sizes["x"], 1)
     chunk_rows = max(1, min(grid.sizes["y"], chunk_pixels // nx))
     cy, cx, lat_map = _cell_maps(cells, grid, source, chunk_rows)
+    import dask.array as da
+
+    # One pair of index maps shared by every variable; name=False spares hashing them (the graph is built once).
+    iy, ix = (da.from_array(m, chunks=(chunk_rows, m.shape[1]), name=False) for m in (cy, cx))
     out = xr.Dataset(coords={"y": grid["y"], "x": grid["x"], "time": cells["time"]})
     if "spatial_ref" in grid.coords:
         out = out.assign_coords(spatial_ref=grid["spatial_ref"])
     for name in CELL_VARIABLES:
         if name in cells:
             values = np.ascontiguousarray(cells[name].transpose("y", "x", "time").values)
-            out[name] = (("y", "x", "time"), _on_pixels(values, cy, cx, chunk_rows), cells[name].attrs)
+            out[name] = (("y", "x", "time"), _on_pixels(values, iy, ix), cells[name].attrs)
     out["lat_deg"] = (("y", "x"), lat_map, {"units": "degrees_north", "long_name": "latitude of the pixel centre"})
     if elevation_m is not None:
         out.attrs["elevation_m"] = float(elevation_m)
     elif "elevation_m" in cells:
         elev = np.asarray(cells["elevation_m"].transpose("y", "x").values, float)
-        out["elevation_m"] = (("y", "x"), _on_pixels(elev, cy, cx, chunk_rows), {"units": "m", "long_name": "ERA5 cell elevation (z / g)"})
+        out["elevation_m"] = (("y", "x"), _on_pixels(elev, iy, ix), {"units": "m", "long_name": "ERA5 cell elevation (z / g)"})
     if "wind_height_m" in cells:
         out["wind_height_m"] = cells["wind_height_m"]
     out["cell_row"], out["cell_col"] = (("y", "x"), cy), (("y", "x"), cx)
