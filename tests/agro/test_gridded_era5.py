@@ -10,6 +10,7 @@ import json
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import kit.report
@@ -102,8 +103,6 @@ def test_each_pixels_et0_is_its_cells_point_conversion(era5, regridded, grid):
 def test_wind_is_brought_to_2m_once(era5, regridded, grid):
     cells, w = regridded
     times = np.asarray(w["time"].values)
-    import pandas as pd
-
     iy, ix = np.array([0, 39]), np.array([0, 39])
     daily, _ = pixel_daily_weather(w.load(), iy, ix, pd.DatetimeIndex(times), w["lat_deg"].values[iy, ix],
                                    w["elevation_m"].values[iy, ix], 0.16, "fao56", np.float64)
@@ -155,3 +154,34 @@ def test_notebook_glue_without_elevation_is_the_point_paths_line(tmp_path, grid)
     assert "\n" not in str(err.value)
     weather, _, _, _ = _load(tmp_path / "out2", weather=str(era5), fields=str(fields), elevation_m=466.0)
     assert weather.attrs["elevation_m"] == 466.0 and "elevation_m" not in weather
+
+
+def test_pixels_nearest_a_sea_cell_take_the_nearest_cell_with_data(tmp_path, grid):
+    hourly = era5_hourly(start="2022-03-30 00:00", hours=48, lats=LATS, lons=LONS, seed=1)
+    for name in hourly.data_vars:
+        hourly[name][:, 2, 1] = np.nan                         # (31.8, -8.0): sea in ERA5-Land
+    cells, _ = convert_weather_grid(write_new_cds(tmp_path / "coast.nc", hourly), tz="UTC")
+    w = reanalysis_on_grid(cells, grid)
+    i, j = w["cell_row"].values, w["cell_col"].values
+    assert not np.any((i == 2) & (j == 1)) and bool(w["tmin_c"].notnull().all())
+    lon, lat = pixel_lon_lat(grid, slice(None))
+    moved = (np.abs(lat - 31.8) <= 0.05) & (np.abs(lon + 8.0) <= 0.05)   # those whose nearest cell is the sea one
+    assert moved.any()
+    wet = [(a, b) for a in range(3) for b in range(3) if (a, b) != (2, 1)]
+    for r, c in zip(*np.nonzero(moved)):
+        d = [np.hypot(LATS[a] - lat[r, c], (LONS[b] - lon[r, c]) * np.cos(np.radians(lat[r, c]))) for a, b in wet]
+        assert (i[r, c], j[r, c]) == wet[int(np.argmin(d))]
+
+
+def test_point_weather_with_gridded_fields_is_as_before(grid, tmp_path):
+    from kit.agro import synthetic
+
+    fields = tmp_path / "perimeter.nc"
+    perimeter(size=12).to_netcdf(fields)
+    csv = tmp_path / "weather.csv"
+    synthetic.weather("marrakech", seasons=1, seed=0, start_year=2021).to_csv(csv, index=False)
+    kit.report.bind(tmp_path / "out")
+    p = nbk.PARAMETERS.validate({"output_dir": str(tmp_path / "out"), "device": "cpu", "weather": str(csv),
+                                 "fields": str(fields)})
+    weather, _, source = nbk.load_inputs(p)
+    assert "tmin_c" in weather.columns and "every ERA5 cell" not in source and nbk.site_weather(weather) is weather
