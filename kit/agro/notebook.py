@@ -6,11 +6,13 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from kit.agro import et0, read_fields, read_weather, schedule, synthetic
-from kit.agro.weather_sources import conversion_summary
+from kit.agro.weather_sources import conversion_summary, convert_weather_grid, sniff_weather_format
 from kit.agro.crops import CROPS
 from kit.agro.gridded.contract import block_fields_table, is_gridded, pixel_area_ha, read_fields_grid
+from kit.agro.gridded.reanalysis import CELL_VARIABLES, reanalysis_on_grid
 from kit.agro.policy import STRATEGIES
 from kit.backend import as_backend
 from kit.errors import ParameterError
@@ -21,7 +23,7 @@ PARAMETERS = Spec(
     (
         Param("site", "str", "marrakech", "embedded site used when weather is None", choices=tuple(synthetic.SITES)),
         Param("weather", "path", None, "daily weather: the kit's CSV (date, tmin_c, tmax_c, ...; datasets/irrigation/README.md), "
-              "a NASA POWER daily CSV/JSON or an ERA5(-Land) hourly NetCDF; None for the embedded data"),
+              "a NASA POWER daily CSV/JSON or an ERA5(-Land) hourly NetCDF (gridded fields: every cell); None for the embedded data"),
         Param("fields", "path", None, "fields CSV/GeoJSON table (field_id, crop, planting_date, area_ha, soil) or a NetCDF/GeoTIFF grid (crop, soil, planting_date per pixel); None for the embedded data"),
         Param("season_start", "date", "2021-09-01", "first day planned, YYYY-MM-DD"),
         Param("season_end", "date", "2022-08-31", "last day planned, YYYY-MM-DD"),
@@ -39,6 +41,8 @@ PARAMETERS = Spec(
     purpose="FAO-56 ET0, daily soil water balance and irrigation schedules under a water quota, for many fields at once.",
 )
 
+_NO_ELEVATION = ("{weather} gives no site elevation (no elevation_m column; ERA5 files hold none): "
+                 "give elevation_m, the site's elevation in m")
 QUOTA_SHARE_OF_NEED = 0.7  # default quota when none is given: a 30 % cut of the unconstrained (MAD) need
 
 
@@ -56,23 +60,31 @@ def load_inputs(p) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     Returns
     -------
     weather, fields, description
+        ``weather`` is a table, or with gridded fields and an ERA5 file the
+        gridded weather on the fields' grid (:func:`era5_on_fields`; one
+        table of it: :func:`site_weather`).
     """
     if p.season_end <= p.season_start:
         raise ParameterError(f"season_end {p.season_end} must be after season_start {p.season_start}")
     first, n_years = agricultural_years(p.season_start, p.season_end)
-    if p.weather:
+    grid = read_fields_grid(p.fields) if p.fields and is_gridded(p.fields) else None
+    if p.weather and grid is not None and sniff_weather_format(p.weather) == "era5_netcdf":
+        weather, conversion = era5_on_fields(p.weather, grid, p.elevation_m)
+        input_file(p.weather, "weather", details={"conversion": conversion})
+        source = (f"weather from {p.weather} ({conversion_summary(conversion)}; every ERA5 cell: each field pixel "
+                  f"on its nearest cell, {conversion['regridding']['cells_used']} cells used)")
+    elif p.weather:
         weather = read_weather(p.weather, lat_deg=p.lat_deg, elevation_m=p.elevation_m, lon_deg=p.lon_deg)
         if weather.attrs.get("elevation_m") is None:  # FAO-56 ET0 needs it; say so before any work
-            raise ParameterError(f"{p.weather} gives no site elevation (no elevation_m column; ERA5 files hold none): "
-                                 "give elevation_m, the site's elevation in m")
+            raise ParameterError(_NO_ELEVATION.format(weather=p.weather))
         conversion = weather.attrs.get("conversion")
         input_file(p.weather, "weather", details={"conversion": conversion} if conversion else None)
         source = f"weather from {p.weather}" + (f" ({conversion_summary(conversion)})" if conversion else "")
     else:
         weather = synthetic.weather(p.site, seasons=n_years, seed=p.seed, start_year=first)
         source = f"embedded weather for {synthetic.site_info(p.site)['station']}"
-    if p.fields and is_gridded(p.fields):
-        fields = read_fields_grid(p.fields)
+    if grid is not None:
+        fields = grid
         source += f", gridded fields from {p.fields}"
     elif p.fields:
         fields = read_fields(p.fields)
@@ -81,6 +93,57 @@ def load_inputs(p) -> tuple[pd.DataFrame, pd.DataFrame, str]:
         fields = synthetic.fields(p.site, n=200 * p.scale, seed=p.seed, start_year=first)
         source += f", {len(fields)} embedded fields"
     return weather, fields, source
+
+
+def era5_on_fields(path, grid, elevation_m=None):
+    """An ERA5 / ERA5-Land file on the fields' grid (every cell, each pixel on its nearest) and its description.
+
+    The description is :func:`kit.agro.weather_sources.convert_weather_grid`'s
+    with ``regridding`` (method, cells used) added.
+
+    Raises
+    ------
+    kit.errors.ParameterError
+        Neither the file (``z``), the fields nor ``elevation_m`` give an
+        elevation: the point path's one line.
+    """
+    cells, conversion = convert_weather_grid(path)
+    weather = reanalysis_on_grid(cells, grid, elevation_m=elevation_m)
+    has_elevation = "elevation_m" in weather or "elevation_m" in weather.attrs
+    if not (has_elevation or "elevation_m" in grid or "elevation_m" in grid.attrs):
+        raise ParameterError(_NO_ELEVATION.format(weather=path))
+    used = np.unique(np.asarray(weather["cell_row"].values, np.int64) * cells.sizes["x"] + weather["cell_col"].values)
+    conversion["regridding"] = {"method": "nearest ERA5 cell of each field pixel (pixel centres to lon/lat through "
+                                          "the fields' CRS)", "cells_used": int(used.size),
+                                "fields_grid": [int(grid.sizes["y"]), int(grid.sizes["x"])]}
+    conversion["site"]["elevation_from"] = ("argument elevation_m" if elevation_m is not None else
+                                            "z (geopotential), per cell" if "elevation_m" in weather else "the fields grid")
+    conversion["notes"].append("every cell used: each field pixel takes its nearest cell's weather and its own latitude")
+    return weather, conversion
+
+
+def site_weather(weather, fields=None) -> pd.DataFrame:
+    """One weather table for the ET0 figure and single-field checks: ``weather`` itself, or gridded weather's central pixel.
+
+    Parameters
+    ----------
+    weather : pandas.DataFrame or xarray.Dataset
+        What :func:`load_inputs` returned.
+    fields : xarray.Dataset, optional
+        The fields grid: its ``elevation_m`` attribute when the weather has none.
+    """
+    if not isinstance(weather, xr.Dataset):
+        return weather
+    px = weather.isel(y=weather.sizes["y"] // 2, x=weather.sizes["x"] // 2).load()
+    table = pd.DataFrame({"date": pd.DatetimeIndex(px["time"].values)})
+    for name in CELL_VARIABLES:
+        if name in px:
+            table[name] = np.asarray(px[name].values, float)
+    table["wind_height_m"] = float(px["wind_height_m"]) if "wind_height_m" in px else float(weather.attrs.get("wind_height_m", 2.0))
+    table["lat_deg"] = float(px["lat_deg"])
+    elevation = float(px["elevation_m"]) if "elevation_m" in px else weather.attrs.get(
+        "elevation_m", None if fields is None else fields.attrs.get("elevation_m"))
+    return read_weather(table, elevation_m=elevation)
 
 
 def plan_strategies(fields, weather, p, backend=None, strategies=STRATEGIES) -> tuple[dict, int]:
@@ -283,6 +346,6 @@ def plot_map(plan):
     return fig
 
 
-__all__ = ["PARAMETERS", "load_inputs", "plan_strategies", "comparison_table", "example_fields", "plot_et0",
+__all__ = ["PARAMETERS", "load_inputs", "era5_on_fields", "site_weather", "plan_strategies", "comparison_table", "example_fields", "plot_et0",
            "plot_depletion", "plot_strategies", "headline", "rounded", "describe_fields", "n_fields", "is_grid_plan", "plot_map"]
 

@@ -12,7 +12,9 @@ or the GeoTIFF, and are kept on the results.
 Weather is one station's table (shared by all pixels) or an
 :class:`xarray.Dataset` / NetCDF with the weather contract's variable names
 and dims ``(time,)`` or ``(y, x, time)`` on the fields' grid
-(:mod:`kit.agro.gridded.weather`).
+(:mod:`kit.agro.gridded.weather`); an ERA5 / ERA5-Land file's cells are put
+on the fields' grid, each pixel on its nearest cell, by
+:mod:`kit.agro.gridded.reanalysis`.
 
 The valid pixels of each block of rows are flattened onto the vectorized
 field axis of :func:`kit.agro.balance.water_balance_kernel` and the results
@@ -23,7 +25,7 @@ through. Seasonal maps are kept in memory (one value per pixel); daily
 variables only when asked for (``daily=``), see
 :mod:`kit.agro.gridded.result`.
 
-The modules, lowest first: ``contract`` (the fields file), ``weather``,
+The modules, lowest first: ``contract`` (the fields file), ``weather``, ``reanalysis``,
 ``blocks`` (block inputs), ``result`` (maps and :class:`GridPlan`),
 ``driver`` (:func:`run_grid`).
 """

@@ -132,6 +132,7 @@ class FieldBlocks:
             table, iy, ix = block_fields_table(blk, self.grid, rows, self.area_default, self.crops, w.lat_deg, w.elevation_m)
             if table.empty:
                 continue
+            table = self._site_from_weather(rows, table, iy, ix)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 inputs = self._prepare(rows, table, iy, ix)
@@ -147,6 +148,17 @@ class FieldBlocks:
         if partial:
             warnings.warn(f"{partial} field pixel(s) have a season only partly inside {w.times[0]:%Y-%m-%d}..{w.times[-1]:%Y-%m-%d}; "
                           "their seasonal totals and yields cover the simulated days only", stacklevel=self.stacklevel)
+
+    def _site_from_weather(self, rows: slice, table: pd.DataFrame, iy, ix) -> pd.DataFrame:
+        """Latitude and elevation the fields do not give, from gridded weather that has them per pixel (ERA5 on the grid)."""
+        wg = self.window.weather_grid
+        if wg is None:
+            return table
+        for name in ("lat_deg", "elevation_m"):
+            if name in wg and set(wg[name].dims) == {"y", "x"} and table[name].isna().any():
+                values = np.asarray(wg[name].isel(y=rows).transpose("y", "x").values, float)[iy, ix]
+                table[name] = table[name].fillna(pd.Series(values, index=table.index))
+        return table
 
     def _prepare(self, rows: slice, table: pd.DataFrame, iy, ix) -> Inputs | None:
         """Kernel inputs of one block's field pixels; None when none of them grows inside the window."""

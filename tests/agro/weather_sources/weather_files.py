@@ -97,7 +97,8 @@ GRIB = {"t2m": (167, "2t", "2 metre temperature", "K", "instant"), "d2m": (168, 
         "u10": (165, "10u", "10 metre U wind component", "m s**-1", "instant"),
         "v10": (166, "10v", "10 metre V wind component", "m s**-1", "instant"),
         "ssrd": (169, "ssrd", "Surface short-wave (solar) radiation downwards", "J m**-2", "accum"),
-        "tp": (228, "tp", "Total precipitation", "m", "accum")}
+        "tp": (228, "tp", "Total precipitation", "m", "accum"),
+        "z": (129, "z", "Geopotential", "m**2 s**-2", "instant")}
 
 
 def era5_hourly(start="2024-03-08 00:00", hours=96, lats=(31.7, 31.6), lons=(-8.1, -8.0), seed=0):
