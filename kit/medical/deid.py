@@ -194,9 +194,9 @@ class Deidentifier:
         return mac.digest()
 
     def new_uid(self, uid: str) -> str:
-        """The replacement for ``uid``: ``2.25.`` and a UUID-shaped integer from the HMAC (itself with Retain UIDs)."""
+        """The replacement for ``uid``: ``2.25.`` and a UUID-shaped integer from the HMAC."""
         uid = str(uid).strip().rstrip("\x00")
-        if not uid or _well_known(uid) or "retain_uids" in self.options:
+        if not uid or _well_known(uid):
             return uid
         return "2.25." + str(uuid.UUID(bytes=self._digest("uid", uid)[:16], version=5).int)
 
@@ -317,7 +317,8 @@ class Deidentifier:
             if not sop:
                 bad.append({"file": rel, "reason": "no SOP Instance UID: cannot name the de-identified file"})
                 continue
-            new_study, new_sop = self.new_uid(study) or "no-study", self.new_uid(sop)
+            final = (lambda u: u) if "retain_uids" in self.options else self.new_uid
+            new_study, new_sop = final(study) or "no-study", final(sop)
             target_rel = f"{new_study}/{new_sop}.dcm"
             try:
                 out, file_audit = self.deidentify(ds, target_rel, copy=False)  # ds was read for this only

@@ -84,7 +84,7 @@ _DATES = "retain_longitudinal_modified_dates"
 _DUMMY = {
     "PN": "ANONYMOUS", "LO": "ANONYMIZED", "SH": "ANONYMIZED", "LT": "ANONYMIZED", "ST": "ANONYMIZED",
     "UT": "ANONYMIZED", "UC": "ANONYMIZED", "CS": "ANONYMIZED", "AE": "ANONYMOUS", "TM": "000000.00",
-    "DA": "19000101", "DT": "19000101000000", "DS": "0", "IS": "0", "AS": "000Y", "UR": "",
+    "DA": "19000101", "DT": "19000101000000", "DS": "0", "IS": "0", "AS": "000Y", "UR": "urn:anonymized",
 }
 
 
@@ -182,8 +182,10 @@ class ProfileWalk:
                 del ds[tag]
                 self.log(tag, keyword, path, "X", "overlay group 60xx" if group >= 0x6000 else "curve group 50xx")
                 continue
-            if group == 0x0002:
-                continue  # file meta inside a data set: rebuilt by fix_meta
+            if group == 0x0002:  # file meta belongs in the file meta, which fix_meta rebuilds
+                del ds[tag]
+                self.log(tag, keyword, path, "X", "file meta element inside the data set")
+                continue
             action = BASIC_PROFILE.get(int(tag))
             if action is None:
                 self._unlisted(ds, elem, path)
@@ -203,6 +205,8 @@ class ProfileWalk:
         tag, vr = elem.tag, elem.VR
         if vr == "SQ":
             self._recurse(elem, path)
+        elif vr == "UI" and "retain_uids" in self.options:
+            self.log(tag, elem.keyword, path, "K", "UID not in Table E.1-1, retain_uids: kept with the others")
         elif vr == "UI":
             self._remap_uid(elem, path, "UID not in Table E.1-1 and not a well-known UID")
         elif vr in ("DA", "DT") and "retain_longitudinal_full_dates" not in self.options:
@@ -274,7 +278,7 @@ class ProfileWalk:
         values = elem.value if elem.VM > 1 else [elem.value]
         new = [self.new_uid(v) for v in values if v is not None]
         if [str(v) for v in values] == new:
-            return  # well-known UIDs only (or UIDs retained): nothing to do, nothing to log
+            return  # well-known UIDs only: nothing to do, nothing to log
         elem.value = new if elem.VM > 1 else (new[0] if new else "")
         self.log(elem.tag, elem.keyword, path, "U", rule)
 
