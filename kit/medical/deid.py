@@ -79,11 +79,26 @@ class DeidResult:
         :data:`AUDIT_COLUMNS`, one row per action.
     quarantine : DataFrame
         ``file, reason`` for files withheld or unreadable.
+    profile : str
+        ``basic`` and the options applied, as ``deid_profile`` spells them.
+    single_use : bool
+        True when the secret was drawn at random for this run: its pseudonyms,
+        UIDs and date shifts will not be given again.
     """
 
     table: pd.DataFrame
     audit: pd.DataFrame
     quarantine: pd.DataFrame
+    profile: str = "basic"
+    single_use: bool = True
+
+    @property
+    def notice(self) -> str:
+        """One line on how lasting the pseudonyms are (never the secret)."""
+        if self.single_use:
+            return SINGLE_USE_NOTICE
+        return ("pseudonyms, UIDs and date shifts come from the persistent secret: the same patient gets the same "
+                "ones in every run with that secret")
 
 
 def secret_from_env(environ=None):
@@ -337,6 +352,8 @@ class Deidentifier:
                                               "deid_sop_instance_uid"]),
             audit=pd.DataFrame(audit, columns=AUDIT_COLUMNS),
             quarantine=pd.DataFrame(bad, columns=["file", "reason"]),
+            profile=self.profile,
+            single_use=self.single_use,
         )
         if audit_csv is not None:
             with atomic_path(audit_csv) as tmp:
