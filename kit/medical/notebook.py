@@ -27,6 +27,8 @@ EMBEDDED_IMAGE_SIZE = 128  # pixels stored in the embedded DICOM files
 # checked on the urgent studies of the validation and test splits, whose count sets its precision.
 EMBEDDED_PREVALENCE = 0.4
 CACHE_ENV = "KIT_CACHE_DIR"
+# Subgroup counts below this are shown as "<10", with no metric (aggregates only).
+SUBGROUP_MIN_CELL = 10
 
 PARAMETERS = Spec(
     (
@@ -334,7 +336,7 @@ def plot_waits(sim):
 
 
 def plot_subgroups(subgroups: pd.DataFrame, target: float):
-    """Sensitivity with its 95 % interval per site, scanner and sex."""
+    """Sensitivity with its 95 % interval per subgroup (site, scanner, sex, age band); suppressed cells are left out."""
     import matplotlib.pyplot as plt
 
     c = _colors()
