@@ -71,3 +71,16 @@ def test_bad_secret_settings_are_named(tmp_path):
     with pytest.raises(InputDataError, match="cannot be read"):
         secret_from_env({SECRET_FILE_ENV: str(tmp_path / "missing.key")})
     assert secret_from_env({SECRET_ENV: SECRET}) == SECRET.encode()
+
+
+def test_date_shifts_and_pseudonyms_follow_the_secret_alone():
+    from kit.medical import Deidentifier
+
+    a, b = Deidentifier(SECRET), Deidentifier(SECRET.encode())
+    other = Deidentifier(SECRET + "!")
+    keys = [f"id:P{i}" for i in range(50)]
+    assert [a.date_shift(k) for k in keys] == [b.date_shift(k) for k in keys]
+    assert [a.pseudonym(k) for k in keys] == [b.pseudonym(k) for k in keys]
+    assert sum(a.date_shift(k) != other.date_shift(k) for k in keys) > 40
+    assert not {a.pseudonym(k) for k in keys} & {other.pseudonym(k) for k in keys}
+    assert all(-1095 <= a.date_shift(k) <= -30 for k in keys)
