@@ -1,12 +1,13 @@
 """Radiology: DICOM ingest with quarantine, PS3.15 Annex E de-identification, synthetic chest radiographs.
 
 - :func:`ingest_folder` validates and decodes a PACS export, setting bad files aside with a reason.
-- :class:`Deidentifier` / :func:`deidentify_folder` apply the Basic Application Level Confidentiality Profile.
+- :class:`Deidentifier` / :func:`deidentify_folder` apply the Basic Application Level Confidentiality Profile
+  and the options chosen; :func:`secret_from_env` reads the persistent secret (``KIT_DEID_SECRET``).
 - :func:`synth_chest_xrays` writes labelled synthetic chest radiographs as DICOM files.
 - :class:`DicomImageDataset` serves ingested images as dicts to a classifier.
 """
 from kit.medical.dataset import DicomImageDataset, read_labels
-from kit.medical.deid import Deidentifier, DeidResult, Withheld, deidentify_folder
+from kit.medical.deid import Deidentifier, DeidResult, Withheld, deidentify_folder, secret_from_env
 from kit.medical.ingest import IngestResult, ingest_folder, load_image, write_quarantine_csv
 from kit.medical.pixels import display_image, window_to_unit
 from kit.medical.reader import QuarantineError, read_image_file
@@ -26,6 +27,7 @@ __all__ = [
     "read_image_file",
     "read_labels",
     "render_chest",
+    "secret_from_env",
     "synth_chest_xrays",
     "window_to_unit",
     "write_quarantine_csv",

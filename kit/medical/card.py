@@ -121,7 +121,7 @@ def _subgroup_section(subgroups: pd.DataFrame) -> list[str]:
     if len(worst):
         w = worst.iloc[0]
         lines += [f"Lowest sensitivity: {w['attribute']} = {w['group']} ({_fmt(w['sensitivity'])}, "
-                  f"{int(w['n_urgent'])} urgent studies). Small groups have wide intervals.", ""]
+                  f"{w['n_urgent']} urgent studies). Small groups have wide intervals.", ""]
     return lines
 
 
@@ -133,7 +133,10 @@ def _limitations() -> list[str]:
         "performance on them says nothing about clinical performance.",
         "- Sensitivity below 1 means some urgent studies are not flagged; the worklist's aging cap bounds how long "
         "they wait, it does not find them.",
-        "- Subgroups (site, scanner, sex) are small; a change of scanner or protocol needs re-validation.",
+        "- Subgroups (site, scanner, sex, age band) are small; a change of scanner or protocol needs re-validation. "
+        "They are computed from the original headers in memory before de-identification and reported as "
+        "aggregates only: a count under the minimum cell size is shown as '<N' (N the minimum) and the metrics it "
+        "would reveal are blank.",
         "- Probabilities are calibrated on the validation split; a different prevalence changes the PPV.",
         "- Grad-CAM maps are coarse (1/8 of the image resolution) and show evidence for the urgent class, "
         "not a segmentation.",

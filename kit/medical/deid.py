@@ -1,34 +1,43 @@
 """De-identification after DICOM PS3.15 Annex E, Basic Application Level Confidentiality Profile: the run.
 
 :class:`Deidentifier` holds one run's keyed mappings and applies the
-profile (element by element in :mod:`kit.medical.deid_profile`) to data sets
-and folders:
+profile (element by element in :mod:`kit.medical.deid_profile`, Table E.1-1
+in :mod:`kit.medical._annex_e`) to data sets and folders:
 
+- ``profile``: ``"basic"`` (default) is the Basic Profile alone, data
+  minimization: sex emptied, age removed, study dates and times emptied,
+  every other identifying attribute of Table E.1-1 removed, emptied or
+  replaced. Options of PS3.15 E.3 are added comma-separated
+  (``"basic,retain_patient_characteristics,retain_longitudinal_modified_dates"``,
+  :data:`~kit.medical.deid_profile.SUPPORTED_OPTIONS`).
 - ``U``: every UID that is not a well-known DICOM UID (SOP classes, transfer
   syntaxes, coding schemes stay) is replaced by ``2.25.<integer>`` derived
-  from an HMAC-SHA-256 of a run secret, so the same input UID always gets the
-  same output UID within a run (series and references stay linked) and
-  nobody without the secret can recompute the mapping.
-- Dates (DA, and the date part of DT) are shifted by a per-patient number of
-  days derived from the secret and the patient ID: intervals between one
-  patient's studies survive (PS3.15 Retain Longitudinal Temporal Information
-  with Modified Dates Option, code 113107). Patient's Birth Date is emptied.
-- Patient's Name and Patient ID (``Z``) get a pseudonym ``ANON<12 hex>`` (a
-  dummy value the standard allows), consistent within a run, so one
-  patient's studies stay grouped.
-- With ``retain_patient_characteristics`` (default, needed for subgroup
-  metrics) sex, age, size, weight, ethnic group, smoking and pregnancy status
-  are kept (Retain Patient Characteristics Option, code 113108).
+  from an HMAC-SHA-256 of the secret, so the same input UID always gets the
+  same output UID (series and references stay linked) and nobody without the
+  secret can recompute the mapping.
+- Patient's Name and Patient ID get a pseudonym ``ANON<12 hex>`` (a dummy
+  value the standard allows) from the same HMAC, so one patient's studies
+  stay grouped.
+- Dates the profile shifts (with ``retain_longitudinal_modified_dates``, and
+  dates Table E.1-1 does not list) move by a per-patient number of days
+  derived from the secret and the patient ID: intervals between one
+  patient's studies survive.
+- The secret: given, or read from ``KIT_DEID_SECRET`` (the secret itself) or
+  ``KIT_DEID_SECRET_FILE`` (a file holding it) by :func:`secret_from_env`.
+  With the same secret, pseudonyms, UIDs and date shifts are the same from
+  run to run (longitudinal follow-up); without one a random secret is drawn
+  and the run's pseudonyms are single-use. The secret is held in memory
+  only, as a keyed HMAC state, and never written.
 - Patient Identity Removed = YES, De-identification Method, and the
-  De-identification Method Code Sequence (113100 and the options used) are
-  set; Longitudinal Temporal Information Modified = MODIFIED.
+  De-identification Method Code Sequence (CID 7050: 113100 and the options
+  used) are set; Longitudinal Temporal Information Modified says whether
+  dates were kept, shifted or removed.
 - An image with Burned In Annotation = YES (text painted into the pixels, which
   the Basic Profile does not clean) or Recognizable Visual Features = YES is
   withheld and listed in the quarantine.
 
 The audit CSV holds one row per action (output file, tag, keyword, path in
-the sequence tree, action, rule) and never the original values. The secret
-is held in memory only.
+the sequence tree, action, rule) and never the original values.
 """
 from __future__ import annotations
 
@@ -43,15 +52,13 @@ import pandas as pd
 
 from kit.errors import InputDataError, ParameterError
 from kit.io import atomic_path
-from kit.medical.deid_profile import ProfileWalk
+from kit.medical.deid_profile import ProfileWalk, method_codes, method_text, parse_deid_profile
 
 AUDIT_COLUMNS = ["file", "tag", "keyword", "path", "action", "rule"]
-
-_CODES = {
-    "basic": ("113100", "Basic Application Confidentiality Profile"),
-    "dates": ("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
-    "patient": ("113108", "Retain Patient Characteristics Option"),
-}
+SECRET_ENV, SECRET_FILE_ENV = "KIT_DEID_SECRET", "KIT_DEID_SECRET_FILE"
+MIN_SECRET_BYTES = 16
+SINGLE_USE_NOTICE = (f"no {SECRET_ENV} or {SECRET_FILE_ENV} set: a random secret was drawn for this run, so its "
+                     "pseudonyms, UIDs and date shifts are single-use (the same patient gets new ones next run)")
 
 
 class Withheld(Exception):
@@ -72,11 +79,60 @@ class DeidResult:
         :data:`AUDIT_COLUMNS`, one row per action.
     quarantine : DataFrame
         ``file, reason`` for files withheld or unreadable.
+    profile : str
+        ``basic`` and the options applied, as ``deid_profile`` spells them.
+    single_use : bool
+        True when the secret was drawn at random for this run: its pseudonyms,
+        UIDs and date shifts will not be given again.
     """
 
     table: pd.DataFrame
     audit: pd.DataFrame
     quarantine: pd.DataFrame
+    profile: str = "basic"
+    single_use: bool = True
+
+    @property
+    def notice(self) -> str:
+        """One line on how lasting the pseudonyms are (never the secret)."""
+        if self.single_use:
+            return SINGLE_USE_NOTICE
+        return ("pseudonyms, UIDs and date shifts come from the persistent secret: the same patient gets the same "
+                "ones in every run with that secret")
+
+
+def secret_from_env(environ=None):
+    """The de-identification secret named by the environment, or ``None``.
+
+    ``KIT_DEID_SECRET`` holds the secret itself; ``KIT_DEID_SECRET_FILE``
+    names a file holding it (surrounding white space, such as a final
+    newline, is not part of it). Setting both is refused. The secret must be
+    at least 16 bytes: pseudonyms of short patient IDs could otherwise be
+    recomputed by trying secrets.
+
+    Returns
+    -------
+    bytes or None
+    """
+    env = os.environ if environ is None else environ
+    value, path = env.get(SECRET_ENV), env.get(SECRET_FILE_ENV)
+    if value and path:
+        raise ParameterError(f"both {SECRET_ENV} and {SECRET_FILE_ENV} are set; keep one")
+    if path:
+        try:
+            secret = Path(path).read_bytes().strip()
+        except OSError as exc:
+            raise InputDataError(f"{SECRET_FILE_ENV} names {path}, which cannot be read ({exc.strerror}); "
+                                 "give a readable key file") from None
+        where = f"the key file {SECRET_FILE_ENV} names"
+    elif value:
+        secret, where = value.strip().encode("utf-8"), SECRET_ENV
+    else:
+        return None
+    if len(secret) < MIN_SECRET_BYTES:
+        raise ParameterError(f"the secret in {where} is {len(secret)} bytes; use at least {MIN_SECRET_BYTES}, e.g. "
+                             "the output of: python -c 'import secrets; print(secrets.token_hex(32))'")
+    return secret
 
 
 def _well_known(uid: str) -> bool:
@@ -93,12 +149,11 @@ class Deidentifier:
     secret : bytes or str, optional
         Key of the HMAC behind UIDs, pseudonyms and date shifts. Give the same
         secret to de-identify a later batch consistently with an earlier
-        one; ``None`` draws a random 32-byte secret for this run only. It is
-        never written anywhere.
-    retain_patient_characteristics : bool
-        Keep sex, age, size, weight, ethnic group, smoking and pregnancy
-        status (needed for subgroup metrics); ``False`` applies the Basic
-        Profile alone (sex emptied, age removed).
+        one; ``None`` draws a random 32-byte secret for this run only
+        (``single_use`` is then True). It is never written anywhere.
+    profile : str or sequence of str
+        ``"basic"`` or basic plus options, comma-separated
+        (:func:`~kit.medical.deid_profile.parse_deid_profile`).
     date_shift_days : (int, int), days
         Range of the per-patient backward shift, inclusive, both > 0.
 
@@ -111,11 +166,16 @@ class Deidentifier:
     >>> out, audit = Deidentifier(secret="demo").deidentify(ds)
     >>> str(out.PatientName).startswith("ANON"), out.PatientIdentityRemoved
     (True, 'YES')
-    >>> out.StudyInstanceUID.startswith("2.25."), out.StudyDate < "20240315"
+    >>> out.StudyInstanceUID.startswith("2.25."), out.StudyDate in ("", None)  # Basic Profile: Z
+    (True, True)
+    >>> kept = Deidentifier(secret="demo", profile="basic,retain_longitudinal_modified_dates").deidentify(ds)[0]
+    >>> kept.StudyDate < "20240315", kept.PatientID == out.PatientID
     (True, True)
     """
 
-    def __init__(self, secret=None, *, retain_patient_characteristics: bool = True, date_shift_days=(30, 1095)):
+    def __init__(self, secret=None, *, profile="basic", date_shift_days=(30, 1095)):
+        self.options = parse_deid_profile(profile)
+        self.single_use = secret is None
         if secret is None:
             secret = os.urandom(32)
         if isinstance(secret, str):
@@ -128,11 +188,15 @@ class Deidentifier:
         # Only a keyed HMAC state is kept, not the secret bytes themselves.
         self._mac = hmac.new(secret, digestmod=hashlib.sha256)
         del secret
-        self.retain_patient_characteristics = retain_patient_characteristics
         self.date_shift_days = (int(lo), int(hi))
 
     def __repr__(self) -> str:  # never show the secret
-        return f"Deidentifier(retain_patient_characteristics={self.retain_patient_characteristics})"
+        return f"Deidentifier(profile={self.profile!r}, single_use={self.single_use})"
+
+    @property
+    def profile(self) -> str:
+        """The profile as ``deid_profile`` spells it: ``basic`` and the options applied."""
+        return ",".join(("basic", *self.options))
 
     def __getstate__(self):
         raise TypeError("a Deidentifier holds a secret and is not picklable; create one per process")
@@ -193,30 +257,31 @@ class Deidentifier:
             shift=self.date_shift(patient_key),
             pseudonym=self.pseudonym(patient_key),
             new_uid=self.new_uid,
-            retain_patient_characteristics=self.retain_patient_characteristics,
+            options=self.options,
         )
         old_meta = getattr(ds, "file_meta", None)
         walk.clean(out, "")
         walk.fix_meta(out, old_meta)
         out.PatientIdentityRemoved = "YES"
-        methods = ["PS3.15 E.1 Basic Profile", "Retain Modified Dates"]
-        codes = [_CODES["basic"], _CODES["dates"]]
-        if self.retain_patient_characteristics:
-            methods.append("Retain Patient Chars")
-            codes.append(_CODES["patient"])
-        out.DeidentificationMethod = methods + ["kit.medical.deid"]
+        out.DeidentificationMethod = method_text(self.options)
         items = []
-        for value, meaning in codes:
+        for value, meaning in method_codes(self.options):
             item = Dataset()
             item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, "DCM", meaning
             items.append(item)
         out.DeidentificationMethodCodeSequence = items
-        out.LongitudinalTemporalInformationModified = "MODIFIED"
+        out.LongitudinalTemporalInformationModified = self._temporal(walk.audit)
         for keyword in ("PatientIdentityRemoved", "DeidentificationMethod", "DeidentificationMethodCodeSequence",
                         "LongitudinalTemporalInformationModified"):
             tag = out.data_element(keyword).tag
             walk.log(tag, keyword, keyword, "set", "PS3.15 E.1 attributes of a de-identified instance")
         return out, walk.audit
+
+    def _temporal(self, audit) -> str:
+        """Longitudinal Temporal Information Modified (0028,0303): what happened to this instance's dates."""
+        if any(row["action"] == "shift" for row in audit):
+            return "MODIFIED"
+        return "UNMODIFIED" if "retain_longitudinal_full_dates" in self.options else "REMOVED"
 
     # A batch --------------------------------------------------------------
 
@@ -267,7 +332,8 @@ class Deidentifier:
             if not sop:
                 bad.append({"file": rel, "reason": "no SOP Instance UID: cannot name the de-identified file"})
                 continue
-            new_study, new_sop = self.new_uid(study) or "no-study", self.new_uid(sop)
+            final = (lambda u: u) if "retain_uids" in self.options else self.new_uid
+            new_study, new_sop = final(study) or "no-study", final(sop)
             target_rel = f"{new_study}/{new_sop}.dcm"
             try:
                 out, file_audit = self.deidentify(ds, target_rel, copy=False)  # ds was read for this only
@@ -286,6 +352,8 @@ class Deidentifier:
                                               "deid_sop_instance_uid"]),
             audit=pd.DataFrame(audit, columns=AUDIT_COLUMNS),
             quarantine=pd.DataFrame(bad, columns=["file", "reason"]),
+            profile=self.profile,
+            single_use=self.single_use,
         )
         if audit_csv is not None:
             with atomic_path(audit_csv) as tmp:
@@ -318,7 +386,7 @@ def deidentify_folder(src, out_dir, *, secret=None, audit_csv=None, **kwargs) ->
     >>> src, dst = tempfile.mkdtemp(), tempfile.mkdtemp()
     >>> labels = synth_chest_xrays(src, n_studies=3, image_size=64, seed=2)
     >>> result = deidentify_folder(src, dst, secret="s3cret", audit_csv=pathlib.Path(dst, "audit.csv"))
-    >>> len(result.table), {"X", "Z", "U", "shift"} <= set(result.audit.action)
+    >>> len(result.table), {"X", "Z", "U"} <= set(result.audit.action)
     (3, True)
     """
     from kit.medical.ingest import ingest_folder

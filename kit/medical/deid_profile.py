@@ -1,26 +1,28 @@
 """Applying PS3.15 Annex E Table E.1-1 to one DICOM data set, element by element, with an audit row per action.
 
-The profile's table (:mod:`kit.medical._annex_e`, Table E.1-1) is applied
-attribute by attribute over a recursive pydicom walk, sequences included:
+The profile's table (:mod:`kit.medical._annex_e`, Table E.1-1 of the edition
+it names) is applied attribute by attribute over a recursive pydicom walk,
+sequences included, for the Basic Profile and the options chosen
+(:func:`parse_deid_profile`):
 
-- ``X`` remove, ``Z`` empty, ``D`` dummy value, ``K`` keep, ``C`` (clean) is
-  treated as remove, since free text cannot be cleaned safely here.
+- ``X`` remove, ``Z`` empty, ``D`` a dummy value consistent with the VR
+  (dates 19000101, a new UID for a UI), ``K`` keep (a sequence kept is still
+  walked), ``U`` replace UIDs through the mapping the walk is given
+  (well-known DICOM UIDs stay).
 - Combined actions are resolved to the most protective one the image can
   bear: ``X/Z``, ``X/D``, ``X/Z/D`` remove; ``Z/D`` empties; ``X/Z/U*``
   sequences are kept with their UIDs replaced (they link a derived image to
   its source).
-- ``U``: UIDs are replaced by the mapping the walk is given (well-known DICOM
-  UIDs stay).
-- Dates (DA, and the date part of DT) are shifted by the patient's number of
-  days; Patient's Birth Date is emptied. Times (TM) follow the table.
-- Patient's Name and Patient ID (``Z``) get the patient's pseudonym.
+- An option's ``K`` keeps the attribute. An option's ``C`` (clean) on a date
+  under Retain Longitudinal Temporal Information with Modified Dates shifts it
+  by the patient's number of days (a time of day is kept: the shift is in
+  whole days); any other ``C`` (free text, AE titles) falls back to the Basic
+  Profile action, since free text cannot be cleaned safely here.
+- Patient's Name and Patient ID get the patient's pseudonym.
 - Private tags, overlays (60xx) and curves (50xx) are removed.
-- Safety nets for attributes added to the standard after the transcribed
-  edition: any other person name (PN) and any other group 0010 (patient)
-  attribute is removed.
-- With ``retain_patient_characteristics`` sex, age, size, weight, ethnic
-  group, smoking and pregnancy status are kept (Retain Patient
-  Characteristics Option, code 113108).
+- Safety nets for attributes the table does not list: any other person name
+  (PN) and any other group 0010 (patient) attribute is removed; any other UID
+  is replaced; any other date is shifted (kept with the Full Dates option).
 
 The file meta is rebuilt. Audit rows name the tag, keyword, path in the
 sequence tree, action and rule, never the original value.
@@ -31,42 +33,105 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kit.medical._annex_e import BASIC_PROFILE
+from kit.errors import ParameterError
+from kit.medical._annex_e import BASIC_PROFILE, EDITION, OPTION_ACTIONS, OPTIONS
 
-__all__ = ["PATIENT_CHARACTERISTICS", "ProfileWalk"]
+__all__ = ["OPTION_CODES", "PATIENT_CHARACTERISTICS", "SUPPORTED_OPTIONS", "ProfileWalk", "parse_deid_profile"]
 
-# Retain Patient Characteristics Option (PS3.15 E.3.6): attributes it keeps.
-PATIENT_CHARACTERISTICS = {
-    0x00100040: "PatientSex",
-    0x00101010: "PatientAge",
-    0x00101020: "PatientSize",
-    0x00101030: "PatientWeight",
-    0x00102160: "EthnicGroup",
-    0x001021A0: "SmokingStatus",
-    0x001021C0: "PregnancyStatus",
-    0x00102203: "PatientSexNeutered",
+# CID 7050 De-identification Method: the code each choice is declared with.
+OPTION_CODES = {
+    "basic": ("113100", "Basic Application Confidentiality Profile"),
+    "clean_pixel_data": ("113101", "Clean Pixel Data Option"),
+    "clean_graphics": ("113103", "Clean Graphics Option"),
+    "clean_structured_content": ("113104", "Clean Structured Content Option"),
+    "clean_descriptors": ("113105", "Clean Descriptors Option"),
+    "retain_longitudinal_full_dates": ("113106", "Retain Longitudinal Temporal Information Full Dates Option"),
+    "retain_longitudinal_modified_dates": ("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
+    "retain_patient_characteristics": ("113108", "Retain Patient Characteristics Option"),
+    "retain_device_identity": ("113109", "Retain Device Identity Option"),
+    "retain_uids": ("113110", "Retain UIDs Option"),
+    "retain_safe_private": ("113111", "Retain Safe Private Option"),
+    "retain_institution_identity": ("113112", "Retain Institution Identity Option"),
 }
+SUPPORTED_OPTIONS = (
+    "retain_patient_characteristics", "retain_longitudinal_modified_dates", "retain_longitudinal_full_dates",
+    "retain_device_identity", "retain_institution_identity", "retain_uids",
+)
+_NOT_OFFERED = {
+    "retain_safe_private": "the kit keeps no list of safe private attributes (PS3.15 Table E.3.10-1), so private "
+                           "attributes are always removed",
+    "clean_descriptors": "free text cannot be cleaned safely here, so descriptors are removed",
+    "clean_structured_content": "structured reports are not cleaned here, so their content follows the Basic Profile",
+    "clean_graphics": "overlays and curves are removed instead",
+    "clean_pixel_data": "images with burned-in annotation are withheld (quarantine) instead",
+}
+# What the text declares in De-identification Method (LO: at most 64 characters a value).
+_SHORT = {
+    "basic": "PS3.15 E.1 Basic Profile", "retain_patient_characteristics": "Retain Patient Chars",
+    "retain_longitudinal_modified_dates": "Retain Modified Dates", "retain_longitudinal_full_dates": "Retain Full Dates",
+    "retain_device_identity": "Retain Device Id", "retain_institution_identity": "Retain Institution Id",
+    "retain_uids": "Retain UIDs",
+}
+
+# Retain Patient Characteristics Option: the rows it keeps (K in its column of Table E.1-1).
+PATIENT_CHARACTERISTICS = {t: a for t, opts in OPTION_ACTIONS.items()
+                           for o, a in opts.items() if o == "retain_patient_characteristics" and a == "K"}
 # Group 0010 attributes that describe a species, a breed or a phantom, not a person.
 _GROUP_0010_SAFE = {0x00100200, 0x00102201, 0x00102202, 0x00102292, 0x00102293}
-
-_PATIENT_ID, _PATIENT_NAME, _BIRTH_DATE = 0x00100020, 0x00100010, 0x00100030
+_PATIENT_ID, _PATIENT_NAME = 0x00100020, 0x00100010
+_DATES = "retain_longitudinal_modified_dates"
 
 _DUMMY = {
-    "PN": "ANONYMOUS",
-    "LO": "ANONYMIZED",
-    "SH": "ANONYMIZED",
-    "LT": "ANONYMIZED",
-    "ST": "ANONYMIZED",
-    "UT": "ANONYMIZED",
-    "UC": "ANONYMIZED",
-    "CS": "ANONYMIZED",
-    "AE": "ANONYMOUS",
-    "TM": "000000.00",
-    "DS": "0",
-    "IS": "0",
-    "AS": "000Y",
-    "UR": "",
+    "PN": "ANONYMOUS", "LO": "ANONYMIZED", "SH": "ANONYMIZED", "LT": "ANONYMIZED", "ST": "ANONYMIZED",
+    "UT": "ANONYMIZED", "UC": "ANONYMIZED", "CS": "ANONYMIZED", "AE": "ANONYMOUS", "TM": "000000.00",
+    "DA": "19000101", "DT": "19000101000000", "DS": "0", "IS": "0", "AS": "000Y", "UR": "urn:anonymized",
 }
+
+
+def parse_deid_profile(text) -> tuple[str, ...]:
+    """The options of a ``deid_profile`` value, in the order of Table E.1-1's columns.
+
+    ``"basic"`` is the Basic Profile alone; options are added comma-separated
+    (``"basic,retain_patient_characteristics"``; ``basic`` may be left out).
+
+    Examples
+    --------
+    >>> parse_deid_profile("basic")
+    ()
+    >>> parse_deid_profile("retain_longitudinal_modified_dates, basic,retain_patient_characteristics")
+    ('retain_patient_characteristics', 'retain_longitudinal_modified_dates')
+    """
+    if not isinstance(text, str):
+        text = ",".join(text)
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise ParameterError("deid_profile is empty; give 'basic' or basic plus options, e.g. "
+                             "'basic,retain_patient_characteristics'")
+    chosen = set()
+    for name in names:
+        if name == "basic":
+            continue
+        if name in _NOT_OFFERED:
+            raise ParameterError(f"deid_profile option {name!r} is not offered: {_NOT_OFFERED[name]}; "
+                                 f"choose from {', '.join(SUPPORTED_OPTIONS)}")
+        if name not in SUPPORTED_OPTIONS:
+            raise ParameterError(f"deid_profile option {name!r} is unknown; use 'basic' or add any of "
+                                 f"{', '.join(SUPPORTED_OPTIONS)}")
+        chosen.add(name)
+    if {"retain_longitudinal_full_dates", _DATES} <= chosen:
+        raise ParameterError("deid_profile: retain_longitudinal_full_dates and retain_longitudinal_modified_dates "
+                             "exclude each other; choose one")
+    return tuple(o for o in OPTIONS if o in chosen)
+
+
+def method_codes(options) -> list[tuple[str, str]]:
+    """``(code value, meaning)`` of CID 7050 for the Basic Profile and each option, as declared."""
+    return [OPTION_CODES["basic"]] + [OPTION_CODES[o] for o in options]
+
+
+def method_text(options) -> list[str]:
+    """The values of De-identification Method (0012,0063) for the Basic Profile and each option."""
+    return [_SHORT["basic"]] + [_SHORT[o] for o in options] + [f"kit.medical.deid, Table E.1-1 {EDITION}"]
 
 
 @dataclass
@@ -78,13 +143,13 @@ class ProfileWalk:
     file : str
         Output file named in the audit rows.
     shift : int, days
-        Added to every date of this patient.
+        Added to the dates this walk shifts.
     pseudonym : str
         Replaces Patient's Name and Patient ID.
     new_uid : callable
         ``uid -> replacement`` (well-known UIDs map to themselves).
-    retain_patient_characteristics : bool
-        Keep the attributes of :data:`PATIENT_CHARACTERISTICS`.
+    options : tuple of str
+        Options of :data:`SUPPORTED_OPTIONS` applied on top of the Basic Profile.
     audit : list of dict
         Rows appended by :meth:`log`.
     """
@@ -93,7 +158,7 @@ class ProfileWalk:
     shift: int
     pseudonym: str
     new_uid: Callable[[str], str]
-    retain_patient_characteristics: bool
+    options: tuple = ()
     audit: list = field(default_factory=list)
 
     def log(self, tag, keyword, path, action, rule):
@@ -117,67 +182,93 @@ class ProfileWalk:
                 del ds[tag]
                 self.log(tag, keyword, path, "X", "overlay group 60xx" if group >= 0x6000 else "curve group 50xx")
                 continue
-            if group == 0x0002:
-                continue  # file meta inside a data set: rebuilt by fix_meta
+            if group == 0x0002:  # file meta belongs in the file meta, which fix_meta rebuilds
+                del ds[tag]
+                self.log(tag, keyword, path, "X", "file meta element inside the data set")
+                continue
             action = BASIC_PROFILE.get(int(tag))
             if action is None:
                 self._unlisted(ds, elem, path)
             else:
                 self._apply(ds, elem, action, path)
 
+    def resolve(self, tag: int, basic: str) -> tuple[str, str]:
+        """``(action, rule)`` for a row: an option's ``K`` wins, then its ``C``, else the Basic Profile action."""
+        chosen = {o: a for o, a in OPTION_ACTIONS.get(tag, {}).items() if o in self.options}
+        for want in ("K", "C"):
+            for option, action in chosen.items():
+                if action == want:
+                    return want, f"Table E.1-1 {basic}, {option} {want}"
+        return basic, f"Table E.1-1 {basic}"
+
     def _unlisted(self, ds, elem, path) -> None:
         tag, vr = elem.tag, elem.VR
         if vr == "SQ":
             self._recurse(elem, path)
+        elif vr == "UI" and "retain_uids" in self.options:
+            self.log(tag, elem.keyword, path, "K", "UID not in Table E.1-1, retain_uids: kept with the others")
         elif vr == "UI":
             self._remap_uid(elem, path, "UID not in Table E.1-1 and not a well-known UID")
-        elif vr in ("DA", "DT"):
-            self._shift(elem, path, "date not in Table E.1-1: shifted like the others")
+        elif vr in ("DA", "DT") and "retain_longitudinal_full_dates" not in self.options:
+            self._shift(elem, path, "safety net: date not in Table E.1-1, shifted")
         elif vr == "PN":
             del ds[tag]
             self.log(tag, elem.keyword, path, "X", "safety net: person name not in Table E.1-1")
-        elif tag.group == 0x0010 and int(tag) not in PATIENT_CHARACTERISTICS and int(tag) not in _GROUP_0010_SAFE:
+        elif tag.group == 0x0010 and int(tag) not in _GROUP_0010_SAFE:
             del ds[tag]
             self.log(tag, elem.keyword, path, "X", "safety net: patient attribute not in Table E.1-1")
 
-    def _apply(self, ds, elem, action: str, path: str) -> None:
+    def _apply(self, ds, elem, basic: str, path: str) -> None:
         tag, vr = elem.tag, elem.VR
-        rule = f"Table E.1-1 {action}"
-        if int(tag) in PATIENT_CHARACTERISTICS and self.retain_patient_characteristics:
-            self.log(tag, elem.keyword, path, "K", f"{rule}; Retain Patient Characteristics Option")
+        action, rule = self.resolve(int(tag), basic)
+        if action == "K":
+            self.log(tag, elem.keyword, path, "K", rule)
+            if vr == "SQ":
+                self._recurse(elem, path)  # K on a sequence: its items are still de-identified
             return
+        if action == "C":
+            if _DATES in rule and vr in ("DA", "DT"):
+                self._shift(elem, path, rule + ": shifted by the patient's days")
+                return
+            if _DATES in rule and vr == "TM":
+                self.log(tag, elem.keyword, path, "K", rule + ": time of day kept (dates move by whole days)")
+                return
+            action, rule = basic, rule + ": not cleaned here, Basic Profile action"
         if int(tag) in (_PATIENT_ID, _PATIENT_NAME):
             elem.value = self.pseudonym
             self.log(tag, elem.keyword, path, "Z", f"{rule}; consistent pseudonym")
-            return
-        if "U" in action:
-            if vr == "UI":
-                self._remap_uid(elem, path, rule)
-            elif vr == "SQ":
-                self.log(tag, elem.keyword, path, "U*", f"{rule}; kept, UIDs inside replaced")
-                self._recurse(elem, path)
-            else:
-                del ds[tag]
-                self.log(tag, elem.keyword, path, "X", f"{rule}; not a UID")
-            return
-        if vr in ("DA", "DT") and int(tag) != _BIRTH_DATE and action != "K":
-            self._shift(elem, path, f"{rule}; Retain Modified Dates Option")
-            return
-        if "X" in action or action == "C":
+        elif "U" in action:
+            self._replace_uids(ds, elem, path, rule)
+        elif "X" in action:
             del ds[tag]
             self.log(tag, elem.keyword, path, "X", rule)
         elif "Z" in action:
             elem.value = [] if vr == "SQ" else None
             self.log(tag, elem.keyword, path, "Z", rule)
-        elif "D" in action:
-            if vr == "SQ":
-                self.log(tag, elem.keyword, path, "D", f"{rule}; items de-identified in place")
-                self._recurse(elem, path)
-            else:
-                elem.value = _dummy(vr)
-                self.log(tag, elem.keyword, path, "D", rule)
-        else:  # K
-            self.log(tag, elem.keyword, path, "K", rule)
+        else:  # D
+            self._dummy(elem, path, rule)
+
+    def _replace_uids(self, ds, elem, path, rule) -> None:
+        tag, vr = elem.tag, elem.VR
+        if vr == "UI":
+            self._remap_uid(elem, path, rule)
+        elif vr == "SQ":
+            self.log(tag, elem.keyword, path, "U*", f"{rule}; kept, UIDs inside replaced")
+            self._recurse(elem, path)
+        else:
+            del ds[tag]
+            self.log(tag, elem.keyword, path, "X", f"{rule}; not a UID")
+
+    def _dummy(self, elem, path, rule) -> None:
+        tag, vr = elem.tag, elem.VR
+        if vr == "SQ":
+            self.log(tag, elem.keyword, path, "D", f"{rule}; items de-identified in place")
+            self._recurse(elem, path)
+        elif vr == "UI":
+            self._remap_uid(elem, path, f"{rule}; a new UID as the dummy")
+        else:
+            elem.value = _dummy(vr)
+            self.log(tag, elem.keyword, path, "D", rule)
 
     def _recurse(self, elem, path) -> None:
         for i, item in enumerate(elem.value or []):
@@ -222,7 +313,7 @@ class ProfileWalk:
         if ts:
             meta.TransferSyntaxUID = ts
         meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-        meta.ImplementationVersionName = "KIT_DEID_1"
+        meta.ImplementationVersionName = "KIT_DEID_2"
         for elem in old:
             if elem.keyword not in ("MediaStorageSOPClassUID", "TransferSyntaxUID", "FileMetaInformationGroupLength",
                                     "FileMetaInformationVersion"):
@@ -247,10 +338,12 @@ def _shift_text(text: str, days: int) -> str | None:
 
 
 def _dummy(vr: str):
-    if vr in ("US", "SS", "UL", "SL"):
+    if vr in ("US", "SS", "UL", "SL", "UV", "SV"):
         return 0
     if vr in ("FL", "FD"):
         return 0.0
-    if vr in ("OB", "OW", "UN"):
+    if vr in ("OB", "OW", "OD", "OF", "OL", "OV", "UN"):
         return b"\x00\x00"
+    if vr == "AT":
+        return 0
     return _DUMMY.get(vr, "ANONYMIZED")

@@ -186,19 +186,45 @@ def operating_point_metrics(labels, scores, threshold: float, prevalence: float 
     return out
 
 
+AGE_BAND_EDGES_YEARS = (40, 60, 80)
+
+
+def age_band(age_years, edges=AGE_BAND_EDGES_YEARS) -> np.ndarray:
+    """Age bands (``"<40"``, ``"40-59"``, ``"60-79"``, ``"80+"`` with the default edges, years); ``""`` when unknown.
+
+    Examples
+    --------
+    >>> age_band([23.0, 40.0, 79.9, 91.0, float("nan")]).tolist()
+    ['<40', '40-59', '60-79', '80+', '']
+    """
+    age = np.asarray(age_years, dtype=np.float64)
+    labels = [f"<{edges[0]}"] + [f"{a}-{b - 1}" for a, b in zip(edges[:-1], edges[1:])] + [f"{edges[-1]}+"]
+    idx = np.searchsorted(np.asarray(edges, dtype=np.float64), age, side="right")
+    out = np.array(labels, dtype=object)[np.clip(idx, 0, len(labels) - 1)]
+    out[~np.isfinite(age)] = ""
+    return out.astype(str)
+
+
 def subgroup_metrics(table: pd.DataFrame, labels, scores, threshold: float, by=("site", "scanner", "sex"),
-                     min_n: int = 1) -> pd.DataFrame:
+                     min_n: int = 1, min_cell: int = 0) -> pd.DataFrame:
     """AUROC, sensitivity and specificity per value of each column in ``by``.
 
     Parameters
     ----------
     table : DataFrame
         Row-aligned with ``labels`` and ``scores`` (e.g. the ingest table's
-        test rows: site, scanner and sex come from the original headers).
+        test rows: site, scanner, sex and age come from the original headers,
+        read in memory before de-identification).
     by : sequence of str
         Columns to split on.
     min_n : int
         Groups smaller than this are left out.
+    min_cell : int
+        Minimum cell size of the report (0: none). A count of studies below it
+        (the group, its urgent or its non-urgent studies) is shown as
+        ``"<min_cell"`` and the metrics computed from it are left blank, so no
+        small group of patients can be singled out; ``n`` and ``n_urgent``
+        are then text.
 
     Returns
     -------
@@ -223,7 +249,23 @@ def subgroup_metrics(table: pd.DataFrame, labels, scores, threshold: float, by=(
                          "auroc": auroc(y[m], s[m]),
                          **{k: op[k] for k in ("sensitivity", "sensitivity_low", "sensitivity_high",
                                                "specificity", "specificity_low", "specificity_high")}})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    return _suppress_small_cells(out, min_cell) if min_cell > 0 and len(out) else out
+
+
+def _suppress_small_cells(sub: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """Counts below ``min_cell`` as ``"<min_cell"``, and the metrics that would reveal them blanked."""
+    out = sub.copy()
+    small_n = out.n < min_cell
+    small_pos = small_n | (out.n_urgent < min_cell)
+    small_neg = small_n | ((out.n - out.n_urgent) < min_cell)
+    out.loc[small_pos, ["sensitivity", "sensitivity_low", "sensitivity_high"]] = np.nan
+    out.loc[small_neg, ["specificity", "specificity_low", "specificity_high"]] = np.nan
+    out.loc[small_pos | small_neg, "auroc"] = np.nan
+    hidden = f"<{min_cell}"
+    out["n"] = [hidden if s else str(int(v)) for s, v in zip(small_n, sub.n)]
+    out["n_urgent"] = [hidden if s else str(int(v)) for s, v in zip(small_pos, sub.n_urgent)]
+    return out
 
 
 def roc_curve_points(labels, scores):

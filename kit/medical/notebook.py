@@ -27,6 +27,8 @@ EMBEDDED_IMAGE_SIZE = 128  # pixels stored in the embedded DICOM files
 # checked on the urgent studies of the validation and test splits, whose count sets its precision.
 EMBEDDED_PREVALENCE = 0.4
 CACHE_ENV = "KIT_CACHE_DIR"
+# Subgroup counts below this are shown as "<10", with no metric (aggregates only).
+SUBGROUP_MIN_CELL = 10
 
 PARAMETERS = Spec(
     (
@@ -41,6 +43,8 @@ PARAMETERS = Spec(
         Param("scale", "float", 1.0, "embedded set size: 1 is 2,000 studies (about 3 min on 2 cores)",
               min=0.05, max=20.0),
         Param("model", "path", None, "checkpoint from an earlier run (model.pt); None to train here"),
+        Param("deid_profile", "str", "basic", "PS3.15 Annex E: basic (Basic Profile alone), or basic plus options, "
+              "comma-separated, e.g. basic,retain_patient_characteristics,retain_longitudinal_modified_dates"),
         Param("seed", "int", 0, "random seed (data, split, training, simulation)", min=0),
     ),
     purpose="Triage chest radiographs: DICOM ingest, de-identification, an urgent-finding classifier and a "
@@ -111,7 +115,11 @@ def resolve_inputs(p) -> Inputs:
     - ``dicom_dir`` alone: triage it; train on the embedded set (or use ``model``).
     """
     from kit.medical.dataset import read_labels
+    from kit.medical.deid import secret_from_env
+    from kit.medical.deid_profile import parse_deid_profile
 
+    parse_deid_profile(p.deid_profile)  # a bad option stops the run before anything is written
+    secret_from_env()  # so does a bad KIT_DEID_SECRET / KIT_DEID_SECRET_FILE
     if p.labels is not None and p.dicom_dir is None:
         raise ParameterError("parameter 'labels' needs 'dicom_dir' (the folder the labels describe); give both")
     if p.dicom_dir is not None and p.labels is not None:
@@ -328,7 +336,7 @@ def plot_waits(sim):
 
 
 def plot_subgroups(subgroups: pd.DataFrame, target: float):
-    """Sensitivity with its 95 % interval per site, scanner and sex."""
+    """Sensitivity with its 95 % interval per subgroup (site, scanner, sex, age band); suppressed cells are left out."""
     import matplotlib.pyplot as plt
 
     c = _colors()
@@ -356,23 +364,26 @@ def require_images(result, what: str) -> None:
                              f"e.g. {reason}); give the folder exported from the PACS")
 
 
-def deidentify_into(files, root, out_dir, audit_csv):
+def deidentify_into(files, root, out_dir, audit_csv, profile: str = "basic"):
     """De-identify ``files`` into a fresh ``out_dir`` (an earlier run's ``deid/`` is replaced, not mixed in).
 
-    A random secret is drawn for the run and never stored, so the new UIDs
-    cannot be traced back from the outputs; the returned table (original <->
-    new UIDs) stays in memory and is never written here.
+    The secret comes from ``KIT_DEID_SECRET`` or ``KIT_DEID_SECRET_FILE``
+    (the same pseudonyms and UIDs in every run: follow-up over time); without
+    either a random one is drawn and the run's pseudonyms are single-use
+    (``result.notice`` says which). It is never written; the returned table
+    (original <-> new UIDs) stays in memory and is never written here.
     """
     import shutil
     import tempfile
 
-    from kit.medical.deid import Deidentifier
+    from kit.medical.deid import Deidentifier, secret_from_env
 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".deid-", dir=out_dir.parent))
     try:
-        result = Deidentifier(secret=None).run(files, work, root=root, audit_csv=audit_csv, progress=True)
+        deid = Deidentifier(secret=secret_from_env(), profile=profile)
+        result = deid.run(files, work, root=root, audit_csv=audit_csv, progress=True)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(work, out_dir)

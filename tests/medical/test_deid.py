@@ -10,6 +10,7 @@ from pydicom.sequence import Sequence
 from kit.medical import Deidentifier, deidentify_folder
 
 SECRET = "correct horse battery staple 0912"
+KEEP = "basic,retain_patient_characteristics,retain_longitudinal_modified_dates"
 
 
 def _phi_dataset(path, *, patient_id="9RG1", study_uid="1.2.999.1.1", sop_uid="1.2.999.1.2",
@@ -144,7 +145,7 @@ def test_no_identifying_value_survives_anywhere(phi_folder, tmp_path):
 
 def test_valid_image_kept_and_profile_attributes_set(phi_folder, tmp_path):
     src, inputs = phi_folder
-    result = deidentify_folder(src, tmp_path / "deid", secret=SECRET)
+    result = deidentify_folder(src, tmp_path / "deid", secret=SECRET, profile=KEEP)
     row = result.table.set_index("file").loc["a.dcm"]
     ds = pydicom.dcmread(tmp_path / "deid" / row.deid_file)
     original = inputs["a"]
@@ -172,7 +173,7 @@ def test_valid_image_kept_and_profile_attributes_set(phi_folder, tmp_path):
 
 def test_uids_and_dates_are_consistent_within_a_run(phi_folder, tmp_path):
     src, inputs = phi_folder
-    result = deidentify_folder(src, tmp_path / "deid", secret=SECRET)
+    result = deidentify_folder(src, tmp_path / "deid", secret=SECRET, profile=KEEP)
     out = {r.file[0]: pydicom.dcmread(tmp_path / "deid" / r.deid_file) for r in result.table.itertuples()}
     # b references a's image: the reference follows a's new SOP Instance UID.
     assert out["b"].ReferencedImageSequence[0].ReferencedSOPInstanceUID == out["a"].SOPInstanceUID
@@ -187,15 +188,16 @@ def test_uids_and_dates_are_consistent_within_a_run(phi_folder, tmp_path):
     assert out["a"].AcquisitionDateTime == (day(inputs["a"].StudyDate) + pd.Timedelta(days=shift_a)).strftime(
         "%Y%m%d") + "101500"
     # A second run with the same secret gives the same UIDs; another secret does not.
-    again = deidentify_folder(src, tmp_path / "deid2", secret=SECRET)
+    again = deidentify_folder(src, tmp_path / "deid2", secret=SECRET, profile=KEEP)
     assert list(again.table.deid_study_uid) == list(result.table.deid_study_uid)
-    other = deidentify_folder(src, tmp_path / "deid3", secret="another secret")
+    other = deidentify_folder(src, tmp_path / "deid3", secret="another secret", profile=KEEP)
     assert set(other.table.deid_study_uid).isdisjoint(result.table.deid_study_uid)
 
 
 def test_audit_lists_every_action_and_no_values(phi_folder, tmp_path):
     src, inputs = phi_folder
-    result = deidentify_folder(src, tmp_path / "deid", secret=SECRET, audit_csv=tmp_path / "deid_audit.csv")
+    result = deidentify_folder(src, tmp_path / "deid", secret=SECRET, audit_csv=tmp_path / "deid_audit.csv",
+                               profile=KEEP)
     audit = pd.read_csv(tmp_path / "deid_audit.csv", dtype=str)
     assert list(audit.columns) == ["file", "tag", "keyword", "path", "action", "rule"]
     one = audit[audit.file == result.table.deid_file.iloc[0]]
@@ -240,9 +242,12 @@ def test_burned_in_annotation_withheld_and_quarantined(synth_dir, tmp_path):
 def test_basic_profile_without_options_removes_patient_characteristics(dicom_file):
     ds = _phi_dataset(dicom_file("RG1_UNCR.dcm"))
     ds.PatientAge = "064Y"
-    out, audit = Deidentifier(secret=SECRET, retain_patient_characteristics=False).deidentify(copy.deepcopy(ds))
+    out, audit = Deidentifier(secret=SECRET, profile="basic").deidentify(copy.deepcopy(ds))
     assert out.PatientSex in ("", None) and "PatientAge" not in out
-    assert "113108" not in {item.CodeValue for item in out.DeidentificationMethodCodeSequence}
+    assert {item.CodeValue for item in out.DeidentificationMethodCodeSequence} == {"113100"}
+    # Basic Profile alone: study date emptied, acquisition date-time removed, nothing shifted.
+    assert out.StudyDate in ("", None) and "AcquisitionDateTime" not in out
+    assert out.LongitudinalTemporalInformationModified == "REMOVED"
 
 
 def test_secret_is_not_exposed():

@@ -5,7 +5,7 @@ from scipy.stats import binomtest
 from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 
 from kit.errors import InputDataError, ParameterError
-from kit.medical.evaluate import (auroc, auroc_bootstrap, operating_point_metrics, ppv_at_prevalence,
+from kit.medical.evaluate import (age_band, auroc, auroc_bootstrap, operating_point_metrics, ppv_at_prevalence,
                                   roc_curve_points, subgroup_metrics, threshold_at_sensitivity, wilson_interval)
 
 
@@ -122,6 +122,25 @@ def test_subgroups_match_per_group_sklearn():
         assert row.sensitivity == pytest.approx(((s[m] >= 0.7) & (y[m] == 1)).sum() / y[m].sum())
     with pytest.raises(InputDataError, match="scanner"):
         subgroup_metrics(table, y, s, 0.7, by=("scanner",))
+
+
+def test_small_cells_are_shown_as_less_than_the_minimum():
+    y, s = _scores(n=300, prevalence=0.3, seed=8)
+    rng = np.random.default_rng(2)
+    age = np.where(rng.random(300) < 0.03, 85.0, rng.uniform(20, 79, 300))  # about 9 patients of 80+
+    table = pd.DataFrame({"sex": rng.choice(["F", "M"], 300), "age_band": age_band(age)})
+    full = subgroup_metrics(table, y, s, 0.7, by=("sex", "age_band"))
+    shown = subgroup_metrics(table, y, s, 0.7, by=("sex", "age_band"), min_cell=10)
+    assert list(shown.group) == list(full.group)
+    for (_, f), (_, r) in zip(full.iterrows(), shown.iterrows()):
+        n_neg = f.n - f.n_urgent
+        assert r.n == (str(f.n) if f.n >= 10 else "<10")
+        assert r.n_urgent == (str(f.n_urgent) if f.n >= 10 and f.n_urgent >= 10 else "<10")
+        assert np.isnan(r.sensitivity) == (f.n < 10 or f.n_urgent < 10)
+        assert np.isnan(r.specificity) == (f.n < 10 or n_neg < 10)
+        if not np.isnan(r.sensitivity):
+            assert r.sensitivity == f.sensitivity
+    assert (shown.n == "<10").any() and (shown.n != "<10").any()  # the test exercises both sides
 
 
 def test_roc_points_match_sklearn():

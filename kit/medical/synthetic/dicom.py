@@ -117,7 +117,7 @@ def _describe_study(ds, rng, scanner, site, study_date):
     ds.StudyDate = ds.SeriesDate = ds.ContentDate = ds.AcquisitionDate = study_date.strftime("%Y%m%d")
     ds.InstanceCreationDate = ds.StudyDate
     hhmmss = f"{int(rng.integers(7, 20)):02d}{int(rng.integers(0, 60)):02d}{int(rng.integers(0, 60)):02d}"
-    ds.StudyTime = ds.SeriesTime = ds.ContentTime = ds.AcquisitionTime = hhmmss
+    ds.StudyTime = ds.SeriesTime = ds.ContentTime = ds.AcquisitionTime = ds.InstanceCreationTime = hhmmss
     ds.AccessionNumber = f"{site['code']}{int(rng.integers(10**6, 10**7))}"
     ds.Modality = scanner["modality"]
     ds.Manufacturer = scanner["manufacturer"]
