@@ -175,7 +175,7 @@ def report(args, work: Path, write_season):
           f"{'field-dates':>12s}")
     for name, area, sec, rss, start, rate, n in rows:
         print(f"{name:10s} {area:16s} {sec:8.1f} {rss:12.0f} {start:14.0f} {rate:11.1f} {n:12d}")
-    (_, _, t_full, m_full, *_), (_, _, t_mem, m_mem, *_), (_, _, t_dask, m_dask, *_) = rows
+    (_, _, _, m_full, *_), (_, _, t_mem, m_mem, *_), (_, _, t_dask, m_dask, *_) = rows
     print(f"\ncrop, in memory / Dask: time {t_mem / t_dask:.2f}x, peak RSS {m_mem / m_dask:.2f}x; "
           f"identical field-dates, max |NDVI difference| {diff:.1e} (tolerance 1e-6)")
     stack_gb = args.dates * 3 * args.size**2 * 2 / 1e9
