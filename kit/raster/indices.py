@@ -117,6 +117,12 @@ def _ratio(parts, *bands, out=None):
         if lazy:
             raise TypeError("out= is not supported for lazy (Dask) bands: leave it out and let Dask chunk")
         _check_out(out, xp, shape, dtype, device)
+    if lazy and all(hasattr(b, "map_blocks") for b in bands):
+        # Dask: the eager kernel chunk by chunk. Buffers from xp.empty would take Dask's own chunking
+        # (128 MiB blocks spanning dates), and every band would be rechunked to it: memory by tile, not by chunk.
+        import dask.array as da
+
+        return da.map_blocks(lambda *blocks: _ratio(parts, *blocks), *bands, dtype=dtype)
     size = math.prod(shape) if all(isinstance(n, int) for n in shape) else None
     if size is None or size <= BLOCK_ELEMENTS or lazy:
         if out is None:

@@ -48,8 +48,12 @@ def scl_in(scl, classes):
     [False, True, True]
     """
     xp = array_namespace(scl)
-    hit = xp.zeros(scl.shape, dtype=xp.bool, device=getattr(scl, "device", None))
-    for cls in classes:
+    classes = tuple(classes)
+    if not classes:
+        return xp.zeros(scl.shape, dtype=xp.bool, device=getattr(scl, "device", None))
+    # From the first comparison, not from zeros: a Dask zeros would bring its own chunking and rechunk the band.
+    hit = scl == classes[0]
+    for cls in classes[1:]:
         hit = hit | (scl == cls)
     return hit
 

@@ -22,7 +22,7 @@ import xarray as xr
 from kit.errors import InputDataError
 from kit.raster.georef import get_crs, get_transform, set_georef
 
-__all__ = ["band", "open_stack", "read_stack", "write_acquisitions", "write_stack"]
+__all__ = ["band", "lazy_geotiffs", "open_stack", "read_stack", "write_acquisitions", "write_stack"]
 
 _SUFFIXES = (".tif", ".tiff")
 
@@ -66,7 +66,9 @@ def read_stack(folder, *, bands=None, chunks=None) -> xr.DataArray:
         None reads everything into memory. Otherwise a Dask-backed stack with
         one chunk per file (``int``: also split ``y`` and ``x`` in blocks of
         that many rows/columns), read lazily: stacks larger than memory go
-        through the same code.
+        through the same code. Each chunk is a windowed read of its file
+        (:func:`lazy_geotiffs`): with an int, memory is bounded by chunks,
+        not by the tile.
 
     Returns
     -------
@@ -137,28 +139,69 @@ def read_stack(folder, *, bands=None, chunks=None) -> xr.DataArray:
     y = t.f + (np.arange(height) + 0.5) * t.e
     times = [d for d, _ in items]
 
-    def load(path):
-        with rasterio.open(path) as src:
-            return src.read()
-
     if chunks is None:
         data = np.empty((len(items), ref["count"], height, width), dtype=ref["dtype"])
         for i, (_, path) in enumerate(items):
-            data[i] = load(path)
+            with rasterio.open(path) as src:
+                data[i] = src.read()
     else:
-        import dask
-        import dask.array as da
-
-        parts = [da.from_delayed(dask.delayed(load)(p), shape=(ref["count"], height, width), dtype=ref["dtype"]) for _, p in items]
-        data = da.stack(parts)
-        if isinstance(chunks, int):
-            data = data.rechunk((1, -1, chunks, chunks))
+        data = lazy_geotiffs([p for _, p in items], (ref["count"], height, width), ref["dtype"], chunks)
     stack = xr.DataArray(
         data, dims=("time", "band", "y", "x"),
         coords={"time": times, "band": names, "y": ("y", y, {"units": "m"}), "x": ("x", x, {"units": "m"})},
         name="reflectance", attrs={"nodata": nodata if nodata is not None else 0, "source": str(folder)},
     )
     return set_georef(stack, ref["crs"], t)
+
+
+class _GeoTIFFWindows:
+    """One GeoTIFF as an array Dask slices: each chunk is a windowed read, so a chunk's pixels are all that is decoded.
+
+    Every read opens its own handle: GDAL dataset handles are not shared between threads.
+    """
+
+    def __init__(self, path, shape, dtype):
+        self.path, self.shape, self.dtype, self.ndim = str(path), tuple(shape), np.dtype(dtype), len(shape)
+
+    def __getitem__(self, key):
+        import rasterio
+        from rasterio.windows import Window
+
+        (b0, b1, _), (r0, r1, _), (c0, c1, _) = (k.indices(n) for k, n in zip(key, self.shape))
+        with rasterio.open(self.path) as src:
+            return src.read(list(range(b0 + 1, b1 + 1)), window=Window(c0, r0, c1 - c0, r1 - r0))
+
+
+def lazy_geotiffs(paths, shape, dtype, chunks):
+    """A Dask ``(time, band, y, x)`` array over same-grid GeoTIFFs of ``shape`` ``(band, y, x)``, read window by window.
+
+    ``chunks``: ``"auto"`` one chunk per file, an int blocks of that many
+    rows and columns (all bands of a block in one chunk, so bands of one
+    pixel block are decoded together).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np, xarray as xr
+    >>> from kit.raster.io import write_geotiff
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "2024-03-05.tif"
+    >>> _ = write_geotiff(xr.DataArray(np.arange(48, dtype="uint16").reshape(3, 4, 4), dims=("band", "y", "x")), path,
+    ...                   crs="EPSG:32629", transform=(10.0, 0.0, 0.0, 0.0, -10.0, 40.0))
+    >>> lazy = lazy_geotiffs([path], (3, 4, 4), "uint16", 2)
+    >>> lazy.chunks, int(lazy[0, 2, 3, 1].compute())
+    (((1,), (3,), (2, 2), (2, 2)), 45)
+    """
+    import dask.array as da
+    from dask.base import tokenize
+
+    block = (-1, -1, -1) if not isinstance(chunks, int) else (-1, chunks, chunks)
+    parts = []
+    for path in paths:
+        path = Path(path)
+        token = tokenize(str(path), path.stat().st_mtime_ns, path.stat().st_size, shape, str(dtype), block)
+        parts.append(da.from_array(_GeoTIFFWindows(path, shape, dtype), chunks=block, name=f"geotiff-{token}",
+                                   lock=False, meta=np.empty((0,) * len(shape), dtype=dtype)))
+    return da.stack(parts)
 
 
 def band(stack: xr.DataArray, name: str) -> xr.DataArray:

@@ -24,7 +24,7 @@ from kit.raster.georef import get_crs, get_transform
 
 __all__ = [
     "FieldIndex", "FieldsOutsideRasterWarning", "rasterize_fields", "read_field_polygons",
-    "zonal_mean", "zonal_stats",
+    "zonal_mean", "zonal_stats", "zonal_sums_by_chunk",
 ]
 
 
@@ -244,10 +244,11 @@ def zonal_mean(values: xr.DataArray, index: FieldIndex, *, backend=None, min_val
     Parameters
     ----------
     values : xarray.DataArray (..., y, x), NumPy- or Dask-backed
-        A Dask-backed stack is reduced chunk by chunk over its leading dims
-        (each chunk is one call of :func:`zonal_stats`), so it never has to
-        fit in memory.
+        A Dask-backed stack is reduced chunk by chunk, over its leading dims
+        and ``y, x`` alike (:func:`zonal_sums_by_chunk`), so memory is bounded
+        by its chunks, not by the stack or the tile.
     index : FieldIndex
+        Its labels may be Dask-backed too (:func:`kit.raster.read_field_labels`).
     backend : kit.backend.Backend, optional
         Where the reduction runs (default: NumPy on the host).
     min_valid_fraction : float, 0-1
@@ -257,32 +258,77 @@ def zonal_mean(values: xr.DataArray, index: FieldIndex, *, backend=None, min_val
     Returns
     -------
     xarray.DataArray (..., field), with ``valid_fraction`` as a coordinate.
+        The same values (to float rounding) and NaN whether ``values`` is in
+        memory or Dask-backed.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> idx = FieldIndex(xr.DataArray(np.array([[1, 1], [2, 0]]), dims=("y", "x")), ["A", "B"], np.array([2, 1]), [])
+    >>> values = xr.DataArray(np.array([[0.2, np.nan], [0.6, 9.0]]), dims=("y", "x"))
+    >>> zonal_mean(values, idx).values.tolist(), zonal_mean(values.chunk(1), idx).values.tolist()
+    ([0.2, 0.6], [0.2, 0.6])
     """
     lead_dims = values.dims[:-2]
     n = index.n_labels
-    labels_host = index.labels.values
-
-    def reduce(block):
-        if backend is not None:
-            lab, val = backend.asarray(labels_host), backend.asarray(np.asarray(block))
-        else:
-            lab, val = labels_host, np.asarray(block)
-        out = zonal_stats(lab, val, n, ("mean", "count"))
-        return np.stack([to_numpy(out["mean"]), to_numpy(out["count"])])
-
     data = values.data
     if hasattr(data, "chunks") and hasattr(data, "map_blocks"):
-        import dask.array as da
-
-        stack = data.rechunk({-1: -1, -2: -1})
-        res = da.map_blocks(lambda b: np.moveaxis(reduce(b), 0, -2), stack, dtype=np.float64,
-                            chunks=stack.chunks[:-2] + ((2,), (n,)))
-        res = np.moveaxis(res.compute(), -2, 0)
+        sums, count = zonal_sums_by_chunk(data, index.labels.data, n)
+        dtype = values.dtype if np.issubdtype(values.dtype, np.floating) else np.float64
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(count > 0, sums / count, np.nan).astype(dtype)
     else:
-        res = reduce(data)
-    mean, count = res[0][..., 1:], res[1][..., 1:]
-    frac = count / index.pixels
+        lab, val = np.asarray(index.labels.data), np.asarray(data)
+        if backend is not None:
+            lab, val = backend.asarray(lab), backend.asarray(val)
+        out = zonal_stats(lab, val, n, ("mean", "count"))
+        mean, count = to_numpy(out["mean"]), to_numpy(out["count"])
+    mean, count = mean[..., 1:], count[..., 1:]
+    frac = count / np.asarray(index.pixels)
     mean = np.where(frac > min_valid_fraction, mean, np.nan)
     coords = {d: values.coords[d] for d in lead_dims if d in values.coords}
     out = xr.DataArray(mean, dims=lead_dims + ("field",), coords={**coords, "field": index.field_ids}, name=values.name)
     return out.assign_coords(valid_fraction=(lead_dims + ("field",), frac))
+
+
+def zonal_sums_by_chunk(values, labels, n_labels: int):
+    """Per-label sum and count of the non-NaN pixels of a Dask array, one :func:`zonal_stats` call per chunk.
+
+    Each chunk gives its partial sums in float64; Dask adds them up in a
+    tree, so no step holds more than a few chunks and ``(..., n_labels)``
+    partials: the tile never has to fit in memory.
+
+    Parameters
+    ----------
+    values : dask.array (..., y, x), float (NaN: masked)
+    labels : array (y, x), NumPy or Dask, integers 0..n_labels-1 (rechunked to the values' ``y, x`` chunks)
+    n_labels : int
+
+    Returns
+    -------
+    (sums, counts) : numpy float64 arrays (..., n_labels)
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> values = da.from_array(np.array([[0.2, np.nan, 0.4], [0.6, 9.0, 0.5]]), chunks=2)
+    >>> sums, counts = zonal_sums_by_chunk(values, np.array([[1, 1, 1], [2, 0, 2]]), 3)
+    >>> sums.round(6).tolist(), counts.tolist()
+    ([9.0, 0.6, 1.1], [1.0, 2.0, 2.0])
+    """
+    import dask.array as da
+
+    labels = da.asarray(labels).rechunk(values.chunks[-2:])
+    nd = values.ndim
+
+    def partial(block, lab):
+        xp = array_namespace(block, lab)
+        out = zonal_stats(lab, xp.astype(block, xp.float64), n_labels, ("sum", "count"))
+        both = xp.stack([out["sum"], out["count"]], axis=-2)
+        return xp.reshape(both, tuple(both.shape[:-2]) + (1, 1, 2, n_labels))
+
+    ones = tuple((1,) * len(c) for c in values.chunks[-2:])
+    parts = da.map_blocks(partial, values, labels, new_axis=[nd, nd + 1], dtype=np.float64,
+                          chunks=values.chunks[:-2] + ones + ((2,), (n_labels,)))
+    total = np.asarray(parts.sum(axis=(nd - 2, nd - 1)).compute())
+    return total[..., 0, :], total[..., 1, :]

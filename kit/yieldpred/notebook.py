@@ -140,7 +140,7 @@ def _user_inputs(p, user_data) -> tuple[Inputs, dict]:
     if p.rasters:
         if polygons is None:
             raise InputDataError(f"{p.fields} has no polygons; with rasters give fields as GeoJSON (a CSV goes with index_series)")
-        stack = read_sentinel2(p.rasters, chunks="auto" if _large(p.rasters) else None)
+        stack = read_sentinel2(p.rasters, chunks=LAZY_CHUNK_PX if _large(p.rasters) else None)
         input_file(p.rasters, "rasters", details={"products": products_table(stack).to_dict("records")})
     source = f"your data: {len(fields)} fields, seasons {sorted(yields['year'].unique())}"
     return Inputs(fields, weather, yields, None, stack, source=source), polygons
@@ -199,8 +199,13 @@ def write_index_series(inputs: Inputs, output_dir) -> Path | None:
     return Path(output_dir) / "index_series.csv"
 
 
+#: Rows and columns of one lazily read block: a 2048² block of three uint16 bands is 25 MB, and its
+#: float64 reflectance temporaries a few times that, whatever the tile size.
+LAZY_CHUNK_PX = 2048
+
+
 def _large(folder) -> bool:
-    """More than 4 GB of GeoTIFFs: read lazily with Dask."""
+    """More than 4 GB of GeoTIFFs: read lazily with Dask, block by block (every step, zonal means too)."""
     return Path(folder).is_dir() and sum(f.stat().st_size for f in Path(folder).glob("*.tif*")) > 4e9
 
 

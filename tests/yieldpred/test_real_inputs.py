@@ -194,6 +194,19 @@ def test_geotiffs_of_b04_b08_scl_give_ndvi_and_say_ndmi_needs_b11(region, dates,
     assert any(c.startswith("ndvi_") for c in features) and not any(c.startswith("ndmi_") for c in features)
 
 
+def test_a_geotiff_folder_over_4_gb_goes_through_dask_blocks_to_the_same_series(dates, files, tmp_path, monkeypatch):
+    folder = write_acquisitions(dates.sel(band=["B04", "B08", "SCL"]), tmp_path / "export")
+    with pytest.warns(nbk.SkippedIndexWarning):
+        eager = _load(tmp_path / "eager", files, rasters=folder)
+    monkeypatch.setattr(nbk, "_large", lambda f: True)  # as if the folder held more than 4 GB
+    monkeypatch.setattr(nbk, "LAZY_CHUNK_PX", 16)  # several blocks on the region's small grid
+    with pytest.warns(nbk.SkippedIndexWarning):
+        lazy = _load(tmp_path / "lazy", files, rasters=folder)
+    assert hasattr(lazy.stack.data, "dask") and len(lazy.stack.chunks[2]) > 1
+    pd.testing.assert_frame_equal(lazy.observations[["field_id", "date"]], eager.observations[["field_id", "date"]])
+    np.testing.assert_allclose(lazy.observations["ndvi"], eager.observations["ndvi"], rtol=0, atol=1e-6)
+
+
 def test_geotiffs_without_a_cloud_mask_band_name_the_band_to_export(dates, files, tmp_path):
     folder = write_acquisitions(dates.sel(band=["B04", "B08"]), tmp_path / "ndvi_bands")
     with pytest.raises(InputDataError, match="no SCL to mask clouds with.*export SCL") as err, warnings.catch_warnings():
