@@ -42,6 +42,10 @@ PARAMETERS = Spec(
               min=0.05, max=20.0),
         Param("model", "path", None, "checkpoint from an earlier run (model.pt); None to train here"),
         Param("seed", "int", 0, "random seed (data, split, training, simulation)", min=0),
+        Param("pacs", "source", None, "DICOMweb root URL of a PACS to triage instead of dicom_dir (login from ~/.netrc)"),
+        Param("pacs_query", "dict", {"date": "since_last_run", "modality": "CR,DX", "body_part": "CHEST"},
+              "studies to fetch from pacs: date (since_last_run, all, YYYY-MM-DD[/YYYY-MM-DD]), modality, body_part"),
+        Param("push_results", "bool", True, "store one DICOM SR per triaged study back into the pacs"),
     ),
     purpose="Triage chest radiographs: DICOM ingest, de-identification, an urgent-finding classifier and a "
             "prioritized worklist.",
@@ -97,6 +101,7 @@ class Inputs:
     train_labels: pd.Series | None
     triage_dir: Path
     source: str
+    fetched: object = None  # kit.medical.pacs.Fetched when the studies come from a PACS
 
     @property
     def same_folder(self) -> bool:
@@ -108,10 +113,13 @@ def resolve_inputs(p) -> Inputs:
 
     - no ``dicom_dir``: the embedded set, for both;
     - ``dicom_dir`` and ``labels``: the user's studies, for both;
-    - ``dicom_dir`` alone: triage it; train on the embedded set (or use ``model``).
+    - ``dicom_dir`` alone: triage it; train on the embedded set (or use ``model``);
+    - ``pacs``: as ``dicom_dir`` alone, on the studies fetched from it (written to a temporary folder).
     """
     from kit.medical.dataset import read_labels
 
+    if p.pacs is not None and (p.dicom_dir is not None or p.labels is not None):
+        raise ParameterError("parameter 'pacs' replaces 'dicom_dir' and 'labels'; give either pacs or dicom_dir")
     if p.labels is not None and p.dicom_dir is None:
         raise ParameterError("parameter 'labels' needs 'dicom_dir' (the folder the labels describe); give both")
     if p.dicom_dir is not None and p.labels is not None:
@@ -121,6 +129,11 @@ def resolve_inputs(p) -> Inputs:
     source = (f"embedded synthetic chest radiographs (kit.medical.synth_chest_xrays, "
               f"{int(round(EMBEDDED_STUDIES * p.scale))} studies, seed {p.seed})")
     labels = read_labels(embedded / "labels.csv")
+    if p.pacs is not None:
+        from kit.medical.pacs_triage import fetch_for_run
+
+        fetched = fetch_for_run(p)
+        return Inputs(embedded, labels, fetched.root, source, fetched)
     return Inputs(embedded, labels, Path(p.dicom_dir) if p.dicom_dir is not None else embedded, source)
 
 
