@@ -350,7 +350,9 @@ def plot_subgroups(subgroups: pd.DataFrame, target: float):
     ypos = np.arange(len(sub))[::-1]
     colors = {a: c[i % len(c)] for i, a in enumerate(dict.fromkeys(sub.attribute))}
     for yv, (_, r) in zip(ypos, sub.iterrows()):
-        ax.errorbar(r.sensitivity, yv, xerr=[[r.sensitivity - r.sensitivity_low], [r.sensitivity_high - r.sensitivity]],
+        # max(0, ...): a Wilson bound at a sensitivity of 0 or 1 can sit a rounding error inside the estimate
+        err = [[max(0.0, r.sensitivity - r.sensitivity_low)], [max(0.0, r.sensitivity_high - r.sensitivity)]]
+        ax.errorbar(r.sensitivity, yv, xerr=err,
                     fmt="o", color=colors[r.attribute], capsize=3)
     ax.axvline(target, color="grey", ls="--", lw=1, label=f"target {target:.2f}")
     ax.set_yticks(ypos, [f"{r.attribute}: {r.group} (n={r.n_urgent})" for _, r in sub.iterrows()], fontsize=8)

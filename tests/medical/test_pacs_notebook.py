@@ -66,7 +66,7 @@ def test_kit_run_against_orthanc(orthanc_server, tmp_path, monkeypatch):  # noqa
     for k in (pacs.USER_ENV, pacs.PASSWORD_ENV, pacs.TOKEN_ENV, "NETRC"):
         monkeypatch.delenv(k, raising=False)
 
-    manifest, out = _run(tmp_path, "first", {"pacs": server.dicomweb, "scale": "0.05", "epochs": "1"})
+    manifest, out = _run(tmp_path, "first", {"pacs": server.dicomweb, "scale": "0.25", "epochs": "1"})
     assert manifest["inputs"]["pacs"]["n_studies"] == 6 and manifest["inputs"]["pacs"]["n_instances"] == 6
     assert json.loads((out / "metrics.json").read_text())["n_pacs_reports_stored"] == 6
     dweb = pacs.client(server.dicomweb)
@@ -77,10 +77,10 @@ def test_kit_run_against_orthanc(orthanc_server, tmp_path, monkeypatch):  # noqa
     worklist = pd.read_csv(out / "worklist.csv")
     assert sorted(p_sr) == pytest.approx(sorted(worklist.p_urgent), abs=1e-4)  # the same scores, both ways
     assert not set(worklist.study_id) & set(images)  # the worklist is on de-identified ids
-    assert list((tmp_path / "tmp").iterdir()) == []  # the identified files are gone
+    assert list((tmp_path / "tmp").glob("kit-pacs-*")) == []  # the identified files are gone
     assert (tmp_path / "reports" / pacs.STATE_FILE).exists()
 
-    manifest, second = _run(tmp_path, "second", {"pacs": server.dicomweb, "scale": "0.05",
+    manifest, second = _run(tmp_path, "second", {"pacs": server.dicomweb, "scale": "0.25",
                                                  "model": str(out / "model.pt")})
     source = manifest["inputs"]["pacs"]
     assert source["studies_matched"] == 6 and source["already_triaged"] == 6 and source["n_studies"] == 0
