@@ -146,8 +146,15 @@ def _call(url: str, what: str, fn, *args, **kwargs):
 
 # -- the state of earlier runs ---------------------------------------------------------------------
 def state_path(output_dir) -> Path:
-    """The state file: in ``output_dir``'s parent, where every run of this notebook puts its folder."""
-    return Path(output_dir).resolve().parent / STATE_FILE
+    """The state file: in ``output_dir``'s parent, where every run of this notebook puts its folder.
+
+    A scheduled pipeline writes ``output/<run date>/<run>/``: there the state
+    goes to ``output/``, shared by every date, or each day would start afresh.
+    """
+    parent = Path(output_dir).resolve().parent
+    if re.fullmatch(_ISO_DATE, parent.name):
+        parent = parent.parent
+    return parent / STATE_FILE
 
 
 def _uid_key(uid: str) -> str:

@@ -37,6 +37,7 @@ def test_pacs_url_with_a_password_is_refused_before_a_kernel_starts():
 def test_state_keeps_digests_per_pacs(tmp_path):
     path = pacs.state_path(tmp_path / "runs" / "radiology_triage")
     assert path == tmp_path / "runs" / pacs.STATE_FILE
+    assert pacs.state_path(tmp_path / "pipeline" / "2026-12-02" / "triage") == tmp_path / "pipeline" / pacs.STATE_FILE
     assert pacs.load_state(path, "http://a/dicom-web") == {"last_run_date": None, "triaged": set()}
     path.parent.mkdir()
     pacs.save_state(path, "http://a/dicom-web", "2026-12-01", ["1.2.3", "1.2.4"])
