@@ -92,11 +92,16 @@ def parse_query(query) -> PacsQuery:
 
 
 def check_url(url: str) -> str:
-    """The DICOMweb root without a trailing slash; refuse anything but http(s)."""
+    """The DICOMweb root without a trailing slash (or a ``dimse://AET@host:port``); refuse anything else."""
     parts = urlsplit(str(url))
+    if parts.scheme == "dimse":
+        from kit.medical.dimse import parse_url
+
+        parse_url(str(url))
+        return str(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ParameterError(f"parameter 'pacs' must be a DICOMweb root URL such as "
-                             f"https://pacs.example/dicom-web, got {url!r}")
+                             f"https://pacs.example/dicom-web (or dimse://AET@host:port), got {url!r}")
     if parts.username or parts.password:
         raise ParameterError("parameter 'pacs': put the login in ~/.netrc or in KIT_PACS_USER / KIT_PACS_PASSWORD, "
                              "not in the URL")
@@ -117,10 +122,15 @@ def session():
 
 
 def client(url: str):
-    """A :class:`dicomweb_client.DICOMwebClient` on ``url`` with :func:`session`."""
+    """A :class:`dicomweb_client.DICOMwebClient` on ``url`` with :func:`session` (DIMSE: :class:`kit.medical.dimse.DimseClient`)."""
+    url = check_url(url)
+    if url.startswith("dimse://"):
+        from kit.medical.dimse import DimseClient
+
+        return DimseClient(url)
     from dicomweb_client import DICOMwebClient
 
-    return DICOMwebClient(check_url(url), session=session(), timeout=(10, 120))
+    return DICOMwebClient(url, session=session(), timeout=(10, 120))
 
 
 def _call(url: str, what: str, fn, *args, **kwargs):
@@ -249,7 +259,7 @@ class Fetched:
 
     def describe(self, query: PacsQuery) -> dict:
         """What the run read from the PACS, for the manifest (no identifiers, no credentials)."""
-        return {"kind": "DICOMweb", "url": self.url, "date_range": query.date_range or "",
+        return {"kind": "DIMSE" if self.url.startswith("dimse://") else "DICOMweb", "url": self.url, "date_range": query.date_range or "",
                 "since_last_run": query.since_last_run, "modalities": list(query.modalities),
                 "body_parts": list(query.body_parts), "n_studies": len(self.study_uids),
                 "n_instances": self.n_instances, **self.counts}

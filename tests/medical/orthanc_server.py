@@ -36,10 +36,16 @@ class OrthancServer:
     http_port: int
     user: str
     password: str
+    dicom_port: int = 0
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.http_port}"
+
+    @property
+    def dimse(self) -> str:
+        """The DIMSE address, as a site without DICOMweb gives it to ``pacs``."""
+        return f"dimse://KITTEST@{self.host}:{self.dicom_port}"
 
     @property
     def dicomweb(self) -> str:
@@ -98,6 +104,10 @@ def _config(folder: Path, plugin: Path, http_port: int, dicom_port: int, user: s
         "RegisteredUsers": {user: password},
         "Plugins": [str(plugin)],
         "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": False},
+        # The notebook's calling AE title, registered as a site's PACS administrator would (DIMSE has no login).
+        "DicomModalities": {"sectorkit": {"AET": "SECTORKIT", "Host": "127.0.0.1", "Port": 11112}},
+        "DicomAlwaysAllowStore": False,
+        "DicomCheckModalityHost": True,
         "StorageCompression": False,
         "SaveJobs": False,
         "HttpThreadsCount": 4,
@@ -132,9 +142,10 @@ def orthanc_server():
     proc = None
     try:
         for attempt in range(3):  # another process may take a free port before Orthanc binds it
-            server = OrthancServer("127.0.0.1", _free_port(), f"reader{secrets.token_hex(4)}", secrets.token_urlsafe(18))
+            server = OrthancServer("127.0.0.1", _free_port(), f"reader{secrets.token_hex(4)}", secrets.token_urlsafe(18),
+                                   _free_port())
             config = folder / "orthanc.json"
-            config.write_text(json.dumps(_config(folder, plugin, server.http_port, _free_port(), server.user,
+            config.write_text(json.dumps(_config(folder, plugin, server.http_port, server.dicom_port, server.user,
                                                  server.password)))
             log = folder / "orthanc.log"
             with log.open("w") as out:

@@ -152,3 +152,30 @@ def test_store_puts_a_valid_sr_into_the_study(loaded_pacs, tmp_path, monkeypatch
     (series,) = dweb.search_for_series(image.StudyInstanceUID, search_filters={"Modality": "SR"})
     (stored,) = dweb.retrieve_series(image.StudyInstanceUID, series["0020000E"]["Value"][0])
     assert check_report(stored, [image])["p_urgent"] == 0.25
+
+
+def test_dimse_finds_fetches_and_stores_like_dicomweb(loaded_pacs, tmp_path, monkeypatch):
+    """A site without DICOMweb: C-FIND, C-GET and C-STORE give the same studies and the same stored SR."""
+    server, labels, hand_study = loaded_pacs
+    monkeypatch.setenv("HOME", str(tmp_path))
+    server.write_netrc(tmp_path)  # the DICOMweb side of the check only
+    monkeypatch.setenv("KIT_PACS_CALLING_AET", "NOT_REGISTERED")
+    with pytest.raises(InputDataError, match="NOT_REGISTERED"):
+        pacs.fetch(server.dimse, {"date": "all"}, tmp_path / "refused.json")
+    monkeypatch.delenv("KIT_PACS_CALLING_AET")
+    got = pacs.fetch(server.dimse, {"date": "all"}, tmp_path / "state.json")
+    try:
+        assert set(got.study_uids) == set(labels.StudyInstanceUID) - {hand_study} and got.n_instances == 6
+        assert got.counts["series_other_body_part"] == 1 and got.describe(pacs.parse_query(None))["kind"] == "DIMSE"
+        image = pydicom.dcmread(next(got.root.rglob("*.dcm")))
+        assert image.pixel_array.shape == (64, 64)
+    finally:
+        got.cleanup()
+    model = sr.TriageModel("sector-kit radiology_triage small_cnn", "test", 0.5, "model_card.md sha256 0", "1.2.3.4")
+    assert pacs.store(server.dimse, [sr.triage_report([image], 0.75, True, model)]) == 1
+    dweb = pacs.client(server.dicomweb)
+    (series,) = dweb.search_for_series(image.StudyInstanceUID, search_filters={"Modality": "SR"})
+    (stored,) = dweb.retrieve_series(image.StudyInstanceUID, series["0020000E"]["Value"][0])
+    assert check_report(stored, [image])["urgent"]
+    with pytest.raises(ParameterError, match="dimse://AET@host:port"):
+        pacs.check_url("dimse://127.0.0.1:4242")
