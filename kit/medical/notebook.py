@@ -42,7 +42,7 @@ PARAMETERS = Spec(
               min=0.05, max=20.0),
         Param("model", "path", None, "checkpoint from an earlier run (model.pt); None to train here"),
         Param("seed", "int", 0, "random seed (data, split, training, simulation)", min=0),
-        Param("pacs", "source", None, "DICOMweb root URL of a PACS to triage instead of dicom_dir (login from ~/.netrc)"),
+        Param("pacs", "source", None, "PACS to triage instead of dicom_dir: DICOMweb root URL (login from ~/.netrc) or dimse://AET@host:port"),
         Param("pacs_query", "dict", {"date": "since_last_run", "modality": "CR,DX", "body_part": "CHEST"},
               "studies to fetch from pacs: date (since_last_run, all, YYYY-MM-DD[/YYYY-MM-DD]), modality, body_part"),
         Param("push_results", "bool", True, "store one DICOM SR per triaged study back into the pacs"),
