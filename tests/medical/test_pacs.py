@@ -2,12 +2,13 @@
 import json
 import shutil
 import subprocess
+from types import SimpleNamespace
 
 import pydicom
 import pytest
 
 from kit.errors import InputDataError, ParameterError
-from kit.medical import pacs, sr
+from kit.medical import pacs, pacs_triage, sr
 from kit.params import Param
 from tests.medical.orthanc_server import orthanc_server  # noqa: F401  (the fixture)
 
@@ -32,6 +33,18 @@ def test_pacs_url_with_a_password_is_refused_before_a_kernel_starts():
     with pytest.raises(ParameterError, match="DICOMweb root URL"):
         pacs.check_url("ftp://pacs.example/dicom-web")
     assert pacs.check_url("https://pacs.example/dicom-web/") == "https://pacs.example/dicom-web"
+
+
+def test_session_takes_the_login_from_the_environment_and_verifies_tls(monkeypatch):
+    for k in (pacs.USER_ENV, pacs.PASSWORD_ENV, pacs.TOKEN_ENV):
+        monkeypatch.delenv(k, raising=False)
+    s = pacs.session()
+    assert s.verify is True and s.auth is None and s.trust_env  # trust_env: requests reads ~/.netrc
+    monkeypatch.setenv(pacs.USER_ENV, "reader")
+    monkeypatch.setenv(pacs.PASSWORD_ENV, "pw")
+    assert pacs.session().auth == ("reader", "pw")
+    monkeypatch.setenv(pacs.TOKEN_ENV, "tok")
+    assert pacs.session().headers["Authorization"] == "Bearer tok"
 
 
 def test_state_keeps_digests_per_pacs(tmp_path):
@@ -147,8 +160,15 @@ def test_store_puts_a_valid_sr_into_the_study(loaded_pacs, tmp_path, monkeypatch
     finally:
         got.cleanup()
     model = sr.TriageModel("sector-kit radiology_triage small_cnn", "test", 0.5, "model_card.md sha256 0", "1.2.3.4")
-    assert pacs.store(server.dicomweb, [sr.triage_report([image], 0.25, False, model)]) == 1
+    report = sr.triage_report([image], 0.25, False, model)
+    # push_results off: nothing stored, the studies still remembered, the fetched files deleted
+    run = SimpleNamespace(push_results=False, output_dir=str(tmp_path / "runs" / "off"))
+    again = pacs.fetch(server.dicomweb, {"date": "all"}, pacs.state_path(run.output_dir))
+    assert pacs_triage.finish(run, again, [report]) == 0 and not again.root.exists()
+    assert len(pacs.load_state(pacs.state_path(run.output_dir), server.dicomweb)["triaged"]) == 6
     dweb = pacs.client(server.dicomweb)
+    assert dweb.search_for_series(image.StudyInstanceUID, search_filters={"Modality": "SR"}) == []
+    assert pacs.store(server.dicomweb, [report]) == 1
     (series,) = dweb.search_for_series(image.StudyInstanceUID, search_filters={"Modality": "SR"})
     (stored,) = dweb.retrieve_series(image.StudyInstanceUID, series["0020000E"]["Value"][0])
     assert check_report(stored, [image])["p_urgent"] == 0.25
