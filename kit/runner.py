@@ -256,7 +256,6 @@ def fingerprint(plan: RunPlan) -> str:
     """
     import hashlib
     import json
-
     import uuid
 
     params = {k: v for k, v in plan.all_parameters.items() if k != "output_dir"}
