@@ -116,7 +116,8 @@ def _check_url(name: str, url: str) -> None:
     """Refuse a URL carrying a password, without repeating it: parameters end up in reports and manifests."""
     if _URL_PASSWORD.search(url):
         raise ParameterError(f"parameter {name!r}: the URL carries a password; remove it and give the password "
-                             "through the driver's own files or environment (~/.pgpass, PGPASSFILE or PGPASSWORD)")
+                             "through the client's own files or environment (a database: ~/.pgpass, PGPASSFILE or "
+                             "PGPASSWORD; a DICOMweb PACS: ~/.netrc)")
 
 
 def _type_error(p: Param, value) -> ParameterError:

@@ -248,18 +248,24 @@ def fingerprint(plan: RunPlan) -> str:
     """What makes two runs interchangeable: notebook content, parameters, input files, kit code.
 
     ``output_dir`` is left out (it names where a run went, not what it
-    computed). The kit's own source is hashed rather than its git commit, so
-    an unrelated uncommitted change elsewhere does not prevent reuse, and a
-    change to kit code always does.
+    computed); a run reading a URL (a live source) gets a fingerprint of
+    its own, so a scheduled run is never skipped for an earlier one. The
+    kit's own source is hashed rather than its git commit, so an unrelated
+    uncommitted change elsewhere does not prevent reuse, and a change to
+    kit code always does.
     """
     import hashlib
     import json
+    import uuid
 
     params = {k: v for k, v in plan.all_parameters.items() if k != "output_dir"}
+    # A URL names a live source (a PACS, a historian) whose content has no checksum and changes between
+    # runs: a run reading one is never interchangeable with another, so its fingerprint is unique.
     key = {
         "notebook_sha256": sha256(plan.notebook),
         "parameters": params,
-        "inputs": {k: v["sha256"] for k, v in _input_checksums(plan).items()},
+        "inputs": {k: v.get("sha256") or f"live {v.get('url')} {uuid.uuid4().hex}"
+                   for k, v in _input_checksums(plan).items()},
         "kit_source": kit_source_sha256(),
     }
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()

@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from kit import notebooks, runner
 from kit.cli import main
 
 pytestmark = pytest.mark.timeout(300)
@@ -174,3 +175,13 @@ def test_executed_notebook_names_the_final_folder(quickstart_run):
     _, out = quickstart_run
     text = (out / "notebook.ipynb").read_text()
     assert ".tmp-" not in text and str(out) in text
+
+
+def test_a_run_reading_a_url_is_never_reused(tmp_path):
+    """A PACS or a historian changes between runs: the same parameters do not make the same run."""
+    nb = notebooks.find_notebook("radiology_triage")
+    plans = [runner.plan(str(nb), [("pacs", "http://127.0.0.1:8042/dicom-web")], out=tmp_path / "r", cwd=tmp_path)
+             for _ in range(2)]
+    assert runner.fingerprint(plans[0]) != runner.fingerprint(plans[1])
+    same = [runner.plan(str(nb), [("seed", "1")], out=tmp_path / "r", cwd=tmp_path) for _ in range(2)]
+    assert runner.fingerprint(same[0]) == runner.fingerprint(same[1])

@@ -46,6 +46,10 @@ PARAMETERS = Spec(
         Param("deid_profile", "str", "basic", "PS3.15 Annex E: basic (Basic Profile alone), or basic plus options, "
               "comma-separated, e.g. basic,retain_patient_characteristics,retain_longitudinal_modified_dates"),
         Param("seed", "int", 0, "random seed (data, split, training, simulation)", min=0),
+        Param("pacs", "source", None, "PACS to triage instead of dicom_dir: DICOMweb root URL (login from ~/.netrc) or dimse://AET@host:port"),
+        Param("pacs_query", "dict", {"date": "since_last_run", "modality": "CR,DX", "body_part": "CHEST"},
+              "studies to fetch from pacs: date (since_last_run, all, YYYY-MM-DD[/YYYY-MM-DD]), modality, body_part"),
+        Param("push_results", "bool", True, "store one DICOM SR per triaged study back into the pacs"),
     ),
     purpose="Triage chest radiographs: DICOM ingest, de-identification, an urgent-finding classifier and a "
             "prioritized worklist.",
@@ -101,6 +105,7 @@ class Inputs:
     train_labels: pd.Series | None
     triage_dir: Path
     source: str
+    fetched: object = None  # kit.medical.pacs.Fetched when the studies come from a PACS
 
     @property
     def same_folder(self) -> bool:
@@ -112,7 +117,8 @@ def resolve_inputs(p) -> Inputs:
 
     - no ``dicom_dir``: the embedded set, for both;
     - ``dicom_dir`` and ``labels``: the user's studies, for both;
-    - ``dicom_dir`` alone: triage it; train on the embedded set (or use ``model``).
+    - ``dicom_dir`` alone: triage it; train on the embedded set (or use ``model``);
+    - ``pacs``: as ``dicom_dir`` alone, on the studies fetched from it (written to a temporary folder).
     """
     from kit.medical.dataset import read_labels
     from kit.medical.deid import secret_from_env
@@ -120,6 +126,8 @@ def resolve_inputs(p) -> Inputs:
 
     parse_deid_profile(p.deid_profile)  # a bad option stops the run before anything is written
     secret_from_env()  # so does a bad KIT_DEID_SECRET / KIT_DEID_SECRET_FILE
+    if p.pacs is not None and (p.dicom_dir is not None or p.labels is not None):
+        raise ParameterError("parameter 'pacs' replaces 'dicom_dir' and 'labels'; give either pacs or dicom_dir")
     if p.labels is not None and p.dicom_dir is None:
         raise ParameterError("parameter 'labels' needs 'dicom_dir' (the folder the labels describe); give both")
     if p.dicom_dir is not None and p.labels is not None:
@@ -129,6 +137,11 @@ def resolve_inputs(p) -> Inputs:
     source = (f"embedded synthetic chest radiographs (kit.medical.synth_chest_xrays, "
               f"{int(round(EMBEDDED_STUDIES * p.scale))} studies, seed {p.seed})")
     labels = read_labels(embedded / "labels.csv")
+    if p.pacs is not None:
+        from kit.medical.pacs_triage import fetch_for_run
+
+        fetched = fetch_for_run(p)
+        return Inputs(embedded, labels, fetched.root, source, fetched)
     return Inputs(embedded, labels, Path(p.dicom_dir) if p.dicom_dir is not None else embedded, source)
 
 
@@ -345,7 +358,9 @@ def plot_subgroups(subgroups: pd.DataFrame, target: float):
     ypos = np.arange(len(sub))[::-1]
     colors = {a: c[i % len(c)] for i, a in enumerate(dict.fromkeys(sub.attribute))}
     for yv, (_, r) in zip(ypos, sub.iterrows()):
-        ax.errorbar(r.sensitivity, yv, xerr=[[r.sensitivity - r.sensitivity_low], [r.sensitivity_high - r.sensitivity]],
+        # max(0, ...): a Wilson bound at a sensitivity of 0 or 1 can sit a rounding error inside the estimate
+        err = [[max(0.0, r.sensitivity - r.sensitivity_low)], [max(0.0, r.sensitivity_high - r.sensitivity)]]
+        ax.errorbar(r.sensitivity, yv, xerr=err,
                     fmt="o", color=colors[r.attribute], capsize=3)
     ax.axvline(target, color="grey", ls="--", lw=1, label=f"target {target:.2f}")
     ax.set_yticks(ypos, [f"{r.attribute}: {r.group} (n={r.n_urgent})" for _, r in sub.iterrows()], fontsize=8)
