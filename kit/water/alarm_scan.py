@@ -6,7 +6,8 @@ For each hour, per sensor: the trailing median of the hourly residual
 largest CUSUM crosses the threshold an alarm is described (start: the
 change point of the alarming sensor's residual; flow: the water balance,
 else the signature fit; candidates: the signature fit on the shift since
-the start), unless its best candidate lies within ``merge_radius_m`` of an
+the start, its shortlist re-ranked by extended-period simulations when the
+detector has ``regions_``, :mod:`kit.water.refine`), unless its best candidate lies within ``merge_radius_m`` of an
 open alarm's (a growing incipient leak) or it explains less than
 ``min_score`` of the residual pattern (model drift). The scan then waits
 ``settle_h`` hours and learns the new residual level before it goes on.
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from kit.water.localize import candidate_area, coverage_order
+from kit.water.refine import dynamic_residual_change, refine_ranking
 
 __all__ = ["ALARM_COLUMNS", "hour_basis", "offset_profile", "scan_alarms"]
 
@@ -125,17 +127,17 @@ class _AlarmScan:
         while zero > 0 and self.out[zero - 1, k] > 0:
             zero -= 1
         start = _change_point(self.raw[:, k] - self.basis @ self.offset[:, k], zero, t, det.persistence_h)
-        row, ranking = self._describe_since(start, t, k)
+        shift = self.hourly.iloc[start:t + 1] - self.basis[start:t + 1] @ self.offset
+        row, ranking = self._describe(shift, self.idx[t], self.idx[start], self.cols[k])
         if self._merges(row["best"]):
             self._settle(t)
         elif self._explained(row):
+            if self.det.regions_:
+                ranking = self._refine(ranking, shift)
+                self._name_candidates(row, ranking)
             self._raise(row, ranking, t)
         else:
             self._drift(start, t)
-
-    def _describe_since(self, start: int, t: int, k: int):
-        shift = self.hourly.iloc[start:t + 1] - self.basis[start:t + 1] @ self.offset
-        return self._describe(shift, self.idx[t], self.idx[start], self.cols[k])
 
     def _explained(self, row) -> bool:
         return self.det.localizer_ is None or row["score"] >= _required_score(self.det, row)
@@ -184,16 +186,31 @@ class _AlarmScan:
             row.update(leak_flow_lps=np.nan, balance_lps=np.nan, candidates="", area="", score=np.nan, best=None)
             return row, None
         ranking = det.localizer_.rank(shift, det.sigma_hour_)
+        # Merging and the drift test read the snapshot fit; a refinement changes what is reported, not which alarms.
+        row.update(balance_lps=_balance_flow(self.consumption, start, detected_at),
+                   score=float(np.clip(ranking["explained"].iloc[0], 0, 1)), best=ranking.index[0])
+        self._name_candidates(row, ranking)
+        return row, ranking
+
+    def _name_candidates(self, row, ranking) -> None:
+        """The alarm's candidates, search area and leak flow (the water balance, else the best fit) from ``ranking``."""
+        det = self.det
         order = coverage_order(ranking, det.network_, det.area_radius_m) if det.report_by == "coverage" \
             else list(ranking.index)
         top = order[: det.n_candidates]
-        area = candidate_area(det.network_, top[0], det.area_radius_m)
-        balance = _balance_flow(self.consumption, start, detected_at)
-        flow = balance if np.isfinite(balance) else float(ranking["leak_flow_lps"].iloc[0])
-        row.update(leak_flow_lps=flow, balance_lps=balance, candidates=";".join(top),
-                   area=";".join(area), score=float(np.clip(ranking["explained"].iloc[0], 0, 1)),
-                   best=ranking.index[0])  # merging compares best fits, whatever is reported first
-        return row, ranking
+        balance = row["balance_lps"]
+        row.update(leak_flow_lps=balance if np.isfinite(balance) else float(ranking["leak_flow_lps"].iloc[0]),
+                   candidates=";".join(top), area=";".join(candidate_area(det.network_, top[0], det.area_radius_m)))
+
+    def _refine(self, ranking, shift):
+        """The ranking re-scored by extended-period simulations of the shortlist's leaks."""
+        det = self.det
+        amap = det.model_.linear_map()
+
+        def change(junctions, start, hours):
+            return dynamic_residual_change(det.network_, junctions, det.sensors_, amap, start.tz_convert(det.tz), hours)
+
+        return refine_ranking(ranking, shift, det.sigma_hour_, change, det.regions_, list(amap.index))
 
     def results(self):
         table = pd.DataFrame(self.rows)

@@ -53,6 +53,7 @@ from kit.water.alarm_scan import scan_alarms
 from kit.water.fitted import check_fitted
 from kit.water.localize import SignatureLocalizer
 from kit.water.nightflow import minimum_night_flow, net_consumption_lps
+from kit.water.refine import signature_regions
 from kit.water.residuals import PressureResiduals
 
 __all__ = ["DAYS_PER_MONTH", "Detection", "LeakDetector", "cusum", "gumbel_threshold"]
@@ -191,6 +192,12 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         single best-fitting junction.
     ridge : float
         Ridge penalty of the residual model.
+    refine_regions : int
+        When > 0, each alarm's shortlist (the snapshot's best candidates and
+        one junction of each of this many regions of similar signatures) is
+        re-ranked by extended-period simulations of the leak, which follow
+        tanks draining (:func:`~kit.water.refine.refine_ranking`); 0 keeps
+        the snapshot ranking.
 
     Attributes
     ----------
@@ -210,6 +217,10 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         Largest change of a sensor's mean out-of-fold residual between the two halves of training.
     localizer_ : SignatureLocalizer or None
         Fitted when a network is given.
+    regions_ : dict of int to list of str
+        Regions of similar signatures for the refinement (empty without it).
+    sensors_ : pandas.DataFrame
+        ``sensor_id, kind, element`` of the training data (the refinement simulates them).
 
     Examples
     --------
@@ -224,7 +235,8 @@ class LeakDetector(OutlierMixin, BaseEstimator):
                  settle_h: int = 48, merge_radius_m: float = 600.0, n_candidates: int = 10,
                  area_radius_m: float = 300.0, signature_hours=(3.0, 9.0, 15.0, 21.0), tz: str = "UTC",
                  night_hours=(1, 5), folds: int = 4, margin: float = 1.6, min_score: float = 0.1,
-                 drift_score: float = 0.35, report_by: str = "coverage", ridge: float = 1e-3):
+                 drift_score: float = 0.35, report_by: str = "coverage", ridge: float = 1e-3,
+                 refine_regions: int = 12):
         self.false_alarms_per_month = false_alarms_per_month
         self.persistence_h = persistence_h
         self.slack = slack
@@ -241,6 +253,7 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         self.min_score = min_score
         self.drift_score = drift_score
         self.report_by = report_by
+        self.refine_regions = refine_regions
 
     # -- inputs -----------------------------------------------------------
     def _split(self, data, network):
@@ -316,6 +329,12 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         if network is not None:
             self.localizer_ = SignatureLocalizer(network, self.signature_hours, self.tz).fit(
                 self.model_, data.sensors)
+        self.regions_ = {}
+        if self.localizer_ is not None and self.refine_regions > 0:
+            loc = self.localizer_
+            self.regions_ = signature_regions(loc.expected_[loc.hours_[0]], loc.candidates_, loc.valid_,
+                                              self.refine_regions)
+        self.sensors_ = data.sensors
         return self
 
     # -- predict ----------------------------------------------------------

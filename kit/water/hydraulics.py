@@ -230,7 +230,7 @@ def simulate(network, duration_s: float, *, step_s: int = 300, leaks: Sequence[L
              pattern_of: Mapping[str, Sequence[str | None]] | None = None,
              demand_factors: Mapping[str, float] | None = None,
              roughness_factors: Mapping[str, float] | None = None,
-             accuracy: float | None = 1e-4) -> SimulationResult:
+             accuracy: float | None = 1e-4, pattern_start_s: int = 0) -> SimulationResult:
     """Extended-period simulation with leaks, stepping the EPANET toolkit.
 
     Parameters
@@ -262,6 +262,9 @@ def simulate(network, duration_s: float, *, step_s: int = 300, leaks: Sequence[L
         file says 0.01, which leaves inlet flows 0.2 L/s from the converged
         solution; 1e-4 agrees with WNTRSimulator to 0.001 L/s. ``None``
         keeps the file's value.
+    pattern_start_s : int, s
+        Time into the demand patterns at which the simulation starts (L-Town:
+        seconds after Monday 00:00); the file's patterns only.
 
     Returns
     -------
@@ -291,6 +294,8 @@ def simulate(network, duration_s: float, *, step_s: int = 300, leaks: Sequence[L
     with EpanetProject(inp, accuracy) as pr:
         _set_times(pr, duration_s, step_s)
         _apply_perturbations(pr, demand_factors, roughness_factors, demand_patterns, pattern_of, step_s)
+        if pattern_start_s:
+            pr.set_time_param(EN_PATTERNSTART, int(pattern_start_s))
         getters = _sensor_indices(pr, sensors)
         leak_nodes = _leak_node_indices(pr, leaks)
         base_emitter = {i: pr.node_value(i, EN_EMITTER) for i in set(leak_nodes)}
