@@ -118,12 +118,16 @@ class _Run:
         return shown
 
     def running_counts(self) -> list:
-        """One text line per counting line: crossings so far, in and out."""
+        """One text line per counting line and class crossed so far: crossings in and out."""
         out = []
         for ln in self.lines:
             rows = [r for r in self.line_counter.crossings if r["line"] == ln.name]
-            n_in = sum(r["direction"] == "in" for r in rows)
-            out.append(f"{ln.name}: in {n_in}, out {len(rows) - n_in}")
+            for lab in sorted({r["label"] for r in rows}):
+                n_in = sum(r["direction"] == "in" for r in rows if r["label"] == lab)
+                n = sum(r["label"] == lab for r in rows)
+                out.append(f"{ln.name} {self.label_names.get(lab, lab)}: in {n_in}, out {n - n_in}")
+            if not rows:
+                out.append(f"{ln.name}: in 0, out 0")
         return out
 
 
@@ -215,7 +219,7 @@ def _result(run, label_names, n, first_t, last_t, wall, detect_s, preview, previ
     counts = pd.concat(run.counts, ignore_index=True)
     alerts = pd.concat(run.alerts, ignore_index=True)
     alerts.insert(2, "alert", "person in restricted zone")
-    dwell_alerts = pd.DataFrame([{"time_s": a["time_s"], "frame": a["frame"], "alert": f"dwell over max_dwell_s", "zone": a["zone"],
+    dwell_alerts = pd.DataFrame([{"time_s": a["time_s"], "frame": a["frame"], "alert": "dwell over max_dwell_s", "zone": a["zone"],
                                   "class": label_names.get(a["label"]), "track_id": a["track_id"],
                                   "dwell_s": round(a["dwell_s"], 3)} for a in run.visits.alerts if a["track_id"] in keep])
     alerts = pd.concat([alerts, dwell_alerts], ignore_index=True) if len(dwell_alerts) else alerts.assign(dwell_s=np.nan)
@@ -247,9 +251,9 @@ def write_outputs(result: FootageResult, output_dir, fps: float) -> dict:
     return paths
 
 
-def crossing_summary(crossings, lines) -> dict:
-    """``{line: {"in": n, "out": n}}`` for every line (zeros included)."""
-    out = {ln.name: {"in": 0, "out": 0} for ln in lines}
-    for (line, direction), n in crossings.groupby(["line", "direction"]).size().items():
-        out[line][direction] = int(n)
+def crossing_summary(crossings, lines, label_names: dict) -> dict:
+    """``{line: {class: {"in": n, "out": n}}}`` for every line and class (zeros included)."""
+    out = {ln.name: {name: {"in": 0, "out": 0} for name in label_names.values()} for ln in lines}
+    for (line, category, direction), n in crossings.groupby(["line", "category", "direction"]).size().items():
+        out[line][category][direction] = int(n)
     return out

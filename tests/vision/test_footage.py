@@ -129,6 +129,8 @@ def test_outputs_and_their_columns(truck_clip, tmp_path):
     assert len(got) == 10 and got[0].image.shape[:2] == (SIZE, SIZE)  # 2 s at 5 frames/s
     assert res.metrics["frames_processed"] == 20 and res.metrics["video_s"] == pytest.approx(4.0)
     assert res.metrics["real_time_factor"] > 0
+    summary = footage.crossing_summary(res.crossings, parse_lines({"gate": [[64, 0], [64, SIZE]]}), NAMES)
+    assert summary["gate"]["truck"] == {"in": 1, "out": 0} and summary["gate"]["person"] == {"in": 0, "out": 0}
 
 
 def test_line_and_blur_parameters():
