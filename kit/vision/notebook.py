@@ -22,6 +22,15 @@ DEFAULT_ZONES = {
     ],
 }
 
+#: Counting line of the default clip: across the truck road at mid-picture (drawn top to bottom, so left to right is "in").
+DEFAULT_LINES = {
+    "type": "FeatureCollection",
+    "features": [
+        {"type": "Feature", "properties": {"name": "road"},
+         "geometry": {"type": "LineString", "coordinates": [[128, 140], [128, 256]]}},
+    ],
+}
+
 PARAMETERS = Spec(
     (
         Param("dataset", "path", None, "detection data set folder, recognised from its files: COCO (annotations.json with per-image split, or train/val/test.json), YOLO (data.yaml with images/ and labels/), Pascal VOC (Annotations/, JPEGImages/, ImageSets/Main) or CVAT for images 1.1 (annotations.xml, images/); its own classes are trained; None generates synthetic yard and gate scenes", optional=True),
@@ -29,13 +38,20 @@ PARAMETERS = Spec(
         Param("weights", "path", None, "local weight file (state_dict) to start the detector from; None trains from scratch (nothing is downloaded)", optional=True),
         Param("image_size", "int", 256, "square input size of the detector, px (multiple of 16)", min=64, max=1024),
         Param("epochs", "int", 26, "detector training epochs (upper bound; early stopping on validation mAP@0.5)", min=1, max=500),
-        Param("zones", "dict", DEFAULT_ZONES, "GeoJSON-like FeatureCollection of Polygon zones in image pixels; properties: name, restricted"),
+        Param("video", "source", None, "camera footage to analyse: a file (MP4, MKV, AVI, MOV) or an rtsp:// or http(s):// stream URL; None uses the embedded clip", optional=True),
+        Param("process_fps", "float", 5.0, "frames analysed per second of video (taken by the container's timestamps)", min=0.1, max=60),
+        Param("start_s", "float", 0.0, "start of the video window analysed, s", min=0),
+        Param("duration_s", "float", None, "length of the window, s; None: to the end (a stream: until it stops)", optional=True, min=0.1),
+        Param("zones", "dict", DEFAULT_ZONES, "GeoJSON-like FeatureCollection of Polygon zones in video pixels; properties: name, restricted (people alert), gate (trucks alert after max_dwell_s)"),
+        Param("lines", "dict", DEFAULT_LINES, "GeoJSON-like FeatureCollection of LineString counting lines (two points, video pixels); in: from the left side to the right side, looking from the first point to the second"),
+        Param("max_dwell_s", "float", 120.0, "a truck staying longer than this in a zone marked gate raises an alert, s", min=0.1),
+        Param("blur", "list", ["person"], "classes blurred in preview.mp4 and saved frames: person (head and shoulders), truck (plate region); [] for none"),
         Param("device", "device", "auto", "auto, cpu or cuda (env KIT_DEVICE overrides)", choices=("auto", "cpu", "cuda")),
-        Param("output_dir", "output_dir", "outputs/logistics_vision", "folder for detections.json, counts.csv, alerts.csv, codes.csv, benchmark.csv, model.onnx, metrics.json"),
+        Param("output_dir", "output_dir", "outputs/logistics_vision", "folder for detections.json, tracks.csv, crossings.csv, dwell.csv, counts.csv, alerts.csv, preview.mp4, codes.csv, benchmark.csv, model.onnx, metrics.json"),
         Param("scale", "float", 1.0, "size of the synthetic data and of training: 1 gives 600 scenes and 1500 code crops (about 4.5 min on 2 CPU cores, 3.3 of them training the detector); 0.25 for a smoke test, 3 for more", min=0.05, max=20),
         Param("seed", "int", 0, "random seed of the synthetic data, the splits and training", min=0),
     ),
-    purpose="Detect and count containers, trucks, pallets and people per zone, alert on people in machine zones, read container codes, and measure inference on this machine.",
+    purpose="Detect and count containers, trucks, pallets and people in camera footage per zone and counting line, time their stays, alert on people in machine zones and trucks held at gates, read container codes, and measure inference on this machine.",
 )
 
 
@@ -67,6 +83,115 @@ def prepare_dataset(dataset, output_dir, scale: float, seed: int, image_size: in
             return folder
     return generate(folder, n_images=n, image_size=image_size, seed=seed, n_code_crops=max(50, int(round(1500 * scale))),
                     sequence_frames=40)
+
+
+def clip_frames(video, folder, test, process_fps: float, start_s: float = 0.0, duration_s=None):
+    """The frames to analyse: the video's (a :class:`~kit.vision.video.VideoReader`) or the embedded clip's.
+
+    The embedded clip (``folder/sequence``, 5 frames per second) is read in
+    frame order; a COCO folder without one gives its test images as frames.
+
+    Returns
+    -------
+    (frames, reader) : iterable of Frame, VideoReader or None
+    """
+    from kit.vision.video import VideoReader, sample_frames
+
+    if video is not None:
+        reader = VideoReader(video, process_fps=process_fps, start_s=start_s, duration_s=duration_s)
+        return reader, reader
+    seq = Path(folder) / "sequence" / "annotations.json"
+    if seq.is_file():
+        import json
+
+        images = sorted(json.loads(seq.read_text())["images"], key=lambda im: im.get("frame_index", im["id"]))
+        paths = [seq.parent / im["file_name"] for im in images]
+    else:
+        paths = [Path(im["path"]) for im in test.index.images]
+
+    def raw():
+        from PIL import Image
+
+        for i, path in enumerate(paths):
+            with Image.open(path) as im:
+                yield i / 5.0, np.asarray(im.convert("RGB"))
+
+    end = None if duration_s is None else start_s + duration_s
+    return sample_frames(raw(), process_fps, start_s, end), None
+
+
+def clip_truth(video, folder) -> dict | None:
+    """Distinct moving trucks and people in the embedded clip, from its annotations; None for a video."""
+    seq = Path(folder) / "sequence" / "annotations.json"
+    if video is not None or not seq.is_file():
+        return None
+    import json
+
+    coco = json.loads(seq.read_text())
+    return {c["name"]: len({a.get("track_id") for a in coco["annotations"] if a["category_id"] == c["id"]})
+            for c in coco["categories"] if c["name"] in ("truck", "person")}
+
+
+def record_footage(clip, crossed: dict, label_names: dict):
+    """Metrics of the footage analysis into metrics.json: tracks per class, crossings, alerts, speed."""
+    from kit import report
+
+    for k, name in label_names.items():
+        report.record(f"tracks_{name}", int(clip.distinct.get(k, 0)))
+    report.record("trucks_counted", int(clip.distinct.get(next((k for k, n in label_names.items() if n == "truck"), -1), 0)))
+    report.record("people_counted", int(clip.distinct.get(next((k for k, n in label_names.items() if n == "person"), -1), 0)))
+    report.record("crossings", crossed)
+    restricted = clip.alerts[clip.alerts["alert"] == "person in restricted zone"]
+    report.record("alert_frames", int(restricted["frame"].nunique()))
+    report.record("dwell_alerts", int((clip.alerts["alert"] != "person in restricted zone").sum()))
+    for key in ("frames_processed", "video_s", "processed_fps", "real_time_factor"):
+        report.record(key, clip.metrics[key])
+
+
+def plot_footage(counts, alerts, crossings, lines):
+    """Occupancy per zone and class over time (red bands: alerts), and crossings per line over time."""
+    import matplotlib.pyplot as plt
+
+    zones = list(counts["zone"].unique())
+    fig, axes = plt.subplots(1, len(zones) + 1, figsize=(4.0 * (len(zones) + 1), 3.6), squeeze=False)
+    step = float(np.median(np.diff(np.unique(counts["time_s"])))) if counts["time_s"].nunique() > 1 else 0.2
+    for ax, z in zip(axes[0], zones):
+        sub = counts[counts["zone"] == z].pivot_table(index="time_s", columns="class", values="count", aggfunc="sum")
+        for c in sub.columns:
+            ax.plot(sub.index, sub[c], label=c, drawstyle="steps-mid")
+        for t in sorted(set(alerts.loc[alerts["zone"] == z, "time_s"])):
+            ax.axvspan(t - step / 2, t + step / 2, color="#D55E00", alpha=0.15, lw=0)
+        ax.set_title(f"zone: {z}")
+        ax.set_xlabel("time, s")
+    axes[0][0].set_ylabel("objects")
+    axes[0][0].legend(frameon=False, fontsize=8)
+    ax = axes[0][-1]
+    t_end = float(counts["time_s"].max()) if len(counts) else 1.0
+    for ln in lines:
+        for direction, ls in (("in", "-"), ("out", "--")):
+            t = np.sort(crossings.loc[(crossings["line"] == ln.name) & (crossings["direction"] == direction), "time_s"].to_numpy())
+            ax.step(np.r_[0.0, t, t_end], np.r_[0, np.arange(1, len(t) + 1), len(t)], where="post", ls=ls,
+                    label=f"{ln.name} {direction}")
+    ax.set_title("crossings so far")
+    ax.set_xlabel("time, s")
+    ax.legend(frameon=False, fontsize=8)
+    fig.suptitle("Occupancy and crossings over time (red bands: alerts)")
+    fig.tight_layout()
+    return fig
+
+
+def preview_html(path, metrics: dict):
+    """The preview as an HTML5 video embedded in the report, with the processing speed under it."""
+    import base64
+
+    from IPython.display import HTML
+
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    rtf = metrics.get("real_time_factor")
+    speed = (f"{metrics['frames_processed']} frames in {metrics['wall_s']:.1f} s: {metrics['processed_fps']:.1f} frames/s, "
+             f"{rtf:.2f}&times; real time (detector {metrics['detector_s']:.1f} s)") if rtf else ""
+    return HTML(f'<video controls loop muted playsinline style="max-width:100%"><source type="video/mp4" '
+                f'src="data:video/mp4;base64,{data}"></video><p>preview.mp4. {speed}</p>')
 
 
 def plot_training(history):
@@ -135,28 +260,6 @@ def plot_detections(dataset, ids, detections, label_names, threshold, n: int = 4
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
     fig.suptitle("Sample detections (solid) and ground truth (dashed)")
     fig.tight_layout(rect=(0, 0.06, 1, 0.95))
-    return fig
-
-
-def plot_counts_over_time(counts, alerts=None):
-    """Objects per zone and class over the clip's frames, alert frames marked."""
-    import matplotlib.pyplot as plt
-
-    zones = [z for z in counts["zone"].unique()]
-    fig, axes = plt.subplots(1, len(zones), figsize=(4.2 * len(zones), 3.6), sharey=True, squeeze=False)
-    for ax, z in zip(axes[0], zones):
-        sub = counts[counts["zone"] == z].pivot_table(index="frame", columns="class", values="count", aggfunc="sum")
-        for c in sub.columns:
-            ax.plot(sub.index, sub[c], label=c, drawstyle="steps-mid")
-        if alerts is not None and len(alerts):
-            for f in sorted(set(alerts.loc[alerts["zone"] == z, "frame"])):
-                ax.axvspan(f - 0.5, f + 0.5, color="#D55E00", alpha=0.15, lw=0)
-        ax.set_title(f"zone: {z}")
-        ax.set_xlabel("frame (5 per second)")
-    axes[0][0].set_ylabel("objects")
-    axes[0][0].legend(frameon=False, fontsize=8)
-    fig.suptitle("Occupancy over time (red bands: person in a restricted zone)")
-    fig.tight_layout()
     return fig
 
 

@@ -258,12 +258,16 @@ class IoUTracker:
         if self._confirmed(tr):
             self._done[tid] = tr["label"]
 
-    def counts(self) -> dict:
-        """``{label: distinct objects}`` confirmed (see the class notes), ended or live."""
+    def confirmed(self) -> dict:
+        """``{track id: label}`` of the tracks that count (see the class notes), ended or live."""
         done = dict(self._done)
         done.update({t: tr["label"] for t, tr in self.tracks.items() if self._confirmed(tr)})
+        return done
+
+    def counts(self) -> dict:
+        """``{label: distinct objects}`` confirmed (see the class notes), ended or live."""
         out = {}
-        for lab in done.values():
+        for lab in self.confirmed().values():
             out[lab] = out.get(lab, 0) + 1
         return dict(sorted(out.items()))
 

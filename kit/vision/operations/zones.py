@@ -24,11 +24,14 @@ class Zone:
         Vertices (x, y), not closed.
     restricted : bool
         People inside raise an alert (machine zones: stacking lanes, truck lanes).
+    gate : bool
+        A truck staying longer than ``max_dwell_s`` raises an alert (gates, weighbridges, docks).
     """
 
     name: str
     polygon: np.ndarray = field(repr=False)
     restricted: bool = False
+    gate: bool = False
 
 
 def _ring(coords, name):
@@ -52,7 +55,7 @@ def parse_zones(zones) -> list:
     ----------
     zones : dict or list or None
         A FeatureCollection ``{"type": "FeatureCollection", "features": [...]}``,
-        a list of Features ``{"type": "Feature", "properties": {"name", "restricted"},
+        a list of Features ``{"type": "Feature", "properties": {"name", "restricted", "gate"},
         "geometry": {"type": "Polygon", "coordinates": [[[x, y], ...]]}}``, or a
         mapping ``{name: [[x, y], ...]}`` (not restricted). Coordinates in
         pixels of the original image.
@@ -97,7 +100,8 @@ def parse_zones(zones) -> list:
             geom = f.get("geometry") or {}
             if geom.get("type") != "Polygon":
                 raise ParameterError(f"zone {name!r}: geometry type {geom.get('type')!r}; only 'Polygon' (pixel coordinates) is supported")
-            out.append(Zone(name, _ring(geom.get("coordinates"), name), bool(props.get("restricted", False))))
+            out.append(Zone(name, _ring(geom.get("coordinates"), name), bool(props.get("restricted", False)),
+                            bool(props.get("gate", False))))
     else:
         raise ParameterError(f"zones must be a GeoJSON FeatureCollection, a list of Features or {{name: polygon}}, got {type(zones).__name__}")
     names = [z.name for z in out]

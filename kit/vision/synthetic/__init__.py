@@ -16,8 +16,10 @@ Modules, in the order a data set is made: ``scene`` (the scene model, sizes
 and colours), ``layout`` (placing objects), ``lighting`` (light and camera
 effects), ``painting`` (drawing each kind of object), ``rendering`` (a scene
 to an image and visible boxes), ``code_crops``, ``sequence`` (a
-fixed-camera clip) and ``dataset`` (:func:`generate`, the COCO folder).
+fixed-camera clip), ``clip`` (that clip as a video file with its truth) and
+``dataset`` (:func:`generate`, the COCO folder).
 """
+from kit.vision.synthetic.clip import truth_detector, write_clip
 from kit.vision.synthetic.code_crops import render_code_crop
 from kit.vision.synthetic.dataset import CATEGORIES, DATA_VERSION, SPLITS, generate
 from kit.vision.synthetic.layout import layout_scene
@@ -37,4 +39,6 @@ __all__ = [
     "render",
     "render_code_crop",
     "render_sequence",
+    "truth_detector",
+    "write_clip",
 ]

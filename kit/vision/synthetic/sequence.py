@@ -11,7 +11,8 @@ from kit.vision.synthetic.rendering import render
 from kit.vision.synthetic.scene import PERSON_MIN_PPM, ppm_at, row_for_ppm
 
 
-def render_sequence(n_frames: int = 40, image_size: int = 256, seed: int = 0, kind: str = "yard", n_trucks: int = 4, n_people: int = 3):
+def render_sequence(n_frames: int = 40, image_size: int = 256, seed: int = 0, kind: str = "yard", n_trucks: int = 4, n_people: int = 3,
+                    fps: float = 5.0):
     """Frames from a fixed camera with trucks driving through and people walking.
 
     Containers, pallets and the background stay still; trucks enter from
@@ -29,6 +30,9 @@ def render_sequence(n_frames: int = 40, image_size: int = 256, seed: int = 0, ki
     kind : {"yard", "gate"}
     n_trucks, n_people : int
         Moving objects over the whole sequence.
+    fps : float, frames per second
+        Frame rate the clip is meant for: people walk about 1.2 m/s at it
+        (trucks cross in a share of the sequence, whatever its rate).
 
     Returns
     -------
@@ -76,10 +80,11 @@ def render_sequence(n_frames: int = 40, image_size: int = 256, seed: int = 0, ki
         p = make_person(rng, rng.uniform(0, image_size), gy, ppm)
         p.track_id = track
         track += 1
-        v = rng.uniform(0.8, 1.5) * ppm * 0.2  # about 1.2 m/s at 5 frames/s
+        v = rng.uniform(0.8, 1.5) * ppm * 0.2 * (5.0 / fps)  # about 1.2 m/s
         ang = rng.uniform(0, 2 * math.pi)
         movers.append((p, p.x, v * math.cos(ang), v * math.sin(ang) * 0.3, 0.0))
     frames = []
+    stride_frames = max(1, round(2 * fps / 5.0))  # a leg swing every 0.4 s
     for f in range(n_frames):
         objs = list(static)
         for o, x0, vx, vy, start in movers:
@@ -90,7 +95,7 @@ def render_sequence(n_frames: int = 40, image_size: int = 256, seed: int = 0, ki
             else:
                 gy = o.ground_y + vy * f
                 moved = replace(o, x=x0 + vx * f, ground_y=gy, ppm=ppm_at(gy, base.horizon, k),
-                                attrs={**o.attrs, "stride": o.attrs["stride"] * (-1) ** (f // 2)})
+                                attrs={**o.attrs, "stride": o.attrs["stride"] * (-1) ** (f // stride_frames)})
             objs.append(moved)
         light = dict(base.light, noise_seed=int(base.light["seed"]) + 1 + f)
         frames.append(render(replace(base, objects=objs, light=light)))
