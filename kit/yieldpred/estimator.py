@@ -16,10 +16,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from kit.ml import FieldMeanBaseline, LinearTrendBaseline, QuantileGBM
 
-__all__ = ["STATION_WEATHER_SUFFIXES", "YieldModel", "model_columns", "training_table"]
+__all__ = ["MONOTONE", "STATION_WEATHER_SUFFIXES", "YieldModel", "model_columns", "training_table"]
 
 #: Feature suffixes of station-weather totals by stage: the same for every field of a season.
 STATION_WEATHER_SUFFIXES = ("_rain_mm", "_et0_mm", "_gdd_c_days", "_heat_days")
+#: Features a rainfed cereal's yield does not fall with (+1) or does not rise with (-1), other things equal:
+#: green canopy and the radiation it absorbs, water the crop transpired, the soil's water capacity.
+MONOTONE = {
+    "ndvi_peak": 1, "lue_apar_mj": 1, "lue_apar_ks_mj": 1, "lue_apar_ks_temp_mj": 1, "soil_taw_mm_per_m": 1,
+    "wb_relative_et": 1, "wb_relative_et_recent": 1, "wb_et_deficit_mm": -1,
+}
 
 
 def model_columns(features: pd.DataFrame) -> list:
@@ -78,6 +84,18 @@ class YieldModel(RegressorMixin, BaseEstimator):
         what differs between fields: water stress of each field's soil water
         balance and the radiation its canopy absorbed. The totals stay in
         ``features.parquet``.
+    driver : str or None
+        Feature the trees learn departures from a straight line in
+        (least squares on the training rows; ``anomaly`` takes precedence):
+        trees cannot forecast outside the yields they were trained on, so a
+        drought worse than any training season would be forecast at the
+        lowest training level; the line carries the forecast there. The
+        default is the water- and temperature-limited absorbed radiation of
+        the light-use features, the driver of a light-use-efficiency crop model.
+    monotone : bool
+        Constrain the trees by agronomy (:data:`MONOTONE`): with a handful of
+        seasons an unconstrained tree can learn that a greener canopy or more
+        transpired water lowers yield from one odd season, and carry it to the next.
     shrink : bool
         Shrink the forecast towards the better baseline by the weight that
         inner year folds find best (see :meth:`_fit_shrinkage`).
@@ -109,7 +127,8 @@ class YieldModel(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, anomaly: bool = False, history: bool = False, calibrate: bool = True, calibration_folds: int = 6,
-                 station_weather: bool = False, shrink: bool = True, *, quantiles=(0.1, 0.5, 0.9), n_estimators: int = 150,
+                 station_weather: bool = False, shrink: bool = True, monotone: bool = True,
+                 driver: str | None = "lue_apar_ks_temp_mj", *, quantiles=(0.1, 0.5, 0.9), n_estimators: int = 150,
                  learning_rate: float = 0.06, num_leaves: int = 15, min_child_samples: int = 20, subsample: float = 0.8,
                  colsample_bytree: float = 0.8, reg_lambda: float = 1.0, max_bin: int = 63, seed: int = 0, n_jobs: int = 1,
                  name: str = "yield"):
@@ -119,6 +138,8 @@ class YieldModel(RegressorMixin, BaseEstimator):
         self.calibration_folds = calibration_folds
         self.station_weather = station_weather
         self.shrink = shrink
+        self.monotone = monotone
+        self.driver = driver
         self.quantiles = quantiles
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -135,17 +156,27 @@ class YieldModel(RegressorMixin, BaseEstimator):
     def _gbm_params(self) -> dict:
         """This model's :class:`kit.ml.QuantileGBM` parameters."""
         names = QuantileGBM._get_param_names()
-        return {k: v for k, v in self.get_params(deep=False).items() if k in names}
+        params = {k: v for k, v in self.get_params(deep=False).items() if k in names}
+        params["monotone"] = dict(MONOTONE) if self.monotone else None
+        return params
+
+    def _offset(self, X_fit, y_fit, X):
+        """What the trees learn departures from: the trend baseline (``anomaly``), a line in the ``driver``, or 0."""
+        if self.anomaly:
+            return LinearTrendBaseline().fit(X_fit, y_fit).predict(X)
+        if self.driver and self.driver in X_fit and X_fit[self.driver].notna().sum() > 2:
+            x = X_fit[self.driver].to_numpy(float)
+            ok = np.isfinite(x)
+            slope, intercept = np.polyfit(x[ok], np.asarray(y_fit, float)[ok], 1)
+            fill = float(np.median(x[ok]))
+            return intercept + slope * np.nan_to_num(X[self.driver].to_numpy(float), nan=fill)
+        return np.zeros(len(X))
 
     def _fit_gbm(self, X, y):
-        offset = LinearTrendBaseline().fit(X, y).predict(X) if self.anomaly else 0.0
-        return QuantileGBM(**self._gbm_params()).fit(X[self.columns_], y - offset)
+        return QuantileGBM(**self._gbm_params()).fit(X[self.columns_], y - self._offset(X, y, X))
 
     def _raw(self, gbm, X_fit, y_fit, X):
-        out = gbm.predict(X[self.columns_])
-        if self.anomaly:
-            out = out.add(LinearTrendBaseline().fit(X_fit, y_fit).predict(X), axis=0)
-        return out
+        return gbm.predict(X[self.columns_]).add(self._offset(X_fit, y_fit, X), axis=0)
 
     @staticmethod
     def _history(X: pd.DataFrame, fit_X: pd.DataFrame, fit_y: np.ndarray, own_year_out: bool) -> np.ndarray:
