@@ -179,7 +179,7 @@ def region(variant: Variant, seed: int) -> dict:
     wx = weather(variant, rng)
     et0_all = _et0_hargreaves(wx)
     dates = pd.to_datetime(wx["date"])
-    rows, obs, truth = [], [], []
+    rows, obs, truth, covers = [], [], [], {}
     for k, y in enumerate(variant.years):
         sel = ((dates >= f"{y - 1}-09-01") & (dates <= f"{y}-08-31")).to_numpy()
         w, et0 = wx[sel].reset_index(drop=True), et0_all[sel]
@@ -193,10 +193,14 @@ def region(variant: Variant, seed: int) -> dict:
         rows.append(pd.DataFrame({"field_id": ids, "year": y, "yield_t_ha": yld.round(3),
                                   "planting_date": (start + pd.to_timedelta(sow, unit="D")).strftime("%Y-%m-%d"),
                                   "n_kg_ha": n_kg.round(0)}))
-        truth.append(pd.DataFrame({"field_id": ids, "year": y, "awc_mm": awc, "biomass_t_ha": out["biomass_t_ha"]}))
+        # Expected yield of the biomass grown: what a model that knew the crop exactly could forecast (the noise floor).
+        expected = out["biomass_t_ha"] * 0.42 * (1 + 0.01 * k)
+        truth.append(pd.DataFrame({"field_id": ids, "year": y, "awc_mm": awc, "biomass_t_ha": out["biomass_t_ha"],
+                                   "yield_expected_t_ha": expected}))
         obs.append(_ndvi_observations(out["cover"], ids, start, rng))
+        covers[y] = out["cover"]
     return {"fields": fields, "weather": wx, "yields": pd.concat(rows, ignore_index=True),
-            "index_series": pd.concat(obs, ignore_index=True), "truth": pd.concat(truth, ignore_index=True)}
+            "index_series": pd.concat(obs, ignore_index=True), "truth": pd.concat(truth, ignore_index=True), "cover": covers}
 
 
 def ndvi_from_cover(cover, rng):
@@ -220,3 +224,87 @@ def _ndvi_observations(cover, ids, start, rng) -> pd.DataFrame:
         date = (start + pd.Timedelta(days=d)).strftime("%Y-%m-%d")
         out.append(pd.DataFrame({"field_id": np.asarray(ids)[clear], "date": date, "ndvi": ndvi[clear].round(4)}))
     return pd.concat(out, ignore_index=True)
+
+
+# ---------------------------------------------------------------- cloudy B04/B08/SCL rasters
+FIELD_PX, GAP_PX, PIXEL_M = 5, 1, 20.0  # fields of 5 x 5 pixels (1 ha) one pixel apart, 20 m pixels
+ORIGIN_XY_M = (300_000.0, 3_720_000.0)  # UTM 29N
+
+
+def write_rasters(data: dict, folder, seed: int) -> dict:
+    """Sentinel-2 L2A-like GeoTIFFs (``YYYY-MM-DD.tif``: B04, B08, SCL, DN = reflectance x 10 000) and ``fields.geojson``.
+
+    Fields are squares on a grid; each pixel is a linear mix of canopy (red
+    0.03, NIR 0.45) and soil (0.18, 0.25) by green cover with 1.5 % noise.
+    Clouds are smooth random fields of opacity mixed towards a flat bright
+    cloud (0.35): SCL 8 above opacity 0.3, 9 above 0.7, thin edges below 0.3
+    unflagged (NDVI too low, as in real SCL); shadows (SCL 3) under a cloud
+    shifted by 3 pixels halve the reflectance.
+    """
+    import json
+    from pathlib import Path
+
+    import xarray as xr
+
+    from kit.raster.georef import set_georef
+    from kit.raster.stack import write_acquisitions
+
+    rng = np.random.default_rng(seed + 1000)
+    folder = Path(folder)
+    ids = data["fields"]["field_id"].tolist()
+    per_row = int(np.ceil(np.sqrt(len(ids))))
+    side = per_row * (FIELD_PX + GAP_PX) + GAP_PX
+    label = np.full((side, side), -1)
+    feats = []
+    x0, y0 = ORIGIN_XY_M
+    for k, fid in enumerate(ids):
+        r, c = GAP_PX + (k // per_row) * (FIELD_PX + GAP_PX), GAP_PX + (k % per_row) * (FIELD_PX + GAP_PX)
+        label[r: r + FIELD_PX, c: c + FIELD_PX] = k
+        xa, xb, ya, yb = x0 + c * PIXEL_M, x0 + (c + FIELD_PX) * PIXEL_M, y0 - r * PIXEL_M, y0 - (r + FIELD_PX) * PIXEL_M
+        ring = [[xa, ya], [xb, ya], [xb, yb], [xa, yb], [xa, ya]]
+        props = data["fields"].iloc[k].to_dict()
+        feats.append({"type": "Feature", "properties": props, "geometry": {"type": "Polygon", "coordinates": [ring]}})
+    polygons = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32629"}},
+                "features": feats}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "fields.geojson").write_text(json.dumps(polygons, default=float))
+    x = x0 + (np.arange(side) + 0.5) * PIXEL_M
+    y = y0 - (np.arange(side) + 0.5) * PIXEL_M
+    layers, times = [], []
+    for year, cover in data["cover"].items():
+        start = pd.Timestamp(f"{year - 1}-09-01")
+        for d in range(int(rng.integers(0, 5)), min(cover.shape[1], 300), 5):
+            date = start + pd.Timedelta(days=d)
+            cloudy_month = date.month in (11, 12, 1, 2)
+            if rng.random() < (0.3 if cloudy_month else 0.15):  # overcast: no product kept
+                continue
+            field_cover = np.r_[cover[:, d], 0.0][label]  # label -1 -> bare track
+            v = np.clip(field_cover * rng.normal(1, 0.06, label.shape), 0, 1) ** 0.8
+            red = (1 - v) * 0.18 + v * 0.03 + rng.normal(0, 0.015 * 0.1, label.shape)
+            nir = (1 - v) * 0.25 + v * 0.45 + rng.normal(0, 0.015 * 0.35, label.shape)
+            opacity = _cloud_field(side, rng, 0.55 if cloudy_month else 0.3)
+            shadow = np.roll(opacity, (3, 3), axis=(0, 1)) > 0.3
+            red, nir = np.where(shadow, red * 0.5, red), np.where(shadow, nir * 0.5, nir)
+            red, nir = (1 - opacity) * red + opacity * 0.35, (1 - opacity) * nir + opacity * 0.36
+            ndvi = (nir - red) / (nir + red)
+            scl = np.where(opacity > 0.7, 9, np.where(opacity > 0.3, 8, np.where(shadow, 3, np.where(ndvi > 0.3, 4, 5))))
+            dn = [np.clip(np.round(b * 10_000), 1, 65535) for b in (red, nir)]
+            layers.append(np.stack([*dn, scl]).astype(np.uint16))
+            times.append(date)
+    stack = xr.DataArray(np.stack(layers), dims=("time", "band", "y", "x"),
+                         coords={"time": times, "band": ["B04", "B08", "SCL"], "y": ("y", y), "x": ("x", x)},
+                         name="reflectance", attrs={"nodata": 0})
+    stack = set_georef(stack, "EPSG:32629", (PIXEL_M, 0.0, x0, 0.0, -PIXEL_M, y0))
+    write_acquisitions(stack, folder / "rasters")
+    return {"rasters": folder / "rasters", "fields_geojson": folder / "fields.geojson"}
+
+
+def _cloud_field(side: int, rng, cover_share: float) -> np.ndarray:
+    """Opacity 0-1 of smooth random clouds over ``side`` x ``side`` pixels, about ``cover_share`` of the area cloudy."""
+    coarse = rng.normal(0, 1, (side // 8 + 2, side // 8 + 2))
+    fine = np.kron(coarse, np.ones((8, 8)))[:side, :side]
+    kernel = np.ones(5) / 5
+    for axis in (0, 1):
+        fine = np.apply_along_axis(lambda r: np.convolve(r, kernel, "same"), axis, fine)
+    level = np.quantile(fine, 1 - cover_share * rng.uniform(0.3, 1.5))
+    return np.clip((fine - level) / (np.std(fine) + 1e-9) * 1.2, 0, 1)
