@@ -47,7 +47,7 @@ import wheat_simple  # noqa: E402  (the independent generator, beside this file)
 
 FORECAST_DATE = "06-01"
 #: YieldModel settings of the kit before this benchmark (commit ecafa88) and the feature columns it did not have.
-BEFORE = {"monotone": False, "driver": None}
+BEFORE = {"agronomic_constraints": False, "driver": None}
 DRIVER = "lue_apar_ks_temp_mj"  # YieldModel(driver=...): kit.yieldpred.estimator.DRIVER
 
 

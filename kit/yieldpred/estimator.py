@@ -97,7 +97,7 @@ class YieldModel(RegressorMixin, BaseEstimator):
         benchmarks/yield_skill.py's wheat by about 0.01 and raises it on the
         embedded data (0.156 -> 0.162), so the default is None. Choosing it
         on inner year folds did worse on the embedded data than either choice.
-    monotone : bool
+    agronomic_constraints : bool
         Constrain the trees by agronomy (:data:`MONOTONE`): with a handful of
         seasons an unconstrained tree can learn that a greener canopy or more
         transpired water lowers yield from one odd season, and carry it to the next.
@@ -134,7 +134,7 @@ class YieldModel(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, anomaly: bool = False, history: bool = False, calibrate: bool = True, calibration_folds: int = 6,
-                 station_weather: bool = False, shrink: bool = True, monotone: bool = True,
+                 station_weather: bool = False, shrink: bool = True, agronomic_constraints: bool = True,
                  driver: str | None = None, *, quantiles=(0.1, 0.5, 0.9), n_estimators: int = 150,
                  learning_rate: float = 0.06, num_leaves: int = 15, min_child_samples: int = 20, subsample: float = 0.8,
                  colsample_bytree: float = 0.8, reg_lambda: float = 1.0, max_bin: int = 63, seed: int = 0, n_jobs: int = 1,
@@ -145,7 +145,7 @@ class YieldModel(RegressorMixin, BaseEstimator):
         self.calibration_folds = calibration_folds
         self.station_weather = station_weather
         self.shrink = shrink
-        self.monotone = monotone
+        self.agronomic_constraints = agronomic_constraints
         self.driver = driver
         self.quantiles = quantiles
         self.n_estimators = n_estimators
@@ -164,7 +164,7 @@ class YieldModel(RegressorMixin, BaseEstimator):
         """This model's :class:`kit.ml.QuantileGBM` parameters."""
         names = QuantileGBM._get_param_names()
         params = {k: v for k, v in self.get_params(deep=False).items() if k in names}
-        params["monotone"] = dict(MONOTONE) if self.monotone else None
+        params["monotone"] = dict(MONOTONE) if self.agronomic_constraints else None
         return params
 
     def _offset(self, X_fit, y_fit, X):
