@@ -101,6 +101,9 @@ class YieldModel(RegressorMixin, BaseEstimator):
         Constrain the trees by agronomy (:data:`MONOTONE`): with a handful of
         seasons an unconstrained tree can learn that a greener canopy or more
         transpired water lowers yield from one odd season, and carry it to the next.
+        LightGBM refuses constraints with the quantile loss, so the P50 model
+        is then a least-squares fit (see :class:`kit.ml.QuantileGBM`'s
+        ``monotone``); P10 and P90 stay free quantile models.
     shrink : bool
         Shrink the forecast towards the better baseline by the weight that
         inner year folds find best (see :meth:`_fit_shrinkage`).
