@@ -16,10 +16,10 @@ from kit.ml.cv import (
 from kit.ml.metrics import interval_coverage, mae, nrmse, r2, rmse
 from kit.ml.models import QuantileGBM
 from kit.ml.phenology import phenology_features
-from kit.ml.stages import fapar_from_ndvi, light_use_features, stage_weather_features
+from kit.ml.stages import fapar_from_ndvi, light_use_features, stage_weather_features, temperature_factor, water_deficit_features
 
 __all__ = [
     "FieldMeanBaseline", "LeakingSplitError", "LinearTrendBaseline", "QuantileGBM", "check_split", "cross_val_predict",
     "fapar_from_ndvi", "interval_coverage", "light_use_features", "leave_one_group_out", "leave_one_year_out", "mae", "nrmse", "phenology_features", "r2", "rmse",
-    "stage_weather_features", "year_and_group_folds",
+    "stage_weather_features", "temperature_factor", "water_deficit_features", "year_and_group_folds",
 ]

@@ -29,6 +29,14 @@ class QuantileGBM(RegressorMixin, BaseEstimator):
     seed : int
     n_jobs : int
         Threads; results do not depend on it (``deterministic=True``).
+    monotone : dict of str -> int, optional
+        Column -> +1 (prediction non-decreasing in it) or -1 (non-increasing),
+        LightGBM's ``monotone_constraints``; columns not named are free, names
+        absent from the training columns are ignored. LightGBM refuses them
+        with the quantile objective, so they bind the median's model only,
+        which is then fitted by least squares (a mean; for yields, whose
+        spread about a season's level is nearly symmetric, close to the
+        median); the other quantiles stay free.
     name : str
         Prefix of the output columns (``yield`` -> ``yield_p10`` ...).
 
@@ -57,7 +65,7 @@ class QuantileGBM(RegressorMixin, BaseEstimator):
 
     def __init__(self, quantiles=(0.1, 0.5, 0.9), n_estimators: int = 300, learning_rate: float = 0.03, num_leaves: int = 15,
                  min_child_samples: int = 20, subsample: float = 0.8, colsample_bytree: float = 0.8, reg_lambda: float = 1.0,
-                 max_bin: int = 255, seed: int = 0, n_jobs: int = 1, name: str = "yield"):
+                 max_bin: int = 255, seed: int = 0, n_jobs: int = 1, monotone=None, name: str = "yield"):
         self.quantiles = quantiles
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -69,6 +77,7 @@ class QuantileGBM(RegressorMixin, BaseEstimator):
         self.max_bin = max_bin
         self.seed = seed
         self.n_jobs = n_jobs
+        self.monotone = monotone
         self.name = name
 
     def _column(self, q) -> str:
@@ -81,9 +90,13 @@ class QuantileGBM(RegressorMixin, BaseEstimator):
         self.feature_names_ = list(X.columns)
         self.n_features_in_ = len(self.feature_names_)
         self.models_ = {}
+        signs = dict(self.monotone or {})
+        extra = {"monotone_constraints": [int(signs.get(c, 0)) for c in self.feature_names_]} if signs else {}
         for q in self.quantiles_:
+            constrained = bool(extra) and abs(q - 0.5) < 1e-9
+            objective = {"objective": "regression", **extra} if constrained else {"objective": "quantile", "alpha": q}
             model = lgb.LGBMRegressor(
-                objective="quantile", alpha=q, n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                **objective, n_estimators=self.n_estimators, learning_rate=self.learning_rate,
                 num_leaves=self.num_leaves, min_child_samples=self.min_child_samples, subsample=self.subsample,
                 subsample_freq=1, colsample_bytree=self.colsample_bytree, reg_lambda=self.reg_lambda, max_bin=self.max_bin,
                 random_state=self.seed, n_jobs=self.n_jobs, deterministic=True, force_row_wise=True, verbose=-1,

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["STAGES", "fapar_from_ndvi", "light_use_features", "stage_weather_features"]
+__all__ = ["STAGES", "fapar_from_ndvi", "light_use_features", "stage_weather_features", "temperature_factor", "water_deficit_features"]
 
 #: FAO-56 growth stages (kit.agro crop table: l_ini, l_dev, l_mid, l_late days from planting).
 STAGES = ("ini", "dev", "mid", "late")
@@ -85,7 +85,7 @@ def fapar_from_ndvi(ndvi):
     return np.clip(1.1638 * np.asarray(ndvi, float) - 0.1426, 0.0, 1.0)
 
 
-def light_use_features(ndvi_daily, ks, rs_mj_m2, planting_day, *, prefix: str = "lue") -> dict:
+def light_use_features(ndvi_daily, ks, rs_mj_m2, planting_day, *, prefix: str = "lue", growth_factor=None) -> dict:
     """Absorbed radiation from planting, with and without water stress: Monteith's light-use efficiency driver.
 
     Biomass of a crop is close to proportional to the PAR its canopy absorbs
@@ -104,6 +104,10 @@ def light_use_features(ndvi_daily, ks, rs_mj_m2, planting_day, *, prefix: str = 
     planting_day : array (n_fields,)
         Day of the season of sowing; days before it do not count.
     prefix : str
+    growth_factor : array (n_days,), optional
+        Daily temperature factor of light use (0-1, :func:`temperature_factor`);
+        with it ``{prefix}_apar_ks_temp_mj`` is added: absorbed PAR weighted
+        by Ks and that factor, the driver of a SIMPLE-type crop model.
 
     Returns
     -------
@@ -124,4 +128,67 @@ def light_use_features(ndvi_daily, ks, rs_mj_m2, planting_day, *, prefix: str = 
     par = 0.5 * np.nan_to_num(np.asarray(rs_mj_m2, float)[:n_days], nan=0.0)
     sown = np.arange(n_days)[None, :] >= np.asarray(planting_day, float)[:, None]
     apar = np.where(sown, fapar * par[None, :], 0.0)
-    return {f"{prefix}_apar_mj": apar.sum(axis=1), f"{prefix}_apar_ks_mj": (apar * ks).sum(axis=1)}
+    out = {f"{prefix}_apar_mj": apar.sum(axis=1), f"{prefix}_apar_ks_mj": (apar * ks).sum(axis=1)}
+    if growth_factor is not None:
+        factor = np.nan_to_num(np.asarray(growth_factor, float)[:n_days], nan=1.0)
+        out[f"{prefix}_apar_ks_temp_mj"] = (apar * ks * factor[None, :]).sum(axis=1)
+    return out
+
+
+def temperature_factor(tmean_c, tmax_c, *, base_c: float = 0.0, optimum_c: float = 15.0,
+                       heat_c: float = HEAT_THRESHOLD_C, extreme_c: float = 42.0):
+    """Daily growth factors (0-1) of a winter cereal's light use: cool days and hot days (SIMPLE, Zhao et al. 2019).
+
+    ``f_temp`` rises linearly from ``base_c`` to ``optimum_c`` of the mean
+    temperature; ``f_heat`` falls linearly from ``heat_c`` to ``extreme_c``
+    of the maximum temperature (°C).
+
+    >>> [float(v) for v in temperature_factor(np.array([7.5, 20.0]), np.array([30.0, 37.0]))]
+    [0.5, 0.5]
+    """
+    f_temp = np.clip((np.asarray(tmean_c, float) - base_c) / (optimum_c - base_c), 0.0, 1.0)
+    f_heat = np.clip(1.0 - (np.asarray(tmax_c, float) - heat_c) / (extreme_c - heat_c), 0.0, 1.0)
+    return np.nan_to_num(f_temp * f_heat, nan=1.0)
+
+
+def water_deficit_features(balance: xr.Dataset, *, cutoff_index: int | None = None, recent_days: int = 60,
+                           prefix: str = "wb") -> dict:
+    """Season water-stress index of each field from a soil water balance: relative and missing transpiration.
+
+    The ARID idea (Woli et al. 2012): a crop short of water transpires less
+    than it would unstressed, and grows in proportion. From the FAO-56
+    balance's actual (``eta_mm``) and unstressed (``etc_mm``) crop ET,
+    summed from planting to the forecast day and over its last
+    ``recent_days`` (near the end of the season: the grain-filling weeks).
+
+    Parameters
+    ----------
+    balance : xarray.Dataset
+        :func:`kit.agro.water_balance` output (``eta_mm``, ``etc_mm``; NaN outside the crop season).
+    cutoff_index : int, optional
+        Last day (index along ``time``) counted; default the last.
+    recent_days : int
+    prefix : str
+
+    Returns
+    -------
+    dict of arrays (fields,)
+        ``{prefix}_relative_et`` (Σ ETa / Σ ETc, 1: never short of water),
+        ``{prefix}_et_deficit_mm`` (Σ ETc - ETa, mm), ``{prefix}_relative_et_recent``;
+        NaN before planting.
+    """
+    eta = balance["eta_mm"].values
+    etc = balance["etc_mm"].values
+    end = eta.shape[1] if cutoff_index is None else min(int(cutoff_index) + 1, eta.shape[1])
+    eta, etc = eta[:, :end], etc[:, :end]
+
+    def ratio(a, b):
+        sa, sb = np.nansum(a, axis=1), np.nansum(b, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(sb > 0, sa / sb, np.nan)
+
+    recent = slice(max(0, end - int(recent_days)), end)
+    sown = np.isfinite(etc).any(axis=1)
+    return {f"{prefix}_relative_et": ratio(eta, etc),
+            f"{prefix}_et_deficit_mm": np.where(sown, np.nansum(etc - eta, axis=1), np.nan),
+            f"{prefix}_relative_et_recent": ratio(eta[:, recent], etc[:, recent])}

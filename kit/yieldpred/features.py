@@ -27,15 +27,21 @@ import pandas as pd
 
 from kit.agro.crops import CROPS, SOILS
 from kit.errors import InputDataError
-from kit.ml import light_use_features, phenology_features, stage_weather_features
+from kit.ml import light_use_features, phenology_features, stage_weather_features, temperature_factor, water_deficit_features
 from kit.raster.temporal import daily_curve
 from kit.yieldpred.season import season_start_date
 
-__all__ = ["ANOMALY_MEMORY_DAYS", "FeatureBuilder", "Skipped"]
+__all__ = ["ANOMALY_MEMORY_DAYS", "FeatureBuilder", "NEW_COLUMNS_PREFIXES", "Skipped"]
 
 DEFAULT_PLANTING = (11, 15)  # month, day: middle of the Moroccan winter-cereal sowing window
 MONTH_WINDOWS = ("dec", "jan", "feb", "mar", "apr", "may")
 ANOMALY_MEMORY_DAYS = 30.0  # an index departure from climatology at the forecast date fades with this e-folding time
+#: Greenness indices that unmasked thin cloud, haze and shadow can only lower: their curves follow the upper envelope.
+ENVELOPE_INDICES = ("ndvi", "evi", "savi")
+ENVELOPE_DROP = 0.05  # an observation this far below the smoothed curve (index units) is taken for residual cloud
+#: Feature columns added in December 2026 (water deficit, temperature-weighted light use); benchmarks/yield_skill.py
+#: leaves them out to reproduce the model before.
+NEW_COLUMNS_PREFIXES = ("wb_", "lue_apar_ks_temp")
 
 
 @dataclass
@@ -59,6 +65,12 @@ class FeatureBuilder:
     years : list of int, seasons to build
     season_start : str, MM-DD
     backend : kit.backend.Backend or {"cpu", "cuda", "auto"}, where the water balance runs
+    envelope : bool
+        Curves of greenness indices (:data:`ENVELOPE_INDICES`) follow the upper
+        envelope of the observations: a clear-flagged date more than
+        :data:`ENVELOPE_DROP` below the first smoothed curve is dropped and the curve
+        redrawn (thin cloud and shadow that the cloud mask missed only lower
+        NDVI). False draws the curve through every observation.
 
     Water balances are run once per season and forecast day and cached;
     phenology is recomputed per forecast day from observations up to that
@@ -66,7 +78,7 @@ class FeatureBuilder:
     module docstring).
     """
 
-    def __init__(self, fields, observations, weather, yields, years, *, season_start="09-01", backend=None):
+    def __init__(self, fields, observations, weather, yields, years, *, season_start="09-01", backend=None, envelope=True):
         self.fields = fields.set_index("field_id", drop=False)
         self.obs = observations
         self.weather = weather
@@ -74,6 +86,7 @@ class FeatureBuilder:
         self.years = sorted(int(y) for y in years)
         self.season_start = season_start
         self.backend = backend
+        self.envelope = envelope
         self.indices = [c for c in observations.columns if c not in ("field_id", "date")]
         self._balance = {}
         self._curves = {}
@@ -140,7 +153,13 @@ class FeatureBuilder:
         wide = obs.pivot_table(index="field_id", columns="date", values=ix, aggfunc="mean").reindex(self.fields.index)
         if wide.shape[1] == 0:
             return pd.DataFrame(np.nan, index=self.fields.index, columns=pd.date_range(start, end, freq="D"))
-        return daily_curve(wide, start, end)
+        curve = daily_curve(wide, start, end)
+        if self.envelope and ix in ENVELOPE_INDICES:
+            at_obs = curve.reindex(columns=wide.columns).to_numpy(float)
+            low = wide.to_numpy(float) < at_obs - ENVELOPE_DROP
+            if low.any():
+                curve = daily_curve(wide.mask(low), start, end)
+        return curve
 
     def climatology(self, year) -> tuple[pd.DataFrame | None, dict]:
         """Per-day-of-season mean weather and per-field mean index curves of the other seasons with yields.
@@ -312,9 +331,14 @@ class FeatureBuilder:
             if "ndvi" in curves:  # fAPAR from NDVI (Myneni & Williams 1994)
                 n = min(ds.sizes["time"], curves["ndvi"].shape[1])
                 rs = self.season_radiation(year, cutoff_day)
-                lue = light_use_features(curves["ndvi"].to_numpy()[:, :n], ds["ks"].values[:, :n], rs[:n], planting_day)
+                wn = w.iloc[:n]
+                factor = temperature_factor(((wn["tmin_c"] + wn["tmax_c"]) / 2).to_numpy(float), wn["tmax_c"].to_numpy(float))
+                lue = light_use_features(curves["ndvi"].to_numpy()[:, :n], ds["ks"].values[:, :n], rs[:n], planting_day,
+                                         growth_factor=factor)
                 for name, values in lue.items():
                     frame[name] = values
+            for name, values in water_deficit_features(ds, cutoff_index=cutoff_day).items():
+                frame[name] = values
             frame["planting_day"] = planting_day
             frame["year"] = year
             parts.append(frame[~no_obs])

@@ -1,0 +1,204 @@
+"""Leave-one-year-out skill of the yield model on wheat the kit did not generate, beside a plain LightGBM reference.
+
+The data come from :mod:`benchmarks.wheat_simple` (a SIMPLE-style crop model
+on its own weather; nothing from :mod:`kit.yieldpred.synthetic`), written to
+the notebook's documented contracts (``fields.csv``, ``yields.csv``,
+``weather.csv``, ``index_series.csv``: NDVI only) and read back through
+:func:`kit.yieldpred.notebook.load_inputs`, as a user's files would be.
+Forecast date 1 June (the notebook's default), leave-one-year-out over all
+seasons.
+
+Rows printed per variant and seed:
+
+* **kit before**: the kit as of commit ecafa88: curves through every observation
+  (``FeatureBuilder(envelope=False)``), without the columns of
+  :data:`kit.yieldpred.features.NEW_COLUMNS_PREFIXES`, :data:`BEFORE` model settings
+  (this reproduces ecafa88's notebook metrics on the embedded set: NRMSE 0.160, coverage 0.80).
+* **kit now**: :class:`kit.yieldpred.YieldModel` at its defaults on
+  :meth:`~kit.yieldpred.FeatureBuilder.features`.
+* **kit now, driver** (with ``--driver``): the same with ``YieldModel(driver="lue_apar_ks_temp_mj")`` (off by default).
+* **noise floor**: the generator's expected yield of the biomass grown (no harvest-index
+  or yield noise) scored as a forecast: no model can do much better.
+* **LightGBM reference**: what a user would fit without the kit: summaries
+  of the raw index series up to the forecast date (maximum, mean, monthly
+  means, trapezoid integral), season rain to date and the covariates
+  (``taw_mm_per_m``, sowing day, ``n_kg_ha``); ``LGBMRegressor`` defaults for
+  P50, quantile objectives for P10/P90.
+
+Goals (issue #18): NRMSE of P50 ≤ 0.09 from index series (≤ 0.12 from cloudy
+rasters), P10–P90 coverage 0.7–0.9.
+
+Run: ``PYTHONPATH=$PWD .venv/bin/python benchmarks/yield_skill.py [--seeds 0 1 2] [--variants semi-arid late-rains]``
+(about four minutes per variant, seed and input on one free core; rasters add one).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import wheat_simple  # noqa: E402  (the independent generator, beside this file)
+
+FORECAST_DATE = "06-01"
+#: YieldModel settings of the kit before this benchmark (commit ecafa88) and the feature columns it did not have.
+BEFORE = {"agronomic_constraints": False, "driver": None}
+DRIVER = "lue_apar_ks_temp_mj"  # YieldModel(driver=...): kit.yieldpred.estimator.DRIVER
+
+
+def write_contracts(data: dict, folder: Path) -> dict:
+    """The generated region as a user would bring it: the documented CSV contracts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name in ("fields", "yields", "weather", "index_series"):
+        paths[name] = folder / f"{name}.csv"
+        data[name].to_csv(paths[name], index=False)
+    return paths
+
+
+def kit_inputs(paths: dict, target_year: int):
+    """The notebook's inputs from ``paths``: ``index_series`` + ``fields`` (CSV), or ``rasters`` + ``fields`` (GeoJSON)."""
+    from kit.yieldpred import notebook as nbk
+
+    imagery = {"rasters": str(paths["rasters"])} if "rasters" in paths else {"index_series": str(paths["index_series"])}
+    p = nbk.PARAMETERS.validate({**imagery, "fields": str(paths["fields"]),
+                                 "yields": str(paths["yields"]), "weather": str(paths["weather"]),
+                                 "target_year": target_year, "forecast_date": FORECAST_DATE,
+                                 "output_dir": str(paths["yields"].parent / "out")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inputs = nbk.load_inputs(p)
+    return p, inputs
+
+
+def kit_features(inputs, p, **builder_params):
+    from kit import yieldpred
+
+    years = sorted(inputs.yields["year"].unique())
+    day = yieldpred.forecast_day(p.forecast_date, p.target_year, p.season_start)
+    builder = yieldpred.FeatureBuilder(inputs.fields, inputs.observations, inputs.weather, inputs.yields, years,
+                                       season_start=p.season_start, **builder_params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        features, _ = builder.features(day)
+    return features, day
+
+
+def kit_skill(features, yields, **params) -> dict:
+    from kit import yieldpred
+
+    _, m = yieldpred.cross_validate(features, yields, **params)
+    return {"nrmse_p50": m["cv_nrmse_p50"], "coverage_p10_p90": m["interval_coverage_p10_p90"]}
+
+
+def reference_features(data: dict, cutoff_day: int) -> pd.DataFrame:
+    """What a user would compute without the kit: raw-series summaries to the forecast date, rain to date, covariates."""
+    obs = data["index_series"].assign(date=lambda t: pd.to_datetime(t["date"]))
+    obs["year"] = np.where(obs["date"].dt.month >= 9, obs["date"].dt.year + 1, obs["date"].dt.year)
+    obs["day"] = (obs["date"] - pd.to_datetime((obs["year"] - 1).astype(str) + "-09-01")).dt.days
+    obs = obs[obs["day"] <= cutoff_day]
+    g = obs.groupby(["field_id", "year"])
+    table = pd.DataFrame({"ndvi_max": g["ndvi"].max(), "ndvi_mean": g["ndvi"].mean(),
+                          "ndvi_integral": g.apply(lambda t: np.trapezoid(t.sort_values("day")["ndvi"], t.sort_values("day")["day"]),
+                                                   include_groups=False)})
+    obs["month"] = obs["date"].dt.month
+    for m in (12, 1, 2, 3, 4, 5):
+        table[f"ndvi_m{m:02d}"] = obs[obs["month"] == m].groupby(["field_id", "year"])["ndvi"].mean()
+    w = data["weather"].assign(date=lambda t: pd.to_datetime(t["date"]))
+    w["year"] = np.where(w["date"].dt.month >= 9, w["date"].dt.year + 1, w["date"].dt.year)
+    w["day"] = (w["date"] - pd.to_datetime((w["year"] - 1).astype(str) + "-09-01")).dt.days
+    rain = w[w["day"] <= cutoff_day].groupby("year")["rain_mm"].sum()
+    table = table.reset_index()
+    table["season_rain_mm"] = table["year"].map(rain)
+    y = data["yields"].copy()
+    y["sowing_day"] = (pd.to_datetime(y["planting_date"]) - pd.to_datetime((y["year"] - 1).astype(str) + "-09-01")).dt.days
+    table = table.merge(y[["field_id", "year", "yield_t_ha", "sowing_day", "n_kg_ha"]], on=["field_id", "year"])
+    return table.merge(data["fields"][["field_id", "taw_mm_per_m"]], on="field_id")
+
+
+def reference_skill(table: pd.DataFrame, seed: int) -> dict:
+    import lightgbm as lgb
+
+    from kit.ml import interval_coverage, nrmse
+
+    cols = [c for c in table.columns if c not in ("field_id", "year", "yield_t_ha")]
+    pred = pd.DataFrame(index=table.index, columns=["p10", "p50", "p90"], dtype=float)
+    for year in table["year"].unique():
+        test = table["year"] == year
+        X, y = table.loc[~test, cols], table.loc[~test, "yield_t_ha"]
+        common = dict(random_state=seed, n_jobs=1, verbose=-1, deterministic=True, force_row_wise=True)
+        pred.loc[test, "p50"] = lgb.LGBMRegressor(**common).fit(X, y).predict(table.loc[test, cols])
+        for q, name in ((0.1, "p10"), (0.9, "p90")):
+            pred.loc[test, name] = lgb.LGBMRegressor(objective="quantile", alpha=q, **common).fit(X, y).predict(table.loc[test, cols])
+    obs = table["yield_t_ha"]
+    return {"nrmse_p50": nrmse(obs, pred["p50"]), "coverage_p10_p90": interval_coverage(obs, pred["p10"], pred["p90"])}
+
+
+def run_case(variant: str, seed: int, folder: Path, source: str = "index series", driver: bool = False) -> list:
+    data = wheat_simple.region(wheat_simple.VARIANTS[variant], seed)
+    paths = write_contracts(data, folder / f"{variant}-{seed}")
+    if source == "rasters":
+        written = wheat_simple.write_rasters(data, folder / f"{variant}-{seed}", seed)
+        paths = {**paths, "rasters": written["rasters"], "fields": written["fields_geojson"]}
+    target = int(data["yields"]["year"].max())
+    p, inputs = kit_inputs(paths, target)
+    if source == "rasters":  # the reference gets the series the notebook writes from the rasters
+        data = {**data, "index_series": inputs.observations.assign(date=inputs.observations["date"].dt.strftime("%Y-%m-%d"))}
+    features, day = kit_features(inputs, p)
+    from kit.ml import interval_coverage, nrmse
+    from kit.yieldpred.features import NEW_COLUMNS_PREFIXES
+
+    old, _ = kit_features(inputs, p, envelope=False)
+    old = old[[c for c in old.columns if not c.startswith(NEW_COLUMNS_PREFIXES)]]
+    floor = data["yields"].merge(data["truth"], on=["field_id", "year"])
+    case = {"input": source, "variant": variant, "seed": seed}
+    rows = [{**case, "model": "noise floor",
+             "nrmse_p50": nrmse(floor["yield_t_ha"], floor["yield_expected_t_ha"]), "coverage_p10_p90": np.nan},
+            {**case, "model": "kit before", **kit_skill(old, inputs.yields, seed=seed, **BEFORE)},
+            {**case, "model": "kit now", **kit_skill(features, inputs.yields, seed=seed)},
+            {**case, "model": "LightGBM reference", **reference_skill(reference_features(data, day), seed)}]
+    if driver:
+        rows.insert(3, {**case, "model": "kit now, driver", **kit_skill(features, inputs.yields, seed=seed, driver=DRIVER)})
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--variants", nargs="+", default=list(wheat_simple.VARIANTS))
+    parser.add_argument("--inputs", nargs="+", default=["index series", "rasters"], choices=["index series", "rasters"],
+                        help="index_series CSV and/or cloudy B04/B08/SCL GeoTIFFs (about a minute more per case)")
+    parser.add_argument("--driver", action="store_true", help='also YieldModel(driver="lue_apar_ks_temp_mj")')
+    args = parser.parse_args(argv)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for source in args.inputs:
+            for variant in args.variants:
+                for seed in args.seeds:
+                    case = run_case(variant, seed, Path(tmp) / source.replace(" ", "_"), source, args.driver)
+                    rows += case
+                    for r in case:
+                        print(f"  {source:<12} {variant:<11} seed {seed}  {r['model']:<19} NRMSE {r['nrmse_p50']:.3f}  "
+                              f"coverage {r['coverage_p10_p90']:.2f}", flush=True)
+    print_table(pd.DataFrame(rows))
+    return pd.DataFrame(rows)
+
+
+def print_table(table: pd.DataFrame) -> None:
+    print("\nLeave-one-year-out NRMSE of P50 and P10-P90 coverage, forecast 1 June; goals: NRMSE <= 0.09 from index series, "
+          "<= 0.12 from cloudy rasters, coverage 0.7-0.9")
+    order = ["kit before", "kit now", "kit now, driver", "LightGBM reference", "noise floor"]
+    for name, values in (("NRMSE P50", "nrmse_p50"), ("coverage P10-P90", "coverage_p10_p90")):
+        wide = table.pivot_table(index=["input", "variant", "seed"], columns="model", values=values, dropna=False)
+        print(f"\n{name}:\n" + wide[[c for c in order if c in wide]].round(3).to_string())
+    means = table.groupby(["input", "model"])[["nrmse_p50", "coverage_p10_p90"]].mean().round(3)
+    print("\nmean over seeds and variants:\n" + means.to_string())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Curves along the upper envelope, the water-deficit and temperature-weighted light-use features, agronomic constraints, the driver line."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from kit import yieldpred
+from kit.agro import read_weather
+from kit.yieldpred import cereal_region, index_series_from_stack
+from kit.yieldpred.estimator import MONOTONE
+from kit.yieldpred.features import ENVELOPE_DROP, NEW_COLUMNS_PREFIXES
+
+TARGET = 2024
+
+
+@pytest.fixture(scope="module")
+def region():
+    r = cereal_region(seasons=4, target_year=TARGET, scale=0.25, seed=5)
+    obs = index_series_from_stack(r.stack, r.polygons)
+    obs["date"] = pd.to_datetime(obs["date"])
+    yields = r.yields.assign(yield_t_ha=np.where(r.yields["year"] == TARGET, np.nan, r.yields["yield_t_ha"]))
+    return r, obs, read_weather(r.weather), yields
+
+
+def test_curve_follows_the_upper_envelope_past_unmasked_cloud(region):
+    r, obs, weather, yields = region
+    start = yieldpred.season_start_date(2023)
+    season = obs[(obs["date"] >= start) & (obs["date"] < start + pd.Timedelta(days=365))]
+    dates = np.sort(season["date"].unique())
+    hazy_date = dates[len(dates) // 2]
+    hazy = obs.copy()
+    at = hazy["date"] == hazy_date
+    hazy.loc[at, "ndvi"] = hazy.loc[at, "ndvi"] * 0.5  # thin cloud the mask missed: every field looks half as green
+    day = (pd.Timestamp(hazy_date) - start).days
+    clean = yieldpred.FeatureBuilder(r.fields, obs, weather, yields, r.years).season_curves(2023, 364)["ndvi"]
+    kept = yieldpred.FeatureBuilder(r.fields, hazy, weather, yields, r.years).season_curves(2023, 364)["ndvi"]
+    plain = yieldpred.FeatureBuilder(r.fields, hazy, weather, yields, r.years, envelope=False).season_curves(2023, 364)["ndvi"]
+    green = clean.iloc[:, day].to_numpy() > 0.4
+    assert green.sum() > 5
+    err_kept = np.abs(kept.iloc[:, day] - clean.iloc[:, day]).to_numpy()[green]
+    err_plain = np.abs(plain.iloc[:, day] - clean.iloc[:, day]).to_numpy()[green]
+    assert np.median(err_kept) < ENVELOPE_DROP < np.median(err_plain)
+
+
+def test_features_carry_the_water_deficit_and_temperature_weighted_light_use(region):
+    r, obs, weather, yields = region
+    features, _ = yieldpred.FeatureBuilder(r.fields, obs, weather, yields, r.years).features(274)
+    new = [c for c in features.columns if c.startswith(NEW_COLUMNS_PREFIXES)]
+    assert set(new) == {"wb_relative_et", "wb_et_deficit_mm", "wb_relative_et_recent", "lue_apar_ks_temp_mj"}
+    assert features["wb_relative_et"].between(0, 1 + 1e-9).all() and (features["wb_et_deficit_mm"] >= 0).all()
+    assert (features["lue_apar_ks_temp_mj"] <= features["lue_apar_ks_mj"] + 1e-9).all()
+    # Drier seasons transpire a smaller share of demand: the season means follow the season rain.
+    by_year = features.reset_index(drop=True).groupby("year")[["wb_relative_et", "season_rain_mm"]].mean()
+    assert by_year.corr().iloc[0, 1] > 0.5
+
+
+def test_yield_model_constrains_by_agronomy_and_driver_line_extrapolates():
+    rng = np.random.default_rng(3)
+    years, fields = list(range(2014, 2022)), [f"F{i}" for i in range(50)]
+    X = pd.DataFrame([(f, y) for y in years for f in fields], columns=["field_id", "year"])
+    level = X["year"].map(dict(zip(years, np.linspace(1500, 3000, len(years)))))
+    X["lue_apar_ks_temp_mj"] = level * rng.uniform(0.8, 1.2, len(X))
+    X["noise"] = rng.normal(size=len(X))
+    y = 0.0015 * X["lue_apar_ks_temp_mj"] + rng.normal(0, 0.1, len(X))
+    drought = pd.DataFrame({"field_id": fields, "year": 2022, "lue_apar_ks_temp_mj": 800.0, "noise": 0.0})
+    params = dict(n_estimators=80, calibrate=False, quantiles=(0.5,), shrink=False)
+    trees = yieldpred.YieldModel(**params).fit(X, y)
+    line = yieldpred.YieldModel(driver=yieldpred.estimator.DRIVER, **params).fit(X, y)
+    assert trees.gbm_.monotone == MONOTONE and line.driver_ == "lue_apar_ks_temp_mj"
+    lowest = float(y[X["year"] == 2014].mean())
+    assert trees.predict(drought)["yield_p50"].mean() > lowest - 0.3  # trees stop at the driest training season
+    assert line.predict(drought)["yield_p50"].mean() == pytest.approx(1.2, abs=0.25)  # the line reaches 0.0015 x 800
