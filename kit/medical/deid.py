@@ -32,9 +32,9 @@ in :mod:`kit.medical._annex_e`) to data sets and folders:
   De-identification Method Code Sequence (CID 7050: 113100 and the options
   used) are set; Longitudinal Temporal Information Modified says whether
   dates were kept, shifted or removed.
-- An image with Burned In Annotation = YES (text painted into the pixels, which
-  the Basic Profile does not clean) or Recognizable Visual Features = YES is
-  withheld and listed in the quarantine.
+- An image with Burned In Annotation = YES or Recognizable Visual Features = YES,
+  or with text found in its pixels (:mod:`kit.medical.burned_in`), is withheld
+  and listed in the quarantine; ``mask_burned_in`` masks the found text instead.
 
 The audit CSV holds one row per action (output file, tag, keyword, path in
 the sequence tree, action, rule) and never the original values.
@@ -52,6 +52,7 @@ import pandas as pd
 
 from kit.errors import InputDataError, ParameterError
 from kit.io import atomic_path
+from kit.medical.burned_in import mask_dataset, screen_dataset
 from kit.medical.deid_profile import ProfileWalk, method_codes, method_text, parse_deid_profile
 
 AUDIT_COLUMNS = ["file", "tag", "keyword", "path", "action", "rule"]
@@ -156,6 +157,12 @@ class Deidentifier:
         (:func:`~kit.medical.deid_profile.parse_deid_profile`).
     date_shift_days : (int, int), days
         Range of the per-patient backward shift, inclusive, both > 0.
+    check_pixels : bool
+        Look for text in the pixels (:mod:`kit.medical.burned_in`); an image
+        with text beyond one laterality marker is withheld.
+    mask_burned_in : bool
+        Fill the text found with the image minimum instead (an audit row
+        ``PixelData, mask``), and write the image.
 
     Examples
     --------
@@ -173,8 +180,10 @@ class Deidentifier:
     (True, True)
     """
 
-    def __init__(self, secret=None, *, profile="basic", date_shift_days=(30, 1095)):
+    def __init__(self, secret=None, *, profile="basic", date_shift_days=(30, 1095), check_pixels=True,
+                 mask_burned_in=False):
         self.options = parse_deid_profile(profile)
+        self.check_pixels, self.mask_burned_in = bool(check_pixels), bool(mask_burned_in)
         self.single_use = secret is None
         if secret is None:
             secret = os.urandom(32)
@@ -250,6 +259,10 @@ class Deidentifier:
                     f"withheld: {keyword}=YES (identifying text or features in the pixels, "
                     "which the Basic Profile does not clean); review and mask it by hand"
                 )
+        boxes = screen_dataset(ds) if self.check_pixels else []
+        if boxes and not self.mask_burned_in:
+            raise Withheld(f"burned_in_text_pixels: {sum(map(len, boxes))} text boxes found in the pixels; "
+                           "review and mask them, or set mask_burned_in")
         out = copying.deepcopy(ds) if copy else ds
         patient_key = _patient_key(out)
         walk = ProfileWalk(
@@ -262,6 +275,10 @@ class Deidentifier:
         old_meta = getattr(ds, "file_meta", None)
         walk.clean(out, "")
         walk.fix_meta(out, old_meta)
+        if boxes:
+            n_masked = mask_dataset(out, boxes)
+            walk.log(out.data_element("PixelData").tag, "PixelData", "", "mask",
+                     f"burned-in text found in the pixels: {n_masked} boxes filled with the image minimum")
         out.PatientIdentityRemoved = "YES"
         out.DeidentificationMethod = method_text(self.options)
         items = []

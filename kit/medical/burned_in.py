@@ -1,0 +1,155 @@
+"""Burned-in text found in the pixels, not only when the header admits it.
+
+The header's Burned In Annotation (0028,0301) is often absent or wrong. The
+PP-OCRv4 text detector that ships inside ``rapidocr-onnxruntime`` (a DB
+network: a per-pixel text probability map) is run through onnxruntime on the
+display image; connected regions of the thresholded map are text boxes. One
+small box near a corner is a laterality marker ('L', 'R') and is allowed;
+anything else flags the image, which is withheld from de-identification or,
+with ``mask``, has its boxes filled with the image minimum.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from kit.errors import InputDataError
+
+__all__ = ["DET_SIDE_PX", "find_burned_in_text", "is_laterality_marker", "mask_boxes", "mask_dataset", "screen_dataset",
+           "text_boxes_flagged"]
+
+DET_SIDE_PX = 256  # long side the detector sees; synthetic 128 px films are upscaled so 8 px glyphs are ~16 px
+PROB_THRESHOLD = 0.3  # RapidOCR's det_thresh
+BOX_THRESHOLD = 0.5  # mean probability inside a region (RapidOCR's det_box_thresh)
+MIN_BOX_PX = 3  # regions narrower than this, on the detector's grid, are noise
+# DB predicts a shrunk text kernel; RapidOCR grows it by area * 1.6 / perimeter (its unclip ratio).
+UNCLIP_RATIO = 1.6
+# A laterality marker: a single box no larger than this fraction of the film's side, in a corner region.
+MARKER_MAX_FRACTION = 0.12
+MARKER_CORNER_FRACTION = 0.3
+_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+_STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+@lru_cache(maxsize=1)
+def _session():
+    import importlib.util
+
+    import onnxruntime as ort
+
+    spec = importlib.util.find_spec("rapidocr_onnxruntime")  # located, not imported (its import pulls cv2)
+    if spec is None or not spec.submodule_search_locations:
+        raise InputDataError("the burned-in text check needs rapidocr-onnxruntime; pip install rapidocr-onnxruntime")
+    model = Path(list(spec.submodule_search_locations)[0]) / "models" / "ch_PP-OCRv4_det_infer.onnx"
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+
+
+def _detector_input(unit: np.ndarray, side_px: int):
+    from PIL import Image
+
+    rows, cols = unit.shape
+    scale = side_px / max(rows, cols)
+    h, w = (max(32, int(round(n * scale / 32)) * 32) for n in (rows, cols))
+    img = Image.fromarray(np.clip(unit, 0, 1).astype(np.float32), mode="F").resize((w, h), Image.Resampling.BILINEAR)
+    gray = np.asarray(img, np.float32)
+    rgb = (gray[..., None] - _MEAN) / _STD
+    return rgb.transpose(2, 0, 1)[None].astype(np.float32), (rows / h, cols / w)
+
+
+def find_burned_in_text(unit: np.ndarray, side_px: int = DET_SIDE_PX) -> list[tuple[int, int, int, int]]:
+    """Text boxes in a display image.
+
+    Parameters
+    ----------
+    unit : ndarray, (rows, columns), float in [0, 1]
+        The display image (:func:`kit.medical.pixels.display_image`), white = dense.
+    side_px : int, pixels
+        Long side the image is resized to for the detector (a multiple of 32 is used).
+
+    Returns
+    -------
+    list of (row0, col0, row1, col1)
+        Boxes in the input's pixel grid, end-exclusive, largest first.
+    """
+    from scipy import ndimage
+
+    unit = np.asarray(unit, dtype=np.float32)
+    if unit.ndim != 2:
+        raise InputDataError(f"find_burned_in_text needs one 2-D frame, got shape {unit.shape}")
+    tensor, (sy, sx) = _detector_input(unit, side_px)
+    session = _session()
+    prob = session.run(None, {session.get_inputs()[0].name: tensor})[0][0, 0]
+    labels, n = ndimage.label(prob > PROB_THRESHOLD)
+    boxes = []
+    for index, where in enumerate(ndimage.find_objects(labels), start=1):
+        region = labels[where] == index
+        if min(region.shape) < MIN_BOX_PX or prob[where][region].mean() < BOX_THRESHOLD:
+            continue
+        area, perimeter = float(region.sum()), 2.0 * sum(region.shape)
+        grow = area * UNCLIP_RATIO / perimeter
+        r0, r1 = where[0].start - grow, where[0].stop + grow
+        c0, c1 = where[1].start - grow, where[1].stop + grow
+        box = (int(max(0, np.floor(r0 * sy))), int(max(0, np.floor(c0 * sx))),
+               int(min(unit.shape[0], np.ceil(r1 * sy))), int(min(unit.shape[1], np.ceil(c1 * sx))))
+        boxes.append(box)
+    return sorted(boxes, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+
+
+def is_laterality_marker(box, shape) -> bool:
+    """Whether one box is small and lies in a corner region of a ``shape`` film (an 'L' or 'R')."""
+    rows, cols = shape
+    r0, c0, r1, c1 = box
+    small = (r1 - r0) <= MARKER_MAX_FRACTION * rows and (c1 - c0) <= MARKER_MAX_FRACTION * cols
+    near_row = r1 <= MARKER_CORNER_FRACTION * rows or r0 >= (1 - MARKER_CORNER_FRACTION) * rows
+    near_col = c1 <= MARKER_CORNER_FRACTION * cols or c0 >= (1 - MARKER_CORNER_FRACTION) * cols
+    return small and near_row and near_col
+
+
+def text_boxes_flagged(boxes, shape) -> bool:
+    """The rule: any text except one laterality marker flags the image."""
+    if not boxes:
+        return False
+    return not (len(boxes) == 1 and is_laterality_marker(boxes[0], shape))
+
+
+def mask_boxes(pixels: np.ndarray, boxes) -> np.ndarray:
+    """A copy of ``pixels`` (stored values, rows × columns[× samples]) with each box filled with the minimum."""
+    out = np.array(pixels, copy=True)
+    fill = out.min()
+    for r0, c0, r1, c1 in boxes:
+        out[r0:r1, c0:c1] = fill
+    return out
+
+
+def _frames(ds) -> np.ndarray:
+    pixels = ds.pixel_array
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    return pixels if frames > 1 else pixels[None]
+
+
+def screen_dataset(ds, side_px: int = DET_SIDE_PX) -> list[list[tuple[int, int, int, int]]]:
+    """Text boxes of each frame of a pydicom data set, or ``[]`` when no frame is flagged by the rule."""
+    from kit.medical.pixels import display_image
+
+    if "PixelData" not in ds:
+        return []
+    found = []
+    for frame in _frames(ds):
+        unit, _ = display_image(ds, frame)
+        found.append(find_burned_in_text(unit, side_px))
+    shape = (int(ds.Rows), int(ds.Columns))
+    return found if any(text_boxes_flagged(boxes, shape) for boxes in found) else []
+
+
+def mask_dataset(ds, boxes_per_frame) -> int:
+    """Fill the boxes in ``ds``'s stored pixels (in place, written uncompressed); returns the boxes masked."""
+    frames = _frames(ds)
+    masked = np.stack([mask_boxes(frame, boxes) for frame, boxes in zip(frames, boxes_per_frame)])
+    arr = masked if int(ds.get("NumberOfFrames", 1) or 1) > 1 else masked[0]
+    ds.set_pixel_data(arr, str(ds.PhotometricInterpretation), int(ds.BitsStored))
+    return sum(len(boxes) for boxes in boxes_per_frame)
