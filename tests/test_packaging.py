@@ -23,7 +23,9 @@ def _pyproject():
 
 def _conda_deps():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    return {_name(d): d for d in env["dependencies"] if isinstance(d, str)}
+    # packages conda-forge lacks sit in the pip: list, installed from PyPI by conda env create
+    pip = [d for item in env["dependencies"] if isinstance(item, dict) for d in item.get("pip", [])]
+    return {_name(d): d for d in [*env["dependencies"], *pip] if isinstance(d, str)}
 
 
 def test_environment_yml_mirrors_pyproject():

@@ -41,6 +41,10 @@ TABLE_COLUMNS = [
     "burned_in_annotation",
 ]
 QUARANTINE_COLUMNS = ["file", "reason"]
+CHEST_MODALITIES = ("CR", "DX", "DR")  # DR is no DICOM defined term, but some vendors write it for DX
+CHEST_BODY_PARTS = ("CHEST", "THORAX")  # CHEST is the defined term; THORAX is common in European exports
+# Rows / columns of a chest film: 14 x 17 in portrait or landscape is 0.82-1.21; wider margins for crops.
+CHEST_ASPECT_RANGE = (0.6, 1.67)
 
 
 @dataclass
@@ -120,6 +124,28 @@ def header_row(ds, rel: str, n_frames: int = 1, voi: str = "") -> dict:
     }
 
 
+def not_chest_radiograph(ds, pixels: np.ndarray) -> str:
+    """Why an image is not a chest radiograph for triage (``""`` when it may be one).
+
+    Modality other than CR or DX, Body Part Examined present and not CHEST, a
+    colour image, or an aspect ratio far from a chest film's. A missing tag
+    counts as no evidence either way.
+    """
+    modality = str(ds.get("Modality", "") or "").strip().upper()
+    if modality and modality not in CHEST_MODALITIES:
+        return f"not_chest_radiograph: Modality {modality}, not a radiograph (CR or DX)"
+    body_part = str(ds.get("BodyPartExamined", "") or "").strip().upper()
+    if body_part and body_part not in CHEST_BODY_PARTS:
+        return f"not_chest_radiograph: BodyPartExamined {body_part}, not CHEST"
+    if pixels.ndim == 3 and pixels.shape[-1] == 3:
+        return "not_chest_radiograph: a colour image (radiographs are grayscale)"
+    rows, cols = pixels.shape[:2]
+    lo, hi = CHEST_ASPECT_RANGE
+    if not lo <= rows / max(cols, 1) <= hi:
+        return f"not_chest_radiograph: {rows} x {cols} pixels, an aspect ratio no chest film has"
+    return ""
+
+
 def iter_files(root) -> list[Path]:
     """Every regular file under ``root`` in a stable (sorted) order, hidden files included."""
     root = Path(root)
@@ -138,6 +164,7 @@ def ingest_folder(
     max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
     skip=("labels.csv", "broken_files.csv", "quarantine.csv", "deid_audit.csv"),
     progress: bool = False,
+    chest_only: bool = True,
 ) -> IngestResult:
     """Validate, decode and tabulate every DICOM image under ``root``.
 
@@ -157,6 +184,9 @@ def ingest_folder(
         File names ignored (kit's own CSVs, when a folder is re-ingested).
     progress : bool
         Show a tqdm bar.
+    chest_only : bool
+        Set aside images that are not chest radiographs (:func:`not_chest_radiograph`),
+        reason ``not_chest_radiograph: ...``.
 
     Returns
     -------
@@ -187,6 +217,9 @@ def ingest_folder(
         rel = path.relative_to(base).as_posix()
         try:
             item = read_image_file(path, max_decoded_bytes=max_decoded_bytes)
+            excluded = not_chest_radiograph(item.dataset, item.pixels) if chest_only else ""
+            if excluded:
+                raise QuarantineError(excluded)
             image, how = display_image(item.dataset, item.pixels, image_size, keep_aspect=keep_aspect)
             if not np.isfinite(image).all():
                 raise QuarantineError("undecodable: display image has NaN or infinite values")

@@ -47,6 +47,8 @@ PARAMETERS = Spec(
         Param("model", "path", None, "checkpoint from an earlier run (model.pt); None to train here"),
         Param("deid_profile", "str", "basic", "PS3.15 Annex E: basic (Basic Profile alone), or basic plus options, "
               "comma-separated, e.g. basic,retain_patient_characteristics,retain_longitudinal_modified_dates"),
+        Param("mask_burned_in", "bool", False, "text found in the pixels is masked (audited) instead of the image "
+              "being withheld"),
         Param("seed", "int", 0, "random seed (data, split, training, simulation)", min=0),
         Param("pacs", "source", None, "PACS to triage instead of dicom_dir: DICOMweb root URL (login from ~/.netrc) or dimse://AET@host:port"),
         Param("pacs_query", "dict", {"date": "since_last_run", "modality": "CR,DX", "body_part": "CHEST"},
@@ -214,14 +216,15 @@ def require_images(result, what: str) -> None:
                              f"e.g. {reason}); give the folder exported from the PACS")
 
 
-def deidentify_into(files, root, out_dir, audit_csv, profile: str = "basic"):
+def deidentify_into(files, root, out_dir, audit_csv, profile: str = "basic", mask_burned_in: bool = False):
     """De-identify ``files`` into a fresh ``out_dir`` (an earlier run's ``deid/`` is replaced, not mixed in).
 
     The secret comes from ``KIT_DEID_SECRET`` or ``KIT_DEID_SECRET_FILE``
     (the same pseudonyms and UIDs in every run: follow-up over time); without
     either a random one is drawn and the run's pseudonyms are single-use
     (``result.notice`` says which). It is never written; the returned table
-    (original <-> new UIDs) stays in memory and is never written here.
+    (original <-> new UIDs) stays in memory and is never written here. Text
+    found in the pixels withholds the image, or is masked with ``mask_burned_in``.
     """
     import shutil
     import tempfile
@@ -232,7 +235,7 @@ def deidentify_into(files, root, out_dir, audit_csv, profile: str = "basic"):
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".deid-", dir=out_dir.parent))
     try:
-        deid = Deidentifier(secret=secret_from_env(), profile=profile)
+        deid = Deidentifier(secret=secret_from_env(), profile=profile, mask_burned_in=mask_burned_in)
         result = deid.run(files, work, root=root, audit_csv=audit_csv, progress=True)
         if out_dir.exists():
             shutil.rmtree(out_dir)
