@@ -67,10 +67,20 @@ def test_a_laterality_marker_alone_is_not_flagged(clean_films):
     for corner in ((4, 4), (4, 118), (112, 118)):
         marked = _draw(unit, [(corner, "L")])
         assert not text_boxes_flagged(find_burned_in_text(marked), marked.shape)
-    # the rule itself: one small corner box passes; the same box in the middle, or two boxes, do not
+    # the rule itself: one small glyph-shaped box passes; a word-shaped box, or two boxes, do not
     assert not text_boxes_flagged([(2, 2, 12, 10)], (128, 128))
-    assert text_boxes_flagged([(60, 60, 70, 68)], (128, 128))
+    assert not text_boxes_flagged([(100, 84, 110, 92)], (128, 128))
+    assert text_boxes_flagged([(2, 2, 12, 40)], (128, 128))
     assert text_boxes_flagged([(2, 2, 12, 10), (2, 110, 12, 118)], (128, 128))
+
+
+def test_real_radiographs_marker_passes_and_lung_is_no_text(dicom_file):
+    # RG3_UNCR: a real leg CR with a lead 'R' marker; RG1_UNCR: a real chest CR with no text at all.
+    for name, n_boxes in (("RG3_UNCR.dcm", 1), ("RG1_UNCR.dcm", 0)):
+        ds = pydicom.dcmread(dicom_file(name))
+        unit = display_image(ds, ds.pixel_array)[0]
+        boxes = find_burned_in_text(unit)
+        assert len(boxes) == n_boxes and not text_boxes_flagged(boxes, unit.shape), (name, boxes)
 
 
 def test_masking_removes_the_text(clean_films):
