@@ -42,7 +42,7 @@ class FootageResult:
     preview_times_s: list = field(default_factory=list, repr=False)
 
 
-def torch_detector(model, image_size: int, *, backend=None, score_threshold: float = 0.05, fill: int = 114):
+def torch_detector(model, image_size: int, *, backend=None, score_threshold: float = 0.05, fill: int = 114, runner=None):
     """``detect(images) -> detections`` for :func:`analyse`: letterbox, run the network, boxes back in video pixels.
 
     Parameters
@@ -54,6 +54,11 @@ def torch_detector(model, image_size: int, *, backend=None, score_threshold: flo
     backend : kit.backend.Backend, optional
     score_threshold : float
         Low, so weak detections can continue tracks (ByteTrack's second association).
+    fill : int, 0–255
+        Grey of the letterbox padding.
+    runner : callable, optional
+        Another engine for the network (a :class:`kit.onnx.OrtRunner` on the
+        exported detector); letterboxing and decoding stay the same.
     """
     from kit.vision import evaluate
     from kit.vision.video import letterbox, unletterbox
@@ -65,7 +70,7 @@ def torch_detector(model, image_size: int, *, backend=None, score_threshold: flo
         samples = [{"image": torch.from_numpy(sq).permute(2, 0, 1).float().div(255), "orig_size": (image_size, image_size),
                     "image_id": i} for i, (sq, _, _) in enumerate(boxed)]
         _, dets = evaluate.predict(model, samples, image_size=image_size, batch_size=len(samples), backend=backend,
-                                   score_threshold=score_threshold)
+                                   score_threshold=score_threshold, runner=runner)
         out = []
         for det, im, (_, scale, pad) in zip(dets, images, boxed):
             boxes, scores, labels = detection_arrays(det)

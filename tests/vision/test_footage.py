@@ -155,3 +155,23 @@ def test_blur_hides_the_upper_half_of_a_person_only():
     assert np.abs(out[head].astype(int) - img[head]).mean() > 30  # noise smoothed away
     assert np.array_equal(out[legs], img[legs]) and np.array_equal(out[:, 35:], img[:, 35:])
     assert np.array_equal(blur_boxes(img, [[10, 10, 30, 50]], ["person"], []), img)
+
+
+def test_torch_detector_with_an_onnx_runner_gives_the_torch_boxes(tmp_path):
+    import torch
+
+    from kit.vision import onnx as vonnx
+    from kit.vision.models import centernet
+
+    torch.manual_seed(0)
+    model = centernet(4).eval()
+    path = vonnx.export_onnx(model, tmp_path / "m.onnx", torch.rand(1, 3, 64, 64))
+    frames = [np.asarray(im) for im, _ in render_sequence(n_frames=2, image_size=96, seed=3)]
+    frames = [f[16:80] for f in frames]  # 96x64: letterboxed with padding
+    ref = footage.torch_detector(model, 64, score_threshold=0.05)(frames)
+    ort = footage.torch_detector(model, 64, score_threshold=0.05, runner=vonnx.OrtRunner(vonnx.ort_session(path)))(frames)
+    assert len(ref[0]["scores"]) > 0
+    for a, b in zip(ref, ort):
+        np.testing.assert_allclose(a["scores"], b["scores"], atol=1e-4)
+        np.testing.assert_allclose(a["boxes"], b["boxes"], atol=1e-2)
+        assert (a["boxes"][:, [1, 3]] <= 64).all()  # back in the frame's own pixels

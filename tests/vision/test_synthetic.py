@@ -148,3 +148,14 @@ def test_generate_refuses_bad_parameters(tmp_path):
         synthetic.generate(tmp_path, n_images=2, image_size=16)
     with pytest.raises(ParameterError):
         synthetic.generate(tmp_path, n_images=2, split_fractions=(1, 0))
+
+
+def test_iter_sequence_is_lazy_and_gives_render_sequence_frames():
+    import types
+
+    it = synthetic.iter_sequence(n_frames=3, image_size=96, seed=2)
+    assert isinstance(it, types.GeneratorType)
+    frames = synthetic.render_sequence(n_frames=3, image_size=96, seed=2)
+    for (im_a, objs_a), (im_b, objs_b) in zip(it, frames):
+        assert objs_a == objs_b
+        np.testing.assert_array_equal(np.asarray(im_a), np.asarray(im_b))

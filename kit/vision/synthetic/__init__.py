@@ -25,7 +25,7 @@ from kit.vision.synthetic.dataset import CATEGORIES, DATA_VERSION, SPLITS, gener
 from kit.vision.synthetic.layout import layout_scene
 from kit.vision.synthetic.rendering import render
 from kit.vision.synthetic.scene import Scene, SceneObject, random_code
-from kit.vision.synthetic.sequence import render_sequence
+from kit.vision.synthetic.sequence import iter_sequence, render_sequence
 
 __all__ = [
     "CATEGORIES",
@@ -38,6 +38,7 @@ __all__ = [
     "random_code",
     "render",
     "render_code_crop",
+    "iter_sequence",
     "render_sequence",
     "truth_detector",
     "write_clip",

@@ -13,6 +13,12 @@ from kit.vision.synthetic.scene import PERSON_MIN_PPM, ppm_at, row_for_ppm
 
 def render_sequence(n_frames: int = 40, image_size: int = 256, seed: int = 0, kind: str = "yard", n_trucks: int = 4, n_people: int = 3,
                     fps: float = 5.0):
+    """Frames from a fixed camera (:func:`iter_sequence`) as a list; parameters and frames as there."""
+    return list(iter_sequence(n_frames, image_size, seed, kind, n_trucks, n_people, fps))
+
+
+def iter_sequence(n_frames: int = 40, image_size: int = 256, seed: int = 0, kind: str = "yard", n_trucks: int = 4, n_people: int = 3,
+                  fps: float = 5.0):
     """Frames from a fixed camera with trucks driving through and people walking.
 
     Containers, pallets and the background stay still; trucks enter from
@@ -34,10 +40,11 @@ def render_sequence(n_frames: int = 40, image_size: int = 256, seed: int = 0, ki
         Frame rate the clip is meant for: people walk about 1.2 m/s at it
         (trucks cross in a share of the sequence, whatever its rate).
 
-    Returns
-    -------
-    list of (PIL.Image.Image, list of dict)
-        One per frame, objects as in :func:`render`, with stable ``track_id``.
+    Yields
+    ------
+    (PIL.Image.Image, list of dict)
+        One per frame, objects as in :func:`render`, with stable ``track_id``
+        (a generator, so a long high-resolution clip is never held in memory).
     """
     rng = np.random.default_rng(seed)
     base = layout_scene(kind, image_size, rng=rng)
@@ -83,7 +90,6 @@ def render_sequence(n_frames: int = 40, image_size: int = 256, seed: int = 0, ki
         v = rng.uniform(0.8, 1.5) * ppm * 0.2 * (5.0 / fps)  # about 1.2 m/s
         ang = rng.uniform(0, 2 * math.pi)
         movers.append((p, p.x, v * math.cos(ang), v * math.sin(ang) * 0.3, 0.0))
-    frames = []
     stride_frames = max(1, round(2 * fps / 5.0))  # a leg swing every 0.4 s
     for f in range(n_frames):
         objs = list(static)
@@ -98,5 +104,4 @@ def render_sequence(n_frames: int = 40, image_size: int = 256, seed: int = 0, ki
                                 attrs={**o.attrs, "stride": o.attrs["stride"] * (-1) ** (f // stride_frames)})
             objs.append(moved)
         light = dict(base.light, noise_seed=int(base.light["seed"]) + 1 + f)
-        frames.append(render(replace(base, objects=objs, light=light)))
-    return frames
+        yield render(replace(base, objects=objs, light=light))
