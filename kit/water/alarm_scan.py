@@ -7,8 +7,9 @@ largest CUSUM crosses the threshold an alarm is described (start: the
 change point of the alarming sensor's residual; flow: the water balance,
 else the signature fit; candidates: the signature fit on the shift since
 the start, its shortlist re-ranked by extended-period simulations when the
-detector has ``regions_``, :mod:`kit.water.refine`), unless its best candidate lies within ``merge_radius_m`` of an
-open alarm's (a growing incipient leak) or it explains less than
+detector has ``regions_``, :mod:`kit.water.refine`), unless its best
+candidate lies within ``merge_radius_m`` of an open alarm's (a growing
+incipient leak) or it explains less than
 ``min_score`` of the residual pattern (model drift). The scan then waits
 ``settle_h`` hours and learns the new residual level before it goes on.
 """

@@ -17,11 +17,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kit.water.hydraulics import Leak, simulate
+from kit.water.hydraulics import G, Leak, simulate
+from kit.water.localize import posterior_weights
 
 __all__ = ["signature_regions", "dynamic_residual_change", "refine_ranking"]
-
-_G = 9.81
 
 
 def signature_regions(expected: np.ndarray, candidates, valid: np.ndarray, n_regions: int = 16,
@@ -109,10 +108,10 @@ def dynamic_residual_change(network, junctions, sensors: pd.DataFrame, amap: pd.
 
     base, _ = run(())
     a = amap.to_numpy()
+    area_m2 = leak_flow_lps / 1000.0 / (Leak.discharge_coeff * np.sqrt(2 * G * 30.0))  # orifice law at 30 m
     out = {}
     for j in junctions:
-        area = leak_flow_lps / 1000.0 / (0.75 * np.sqrt(2 * _G * 30.0))
-        leaky, flow = run((Leak(j, start_s=0.0, area_m2=area),))
+        leaky, flow = run((Leak(j, start_s=0.0, area_m2=area_m2),))
         q = flow.to_numpy()[1:, 0]
         out[j] = ((leaky - base) @ a.T) / np.maximum(q, 1e-6)[:, None]
     return out
@@ -190,9 +189,10 @@ def refine_ranking(ranking: pd.DataFrame, shift_m: pd.DataFrame, sigma_m: pd.Ser
     region = next(m for m in regions.values() if m[0] == best_rep)
     in_region = [j for j in ranking.index if j in set(region)]
     score(in_region[:n_top])
-    best = min(scores, key=lambda j: scores[j][1])
-    s2 = max(scores[best][1] / max(obs.sum() / corr_h, 1.0), 1e-12)
-    if (scores[ranking.index[0]][1] - scores[best][1]) / (2 * s2) < min_evidence:
+    fits = pd.DataFrame({"misfit": [scores[j][1] for j in scores]}, index=list(scores))
+    fits.attrs["n_obs"] = int(obs.sum())
+    weight = dict(zip(fits.index, posterior_weights(fits, corr_h)))
+    if weight[ranking.index[0]] > np.exp(-min_evidence):  # the evidence against the snapshot's best is too weak
         return ranking
     refined = ranking.loc[list(scores)].copy()
     refined["leak_flow_lps"] = [scores[j][0] for j in refined.index]
