@@ -27,3 +27,21 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture
+def kit_run():
+    """``kit run NAME --out OUT -p KEY VALUE ...`` in this process; returns its exit code."""
+    import warnings
+
+    from kit.cli import main
+
+    def run(name, out, **params):
+        args = ["run", name, "--out", str(out), "--no-progress"]
+        for key, value in params.items():
+            args += ["-p", key, str(value)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # readers' warnings about the inputs land in the report, not here
+            return main(args)
+
+    return run

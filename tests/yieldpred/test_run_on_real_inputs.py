@@ -4,12 +4,10 @@ A B04/B08/SCL GeoTIFF export with NASA POWER weather: the run must finish and
 write its report, ``predictions.csv`` and ``index_series.csv``.
 """
 import json
-import warnings
 
 import pandas as pd
 import pytest
 
-from kit.cli import main
 from kit.raster import write_acquisitions
 from kit.yieldpred.synthetic import cereal_region
 from tests.agro.weather_sources.weather_files import power_days_from_weather, write_power_csv
@@ -17,16 +15,7 @@ from tests.agro.weather_sources.weather_files import power_days_from_weather, wr
 pytestmark = pytest.mark.timeout(600)
 
 
-def _run(name, out, **params):
-    args = ["run", name, "--out", str(out), "--no-progress"]
-    for key, value in params.items():
-        args += ["-p", key, str(value)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return main(args)
-
-
-def test_yield_notebook_runs_on_b04_b08_scl_geotiffs_and_nasa_power(tmp_path):
+def test_yield_notebook_runs_on_b04_b08_scl_geotiffs_and_nasa_power(tmp_path, kit_run):
     region = cereal_region(seasons=4, target_year=2024, scale=0.25, seed=3)  # 3 past seasons: leave-one-year-out
     files = region.write(tmp_path / "region", rasters=False)
     stack = region.stack.isel(time=slice(None, None, 3)).sel(band=["B04", "B08", "SCL"])
@@ -36,7 +25,7 @@ def test_yield_notebook_runs_on_b04_b08_scl_geotiffs_and_nasa_power(tmp_path):
     power = write_power_csv(tmp_path / "POWER_Point_Daily.csv", power_days_from_weather(station, lat, wind="WS10M"),
                             site={"lat": lat, "lon": -8.0, "elevation": 450})
     out = tmp_path / "run"
-    assert _run("yield_prediction", out, rasters=folder, fields=files["fields"], yields=files["yields"],
+    assert kit_run("yield_prediction", out, rasters=folder, fields=files["fields"], yields=files["yields"],
                 weather=power, target_year=2024, device="cpu") == 0
     series = pd.read_csv(out / "index_series.csv")
     assert list(series.columns[:3]) == ["field_id", "date", "ndvi"] and "ndmi" not in series.columns
