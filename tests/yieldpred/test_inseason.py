@@ -4,22 +4,11 @@ import pandas as pd
 import pytest
 
 from kit import yieldpred
-from kit.agro import read_weather
 from kit.ml import fapar_from_ndvi, light_use_features
-from kit.yieldpred import cereal_region, index_series_from_stack
 from kit.yieldpred.features import ANOMALY_MEMORY_DAYS
 
 TARGET = 2024
 CUTOFF_DAY = 150  # 29 January: tillering, long before heading
-
-
-@pytest.fixture(scope="module")
-def region():
-    r = cereal_region(seasons=4, target_year=TARGET, scale=0.25, seed=5)
-    obs = index_series_from_stack(r.stack, r.polygons)
-    obs["date"] = pd.to_datetime(obs["date"])
-    yields = r.yields.assign(yield_t_ha=np.where(r.yields["year"] == TARGET, np.nan, r.yields["yield_t_ha"]))
-    return r, obs, read_weather(r.weather), yields
 
 
 def _builder(region, obs=None, weather=None):

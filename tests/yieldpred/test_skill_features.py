@@ -4,21 +4,10 @@ import pandas as pd
 import pytest
 
 from kit import yieldpred
-from kit.agro import read_weather
-from kit.yieldpred import cereal_region, index_series_from_stack
 from kit.yieldpred.estimator import MONOTONE
 from kit.yieldpred.features import ENVELOPE_DROP, NEW_COLUMNS_PREFIXES
 
 TARGET = 2024
-
-
-@pytest.fixture(scope="module")
-def region():
-    r = cereal_region(seasons=4, target_year=TARGET, scale=0.25, seed=5)
-    obs = index_series_from_stack(r.stack, r.polygons)
-    obs["date"] = pd.to_datetime(obs["date"])
-    yields = r.yields.assign(yield_t_ha=np.where(r.yields["year"] == TARGET, np.nan, r.yields["yield_t_ha"]))
-    return r, obs, read_weather(r.weather), yields
 
 
 def test_curve_follows_the_upper_envelope_past_unmasked_cloud(region):
