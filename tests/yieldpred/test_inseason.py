@@ -1,6 +1,7 @@
 """In-season forecasts: climatology after the forecast date, nothing later used; shrinkage; absorbed radiation."""
 import numpy as np
 import pandas as pd
+import pytest
 
 from kit import yieldpred
 from kit.ml import fapar_from_ndvi, light_use_features
