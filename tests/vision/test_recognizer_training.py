@@ -91,3 +91,14 @@ def test_rendered_crops_join_the_pool_without_lengthening_an_epoch(rendered):
         assert 8 <= sum(textured) <= 22            # 24 drawn from 24 grey + 40 rendered: 15 expected
     else:
         assert sum(textured) == 0
+
+
+@pytest.mark.parametrize("steps", [2, 3, 20])
+def test_the_schedule_runs_any_number_of_steps(steps):
+    # 20 steps once broke OneCycleLR: its 5 % warm-up was exactly one step (division by zero).
+    from kit.vision.recognizer import code_reader
+
+    crops = [{"image": np.full((32, 160, 3), 128, np.uint8), "text": "CSQU3054383"}] * 4
+    _, history = train_reader(code_reader(width=8, hidden=16), crops, epochs=steps, batch_size=4,
+                              rendered_crops=0, progress=False)
+    assert len(history) == steps

@@ -184,8 +184,10 @@ def _train_step(model, *, lr: float, total_steps: int, position_weight: float, d
     # Log-weights of a Gaussian window (2 columns) per position, learned with the model.
     window = nn.Parameter((-(torch.arange(float(T))[None] - centre[:, None]) ** 2 / 8).to(torch_device))
     opt = torch.optim.AdamW([*model.parameters(), window], lr=lr, weight_decay=1e-4)
-    # Short warm-up, then a long stretch near the peak rate to leave the CTC blank plateau.
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps, pct_start=0.05,
+    # Short warm-up, then a long stretch near the peak rate to leave the CTC blank plateau. The warm-up
+    # spans at least two steps: OneCycleLR divides by zero when it is exactly one (20 steps at 5 %).
+    warmup = max(0.05, 2.0 / total_steps) if total_steps >= 4 else 0.75
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps, pct_start=warmup,
                                                 anneal_strategy="cos", div_factor=5)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
 
