@@ -31,13 +31,25 @@ DEFAULT_LINES = {
     ],
 }
 
+def _check_open_weights(values) -> None:
+    """epochs=0 needs a detector's weights; weights_backbone a torchvision detector (checked before any work)."""
+    from kit.errors import ParameterError
+
+    if values["epochs"] == 0 and (values["weights"] is None or values["model"] == "centernet"):
+        raise ParameterError("epochs=0 detects without training, which needs a torchvision model (ssdlite, fcos, "
+                             "faster_rcnn) and its COCO checkpoint as weights; give both, or epochs >= 1")
+    if values["weights_backbone"] is not None and values["model"] == "centernet":
+        raise ParameterError("weights_backbone applies to ssdlite, fcos and faster_rcnn; choose one of them, or drop it")
+
+
 PARAMETERS = Spec(
     (
         Param("dataset", "path", None, "detection data set folder, recognised from its files: COCO (annotations.json with per-image split, or train/val/test.json), YOLO (data.yaml with images/ and labels/), Pascal VOC (Annotations/, JPEGImages/, ImageSets/Main) or CVAT for images 1.1 (annotations.xml, images/); its own classes are trained; None generates synthetic yard and gate scenes", optional=True),
         Param("model", "str", "centernet", "detector: centernet (small anchor-free, trained from scratch on CPU, exported to ONNX and int8); ssdlite, fcos or faster_rcnn (torchvision, for a GPU or a bigger budget; backbone in ONNX and int8, heads and NMS in Torch)", choices=("centernet", "ssdlite", "fcos", "faster_rcnn")),
-        Param("weights", "path", None, "local weight file (state_dict) to start the detector from; None trains from scratch (nothing is downloaded)", optional=True),
+        Param("weights", "path", None, "local weight file to start the detector from: a checkpoint of an earlier run, or for ssdlite, fcos and faster_rcnn torchvision's published COCO file (e.g. ssdlite320_mobilenet_v3_large_coco-a79551df.pth; class head rebuilt, truck and person kept); None trains from scratch (nothing is downloaded)", optional=True),
+        Param("weights_backbone", "path", None, "torchvision's published ImageNet backbone file for ssdlite, fcos or faster_rcnn (mobilenet_v3_large-8738ca79.pth, resnet50-0676ba61.pth); None: none", optional=True),
         Param("image_size", "int", 256, "square input size of the detector, px (multiple of 16)", min=64, max=1024),
-        Param("epochs", "int", 26, "detector training epochs (upper bound; early stopping on validation mAP@0.5)", min=1, max=500),
+        Param("epochs", "int", 26, "detector training epochs (upper bound; early stopping on validation mAP@0.5); 0 with COCO weights: no training, COCO's truck and person detected as they are, the other classes unavailable", min=0, max=500),
         Param("video", "source", None, "camera footage to analyse: a file (MP4, MKV, AVI, MOV) or an rtsp:// or http(s):// stream URL; None uses the embedded clip", optional=True),
         Param("process_fps", "float", 5.0, "frames analysed per second of video (taken by the container's timestamps)", min=0.1, max=60),
         Param("start_s", "float", 0.0, "start of the video window analysed, s", min=0),
@@ -51,6 +63,7 @@ PARAMETERS = Spec(
         Param("scale", "float", 1.0, "size of the synthetic data and of training: 1 gives 600 scenes and 1500 code crops (about 4.5 min on 2 CPU cores, 3.3 of them training the detector); 0.25 for a smoke test, 3 for more", min=0.05, max=20),
         Param("seed", "int", 0, "random seed of the synthetic data, the splits and training", min=0),
     ),
+    rules=(_check_open_weights,),
     purpose="Detect and count containers, trucks, pallets and people in camera footage per zone and counting line, time their stays, alert on people in machine zones and trucks held at gates, read container codes, and measure inference on this machine.",
 )
 
