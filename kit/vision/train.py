@@ -223,6 +223,8 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
         return TrainResult(model, [], 0, 0.3, per_class, False, ckpt, precision)
     generator = seed_everything(seed)
     model = model.to(backend.torch_device)
+    if getattr(model, "available_labels", None) is not None:
+        model.available_labels = None  # training reaches every class's rows, and validation scores them all
     aug = {"hflip": 0.5, "jitter": 0.3, "scale_jitter": 0.15, **(augment or {})}
     # Colour jitter runs on the whole batch at once (per-image ColorJitter costs as much as the rest of the pipeline).
     jitter = float(aug.pop("jitter"))
@@ -243,8 +245,6 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
                      max_cpu_seconds=max_cpu_seconds, progress=Progress("train", _postfix, show=progress),
                      history_row=_history_row)
     model = fitted.model.to(memory_format=torch.contiguous_format)
-    if getattr(model, "available_labels", None) is not None:
-        model.available_labels = None  # every class's rows have now been trained
     thr, per_class = _count_thresholds(model, val_eval, image_size, backend)
     ckpt = None
     if checkpoint_dir is not None:
