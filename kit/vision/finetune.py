@@ -5,7 +5,8 @@ built from torchvision's published checkpoints
 (:mod:`kit.vision.models.pretrained`, their ``weights_info``): the pretrained
 backbone learns at a fraction of the learning rate of the fresh layers and is
 frozen for the first epochs, so the fresh class rows do not send large
-gradients through features learnt on COCO or ImageNet.
+gradients through features learnt on COCO or ImageNet. ``record_weights``
+prints and records what the weights gave, for the notebook.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from kit.errors import ParameterError
 
-__all__ = ["frozen_backbone", "param_parts", "zero_shot"]
+__all__ = ["frozen_backbone", "param_parts", "record_weights", "unavailable_classes", "zero_shot"]
 
 
 def zero_shot(model, backend, checkpoint_dir, image_size: int):
@@ -79,3 +80,36 @@ def frozen_backbone(parts: dict, batches):
     finally:
         for p, flag in zip(part["params"], trainable):
             p.requires_grad_(flag)
+
+
+def unavailable_classes(model, label_names: dict) -> list:
+    """Classes the detector cannot detect yet (a COCO detector before fine-tuning); [] otherwise."""
+    labels = getattr(model, "available_labels", None)
+    return [] if labels is None else [name for k, name in label_names.items() if k not in labels]
+
+
+def record_weights(result, label_names: dict) -> list:
+    """Print and record what open weights gave (loaded, reset, terms, learning rates); return the unavailable classes.
+
+    Prints nothing for a detector trained from scratch or from a kit checkpoint.
+    """
+    from kit import report
+
+    info = getattr(result.model, "weights_info", None)
+    unavailable = unavailable_classes(result.model, label_names)
+    if info is None:
+        return unavailable
+    src = info["source"]
+    print(f"weights: {src['file_name']} layout, trained on {src['trained_on']}; terms: {src['terms']}")
+    for line in info["loaded"]:
+        print(f"  loaded: {line}")
+    for line in info["reset"]:
+        print(f"  reset: {line}")
+    for part, v in result.parts.items():
+        print(f"  {part}: peak learning rate {v['lr']:.2g}" + (f", frozen for the first {v['frozen_epochs']} epoch(s)" if v["frozen_epochs"] else ""))
+    if unavailable:
+        print(f"  unavailable until fine-tuned: {', '.join(unavailable)}")
+    report.record("weights_source", src["file_name"])
+    report.record("weights_trained_on", src["trained_on"])
+    report.record("unavailable_classes", unavailable)
+    return unavailable

@@ -145,12 +145,12 @@ def clip_truth(video, folder) -> dict | None:
             for c in coco["categories"] if c["name"] in ("truck", "person")}
 
 
-def record_footage(clip, crossed: dict, label_names: dict):
-    """Metrics of the footage analysis into metrics.json: tracks per class, crossings, alerts, speed."""
+def record_footage(clip, crossed: dict, label_names: dict, unavailable=()):
+    """Metrics of the footage analysis into metrics.json: tracks per class (``"unavailable"`` for a class the detector cannot detect), crossings, alerts, speed."""
     from kit import report
 
     for k, name in label_names.items():
-        report.record(f"tracks_{name}", int(clip.distinct.get(k, 0)))
+        report.record(f"tracks_{name}", "unavailable" if name in unavailable else int(clip.distinct.get(k, 0)))
     report.record("trucks_counted", int(clip.distinct.get(next((k for k, n in label_names.items() if n == "truck"), -1), 0)))
     report.record("people_counted", int(clip.distinct.get(next((k for k, n in label_names.items() if n == "person"), -1), 0)))
     report.record("crossings", crossed)
@@ -339,7 +339,7 @@ def onnx_deployment(model, sample, test, calibration_set, *, image_size: int, ou
     """
     import torch
 
-    from kit.vision import evaluate
+    from kit.vision import evaluate, finetune
     from kit.vision import onnx as vonnx
     from kit.vision.bench import torch_engine
 
@@ -369,4 +369,5 @@ def onnx_deployment(model, sample, test, calibration_set, *, image_size: int, ou
         q_ids, q_dets = evaluate.predict(None, test, image_size=image_size, runner=int8)
         engines = {("onnxruntime", "fp32"): fp32.numpy, ("onnxruntime", "int8"): int8.numpy}
     int8_scores = evaluate.coco_evaluate(evaluate.to_coco_results(q_dets, q_ids, test.index.category_ids), test.index)
+    int8_scores = int8_scores.without(finetune.unavailable_classes(model, test.label_names))
     return {"engines": engines, "onnx_max_abs_diff": diff, "int8_scores": int8_scores, "split": split}

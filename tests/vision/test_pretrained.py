@@ -11,30 +11,9 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread", "seeded")
 
 CLASSES = ["container", "truck", "pallet", "person"]  # the synthetic yard's, labels 1..4
 COCO_ROWS = {0: 0, 2: 8, 4: 1}  # background, truck, person: their rows in torchvision's 91 COCO categories
-#: torchvision builds these with frozen batch norm when it loads weights: their published files have no num_batches_tracked.
-FROZEN_BN = {"fcos", "faster_rcnn_resnet50", "faster_rcnn_mobilenet_v3_large"}
-
-
 @pytest.fixture
 def seeded():
     torch.manual_seed(0)
-
-
-def published_file(folder, arch: str, kind: str):
-    """A random-weight file laid out like torchvision's published one, under the enum's file name."""
-    from torchvision import models
-    from torchvision.models import detection
-
-    pub = published()[arch, kind]
-    if kind == "detector":
-        state = getattr(detection, pub.builder)(weights=None, weights_backbone=None, num_classes=91).state_dict()
-        if arch in FROZEN_BN:
-            state = {k: v for k, v in state.items() if not (k.startswith("backbone.body.") and k.endswith("num_batches_tracked"))}
-    else:
-        state = getattr(models, pub.file_name.split("-")[0])().state_dict()
-    path = folder / pub.file_name
-    torch.save(state, path)
-    return path, state
 
 
 def test_file_names_come_from_torchvision_enums():
@@ -67,8 +46,8 @@ def _check_detector(model, state, arch):
 @pytest.mark.parametrize("arch", ["ssdlite", "faster_rcnn_mobilenet_v3_large",
                                   pytest.param("fcos", marks=pytest.mark.slow),
                                   pytest.param("faster_rcnn_resnet50", marks=pytest.mark.slow)])
-def test_coco_detector_lands_key_by_key(tmp_path, arch):
-    path, state = published_file(tmp_path, arch, "detector")
+def test_coco_detector_lands_key_by_key(published_file, arch):
+    path, state = published_file(arch, "detector")
     name = "faster_rcnn" if arch.startswith("faster") else arch
     model = build_detector(name, 4, image_size=64, weights=path, class_names=CLASSES)
     _check_detector(model, state, arch)
@@ -83,8 +62,8 @@ def test_coco_detector_lands_key_by_key(tmp_path, arch):
 
 @pytest.mark.parametrize("arch", ["ssdlite", "faster_rcnn_mobilenet_v3_large",
                                   pytest.param("faster_rcnn_resnet50", marks=pytest.mark.slow)])
-def test_imagenet_backbone_lands_in_the_backbone(tmp_path, arch):
-    path, state = published_file(tmp_path, arch, "backbone")
+def test_imagenet_backbone_lands_in_the_backbone(published_file, arch):
+    path, state = published_file(arch, "backbone")
     name = "faster_rcnn" if arch.startswith("faster") else arch
     model = build_detector(name, 4, image_size=64, weights_backbone=path, class_names=CLASSES)
     own = model.net.state_dict()
@@ -105,8 +84,8 @@ def test_imagenet_backbone_lands_in_the_backbone(tmp_path, arch):
     assert model.available_labels == ()  # every head is fresh: nothing to detect before training
 
 
-def test_wrong_files_give_one_line_errors(tmp_path):
-    path, _ = published_file(tmp_path, "ssdlite", "detector")
+def test_wrong_files_give_one_line_errors(published_file, tmp_path):
+    path, _ = published_file("ssdlite", "detector")
     with pytest.raises(ParameterError, match="run with model ssdlite"):
         faster_rcnn(4, image_size=64, weights=path, backbone="mobilenet_v3_large")
     with pytest.raises(ParameterError, match="pass it as weights"):
