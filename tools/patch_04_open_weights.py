@@ -31,8 +31,6 @@ EDITS = [
     ("nbk.record_footage(clip, crossed, label_names)\n", "nbk.record_footage(clip, crossed, label_names, unavailable)\n"),
 ]
 
-PARAMETER = ('weights_backbone = None  # torchvision\'s published ImageNet backbone file for ssdlite, fcos or faster_rcnn '
-             '(mobilenet_v3_large-8738ca79.pth, resnet50-0676ba61.pth); None: none\n')
 
 CARD_CELL = (
     "from kit.vision import card\n"
@@ -51,15 +49,27 @@ def _code(source: str, cell_id: str) -> dict:
             "source": source.splitlines(True)}
 
 
+def _parameters(src: str) -> str:
+    """The parameters cell with ``weights_backbone`` after ``weights`` and every comment as the Spec's doc now reads."""
+    from kit.vision.notebook import PARAMETERS
+
+    lines = src.splitlines()
+    if not any(ln.startswith("weights_backbone =") for ln in lines):
+        at = next(i for i, ln in enumerate(lines) if ln.startswith("weights ="))
+        lines.insert(at + 1, "weights_backbone = None  # ")
+    out = []
+    for ln in lines:
+        name = ln.split(" =", 1)[0]
+        out.append(f"{ln.split('  # ', 1)[0]}  # {PARAMETERS[name].doc}" if name in PARAMETERS.names else ln)
+    return "\n".join(out)
+
+
 def patch(nb: dict) -> dict:
     cells = nb["cells"]
     for cell in cells:
         src = "".join(cell["source"])
-        if "parameters" in cell["metadata"].get("tags", []) and "weights_backbone =" not in src:
-            lines = src.splitlines(True)
-            at = next(i for i, ln in enumerate(lines) if ln.startswith("weights ="))
-            lines.insert(at + 1, PARAMETER)
-            src = "".join(lines)
+        if "parameters" in cell["metadata"].get("tags", []):
+            src = _parameters(src)
         for old, new in EDITS:
             if new not in src and old in src:
                 src = src.replace(old, new)

@@ -7,6 +7,8 @@ limitations.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from kit.report import markdown_table, markdown_value
@@ -31,7 +33,7 @@ def _intended_use() -> list[str]:
 def _model_section(model: dict) -> list[str]:
     epochs = model.get("epochs_run", 0)
     if epochs:
-        training = (f"trained {epochs} epochs (best: epoch {markdown_value(model.get('best_epoch'))}), "
+        training = (f"trained {epochs} epoch{'s' if epochs > 1 else ''} (best: epoch {markdown_value(model.get('best_epoch'))}), "
                     f"{model.get('precision', 'fp32')} autocast, early stopping on validation mAP@0.5")
     else:
         training = "not trained here (epochs = 0): the published weights detect as they are"
@@ -39,7 +41,8 @@ def _model_section(model: dict) -> list[str]:
              f"- Architecture: `{model.get('name', 'n/a')}`, {markdown_value(model.get('n_parameters'))} parameters, "
              f"input {markdown_value(model.get('image_size'))} × {markdown_value(model.get('image_size'))} px; {training}."]
     for part, v in (model.get("parts") or {}).items():
-        frozen = f", frozen for the first {v['frozen_epochs']} epochs" if v.get("frozen_epochs") else ""
+        n = v.get("frozen_epochs", 0)
+        frozen = f", frozen for the first {n} epoch{'s' if n > 1 else ''}" if n else ""
         lines.append(f"- {part}: peak learning rate {v['lr']:.2g}{frozen}.")
     return lines + [""]
 
@@ -50,10 +53,10 @@ def _weights_section(weights: dict | None, file) -> list[str]:
     if weights is None:
         if file is None:
             return lines + ["- Trained from scratch in this run (random initialization); no external weights.", ""]
-        return lines + [f"- Started from `{file}`, a checkpoint of the kit (an earlier run's `best.pt`); "
+        return lines + [f"- Started from `{Path(file).name}`, a checkpoint of the kit (an earlier run's `best.pt`); "
                         "its origin is that run's card.", ""]
     src = weights["source"]
-    lines += [f"- Started from `{src['file']}`: torchvision's published `{src['file_name']}` layout, trained on "
+    lines += [f"- Started from `{Path(src['file']).name}`: torchvision's published `{src['file_name']}` layout, trained on "
               f"{src['trained_on']} (recipe: {src.get('recipe') or 'n/a'}).",
               f"- Terms: {src['terms']}."]
     lines += [f"- Loaded: {x}." for x in weights.get("loaded", [])]
@@ -175,8 +178,6 @@ def write_model_card(output_dir, *, model_name: str, image_size: int, result, sp
     weights_file : path, optional
         The ``weights`` parameter.
     """
-    from pathlib import Path
-
     from kit.io import atomic_path
 
     test = splits["test"]

@@ -106,7 +106,9 @@ def record_weights(result, label_names: dict) -> list:
     for line in info["reset"]:
         print(f"  reset: {line}")
     for part, v in result.parts.items():
-        print(f"  {part}: peak learning rate {v['lr']:.2g}" + (f", frozen for the first {v['frozen_epochs']} epoch(s)" if v["frozen_epochs"] else ""))
+        n = v["frozen_epochs"]
+        frozen = f", frozen for the first {n} epoch{'s' if n > 1 else ''}" if n else ""
+        print(f"  {part}: peak learning rate {v['lr']:.2g}{frozen}")
     if unavailable:
         print(f"  unavailable until fine-tuned: {', '.join(unavailable)}")
     report.record("weights_source", src["file_name"])
