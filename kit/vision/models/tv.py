@@ -124,9 +124,10 @@ def load_matching_weights(model: TorchvisionDetector, weights, min_fraction: flo
 
     The file may hold this wrapper's ``state_dict`` (a checkpoint of
     :func:`kit.vision.train.train_detector`, ``{"model": state_dict}``), or
-    the bare torchvision network's (e.g. a COCO-trained file saved
-    elsewhere): then the class-specific layers, whose shapes differ for 4
-    classes, keep their fresh initialization and the rest is fine-tuned.
+    the bare torchvision network's trained for other classes (torchvision's
+    published COCO files go through :mod:`kit.vision.models.pretrained`
+    instead): then the class-specific layers, whose shapes differ, keep
+    their fresh initialization and the rest is fine-tuned.
 
     Raises
     ------
