@@ -224,6 +224,8 @@ class Spec:
 
     params: tuple[Param, ...]
     purpose: str = ""
+    #: Checks across parameters: ``rule(values)`` raises a one-line ParameterError (values converted, defaults filled in).
+    rules: tuple = ()
 
     def __iter__(self):
         return iter(self.params)
@@ -266,6 +268,8 @@ class Spec:
                 out[p.name] = p.check(values[p.name])
             elif not partial:
                 out[p.name] = p.check(p.default)
+        for rule in self.rules:
+            rule({**self.defaults(), **out})
         return Params(out, self)
 
 

@@ -4,6 +4,8 @@
 notebook's ``output_dir`` (bound by :func:`kit.params.validate`) and, under
 ``kit run``, in the run folder too, so scheduled runs feed other systems.
 ``input_file(path)`` adds a file's checksum to the run's provenance.
+``markdown_value`` and ``markdown_table`` write figures the way the model
+cards (``model_card.md``) show them.
 """
 from __future__ import annotations
 
@@ -138,3 +140,27 @@ def record_backend(backend):
     if run_dir:
         write_json(Path(run_dir) / BACKEND_FILE, backend.describe())
     return backend
+
+
+def markdown_value(value, digits: int = 3) -> str:
+    """A figure as a model card shows it: floats to ``digits`` decimals, None and NaN as ``n/a``.
+
+    Examples
+    --------
+    >>> markdown_value(0.12345), markdown_value(float("nan")), markdown_value(12)
+    ('0.123', 'n/a', '12')
+    """
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def markdown_table(frame, digits: int = 3) -> str:
+    """A DataFrame as a Markdown table, its cells through :func:`markdown_value`."""
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "| " + " | ".join("---" for _ in cols) + " |"]
+    for _, row in frame.iterrows():
+        lines.append("| " + " | ".join(markdown_value(row[c], digits) for c in cols) + " |")
+    return "\n".join(lines)

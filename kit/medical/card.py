@@ -5,25 +5,10 @@ use, data, metrics with intervals, subgroup results, limitations.
 """
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
-
-def _fmt(value, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def _table(frame: pd.DataFrame, digits: int = 3) -> str:
-    cols = list(frame.columns)
-    lines = ["| " + " | ".join(cols) + " |", "| " + " | ".join("---" for _ in cols) + " |"]
-    for _, row in frame.iterrows():
-        lines.append("| " + " | ".join(_fmt(row[c], digits) for c in cols) + " |")
-    return "\n".join(lines)
+from kit.report import markdown_table as _table
+from kit.report import markdown_value as _fmt
 
 
 def _intended_use() -> list[str]:

@@ -18,6 +18,7 @@ occlusion level). The score on all objects is kept beside it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 from dataclasses import dataclass, field
 
@@ -56,6 +57,9 @@ class DetectionScores:
     map50_all_objects : float
         mAP@0.5 with every object counted (no visibility cut; ``iscrowd``
         regions still ignored); equals ``map50`` when ``min_visibility`` is 0.
+    unavailable : tuple of str
+        Classes the detector cannot detect (a COCO detector before
+        fine-tuning): no AP, left out of the means (see :meth:`without`).
     """
 
     map50_95: float
@@ -69,12 +73,38 @@ class DetectionScores:
     n_ignored: int = 0
     min_visibility: float = 0.0
     map50_all_objects: float = float("nan")
+    unavailable: tuple = ()
 
     def table(self):
-        """Per-class AP as a DataFrame (class, ap50, ap50_95)."""
+        """Per-class AP as a DataFrame (class, ap50, ap50_95; a ``status`` column when some class is unavailable)."""
         import pandas as pd
 
-        return pd.DataFrame({"class": list(self.ap50), "ap50": list(self.ap50.values()), "ap50_95": list(self.ap50_95.values())})
+        frame = pd.DataFrame({"class": list(self.ap50), "ap50": list(self.ap50.values()),
+                              "ap50_95": list(self.ap50_95.values())})
+        if self.unavailable:
+            frame["status"] = ["unavailable" if c in self.unavailable else "scored" for c in frame["class"]]
+        return frame
+
+    def without(self, classes) -> "DetectionScores":
+        """The same scores with ``classes`` unavailable: their AP NaN, the means over the other classes.
+
+        ``map50_all_objects`` is kept only when nothing changes (it was
+        computed over every class). An empty ``classes`` returns ``self``.
+        """
+        classes = tuple(c for c in classes if c in self.ap50)
+        if not classes:
+            return self
+        nan = float("nan")
+        ap50 = {c: nan if c in classes else v for c, v in self.ap50.items()}
+        ap = {c: nan if c in classes else v for c, v in self.ap50_95.items()}
+
+        def mean(d):
+            valid = [v for v in d.values() if v == v]
+            return float(np.mean(valid)) if valid else nan
+
+        return dataclasses.replace(self, map50_95=mean(ap), map50=mean(ap50), ap50=ap50, ap50_95=ap,
+                                   precision={c: np.full_like(v, np.nan) if c in classes else v for c, v in self.precision.items()},
+                                   map50_all_objects=nan, unavailable=classes)
 
 
 def _coco_gt(index, min_visibility: float = 0.0):

@@ -31,13 +31,25 @@ DEFAULT_LINES = {
     ],
 }
 
+def _check_open_weights(values) -> None:
+    """epochs=0 needs a detector's weights; weights_backbone a torchvision detector (checked before any work)."""
+    from kit.errors import ParameterError
+
+    if values["epochs"] == 0 and (values["weights"] is None or values["model"] == "centernet"):
+        raise ParameterError("epochs=0 detects without training, which needs a torchvision model (ssdlite, fcos, "
+                             "faster_rcnn) and its COCO checkpoint as weights; give both, or epochs >= 1")
+    if values["weights_backbone"] is not None and values["model"] == "centernet":
+        raise ParameterError("weights_backbone applies to ssdlite, fcos and faster_rcnn; choose one of them, or drop it")
+
+
 PARAMETERS = Spec(
     (
         Param("dataset", "path", None, "detection data set folder, recognised from its files: COCO (annotations.json with per-image split, or train/val/test.json), YOLO (data.yaml with images/ and labels/), Pascal VOC (Annotations/, JPEGImages/, ImageSets/Main) or CVAT for images 1.1 (annotations.xml, images/); its own classes are trained; None generates synthetic yard and gate scenes", optional=True),
         Param("model", "str", "centernet", "detector: centernet (small anchor-free, trained from scratch on CPU, exported to ONNX and int8); ssdlite, fcos or faster_rcnn (torchvision, for a GPU or a bigger budget; backbone in ONNX and int8, heads and NMS in Torch)", choices=("centernet", "ssdlite", "fcos", "faster_rcnn")),
-        Param("weights", "path", None, "local weight file (state_dict) to start the detector from; None trains from scratch (nothing is downloaded)", optional=True),
+        Param("weights", "path", None, "local weight file to start the detector from: a checkpoint of an earlier run, or for ssdlite, fcos and faster_rcnn torchvision's published COCO file (e.g. ssdlite320_mobilenet_v3_large_coco-a79551df.pth; class head rebuilt, truck and person kept); None trains from scratch (nothing is downloaded)", optional=True),
+        Param("weights_backbone", "path", None, "torchvision's published ImageNet backbone file for ssdlite, fcos or faster_rcnn (mobilenet_v3_large-8738ca79.pth, resnet50-0676ba61.pth); None: none", optional=True),
         Param("image_size", "int", 256, "square input size of the detector, px (multiple of 16)", min=64, max=1024),
-        Param("epochs", "int", 26, "detector training epochs (upper bound; early stopping on validation mAP@0.5)", min=1, max=500),
+        Param("epochs", "int", 26, "detector training epochs (upper bound; early stopping on validation mAP@0.5); 0 with COCO weights: no training, COCO's truck and person detected as they are, the other classes unavailable", min=0, max=500),
         Param("video", "source", None, "camera footage to analyse: a file (MP4, MKV, AVI, MOV) or an rtsp:// or http(s):// stream URL; None uses the embedded clip", optional=True),
         Param("process_fps", "float", 5.0, "frames analysed per second of video (taken by the container's timestamps)", min=0.1, max=60),
         Param("start_s", "float", 0.0, "start of the video window analysed, s", min=0),
@@ -47,10 +59,11 @@ PARAMETERS = Spec(
         Param("max_dwell_s", "float", 120.0, "a truck staying longer than this in a zone marked gate raises an alert, s", min=0.1),
         Param("blur", "list", ["person"], "classes blurred in preview.mp4 and saved frames: person (head and shoulders), truck (plate region); [] for none"),
         Param("device", "device", "auto", "auto, cpu or cuda (env KIT_DEVICE overrides)", choices=("auto", "cpu", "cuda")),
-        Param("output_dir", "output_dir", "outputs/logistics_vision", "folder for detections.json, tracks.csv, crossings.csv, dwell.csv, counts.csv, alerts.csv, preview.mp4, codes.csv, benchmark.csv, model.onnx, metrics.json"),
+        Param("output_dir", "output_dir", "outputs/logistics_vision", "folder for detections.json, tracks.csv, crossings.csv, dwell.csv, counts.csv, alerts.csv, preview.mp4, codes.csv, benchmark.csv, model.onnx, model_card.md, metrics.json"),
         Param("scale", "float", 1.0, "size of the synthetic data and of training: 1 gives 600 scenes and 1500 code crops (about 4.5 min on 2 CPU cores, 3.3 of them training the detector); 0.25 for a smoke test, 3 for more", min=0.05, max=20),
         Param("seed", "int", 0, "random seed of the synthetic data, the splits and training", min=0),
     ),
+    rules=(_check_open_weights,),
     purpose="Detect and count containers, trucks, pallets and people in camera footage per zone and counting line, time their stays, alert on people in machine zones and trucks held at gates, read container codes, and measure inference on this machine.",
 )
 
@@ -132,12 +145,12 @@ def clip_truth(video, folder) -> dict | None:
             for c in coco["categories"] if c["name"] in ("truck", "person")}
 
 
-def record_footage(clip, crossed: dict, label_names: dict):
-    """Metrics of the footage analysis into metrics.json: tracks per class, crossings, alerts, speed."""
+def record_footage(clip, crossed: dict, label_names: dict, unavailable=()):
+    """Metrics of the footage analysis into metrics.json: tracks per class (``"unavailable"`` for a class the detector cannot detect), crossings, alerts, speed."""
     from kit import report
 
     for k, name in label_names.items():
-        report.record(f"tracks_{name}", int(clip.distinct.get(k, 0)))
+        report.record(f"tracks_{name}", "unavailable" if name in unavailable else int(clip.distinct.get(k, 0)))
     report.record("trucks_counted", int(clip.distinct.get(next((k for k, n in label_names.items() if n == "truck"), -1), 0)))
     report.record("people_counted", int(clip.distinct.get(next((k for k, n in label_names.items() if n == "person"), -1), 0)))
     report.record("crossings", crossed)
@@ -326,7 +339,7 @@ def onnx_deployment(model, sample, test, calibration_set, *, image_size: int, ou
     """
     import torch
 
-    from kit.vision import evaluate
+    from kit.vision import evaluate, finetune
     from kit.vision import onnx as vonnx
     from kit.vision.bench import torch_engine
 
@@ -356,4 +369,5 @@ def onnx_deployment(model, sample, test, calibration_set, *, image_size: int, ou
         q_ids, q_dets = evaluate.predict(None, test, image_size=image_size, runner=int8)
         engines = {("onnxruntime", "fp32"): fp32.numpy, ("onnxruntime", "int8"): int8.numpy}
     int8_scores = evaluate.coco_evaluate(evaluate.to_coco_results(q_dets, q_ids, test.index.category_ids), test.index)
+    int8_scores = int8_scores.without(finetune.unavailable_classes(model, test.label_names))
     return {"engines": engines, "onnx_max_abs_diff": diff, "int8_scores": int8_scores, "split": split}

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kit.errors import InputDataError, ParameterError
+from kit.vision.finetune import frozen_backbone, param_parts, zero_shot
 
 __all__ = ["TrainResult", "balanced_loss", "train_detector"]
 
@@ -42,6 +43,10 @@ class TrainResult:
     precision : str
         ``"fp32"``, ``"bf16"`` or ``"fp16"``: the autocast precision trained in
         (see :func:`kit.backend.train_precision`); weights are float32 either way.
+    parts : dict
+        For a network started from open weights: ``{part: {"lr": peak
+        learning rate, "frozen_epochs": n}}`` for ``"backbone"`` and
+        ``"neck and heads"``; empty otherwise.
     """
 
     model: object
@@ -52,6 +57,7 @@ class TrainResult:
     stopped_early: bool = False
     checkpoint: Path | None = None
     precision: str = "fp32"
+    parts: dict = field(default_factory=dict)
 
 
 def balanced_loss(outputs: dict, targets: dict, size_weight: float = 0.1, offset_weight: float = 1.0):
@@ -80,7 +86,8 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
                    seed: int = 0, progress: bool = True, max_cpu_seconds: float | None = None,
                    class_balanced: bool = True, crop_size=None, channels_last: bool | None = None,
                    regression: str = "dense", gaussian: str = "circle", prefetch: bool = True,
-                   precision: str = "auto") -> TrainResult:
+                   precision: str = "auto", freeze_backbone_epochs: int | None = None,
+                   backbone_lr_factor: float = 0.1) -> TrainResult:
     """Train a CenterNet-style detector on COCO splits.
 
     Parameters
@@ -95,6 +102,10 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
         here with ``train_transforms(image_size, **augment)``).
     epochs : int
         Upper bound; the learning rate follows a one-cycle schedule over them.
+        0 for a detector built from torchvision's COCO checkpoint: nothing
+        is trained and the classes carried over from COCO detect as they
+        are (zero-shot; the others detect nothing); the counting threshold
+        is 0.3 for every class, since nothing is calibrated without labels.
     batch_size : int
     lr : float
         Peak learning rate of AdamW.
@@ -167,6 +178,14 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
         CenterNet step takes about 40 % less time in bfloat16; at equal
         epochs it scores slightly below float32 (about 0.01 mAP@0.5), but
         the extra epochs that fit in the same time more than make up for it.
+    freeze_backbone_epochs : int, optional
+        For a torchvision network started from open weights (its
+        ``weights_info``): the pretrained backbone is frozen for this many
+        first epochs while the fresh layers settle; default 2 (fewer when
+        ``epochs`` is small, never the last epoch). Ignored otherwise.
+    backbone_lr_factor : float
+        The pretrained backbone's peak learning rate, as a fraction of
+        ``lr`` (the neck and heads get ``lr``); open weights only.
 
     Returns
     -------
@@ -195,12 +214,17 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
 
     if image_size % 16:
         raise ParameterError(f"image_size must be a multiple of 16 px, got {image_size}")
-    if epochs < 1 or batch_size < 1:
-        raise ParameterError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
+    if epochs < 0 or batch_size < 1:
+        raise ParameterError(f"epochs must be >= 0 and batch_size >= 1, got {epochs} and {batch_size}")
     backend = as_backend(backend)
     precision = resolve_precision(backend, precision)
+    if epochs == 0:
+        model, per_class, ckpt = zero_shot(model, backend, checkpoint_dir, image_size)
+        return TrainResult(model, [], 0, 0.3, per_class, False, ckpt, precision)
     generator = seed_everything(seed)
     model = model.to(backend.torch_device)
+    if getattr(model, "available_labels", None) is not None:
+        model.available_labels = None  # training reaches every class's rows, and validation scores them all
     aug = {"hflip": 0.5, "jitter": 0.3, "scale_jitter": 0.15, **(augment or {})}
     # Colour jitter runs on the whole batch at once (per-image ColorJitter costs as much as the rest of the pipeline).
     jitter = float(aug.pop("jitter"))
@@ -212,12 +236,14 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     val_eval = CocoDetection.from_index(val.index, eval_transforms(image_size)) if val is not None else None
     first_eval = epochs // 2 + 1 if first_eval is None else max(1, int(first_eval))
     total_steps = epochs * math.ceil(len(batches.cached) / batch_size)
-    step = _train_step(model, lr, weight_decay, total_steps, class_balanced, backend.torch_device, precision)
+    parts = param_parts(model, lr, backbone_lr_factor, freeze_backbone_epochs, epochs)
+    step = _train_step(model, lr, weight_decay, total_steps, class_balanced, backend.torch_device, precision, parts)
     validation = None if val_eval is None else _validation(val_eval, image_size, backend, first_eval, eval_every,
                                                             patience, min_epochs)
-    fitted = fit(model, batches, step, epochs=epochs, validation=validation, checkpoint_dir=checkpoint_dir,
-                 max_cpu_seconds=max_cpu_seconds, progress=Progress("train", _postfix, show=progress),
-                 history_row=_history_row)
+    with frozen_backbone(parts, batches) as epoch_batches:
+        fitted = fit(model, epoch_batches, step, epochs=epochs, validation=validation, checkpoint_dir=checkpoint_dir,
+                     max_cpu_seconds=max_cpu_seconds, progress=Progress("train", _postfix, show=progress),
+                     history_row=_history_row)
     model = fitted.model.to(memory_format=torch.contiguous_format)
     thr, per_class = _count_thresholds(model, val_eval, image_size, backend)
     ckpt = None
@@ -227,7 +253,8 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
         ckpt = save_checkpoint(Path(checkpoint_dir) / "best.pt", model.state_dict(), epoch=fitted.best_epoch,
                                val_map50=best_map50, score_threshold=thr, class_thresholds=per_class,
                                num_classes=model.num_classes, image_size=image_size)
-    return TrainResult(model, fitted.history, fitted.best_epoch, thr, per_class, fitted.stopped_early, ckpt, precision)
+    return TrainResult(model, fitted.history, fitted.best_epoch, thr, per_class, fitted.stopped_early, ckpt, precision,
+                       {k: {"lr": v["lr"], "frozen_epochs": v["frozen_epochs"]} for k, v in parts.items()})
 
 
 def _crops_and_layout(model, image_size: int, crop_size, channels_last, torch_device: str):
@@ -270,15 +297,17 @@ def _epoch_batches(model, train, generator, *, image_size, crop_size, augment, j
                            encode=None if detections_out else encode, prefetch=prefetch and not detections_out)
 
 
-def _train_step(model, lr, weight_decay, total_steps, class_balanced, torch_device, precision):
-    """AdamW under a one-cycle schedule, gradients clipped to norm 10, the loss of the network's kind."""
+def _train_step(model, lr, weight_decay, total_steps, class_balanced, torch_device, precision, parts=None):
+    """AdamW under a one-cycle schedule (per part when ``parts``), gradients clipped to norm 10, the network's loss."""
     import torch
 
     from kit.ml.step import TrainStep
     from kit.vision.models import centernet_loss
 
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps,
+    groups = [{"params": v["params"], "lr": v["lr"]} for v in (parts or {}).values()] or model.parameters()
+    opt = torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
+    max_lr = [v["lr"] for v in parts.values()] if parts else lr
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=total_steps,
                                                 pct_start=0.15, div_factor=10, final_div_factor=100)
     if getattr(model, "outputs_detections", False):
         forward, loss = _torchvision_forward, _torchvision_loss

@@ -158,4 +158,5 @@ def with_ort_backbone(model, session, names):
     # A shallow copy shares the submodule table; give the twin its own before swapping the backbone.
     twin._modules = OrderedDict(net._modules)
     twin.backbone = OrtBackbone(session, names)
-    return TorchvisionDetector(twin, model.num_classes, model.name).eval()
+    return TorchvisionDetector(twin, model.num_classes, model.name, weights_info=model.weights_info,
+                               available_labels=model.available_labels).eval()

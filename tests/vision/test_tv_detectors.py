@@ -122,7 +122,7 @@ def test_factory_errors(tmp_path):
     with pytest.raises(InputDataError, match="does not exist"):
         ssdlite(4, image_size=64, weights=tmp_path / "none.pt")
     torch.save({"unrelated.weight": torch.zeros(3)}, tmp_path / "other.pt")
-    with pytest.raises(InputDataError, match="does not fit"):
+    with pytest.raises(InputDataError, match="neither a torchvision ssdlite checkpoint nor its ImageNet backbone"):
         ssdlite(4, image_size=64, weights=tmp_path / "other.pt")
     # A file of the bare torchvision network with another class count (e.g. COCO's 91) still loads its backbone.
     bare = ssdlite(7, image_size=64).net.state_dict()

@@ -51,11 +51,16 @@ class TorchvisionDetector(nn.Module):
     #: :func:`kit.vision.evaluate.predict` reads detections straight from forward (no heatmap decoding).
     outputs_detections = True
 
-    def __init__(self, net: nn.Module, num_classes: int, name: str):
+    def __init__(self, net: nn.Module, num_classes: int, name: str, weights_info: dict | None = None,
+                 available_labels=None):
         super().__init__()
         self.net = net
         self.num_classes = int(num_classes)
         self.name = name
+        #: What an open checkpoint gave (:func:`kit.vision.models.pretrained.build_pretrained`); None from scratch.
+        self.weights_info = weights_info
+        #: Labels the network can detect (None: all); before fine-tuning, only the classes carried over from COCO.
+        self.available_labels = None if available_labels is None else tuple(available_labels)
 
     def forward(self, images, targets=None):
         imgs = list(images.unbind(0)) if torch.is_tensor(images) else list(images)
@@ -64,7 +69,12 @@ class TorchvisionDetector(nn.Module):
                 raise ParameterError(f"{self.name} in training mode needs targets (list of dicts with boxes and labels)")
             return self.net(imgs, targets)
         # FCOS scores class 0 like any other (sigmoid per class); it is background here.
-        return [{k: v[d["labels"] >= 1] for k, v in d.items()} for d in self.net(imgs)]
+        out = [{k: v[d["labels"] >= 1] for k, v in d.items()} for d in self.net(imgs)]
+        if self.available_labels is not None:
+            # Rows still at their fresh initialization detect nothing worth reporting.
+            keep = torch.tensor(self.available_labels, dtype=torch.int64)
+            out = [{k: v[torch.isin(d["labels"], keep.to(d["labels"].device))] for k, v in d.items()} for d in out]
+        return out
 
 
 def _check(num_classes, image_size):
@@ -74,11 +84,37 @@ def _check(num_classes, image_size):
         raise ParameterError(f"image_size must be a multiple of 16 px, at least 32, got {image_size}")
 
 
-def _finish(net, num_classes, name, weights, backend):
-    from kit.backend import as_backend
+def _build(arch: str, builder, num_classes: int, weights, weights_backbone, class_names, backend, **kwargs):
+    """The torchvision network from scratch, from an open checkpoint, or from a kit checkpoint, wrapped.
 
-    model = TorchvisionDetector(net, num_classes, name)
-    if weights is not None:
+    ``weights`` may be torchvision's published COCO detector, an ImageNet
+    backbone or a file of the kit's own; ``weights_backbone`` an ImageNet
+    backbone (see :mod:`kit.vision.models.pretrained`).
+    """
+    from kit.backend import as_backend
+    from kit.vision.models import pretrained
+    from kit.vision.models.weights import read_state_dict
+
+    name = "faster_rcnn" if arch.startswith("faster_rcnn") else arch
+    if weights is not None and weights_backbone is not None:
+        raise ParameterError("give weights (a whole detector) or weights_backbone (an ImageNet backbone), not both")
+    pub, state, info, what = None, None, None, None
+    for file, param in ((weights, "weights"), (weights_backbone, "weights_backbone")):
+        if file is not None:
+            what = f"{param} file {file}"
+            state = read_state_dict(file)
+            pub = pretrained.recognise(state, name, what)
+            if param == "weights_backbone" and (pub is None or pub.kind != "backbone"):
+                raise ParameterError(f"{what} is a whole detector, not an ImageNet backbone; pass it as weights")
+    if pub is not None:
+        net, info = pretrained.build_pretrained(pub, state, what, num_classes, class_names, **kwargs)
+    else:
+        from torchvision.models import detection
+
+        net = getattr(detection, builder)(weights=None, weights_backbone=None, num_classes=num_classes + 1, **kwargs)
+    model = TorchvisionDetector(net, num_classes, name, weights_info=info,
+                                available_labels=None if info is None else info["available_labels"])
+    if pub is None and weights is not None:
         load_matching_weights(model, weights)
     return model.to(as_backend(backend).torch_device)
 
@@ -88,9 +124,10 @@ def load_matching_weights(model: TorchvisionDetector, weights, min_fraction: flo
 
     The file may hold this wrapper's ``state_dict`` (a checkpoint of
     :func:`kit.vision.train.train_detector`, ``{"model": state_dict}``), or
-    the bare torchvision network's (e.g. a COCO-trained file saved
-    elsewhere): then the class-specific layers, whose shapes differ for 4
-    classes, keep their fresh initialization and the rest is fine-tuned.
+    the bare torchvision network's trained for other classes (torchvision's
+    published COCO files go through :mod:`kit.vision.models.pretrained`
+    instead): then the class-specific layers, whose shapes differ, keep
+    their fresh initialization and the rest is fine-tuned.
 
     Raises
     ------
@@ -111,7 +148,19 @@ def load_matching_weights(model: TorchvisionDetector, weights, min_fraction: flo
     return model
 
 
-def ssdlite(num_classes: int, image_size: int = 320, weights=None, backend=None) -> TorchvisionDetector:
+_WEIGHTS_DOC = """weights : path, optional
+        A local file: torchvision's published COCO checkpoint of this
+        detector (the file its weights enum names; the class head is rebuilt
+        for ``num_classes``, same-name COCO rows kept), its ImageNet backbone,
+        or a checkpoint of the kit; no download is tried.
+    weights_backbone : path, optional
+        torchvision's published ImageNet checkpoint of the backbone.
+    class_names : sequence of str, optional
+        The dataset's class names (labels 1..K), to carry COCO's rows over by name."""
+
+
+def ssdlite(num_classes: int, image_size: int = 320, weights=None, backend=None, *, weights_backbone=None,
+            class_names=None) -> TorchvisionDetector:
     """torchvision SSDlite (MobileNetV3-Large backbone), from scratch or from a local weight file.
 
     Parameters
@@ -120,9 +169,8 @@ def ssdlite(num_classes: int, image_size: int = 320, weights=None, backend=None)
         Object classes without background (4 for container, truck, pallet, person).
     image_size : int, px
         Square input the network works at (320 in the paper; 192 fits a CPU budget).
-    weights : path, optional
-        Local ``state_dict`` file; no download is tried.
-    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
+    {weights}
+    backend : kit.backend.Backend or {{"cpu", "cuda", "auto"}}
         Where the network runs: the notebook's Backend, or a device to resolve.
 
     Returns
@@ -136,19 +184,18 @@ def ssdlite(num_classes: int, image_size: int = 320, weights=None, backend=None)
     >>> sorted(out[0])
     ['boxes', 'labels', 'scores']
     """
-    from torchvision.models.detection import ssdlite320_mobilenet_v3_large
-    from torchvision.models.detection.transform import GeneralizedRCNNTransform
-
     _check(num_classes, image_size)
-    net = ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=num_classes + 1,
-                                        score_thresh=0.01, detections_per_img=100)
+    model = _build("ssdlite", "ssdlite320_mobilenet_v3_large", num_classes, weights, weights_backbone, class_names, backend,
+                   score_thresh=0.01, detections_per_img=100)
     # The builder fixes 320 px; the default boxes are relative to the image, so only the resize changes.
-    net.transform = GeneralizedRCNNTransform(image_size, image_size, [0.5] * 3, [0.5] * 3, size_divisible=1,
-                                             fixed_size=(image_size, image_size))
-    return _finish(net, num_classes, "ssdlite", weights, backend)
+    t = model.net.transform
+    model.net.transform = type(t)(image_size, image_size, t.image_mean, t.image_std, size_divisible=1,
+                                  fixed_size=(image_size, image_size))
+    return model
 
 
-def fcos(num_classes: int, image_size: int = 512, weights=None, backend=None) -> TorchvisionDetector:
+def fcos(num_classes: int, image_size: int = 512, weights=None, backend=None, *, weights_backbone=None,
+         class_names=None) -> TorchvisionDetector:
     """torchvision FCOS (ResNet-50 FPN, anchor-free), from scratch or from a local weight file.
 
     Parameters
@@ -156,57 +203,75 @@ def fcos(num_classes: int, image_size: int = 512, weights=None, backend=None) ->
     num_classes : int
     image_size : int, px
         Images are resized so their side is ``image_size``.
-    weights : path, optional
-    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
+    {weights}
+    backend : kit.backend.Backend or {{"cpu", "cuda", "auto"}}
         Where the network runs: the notebook's Backend, or a device to resolve.
 
     Returns
     -------
     TorchvisionDetector
     """
-    from torchvision.models.detection import fcos_resnet50_fpn
-
     _check(num_classes, image_size)
-    net = fcos_resnet50_fpn(weights=None, weights_backbone=None, num_classes=num_classes + 1, min_size=image_size,
-                            max_size=image_size, score_thresh=0.01, detections_per_img=100,
-                            image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD)
-    return _finish(net, num_classes, "fcos", weights, backend)
+    return _build("fcos", "fcos_resnet50_fpn", num_classes, weights, weights_backbone, class_names, backend,
+                  min_size=image_size, max_size=image_size, score_thresh=0.01, detections_per_img=100,
+                  image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD)
 
 
-def faster_rcnn(num_classes: int, image_size: int = 512, weights=None, backend=None,
-                backbone: str = "resnet50") -> TorchvisionDetector:
+def faster_rcnn(num_classes: int, image_size: int = 512, weights=None, backend=None, backbone: str | None = None, *,
+                weights_backbone=None, class_names=None) -> TorchvisionDetector:
     """torchvision Faster R-CNN (FPN), from scratch or from a local weight file.
 
     Parameters
     ----------
     num_classes : int
     image_size : int, px
-    weights : path, optional
-    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
+    {weights}
+    backend : kit.backend.Backend or {{"cpu", "cuda", "auto"}}
         Where the network runs: the notebook's Backend, or a device to resolve.
-    backbone : {"resnet50", "mobilenet_v3_large"}
-        ResNet-50 is the reference; MobileNetV3-Large is several times lighter.
+    backbone : {{"resnet50", "mobilenet_v3_large"}}, optional
+        ResNet-50 is the reference; MobileNetV3-Large is several times
+        lighter. Default: the weight file's, else ResNet-50.
 
     Returns
     -------
     TorchvisionDetector
     """
-    from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_fpn, fasterrcnn_resnet50_fpn
-
     _check(num_classes, image_size)
-    builders = {"resnet50": fasterrcnn_resnet50_fpn, "mobilenet_v3_large": fasterrcnn_mobilenet_v3_large_fpn}
-    if backbone not in builders:
+    builders = {"resnet50": "fasterrcnn_resnet50_fpn", "mobilenet_v3_large": "fasterrcnn_mobilenet_v3_large_fpn"}
+    if backbone is not None and backbone not in builders:
         raise ParameterError(f"backbone must be one of {', '.join(builders)}, got {backbone!r}")
-    net = builders[backbone](weights=None, weights_backbone=None, num_classes=num_classes + 1, min_size=image_size,
-                             max_size=image_size, box_score_thresh=0.01, box_detections_per_img=100,
-                             image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD)
-    return _finish(net, num_classes, "faster_rcnn", weights, backend)
+    found = _file_backbone(weights if weights is not None else weights_backbone)
+    if backbone is not None and found is not None and found != backbone:
+        raise ParameterError(f"the weight file holds a {found} Faster R-CNN, not {backbone}; drop backbone or change the file")
+    backbone = backbone or found or "resnet50"
+    return _build(f"faster_rcnn_{backbone}", builders[backbone], num_classes, weights, weights_backbone, class_names,
+                  backend, min_size=image_size, max_size=image_size, box_score_thresh=0.01, box_detections_per_img=100,
+                  image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD)
+
+
+def _file_backbone(file) -> str | None:
+    """``"resnet50"`` or ``"mobilenet_v3_large"`` for a file of either layout, None for none or another file."""
+    if file is None:
+        return None
+    from kit.vision.models.weights import read_state_dict
+
+    keys = {k.removeprefix("net.") for k in read_state_dict(file)}
+    if {"backbone.body.0.0.weight", "features.0.0.weight"} & keys:
+        return "mobilenet_v3_large"
+    if {"backbone.body.layer1.0.conv1.weight", "layer1.0.conv1.weight"} & keys:
+        return "resnet50"
+    return None
+
+
+for _f in ("ssdlite", "fcos", "faster_rcnn"):
+    globals()[_f].__doc__ = globals()[_f].__doc__.format(weights=_WEIGHTS_DOC)
 
 
 TORCHVISION_DETECTORS = {"ssdlite": ssdlite, "fcos": fcos, "faster_rcnn": faster_rcnn}
 
 
-def build_detector(name: str, num_classes: int, image_size: int = 256, weights=None, backend=None):
+def build_detector(name: str, num_classes: int, image_size: int = 256, weights=None, backend=None, *,
+                   weights_backbone=None, class_names=None):
     """Any detector of the kit by name: ``centernet`` (default), ``ssdlite``, ``fcos`` or ``faster_rcnn``.
 
     Parameters
@@ -217,9 +282,15 @@ def build_detector(name: str, num_classes: int, image_size: int = 256, weights=N
     image_size : int, px
         Input size the torchvision networks resize to (CenterNet takes any multiple of 16).
     weights : path, optional
-        A local weight file; no download is tried.
+        A local weight file; no download is tried. For the torchvision
+        networks also torchvision's published COCO or ImageNet checkpoints
+        (see :func:`ssdlite`).
     backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
         Where the network runs: the notebook's Backend, or a device to resolve.
+    weights_backbone : path, optional
+        torchvision's published ImageNet backbone checkpoint (torchvision networks only).
+    class_names : sequence of str, optional
+        The dataset's class names, labels 1..K (COCO's rows carried over by name).
 
     Returns
     -------
@@ -234,7 +305,10 @@ def build_detector(name: str, num_classes: int, image_size: int = 256, weights=N
     if name == "centernet":
         from kit.vision.models.anchor_free import centernet
 
+        if weights_backbone is not None:
+            raise ParameterError("weights_backbone applies to ssdlite, fcos and faster_rcnn; centernet has no published backbone")
         return centernet(num_classes, weights=weights, backend=backend)
     if name not in TORCHVISION_DETECTORS:
         raise ParameterError(f"model must be one of centernet, {', '.join(TORCHVISION_DETECTORS)}; got {name!r}")
-    return TORCHVISION_DETECTORS[name](num_classes, image_size=image_size, weights=weights, backend=backend)
+    return TORCHVISION_DETECTORS[name](num_classes, image_size=image_size, weights=weights, backend=backend,
+                                       weights_backbone=weights_backbone, class_names=class_names)
