@@ -138,7 +138,7 @@ class XrvTriageClassifier(TriageClassifier):
     """
 
     def __init__(self, weights=None, image_size: int = 224, trainable: str = "head", epochs: int = 30,
-                 batch_size: int = 32, lr: float = 3e-3, weight_decay: float = 1e-4, dropout: float = 0.2,
+                 batch_size: int = 32, lr: float = 3e-3, weight_decay: float = 1e-2, dropout: float = 0.5,
                  backend=None, seed: int = 0, progress: bool = True):
         self.weights = weights
         self.image_size = image_size
@@ -168,6 +168,11 @@ class XrvTriageClassifier(TriageClassifier):
             raise ParameterError(f"image_size must be an int >= 64 pixels, got {self.image_size!r}")
         if not isinstance(self.epochs, int) or self.epochs < 1:
             raise ParameterError(f"epochs must be an int >= 1, got {self.epochs!r}")
+
+    def n_parameters(self) -> int:
+        """Parameters trained here (the head, and the last block with ``trainable="last_block"``)."""
+        self._check_fitted()
+        return self.n_trained_
 
     # -- features ---------------------------------------------------------------------------------
     @torch.no_grad()
@@ -212,7 +217,9 @@ class XrvTriageClassifier(TriageClassifier):
         inputs = self._run(net, X, stage)
         pooled = self._run_top(net, inputs) if last_block else inputs
         net.feature_mean.copy_(pooled.mean(0).to(dev))
-        net.feature_scale.copy_(pooled.std(0).clamp_min(1e-6).to(dev))
+        std = pooled.std(0)
+        # A floor relative to the typical spread: near-constant features (dead units) must not blow up on new images.
+        net.feature_scale.copy_(std.clamp_min(0.1 * float(std.median()) + 1e-6).to(dev))
         val_inputs = None if X_val is None else self._run(net, X_val, stage)
         module = _Trainable(net, last_block)
         steps = -(-len(inputs) // self.batch_size)
@@ -223,6 +230,8 @@ class XrvTriageClassifier(TriageClassifier):
         fitted = training.fit(module, lambda epoch: self._feature_batches(inputs, yt, gen, dev), step,
                               epochs=self.epochs, validation=validation, progress=bar, history_row=_history_row)
         self.history_ = fitted.history
+        self.n_trained_ = int(sum(p.numel() for p in module.parameters() if p.requires_grad))
+        net.requires_grad_(True)  # frozen for training only: Grad-CAM needs gradients through the backbone
         self.model_ = net.eval()
         self.pathologies_ = list(backbone.targets)
         self.classes_ = np.array([0, 1])
@@ -281,7 +290,8 @@ class XrvTriageClassifier(TriageClassifier):
                  "state_dict": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
                  "temperature": self.temperature_, "threshold": self.threshold_,
                  "logit_threshold": self.logit_threshold_,
-                 "target_sensitivity": getattr(self, "target_sensitivity_", None), "history": self.history_}
+                 "target_sensitivity": getattr(self, "target_sensitivity_", None), "history": self.history_,
+                 "n_trained": self.n_trained_}
         with atomic_path(path) as tmp:
             torch.save(state, tmp)
         return Path(path)
@@ -312,6 +322,7 @@ class XrvTriageClassifier(TriageClassifier):
         if state.get("target_sensitivity") is not None:
             clf.target_sensitivity_ = float(state["target_sensitivity"])
         clf.history_ = list(state.get("history") or [])
+        clf.n_trained_ = int(state["n_trained"])
         clf.classes_ = np.array([0, 1])
         return clf
 
