@@ -23,8 +23,10 @@ REPLACE = [
      "    clf = medical.TriageClassifier(image_size=size, epochs=p.epochs, backend=backend, seed=p.seed)\n"
      "if not nbk.is_fitted(clf):  # torchxrayvision weights: a new urgent head fine-tuned here\n"
      "    clf.fit(X[tr], y[tr], X[va], y[va])\n"),
+    ("x_val = medical.train.to_tensor(X[va][:256], size)",
+     "n_calibration, n_bench = nbk.onnx_images(clf)\nx_val = medical.train.to_tensor(X[va][:n_calibration], size)"),
     ("x_bench = medical.train.to_tensor(X[te][:512], size)",
-     "x_bench = medical.train.to_tensor(X[te][:nbk.benchmark_images(clf)], size)"),
+     "x_bench = medical.train.to_tensor(X[te][:n_bench], size)"),
     ('model={"arch": clf.arch, "n_parameters": clf.n_parameters(), "image_size": size, "epochs": clf.epochs},',
      'model={"arch": clf.arch, "n_parameters": clf.n_parameters(), "image_size": size, "epochs": clf.epochs,\n'
      '           **nbk.card_extras(clf)},'),
