@@ -152,3 +152,16 @@ def test_notebook_patch_applies_once():
     code = "\n".join("".join(c["source"]) for c in once["cells"] if c["cell_type"] == "code")
     assert "nbk.load_model(p.model" in code and "nbk.pathology_table(" in code and "nbk.card_extras(clf)" in code
     compile(code.replace("%", "#"), "nb05", "exec")
+
+
+def test_grad_cam_and_onnx_export_of_the_fine_tuned_network(fitted, tmp_path):
+    from kit.medical import gradcam, onnx
+    from kit.medical.train import to_tensor
+
+    clf, (X, *_) = fitted
+    x = to_tensor(X[:4], SIZE)
+    cams = gradcam.grad_cam(clf.model_, x)
+    assert cams.shape == (4, SIZE, SIZE) and np.isfinite(cams).all() and cams.max() > 0
+    path = onnx.export_onnx(clf.model_, tmp_path / "xrv.onnx", SIZE)
+    np.testing.assert_allclose(onnx.OnnxTriageModel(path).decision_function(X[:4]), clf.decision_function(X[:4]),
+                               rtol=1e-3, atol=1e-3)
