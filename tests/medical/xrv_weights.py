@@ -1,4 +1,6 @@
 """torchxrayvision weight files with random weights, written offline in the layout of its cache."""
+
+
 def write_xrv_cache(home, weights=("densenet121-res224-all",), seed=0):
     """A ``~/.torchxrayvision/models_data/`` under ``home`` holding random-weight files as torchxrayvision publishes them.
 
@@ -33,4 +35,3 @@ def write_xrv_cache(home, weights=("densenet121-res224-all",), seed=0):
             net.conv1 = torch.nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
             torch.save(net.state_dict(), folder / file_names()[name])
     return folder
-
