@@ -38,12 +38,14 @@ __all__ = [
 # functions above stay light.
 _LAZY = {
     "TriageClassifier": "kit.medical.train",
+    "XrvTriageClassifier": "kit.medical.xrv_finetune",
     "simulate_shifts": "kit.medical.worklist",
     "triage_worklist": "kit.medical.worklist",
     "grad_cam": "kit.medical.gradcam",
     "model_card": "kit.medical.card",
 }
-_SUBMODULES = ("augment", "calibrate", "card", "evaluate", "gradcam", "model", "notebook", "onnx", "train", "worklist")
+_SUBMODULES = ("augment", "calibrate", "card", "evaluate", "gradcam", "model", "notebook", "onnx", "train", "worklist",
+               "xrv", "xrv_finetune")
 
 
 def __getattr__(name):

@@ -27,13 +27,33 @@ def _intended_use() -> list[str]:
     ]
 
 
+def _pretrained_lines(pre: dict) -> list[str]:
+    """Where open weights came from: torchxrayvision's weights string, file, origin, training sets, license."""
+    return [
+        f"- Pretrained weights: torchxrayvision `{pre.get('weights', 'n/a')}` (file `{pre.get('file', 'n/a')}`, "
+        f"trained at {_fmt(pre.get('input_resolution'))} px), read offline; nothing was downloaded.",
+        f"- Origin: {pre.get('origin', 'n/a')}.",
+        f"- Training sets of the weights: {pre.get('training_sets', 'n/a')}.",
+        f"- License: {pre.get('license', 'n/a')}.",
+        "- Its pathology outputs (sigmoid, rescaled so its operating points map to 0.5) are shown beside the urgent "
+        "score in `xrv_pathologies.csv`; they are torchxrayvision's, not validated here.",
+    ]
+
+
 def _model_section(model: dict, g) -> list[str]:
+    pre = model.get("pretrained")
+    size = f"{_fmt(model.get('image_size'))} × {_fmt(model.get('image_size'))} px"
+    how = (f"trained from scratch at {size} for {_fmt(model.get('epochs'))} epochs with augmentation "
+           "(positioning, gamma, contrast, noise)." if not pre else
+           f"torchxrayvision's network with a new urgent/routine head fine-tuned ({model.get('trainable', 'head')}) "
+           f"on the labelled training split at {size} for {_fmt(model.get('epochs'))} epochs; "
+           "the other weights are as published.")
     return [
         "## Model",
         "",
-        f"- Architecture: `{model.get('arch', 'n/a')}`, {_fmt(model.get('n_parameters'))} parameters, "
-        f"trained from scratch at {_fmt(model.get('image_size'))} × {_fmt(model.get('image_size'))} px for "
-        f"{_fmt(model.get('epochs'))} epochs with augmentation (positioning, gamma, contrast, noise).",
+        f"- Architecture: `{model.get('arch', 'n/a')}`, {_fmt(model.get('n_parameters'))} "
+        f"{'trained ' if pre else ''}parameters, {how}",
+        *(_pretrained_lines(pre) if pre else []),
         f"- Calibration: temperature scaling on the validation split, T = {_fmt(g('temperature'))}.",
         f"- Operating point: sensitivity {_fmt(g('target_sensitivity'), 2)} on the validation split, "
         f"probability threshold {_fmt(g('threshold'))}.",
@@ -144,7 +164,8 @@ def model_card(metrics: dict, subgroups: pd.DataFrame, *, data: dict, model: dic
     data : dict
         ``source, n_train, n_val, n_test, n_quarantined, n_withheld, sites, scanners``.
     model : dict
-        ``arch, n_parameters, image_size, epochs``.
+        ``arch, n_parameters, image_size, epochs``; for open weights also ``trainable`` and
+        ``pretrained`` (:func:`kit.medical.xrv.weights_card`).
 
     Returns
     -------

@@ -44,7 +44,8 @@ PARAMETERS = Spec(
         Param("output_dir", "output_dir", "outputs/radiology_triage", "folder for deid/, CSVs, model card, metrics"),
         Param("scale", "float", 1.0, "embedded set size: 1 is 2,000 studies (about 3 min on 2 cores)",
               min=0.05, max=20.0),
-        Param("model", "path", None, "checkpoint from an earlier run (model.pt); None to train here"),
+        Param("model", "path", None, "checkpoint from an earlier run (model.pt), or torchxrayvision weights (a file "
+              "as its cache names it, or that folder) to fine-tune here; None to train from scratch"),
         Param("deid_profile", "str", "basic", "PS3.15 Annex E: basic (Basic Profile alone), or basic plus options, "
               "comma-separated, e.g. basic,retain_patient_characteristics,retain_longitudinal_modified_dates"),
         Param("mask_burned_in", "bool", False, "text found in the pixels is masked (audited) instead of the image "
@@ -205,6 +206,87 @@ def threads_for_torch() -> int:
     return 1
 
 
+
+
+def load_model(path, backend, seed: int = 0):
+    """The classifier ``model`` names, before any image is read.
+
+    - ``None``: ``None`` (a network is trained here from scratch);
+    - a checkpoint of an earlier run (``model.pt``): that classifier, fitted;
+    - torchxrayvision weights (a file as its cache names it, or a folder laid
+      out like ``~/.torchxrayvision/models_data/``): a
+      :class:`kit.medical.xrv_finetune.XrvTriageClassifier` to fine-tune here,
+      the weights checked now (read offline, every key into its network).
+    """
+    if path is None:
+        return None
+    from kit.medical import xrv, xrv_finetune
+    from kit.medical.train import TriageClassifier
+
+    if xrv.is_weights_path(path):
+        xrv.load_xrv_model(path)  # a bad file stops the run before anything is written
+        return xrv_finetune.XrvTriageClassifier(weights=str(path), backend=backend, seed=seed)
+    from kit.io import read_torch_file
+
+    state = read_torch_file(path, "model", "model.pt from an earlier run, or torchxrayvision weights (a file as "
+                                          "its cache ~/.torchxrayvision/models_data/ names it, or that folder)")
+    if isinstance(state, dict) and state.get("format") == xrv_finetune.CHECKPOINT_FORMAT:
+        return xrv_finetune.XrvTriageClassifier.load(path, backend=backend)
+    return TriageClassifier.load(path, backend=backend)
+
+
+def is_fitted(clf) -> bool:
+    """Whether ``clf`` is trained for urgent against routine (a loaded checkpoint is; torchxrayvision weights are not)."""
+    return clf is not None and hasattr(clf, "model_")
+
+
+def card_extras(clf) -> dict:
+    """What the model card adds for open weights: what was trained and where the weights came from."""
+    found = getattr(clf, "weights_file_", None)
+    if found is None:
+        return {}
+    from kit.medical.xrv import weights_card
+
+    return {"trainable": clf.trainable, "pretrained": weights_card(found)}
+
+
+def onnx_images(clf) -> tuple[int, int]:
+    """Validation images calibrating the int8 model, and test images timing throughput.
+
+    Fewer for a DenseNet-121 or ResNet-50: each image costs a second of CPU,
+    and the int8 calibration holds every intermediate activation of its batch.
+    """
+    return (16, 32) if hasattr(clf, "weights_file_") else (256, 512)
+
+
+def pathology_table(clf, images, table: pd.DataFrame, studies: pd.DataFrame, new_id: pd.Series,
+                    csv_path=None, top: int = 3) -> pd.DataFrame | None:
+    """torchxrayvision's pathology outputs beside ours, one row per study (None for a kit-trained network).
+
+    Per study (de-identified id), the image the urgent score comes from, our
+    ``p_urgent``, then the ``top`` pathologies by torchxrayvision's
+    probability (``op_threshs``-calibrated: 0.5 is its operating point); the
+    CSV holds every pathology column.
+    """
+    if not hasattr(clf, "pathology_probabilities"):
+        return None
+    probs = clf.pathology_probabilities(images)
+    frame = pd.concat([table[["study_uid"]].reset_index(drop=True).astype(str),
+                       pd.Series(np.asarray(clf.decision_function(images)), name="logit"), probs], axis=1)
+    frame = frame.sort_values("logit", ascending=False, kind="stable").drop_duplicates("study_uid")
+    frame = studies[["study_uid", "p_urgent"]].merge(frame.drop(columns="logit"), on="study_uid")
+    frame.insert(0, "deid_study_uid", frame.pop("study_uid").map(new_id))
+    if csv_path is not None:
+        from kit.io import atomic_path
+
+        with atomic_path(csv_path) as tmp:
+            frame.round(4).to_csv(tmp, index=False)
+    names = list(probs.columns)
+    ranked = np.argsort(-frame[names].to_numpy(), axis=1, kind="stable")[:, :top]
+    view = frame[["deid_study_uid", "p_urgent"]].copy()
+    for k in range(min(top, len(names))):
+        view[f"xrv_{k + 1}"] = [f"{names[j]} {frame[names[j]].iloc[i]:.2f}" for i, j in enumerate(ranked[:, k])]
+    return view.sort_values("p_urgent", ascending=False, kind="stable").reset_index(drop=True)
 
 
 # -- steps -----------------------------------------------------------------------------------------

@@ -25,3 +25,20 @@ def synth_dir(tmp_path_factory):
     labels = synth_chest_xrays(folder, n_studies=40, image_size=64, prevalence=0.4, n_sites=5,
                                burned_in_fraction=0.1, n_broken=len(BROKEN_KINDS), seed=11)
     return folder, labels
+
+
+@pytest.fixture
+def no_network(monkeypatch, tmp_path):
+    """No socket may connect, and HOME is an empty temporary folder (no real ~/.torchxrayvision)."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args[1:] if len(args) > 1 else args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    return home
