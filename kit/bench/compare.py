@@ -45,7 +45,7 @@ def _medians(df):
     from kit.bench.tables import KEYS
 
     ok = df[df.value.notna() & ~df.metric.str.endswith("_change")]
-    return ok.groupby(KEYS, sort=False).value.median().reset_index()
+    return ok.groupby(KEYS, sort=False, dropna=False).value.median().reset_index()
 
 
 def _thread_map(a, b) -> dict:
@@ -79,9 +79,10 @@ def compare(folder_a, folder_b, out=None):
                              "re-run one with the other's options to compare them")
     ma, mb = _medians(a), _medians(b)
     tmap = _thread_map(ma, mb)
-    ma = ma[ma.threads.isin(list(tmap))].assign(threads_b=lambda d: d.threads.map(tmap))
-    table = ma.merge(mb, left_on=[*_PAIR, "threads_b"], right_on=[*_PAIR, "threads"], suffixes=("_a", "_b"))
-    table = table.rename(columns={"value_a": "a", "value_b": "b"})[[*_PAIR, "threads_a", "threads_b", "a", "b"]]
+    ma = ma[ma.threads.isin(list(tmap))].rename(columns={"threads": "threads_a", "value": "a"})
+    ma["threads_b"] = ma.threads_a.map(tmap)
+    mb = mb.rename(columns={"threads": "threads_b", "value": "b"})
+    table = ma.merge(mb, on=[*_PAIR, "threads_b"])[[*_PAIR, "threads_a", "threads_b", "a", "b"]]
     if table.empty:
         raise InputDataError(f"{folder_a} and {folder_b} share no row measured the same way (models, runtimes, "
                              "scenarios); run the same kit bench command on both")

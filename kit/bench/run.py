@@ -103,11 +103,11 @@ def _log_dir(out, model, rt, scenario, repeat=None) -> Path:
 
 def _accuracy(model, rt, out) -> list:
     if model.accuracy_missing():
-        return [_row(rt, model, "Accuracy", model.metric, "", None, valid="no", why=model.accuracy_missing())]
+        return [_row(rt, model, "Accuracy", model.metric, "score", None, valid="no", why=model.accuracy_missing())]
     detail = loadgen.run_test(rt.fn, model.inputs, "Offline", _log_dir(out, model, rt, "Accuracy"), accuracy=True,
                               postprocess=model.postprocess, settings={"offline_expected_qps": 1.0})
     value = model.score(detail["outputs"])
-    return [_row(rt, model, "Accuracy", model.metric, "", value)]
+    return [_row(rt, model, "Accuracy", model.metric, "score", value)]
 
 
 def _server(model, rt, out, opts, speed, repeat) -> tuple:
@@ -118,7 +118,7 @@ def _server(model, rt, out, opts, speed, repeat) -> tuple:
         s = scenarios.test_settings("Server", opts.search_s, expected_latency_s=speed[0], target_qps=qps, bound_ms=bound)
         return loadgen.run_test(rt.fn, model.inputs, "Server", search_dir, settings=s, max_batch=MAX_BATCH)
 
-    qps, trace = scenarios.server_search(short, bound, 0.8 * speed[1], opts.search_steps, light_qps=0.2 / speed[0])
+    qps, trace = scenarios.server_search(short, bound, 0.8 / speed[0], opts.search_steps, light_qps=0.1 / speed[0])
     import shutil
 
     shutil.rmtree(search_dir, ignore_errors=True)
@@ -148,18 +148,18 @@ def _performance(model, rt, scenario, repeat, out, opts, speed, meter) -> list:
     n = rate * wall
     if start is not None and n > 0:
         rows.append(_row(rt, model, scenario, "energy_per_inference", "J", meter.joules_since(start) / n, repeat,
-                         valid, meter.source()))
+                         valid, f"{why}; {meter.source()}, whole package"))
     else:
         rows.append(_row(rt, model, scenario, "energy_per_inference", "J", None, repeat, "no", meter.source()))
     if opts.price_per_hour is not None and rate > 0:
         rows.append(_row(rt, model, scenario, "cost_per_million_inferences", "per 1e6", opts.price_per_hour / 3600
-                         / rate * 1e6, repeat, valid, f"at {opts.price_per_hour:g} per hour, whole machine"))
+                         / rate * 1e6, repeat, valid, f"{why}; at {opts.price_per_hour:g} per hour, whole machine"))
     return rows
 
 
 def _missing_rows(model, rt, opts) -> list:
-    rows = [_row(rt, model, "Accuracy", model.metric, "", None, valid="no", why=f"not available: {rt.missing}")]
-    return rows + [_row(rt, model, s, "not_available", "", None, valid="no", why=f"not available: {rt.missing}")
+    rows = [_row(rt, model, "Accuracy", model.metric, "score", None, valid="no", why=f"not available: {rt.missing}")]
+    return rows + [_row(rt, model, s, "not_available", "-", None, valid="no", why=f"not available: {rt.missing}")
                    for s in _scenarios_of(model, opts)]
 
 
@@ -168,6 +168,16 @@ def _scenarios_of(model, opts) -> list:
 
 
 def _measure(model, threads, out, opts, meter, progress) -> list:
+    import torch
+
+    torch_threads = torch.get_num_threads()
+    try:
+        return _measure_runtimes(model, threads, out, opts, meter, progress)
+    finally:
+        torch.set_num_threads(torch_threads)  # the Torch engines set the process-wide count
+
+
+def _measure_runtimes(model, threads, out, opts, meter, progress) -> list:
     rows = []
     for rt in build_runtimes(model, threads, opts.providers):
         label = f"{model.name} {rt.runtime} {rt.precision} {rt.provider} {threads} thread(s)"
