@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from kit.errors import InputDataError
 
 __all__ = ["DEFAULT_BOUND_MS", "BenchModel", "load_run"]
@@ -55,34 +57,54 @@ class BenchModel:
     def inputs(self):
         return self.arrays["inputs"]
 
-    def _sector(self):
-        if self.task == "detection":
-            from kit.vision import bench_sample
-        else:
-            from kit.medical import bench_sample
-        return bench_sample
-
     def torch_model(self):
         """The rebuilt Torch model (eval, CPU), or None."""
-        return self._sector().rebuild_torch(self.folder, self.meta)
+        if self.task == "detection":
+            from kit.vision.bench_sample import rebuild_torch
+
+            return rebuild_torch(self.folder, self.meta)
+        return _triage_torch(self.folder, self.meta)
 
     def postprocess(self, outputs) -> list:
         """Per-sample arrays (detections ``(n, 6)``, or the logit) from one batch's raw outputs."""
         if self.task == "detection":
-            return self._sector().decode_detections(outputs, self.meta)
-        return list(self._sector().scores(outputs))
+            from kit.vision.bench_sample import decode_detections
+
+            return decode_detections(outputs, self.meta)
+        return list(_logits(outputs))
 
     def score(self, per_sample: list) -> float:
         """The task metric over the whole sample."""
         if self.task == "detection":
-            return self._sector().map50(per_sample, self.arrays, self.meta)
-        return self._sector().auroc(per_sample, self.arrays, self.meta)
+            from kit.vision.bench_sample import map50
+
+            return map50(per_sample, self.arrays, self.meta)
+        from kit.medical.evaluate import auroc
+
+        return float(auroc(self.arrays["labels"], np.concatenate([np.asarray(o).reshape(-1) for o in per_sample])))
 
     def accuracy_missing(self) -> str:
         """Why the metric cannot be computed from the ONNX outputs ("" when it can)."""
         if self.meta.get("backbone_only"):
             return "model.onnx holds only the torchvision backbone; heads and NMS run in Torch"
         return ""
+
+
+def _triage_torch(folder, meta):
+    """The triage network of a run folder's checkpoint (``TriageClassifier.save``), eval mode on the CPU, or None."""
+    path = Path(folder) / (meta.get("torch") or {}).get("checkpoint", "model.pt")
+    if not path.is_file():
+        return None
+    from kit.medical.train import TriageClassifier
+
+    return TriageClassifier.load(path, backend="cpu").model_.eval()
+
+
+def _logits(outputs) -> np.ndarray:
+    """Per image the float32 logit ``(n, 1)``, from ONNX Runtime's list of arrays or the Torch model's tensor."""
+    out = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+    out = out.detach().cpu().numpy() if hasattr(out, "detach") else np.asarray(out)
+    return out.astype(np.float32).reshape(len(out), -1)[:, :1]
 
 
 def load_run(folder) -> BenchModel:

@@ -237,7 +237,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         self.target_sensitivity_ = float(target_sensitivity)
         from kit.medical.bench_sample import pick  # kit bench's fixed sample, written by save()
 
-        self.bench_sample_ = pick(X_val, y_val, self.image_size)
+        self.bench_sample_ = pick(X_val, y_val, lambda x: to_tensor(x, self.image_size).numpy())
         return self
 
     def n_parameters(self) -> int:
