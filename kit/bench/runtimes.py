@@ -90,6 +90,11 @@ def build_runtimes(model, threads: int, providers=None, runtimes=("torch", "onnx
         raise ParameterError(f"execution provider(s) {', '.join(unknown)} not available here; ONNX Runtime has "
                              f"{', '.join(found)}")
     out = []
+    if model.meta.get("backbone_only"):  # a torchvision detector: its ONNX input is not the sample's images
+        why = "model.onnx holds only a torchvision backbone (heads and NMS run in Torch); kit bench measures whole models"
+        kinds = [("torch", "fp32", "eager-cpu")] * ("torch" in runtimes) + [
+            ("onnxruntime", prec, p) for p in providers for prec in ("fp32", "int8")] * ("onnxruntime" in runtimes)
+        return [Runtime(r, prec, p, threads, missing=why) for r, prec, p in kinds]
     if "torch" in runtimes:
         rt = Runtime("torch", "fp32", "eager-cpu", threads, missing=model.torch_missing)
         torch_model = None if rt.missing else model.torch_model()
