@@ -28,7 +28,8 @@ services
 arrays and records
     Kernels on labelled arrays (``kit.labeled``), what a notebook records
     for its run (``kit.report``), ONNX export and sessions (``kit.onnx``),
-    the fixed benchmark sample a deployment leaves in its run folder
+    one MLPerf LoadGen test around a batch function (``kit.loadgen``), the
+    fixed benchmark sample a deployment leaves in its run folder
     (``kit.bench_samples``).
 parameters
     One checked parameter spec per notebook (``kit.params``).
@@ -81,7 +82,7 @@ LAYERS = (
     Layer("foundation", ("kit", "kit.errors", "kit.layers", "kit.provenance", "kit.plotting", "kit.exercise_checks",
                           "kit.nbtolerance")),
     Layer("services", ("kit.backend", "kit.io", "kit.submissions")),
-    Layer("arrays and records", ("kit.labeled", "kit.report", "kit.onnx", "kit.bench_samples")),
+    Layer("arrays and records", ("kit.labeled", "kit.report", "kit.onnx", "kit.loadgen", "kit.bench_samples")),
     Layer("parameters", ("kit.params",)),
     Layer("notebook contract", ("kit.notebooks", "kit.quickstart")),
     Layer("shared toolkits", ("kit.raster", "kit.ml")),

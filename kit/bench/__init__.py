@@ -2,7 +2,7 @@
 
 One job per module: :mod:`~kit.bench.models` (a run folder's model, sample
 and metric, the only module that knows the sectors), :mod:`~kit.bench.runtimes`
-(Torch eager, ONNX Runtime per provider), :mod:`~kit.bench.loadgen` (the
+(Torch eager, ONNX Runtime per provider), :mod:`kit.loadgen` (the
 LoadGen SUT and QSL), :mod:`~kit.bench.scenarios` (settings, figures,
 MLPerf validity, the Server search), :mod:`~kit.bench.energy`,
 :mod:`~kit.bench.system`, :mod:`~kit.bench.tables`, :mod:`~kit.bench.run`

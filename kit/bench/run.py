@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.bench import loadgen, scenarios
+from kit import loadgen
+from kit.bench import scenarios
 from kit.bench.models import DEFAULT_BOUND_MS, load_run
 from kit.bench.runtimes import available_providers, build_runtimes
 from kit.bench.tables import COLUMNS

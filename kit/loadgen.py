@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,7 @@ class _SUT:
     def __init__(self, fn, inputs, postprocess, accuracy: bool, max_batch: int, threaded: bool):
         self.fn, self.inputs, self.postprocess = fn, inputs, postprocess
         self.accuracy, self.max_batch, self.threaded = accuracy, max(1, int(max_batch)), threaded
-        self.outputs, self.queue, self.error = {}, queue.Queue(), None
+        self.outputs, self.queue, self.error, self.batch_times_s = {}, queue.Queue(), None, []
 
     def run(self, samples):
         import mlperf_loadgen as lg
@@ -46,7 +47,9 @@ class _SUT:
         for start in range(0, len(samples), self.max_batch):
             chunk = samples[start:start + self.max_batch]
             idx = [s.index for s in chunk]
+            t = time.perf_counter()
             out = self.fn(self.inputs[idx])
+            self.batch_times_s.append(time.perf_counter() - t)
             if not self.accuracy:
                 lg.QuerySamplesComplete([lg.QuerySampleResponse(s.id, 0, 0) for s in chunk])
                 continue
@@ -127,8 +130,9 @@ def run_test(fn, inputs, scenario: str, out_dir, *, settings: dict, accuracy: bo
     Returns
     -------
     dict
-        The detail log's results (see :func:`parse_detail`), and in accuracy
-        mode ``outputs``: per-sample arrays in sample order.
+        The detail log's results (see :func:`parse_detail`), ``batch_times_s``
+        (each call of ``fn``, s) and in accuracy mode ``outputs``: per-sample
+        arrays in sample order.
     """
     import mlperf_loadgen as lg
 
@@ -164,6 +168,7 @@ def run_test(fn, inputs, scenario: str, out_dir, *, settings: dict, accuracy: bo
     if not accuracy:
         (out_dir / "mlperf_log_accuracy.json").unlink(missing_ok=True)
     result = parse_detail(out_dir / "mlperf_log_detail.txt")
+    result["batch_times_s"] = list(sut.batch_times_s)
     if accuracy:
         result["outputs"] = [sut.outputs[i] for i in range(n)]
     return result
