@@ -119,7 +119,7 @@ def _server(model, rt, out, opts, speed, repeat) -> tuple:
         s = scenarios.test_settings("Server", opts.search_s, expected_latency_s=speed[0], target_qps=qps, bound_ms=bound)
         return loadgen.run_test(rt.fn, model.inputs, "Server", search_dir, settings=s, max_batch=MAX_BATCH)
 
-    qps, trace = scenarios.server_search(short, bound, 0.8 / speed[0], opts.search_steps, light_qps=0.1 / speed[0])
+    qps, trace = scenarios.server_search(short, bound, 0.5 / speed[0], opts.search_steps, light_qps=0.05 / speed[0])
     import shutil
 
     shutil.rmtree(search_dir, ignore_errors=True)

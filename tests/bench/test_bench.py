@@ -141,3 +141,13 @@ def test_folder_without_sample_is_one_line_error(tmp_path):
     with pytest.raises(InputDataError, match="bench_samples"):
         run_bench([tmp_path], tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys):
+    from kit.cli import main
+
+    assert main(["bench", str(tmp_path), "--out", str(tmp_path / "b")]) == 2
+    assert main(["bench", "compare", str(tmp_path)]) == 2
+    assert main(["bench", str(tmp_path), "--threads", "one"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("kit: error:") for line in err)
