@@ -176,7 +176,8 @@ def _cmd_bench(args) -> int:
         print(spread.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     acc = df[df.scenario == "Accuracy"][["model", "runtime", "precision", "provider", "threads", "metric", "value", "valid", "why"]]
     print(acc.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    print(f"{len(df)} rows, largest run-to-run spread {spread.spread.max():.1%} -> {args.out}/results.csv, report.html")
+    spread_text = f"largest run-to-run spread {spread.spread.max():.1%}" if opts.repeats > 1 else "one repeat (--repeats N for the spread)"
+    print(f"{len(df)} rows, {spread_text} -> {args.out}/results.csv, report.html")
     return 0
 
 
