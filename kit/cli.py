@@ -1,4 +1,4 @@
-"""The ``kit`` command: run, list, doctor, report index."""
+"""The ``kit`` command: run, list, doctor, bench, report index."""
 from __future__ import annotations
 
 import argparse
@@ -136,6 +136,67 @@ def _cmd_teach_score(args) -> int:
     return 0
 
 
+def _floats(text: str, what: str, cast=float) -> list:
+    try:
+        return [cast(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise KitError(f"{what} expects comma-separated numbers, got {text!r}") from None
+
+
+def _bounds(items) -> dict:
+    out = {}
+    for item in items or ():
+        name, _, ms = item.partition("=")
+        if not ms:
+            raise KitError(f"--server-bound expects MODEL=MS (e.g. detector=100), got {item!r}")
+        out[name] = _floats(ms, "--server-bound")[0]
+    return out
+
+
+def _cmd_bench(args) -> int:
+    from kit import bench
+
+    if args.run_dirs[0] == "compare":
+        if len(args.run_dirs) != 3:
+            raise KitError("kit bench compare takes two result folders: kit bench compare A B")
+        table, out = bench.compare(args.run_dirs[1], args.run_dirs[2], args.out if args.out != "bench" else None)
+        cols = ["model", "runtime", "precision", "scenario", "metric", "threads_a", "threads_b", "a", "b", "ratio"]
+        print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print(f"{len(table)} rows compared -> {out / 'compare.html'}")
+        return 0
+    opts = bench.BenchOptions(
+        scenarios=tuple(args.scenarios.split(",")), threads=tuple(_floats(args.threads, "--threads", int)),
+        providers=args.providers.split(",") if args.providers else None, repeats=args.repeats,
+        duration_s=args.duration, price_per_hour=args.price_per_hour, bound_ms=_bounds(args.server_bound))
+    df = bench.run_bench(args.run_dirs, args.out, opts)
+    from kit.bench.tables import spread_table
+
+    spread = spread_table(df)
+    if opts.repeats > 1:
+        print(spread.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    acc = df[df.scenario == "Accuracy"][["model", "runtime", "precision", "provider", "threads", "metric", "value", "valid", "why"]]
+    print(acc.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    spread_text = f"largest run-to-run spread {spread.spread.max():.1%}" if opts.repeats > 1 else "one repeat (--repeats N for the spread)"
+    print(f"{len(df)} rows, {spread_text} -> {args.out}/results.csv, report.html")
+    return 0
+
+
+def _add_bench(sub):
+    b = sub.add_parser("bench", help="benchmark the deployed models of run folders through MLPerf LoadGen; "
+                                     "`kit bench compare A B` compares two result folders")
+    b.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders (kit run --out), or: compare A B")
+    b.add_argument("--out", default="bench", help="output folder (default bench)")
+    b.add_argument("--scenarios", default="SingleStream,MultiStream,Server,Offline", help="comma-separated")
+    b.add_argument("--threads", default="1", help="thread counts, comma-separated (e.g. 1,2)")
+    b.add_argument("--providers", help="ONNX Runtime execution providers, comma-separated (default: all here)")
+    b.add_argument("--repeats", type=int, default=1, help="repeats of each performance test")
+    b.add_argument("--duration", type=float, default=1.0, help="LoadGen minimum duration of each test, s")
+    b.add_argument("--price-per-hour", type=float, help="machine price per hour, for the cost per million inferences")
+    b.add_argument("--server-bound", action="append", metavar="MODEL=MS",
+                   help="Server p99 latency bound per model, ms (default detector=100, triage=15)")
+    b.set_defaults(func=_cmd_bench)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="kit", description="sector-kit: run the sector notebooks and index their reports.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -195,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     tsc.add_argument("submissions", nargs="+", metavar="FILE")
     tsc.set_defaults(func=_cmd_teach_score)
 
+    _add_bench(sub)
     rep = sub.add_parser("report", help="report utilities")
     rep_sub = rep.add_subparsers(dest="report_command", required=True, parser_class=_Parser)
     idx = rep_sub.add_parser("index", help="write DIR/index.html over the run folders below DIR")

@@ -27,7 +27,10 @@ services
     (``kit.io``), reading handed-in submission files (``kit.submissions``).
 arrays and records
     Kernels on labelled arrays (``kit.labeled``), what a notebook records
-    for its run (``kit.report``), ONNX export and sessions (``kit.onnx``).
+    for its run (``kit.report``), ONNX export and sessions (``kit.onnx``),
+    one MLPerf LoadGen test around a batch function (``kit.loadgen``), the
+    fixed benchmark sample a deployment leaves in its run folder
+    (``kit.bench_samples``).
 parameters
     One checked parameter spec per notebook (``kit.params``).
 notebook contract
@@ -48,8 +51,9 @@ teaching
     Student notebooks, challenge packs and their scoring over every
     sector (``kit.teach``).
 runs
-    Executing a notebook into a run folder (``kit.runner``) and the HTML
-    index over run folders (``kit.index``).
+    Executing a notebook into a run folder (``kit.runner``), the HTML
+    index over run folders (``kit.index``) and the LoadGen benchmark of
+    the models run folders deployed (``kit.bench``).
 orchestration
     Pipelines of runs (``kit.pipeline``), every notebook at its defaults
     (``kit.demo``) and the machine report (``kit.doctor``).
@@ -78,14 +82,14 @@ LAYERS = (
     Layer("foundation", ("kit", "kit.errors", "kit.layers", "kit.provenance", "kit.plotting", "kit.exercise_checks",
                           "kit.nbtolerance")),
     Layer("services", ("kit.backend", "kit.io", "kit.submissions")),
-    Layer("arrays and records", ("kit.labeled", "kit.report", "kit.onnx")),
+    Layer("arrays and records", ("kit.labeled", "kit.report", "kit.onnx", "kit.loadgen", "kit.bench_samples")),
     Layer("parameters", ("kit.params",)),
     Layer("notebook contract", ("kit.notebooks", "kit.quickstart")),
     Layer("shared toolkits", ("kit.raster", "kit.ml")),
     Layer("sectors", ("kit.agro", "kit.water", "kit.vision", "kit.medical")),
     Layer("sectors built on sectors", ("kit.yieldpred",)),
     Layer("teaching", ("kit.teach",)),
-    Layer("runs", ("kit.runner", "kit.index")),
+    Layer("runs", ("kit.runner", "kit.index", "kit.bench")),
     Layer("orchestration", ("kit.pipeline", "kit.demo", "kit.doctor")),
     Layer("command line", ("kit.cli",)),
 )

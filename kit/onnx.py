@@ -116,7 +116,7 @@ def export_onnx(model, path, example, *, input_name: str = "input", output_names
     return Path(path)
 
 
-def ort_session(path, threads: int = 1, device: str = "cpu", *, sequential: bool = True):
+def ort_session(path, threads: int = 1, device: str = "cpu", *, sequential: bool = True, providers=None):
     """An ONNX Runtime session with explicit thread and optimisation settings.
 
     Parameters
@@ -132,6 +132,9 @@ def ort_session(path, threads: int = 1, device: str = "cpu", *, sequential: bool
         ``ORT_SEQUENTIAL`` execution (operators one after the other, each
         using the intra-op threads), right for chain-like CNNs; ``False``
         runs independent branches in parallel.
+    providers : list of str, optional
+        Execution providers in order of preference (``kit bench``), overriding
+        ``device``; the CPU provider is appended as the fallback.
 
     Returns
     -------
@@ -154,9 +157,11 @@ def ort_session(path, threads: int = 1, device: str = "cpu", *, sequential: bool
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL if sequential else ort.ExecutionMode.ORT_PARALLEL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.log_severity_level = 3
-    providers = ["CPUExecutionProvider"]
+    providers_given, providers = providers, ["CPUExecutionProvider"]
     if str(device).startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
         providers.insert(0, "CUDAExecutionProvider")
+    if providers_given:
+        providers = [*[p for p in providers_given if p != "CPUExecutionProvider"], "CPUExecutionProvider"]
     try:
         return ort.InferenceSession(str(path), so, providers=providers)
     except Exception as exc:

@@ -235,6 +235,9 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         self.logit_threshold_ = threshold_at_sensitivity(y_val, self.decision_function(X_val), target_sensitivity)
         self.threshold_ = float(apply_temperature(self.logit_threshold_, self.temperature_))
         self.target_sensitivity_ = float(target_sensitivity)
+        from kit.medical.bench_sample import pick  # kit bench's fixed sample, written by save()
+
+        self.bench_sample_ = pick(X_val, y_val, lambda x: to_tensor(x, self.image_size).numpy())
         return self
 
     def n_parameters(self) -> int:
@@ -243,7 +246,11 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         return int(sum(p.numel() for p in self.model_.parameters() if p.requires_grad))
 
     def save(self, path) -> Path:
-        """Write a checkpoint (weights, parameters, temperature, threshold) atomically."""
+        """Write a checkpoint (weights, parameters, temperature, threshold) atomically.
+
+        After :meth:`set_operating_point`, ``bench_samples.npz``/``.json`` (the
+        fixed sample ``kit bench`` measures) are written beside it.
+        """
         from kit.io import atomic_path
 
         self._check_fitted()
@@ -260,6 +267,9 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         }
         with atomic_path(path) as tmp:
             torch.save(state, tmp)
+        from kit.medical.bench_sample import write_triage_sample
+
+        write_triage_sample(self, path)
         return Path(path)
 
     @classmethod

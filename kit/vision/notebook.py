@@ -322,7 +322,8 @@ def onnx_deployment(model, sample, test, calibration_set, *, image_size: int, ou
         (validation, never test).
     image_size : int, px
     output_dir : path
-        ``model.onnx`` and ``model_int8.onnx`` are written there (for a
+        ``model.onnx``, ``model_int8.onnx`` and the benchmark sample
+        (:func:`kit.vision.bench_sample.write_detector_sample`) are written there (for a
         torchvision detector they hold its backbone).
     threads : int
         ONNX Runtime intra-op threads.
@@ -370,4 +371,7 @@ def onnx_deployment(model, sample, test, calibration_set, *, image_size: int, ou
         engines = {("onnxruntime", "fp32"): fp32.numpy, ("onnxruntime", "int8"): int8.numpy}
     int8_scores = evaluate.coco_evaluate(evaluate.to_coco_results(q_dets, q_ids, test.index.category_ids), test.index)
     int8_scores = int8_scores.without(finetune.unavailable_classes(model, test.label_names))
+    from kit.vision.bench_sample import write_detector_sample  # the fixed sample kit bench measures
+
+    write_detector_sample(model, test, out, image_size=image_size, split=split)
     return {"engines": engines, "onnx_max_abs_diff": diff, "int8_scores": int8_scores, "split": split}
