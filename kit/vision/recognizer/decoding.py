@@ -17,7 +17,7 @@ import numpy as np
 from kit.errors import InputDataError
 from kit.vision.iso6346 import ALPHABET, CATEGORIES, is_valid
 
-__all__ = ["MIN_CHAR_PROBABILITY", "Reading", "decode_codes"]
+__all__ = ["MIN_CHAR_PROBABILITY", "Reading", "decode_codes", "decode_frames"]
 
 
 @dataclass
@@ -262,3 +262,22 @@ def _readings(frame_probs, alphabet) -> list:
             code = ""
         out.append(Reading(code, raw, is_valid(code), is_valid(raw), float(conf), code != raw))
     return out
+
+
+def decode_frames(frame_probs, alphabet: str = ALPHABET) -> list:
+    """Readings of lines from their CTC frame probabilities, by any recogniser.
+
+    Parameters
+    ----------
+    frame_probs : array (N, T, len(alphabet) + 1)
+        Probabilities per frame, blank in column 0 (the small reader's
+        softmax, or the PP-OCRv4 recogniser's folded onto the code alphabet,
+        :func:`kit.vision.ppocr.code_frames`).
+    alphabet : str
+
+    Returns
+    -------
+    list of Reading
+        The greedy reading when it is a valid code, else the best valid path of :func:`decode_codes`.
+    """
+    return _readings(frame_probs, alphabet)
