@@ -32,7 +32,7 @@ def model_path(name: str) -> Path:
         raise InputDataError(f"PP-OCRv4 network {name!r} unknown; use one of {sorted(MODEL_FILES)}")
     spec = importlib.util.find_spec("rapidocr_onnxruntime")  # located, not imported (its import pulls cv2)
     if spec is None or not spec.submodule_search_locations:
-        raise InputDataError("PP-OCRv4 text models need rapidocr-onnxruntime; pip install rapidocr-onnxruntime")
+        raise InputDataError("PP-OCRv4 text models need rapidocr-onnxruntime; pip install --no-deps rapidocr-onnxruntime (its OpenCV: opencv-python-headless)")
     path = Path(list(spec.submodule_search_locations)[0]) / "models" / MODEL_FILES[name]
     if not path.is_file():
         raise InputDataError(f"{path} is missing from rapidocr-onnxruntime; reinstall it (pip install --force-reinstall "

@@ -200,6 +200,12 @@ def _size_type(img, code_box, rows) -> str:
     return ""
 
 
+def _greedy_length(frames) -> int:
+    """Characters of the greedy CTC reading of folded frames (T, 37)."""
+    best = frames.argmax(axis=1)
+    return int(np.sum((best != 0) & np.r_[True, best[1:] != best[:-1]]))
+
+
 def find_codes(image, min_confidence: float = MIN_CONFIDENCE) -> FoundCode:
     """The container code in a full door or gate image.
 
@@ -215,7 +221,7 @@ def find_codes(image, min_confidence: float = MIN_CONFIDENCE) -> FoundCode:
     """
     from PIL import Image
 
-    from kit.vision.ppocr.reading import read_lines
+    from kit.vision.ppocr.reading import code_frames, read_lines
 
     img = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
     if img.size[0] < 16 or img.size[1] < 16:
@@ -226,7 +232,13 @@ def find_codes(image, min_confidence: float = MIN_CONFIDENCE) -> FoundCode:
     none = FoundCode("", 0.0, "", "", (), "")
     if not candidates:
         return none
-    readings = read_lines([_strip(img, seg) for _, seg in candidates])
+    strips = [_strip(img, seg) for _, seg in candidates]
+    # One quick pass first: only strips of about a code's length are read in full (three shifts, the lattice).
+    keep = [i for i, f in enumerate(code_frames(strips, (0,))) if 8 <= _greedy_length(f) <= 13]
+    if not keep:
+        return none
+    candidates = [candidates[i] for i in keep]
+    readings = read_lines([strips[i] for i in keep])
     # Least probability given up to make a code: a code read with the line below it pays for every glyph it drops.
     best = min(range(len(candidates)), key=lambda i: (not readings[i].code, readings[i].path_cost_nats, -readings[i].confidence))
     r = readings[best]
