@@ -8,6 +8,7 @@
   (vertical) layouts, read, and the size-type code on its own line
   (:func:`find_codes`).
 """
+from kit.vision.ppocr.finding import FoundCode, find_codes, text_boxes
 from kit.vision.ppocr.reading import code_frames, line_text, read_lines
 
-__all__ = ["code_frames", "line_text", "read_lines"]
+__all__ = ["FoundCode", "code_frames", "find_codes", "line_text", "read_lines", "text_boxes"]

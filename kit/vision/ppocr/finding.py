@@ -109,41 +109,42 @@ def _rows(boxes):
     return sorted((tuple(r) for r in rows), key=lambda r: (r[1], r[0]))
 
 
-def _stacks(boxes):
-    """Columns of single glyphs (about as wide as high) one above the other, top to bottom in each."""
-    glyphs = sorted((b for b in boxes if (b[2] - b[0]) < 1.8 * (b[3] - b[1])), key=lambda b: b[1])
+def _columns(boxes):
+    """Narrow boxes (single glyphs, or tall boxes of several) one above the other: (x0, y0, x1, y1) per column."""
+    narrow = sorted((b for b in boxes if (b[2] - b[0]) < 1.8 * (b[3] - b[1])), key=lambda b: b[1])
     columns = []
-    for b in glyphs:
-        cx, h = (b[0] + b[2]) / 2, b[3] - b[1]
+    for b in narrow:
+        cx = (b[0] + b[2]) / 2
         for col in columns:
-            last = col[-1]
-            if abs((last[0] + last[2]) / 2 - cx) < 0.6 * h and 0 <= b[1] - last[3] < 1.5 * h:
-                col.append(b)
+            w = col[2] - col[0]
+            if abs((col[0] + col[2]) / 2 - cx) < 0.6 * max(w, b[2] - b[0]) and b[1] - col[3] < 8 * w:
+                col[:] = [min(col[0], b[0]), col[1], max(col[2], b[2]), max(col[3], b[3])]
                 break
         else:
-            columns.append([b])
-    return [col for col in columns if len(col) >= 8]
+            columns.append(list(b))
+    return [tuple(c) for c in columns if c[3] - c[1] > 3 * (c[2] - c[0])]
 
 
-def _split_column(img, box):
-    """A tall box of stacked glyphs cut into one box per glyph, at the rows without ink."""
-    x0, y0, x1, y1 = box
-    grey = np.asarray(img.crop(box).convert("L"), dtype=np.float32)
-    background = np.median(grey)
-    ink = np.abs(grey - background) > 0.35 * max(float(np.ptp(grey)), 1.0)
-    rows = ink.mean(axis=1) > 0.02
-    glyphs, start = [], None
-    for y, on in enumerate(np.r_[rows, False]):
-        if on and start is None:
-            start = y
-        elif not on and start is not None:
-            if y - start >= 0.25 * (x1 - x0):  # not a speck
-                glyphs.append((x0, y0 + start, x1, y0 + y))
-            start = None
-    return glyphs
+def _glyph_slots(column):
+    """Ways to cut a stacked column into its 11 glyphs, as lists of 11 boxes, top to bottom.
+
+    Stacked codes are painted at a regular pitch, so the column is cut into
+    equal slots. The detector may have missed a glyph or two at the ends of
+    the stack: the span is also read as 10 or 9 glyphs with the missing
+    slots above, below or both (the lattice's cost picks the cut).
+    """
+    x0, y0, x1, y1 = column
+    x0, x1 = x0 - 0.15 * (x1 - x0), x1 + 0.15 * (x1 - x0)
+    cuts = []
+    for seen in (11, 10, 9):
+        pitch = (y1 - y0) / seen
+        for above in range(11 - seen + 1):
+            top = y0 - above * pitch
+            cuts.append([(x0, top + k * pitch, x1, top + (k + 1) * pitch) for k in range(11)])
+    return cuts
 
 
-def _candidates(boxes, img):
+def _candidates(boxes):
     """(layout, segment boxes) to read: every row, every row over the next, every stack of glyphs."""
     rows = _rows(boxes)
     out = [("one_line", [r]) for r in rows if r[2] - r[0] > 2 * (r[3] - r[1])]
@@ -154,12 +155,8 @@ def _candidates(boxes, img):
             columns = min(a[2], b[2]) - max(a[0], b[0]) > 0.3 * min(a[2] - a[0], b[2] - b[0])
             if below and columns and 0.6 < hb / ha < 1.6:
                 out.append(("two_line", [a, b]))
-    out += [("stacked", col) for col in _stacks(boxes)]
-    for b in boxes:
-        if b[3] - b[1] > 4 * (b[2] - b[0]):
-            glyphs = _split_column(img, b)
-            if len(glyphs) >= 8:
-                out.append(("stacked", glyphs))
+    for column in _columns(boxes):
+        out += [("stacked", slots) for slots in _glyph_slots(column)]
     return out
 
 
@@ -228,7 +225,7 @@ def find_codes(image, min_confidence: float = MIN_CONFIDENCE) -> FoundCode:
         raise InputDataError(f"image of {img.size[0]}x{img.size[1]} px is too small to find a code in")
     img = img.convert("RGB")
     boxes = text_boxes(img)
-    candidates = _candidates(boxes, img)
+    candidates = _candidates(boxes)
     none = FoundCode("", 0.0, "", "", (), "")
     if not candidates:
         return none
