@@ -62,7 +62,9 @@ def main():
                   f"({raw:.3f} greedy)")
         print(f"{reader:6s} {len(codes) / read_s:7.1f} codes/s reading ({read_s:.1f} s; with training {total_s:.1f} s)")
     n = len(crops["test"])
-    print(f"ratio ppocr / small on rendered crops: accuracy {rows['ppocr']['rendered'][1] / rows['small']['rendered'][1]:.3f}, "
+    small_acc = rows["small"]["rendered"][1]
+    print(f"ratio ppocr / small on rendered crops: accuracy "
+          f"{rows['ppocr']['rendered'][1] / small_acc if small_acc else float('inf'):.3f}, "
           f"codes/s {(n / rows['ppocr']['read_s']) / (n / rows['small']['read_s']):.3f}")
 
     doors = vcodes.door_images(args.doors, args.seed)
