@@ -19,8 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 
 def _accuracy(codes, mask):
     sub = codes[mask]

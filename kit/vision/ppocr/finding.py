@@ -7,8 +7,9 @@ layouts, each made into one text line for the recogniser:
   boxed check digit are often three boxes), joined;
 - *two lines*: one row over the next, of about the same height and
   overlapping columns (``MSKU`` over ``123456 [7]``), put side by side;
-- *stacked*: single glyphs one above the other (a vertical code, one
-  character a line), put side by side in reading order.
+- *stacked*: narrow boxes one above the other (a vertical code, one
+  character a line; the detector finds single glyphs or runs of them),
+  cut into 11 slots at a regular pitch and put side by side in reading order.
 
 Every candidate is read (:func:`kit.vision.ppocr.read_lines`); the one
 whose best valid code gives up least of the recogniser's probability to be

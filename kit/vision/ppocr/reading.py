@@ -10,11 +10,14 @@ path that spells a well-formed code *with the right check digit*: the check
 digit chooses among the recogniser's alternatives instead of being
 recomputed over a misread digit.
 
-Each line is read as grey (the livery colours carry no information and
-colour costs accuracy: on 120 crops of :func:`kit.vision.synthetic.render_code_crop`
-0.94 in colour, 0.96 in grey) at vertical shifts of 0 and ±2 px of the
-48-px input, whose frame log-probabilities are averaged (0.97): a small
-test-time ensemble, as the small reader does.
+Each line is read as grey (the livery colours carry no information; on
+120 crops of :func:`kit.vision.synthetic.render_code_crop`, 0.94 of codes
+read in colour, 0.96 in grey) at vertical shifts of 0 and ±2 px of the
+48-px input, whose frame log-probabilities are averaged (0.967 there): a
+small test-time ensemble, as the small reader does. On the 219 rendered
+test crops of the notebook's data set (scale 1, seed 0) it is 0.927
+(greedy 0.46): most misses are a boxed check digit the recogniser does not
+see, which is left unread ('') rather than computed from the others.
 """
 from __future__ import annotations
 
