@@ -118,7 +118,7 @@ def _columns(boxes):
         cx = (b[0] + b[2]) / 2
         for col in columns:
             w = col[2] - col[0]
-            if abs((col[0] + col[2]) / 2 - cx) < 0.6 * max(w, b[2] - b[0]) and b[1] - col[3] < 8 * w:
+            if abs((col[0] + col[2]) / 2 - cx) < 0.6 * max(w, b[2] - b[0]) and b[1] - col[3] < 8 * max(w, b[2] - b[0]):
                 col[:] = [min(col[0], b[0]), col[1], max(col[2], b[2]), max(col[3], b[3])]
                 break
         else:
@@ -131,16 +131,17 @@ def _glyph_slots(column):
 
     Stacked codes are painted at a regular pitch, so the column is cut into
     equal slots. The detector may have missed a glyph or two at the ends of
-    the stack: the span is also read as 10 or 9 glyphs with the missing
-    slots above, below or both (the lattice's cost picks the cut).
+    the stack, or joined a glyph of the line below: the span is also read as
+    9, 10, 12 or 13 glyphs, with the missing slots above or below, or the
+    extra ones left out (the lattice's cost picks the cut).
     """
     x0, y0, x1, y1 = column
     x0, x1 = x0 - 0.15 * (x1 - x0), x1 + 0.15 * (x1 - x0)
     cuts = []
-    for seen in (11, 10, 9):
+    for seen in (11, 10, 12, 9, 13):
         pitch = (y1 - y0) / seen
-        for above in range(11 - seen + 1):
-            top = y0 - above * pitch
+        for first in range(min(0, seen - 11), max(0, seen - 11) + 1):
+            top = y0 + first * pitch
             cuts.append([(x0, top + k * pitch, x1, top + (k + 1) * pitch) for k in range(11)])
     return cuts
 
@@ -219,12 +220,22 @@ def find_codes(image, min_confidence: float = MIN_CONFIDENCE) -> FoundCode:
     """
     from PIL import Image
 
-    from kit.vision.ppocr.reading import code_frames, read_lines
-
     img = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
     if img.size[0] < 16 or img.size[1] < 16:
         raise InputDataError(f"image of {img.size[0]}x{img.size[1]} px is too small to find a code in")
     img = img.convert("RGB")
+    found = _find(img, min_confidence)
+    if not found.code:  # faint paint (light on light, dusk): once more with the histogram equalized
+        from PIL import ImageOps
+
+        found = _find(ImageOps.equalize(img), min_confidence)
+    return found
+
+
+def _find(img, min_confidence: float) -> FoundCode:
+    """One pass of :func:`find_codes` over an RGB PIL image."""
+    from kit.vision.ppocr.reading import code_frames, read_lines
+
     boxes = text_boxes(img)
     candidates = _candidates(boxes)
     none = FoundCode("", 0.0, "", "", (), "")
