@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,distributed]"
 	# pyet declares pandas<3 but works with pandas 3 (tested): keep the resolver out of it
 	$(BIN)/python -m pip install -q --no-deps "pyet==$$(sed -n 's/^pyet==//p' constraints.txt)"
+	# rapidocr-onnxruntime requires opencv-python, whose wheel needs the system's libGL: its other
+	# requirements are in pyproject.toml, with opencv-python-headless in opencv-python's place
+	$(BIN)/python -m pip install -q --no-deps "rapidocr-onnxruntime==$$(sed -n 's/^rapidocr-onnxruntime==//p' constraints.txt)"
 	touch $(STAMP)
 
 demo: venv

@@ -7,9 +7,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 # conda-forge names that differ from PyPI's
-# installed outside pyproject's resolver (see the Makefile): declares pandas<3, works with pandas 3
-NO_DEPS = {"pyet"}
-CONDA_NAME = {"torch": "pytorch", "cupy-cuda12x": "cupy", "dask[distributed]": "distributed"}
+# installed outside pyproject's resolver (see the Makefile): pyet declares pandas<3, works with pandas 3;
+# rapidocr-onnxruntime requires opencv-python (libGL), opencv-python-headless stands in for it
+NO_DEPS = {"pyet", "rapidocr-onnxruntime"}
+CONDA_NAME = {"torch": "pytorch", "cupy-cuda12x": "cupy", "dask[distributed]": "distributed",
+              "opencv-python-headless": "opencv"}
 
 
 def _name(req: str) -> str:
@@ -55,3 +57,12 @@ def test_constraints_pin_every_dependency():
     for name in NO_DEPS:
         assert name in pins, f"{name} is not pinned in constraints.txt"
     assert pins["torch"] == "2.14.1" and pins["torchvision"] == "0.29.1"
+
+
+def test_no_gui_opencv_is_pulled_in():
+    """opencv-python needs the system's libGL; only the headless wheel may be pinned or required."""
+    pins = (ROOT / "constraints.txt").read_text().lower().splitlines()
+    assert not any(line.startswith("opencv-python==") for line in pins)
+    assert any(line.startswith("opencv-python-headless==") for line in pins)
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--no-deps \"rapidocr-onnxruntime==" in makefile, "rapidocr-onnxruntime must be installed with --no-deps"

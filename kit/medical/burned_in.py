@@ -10,9 +10,6 @@ with ``mask``, has its boxes filled with the image minimum.
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
 import numpy as np
 
 from kit.errors import InputDataError
@@ -37,22 +34,6 @@ MARKER_MAX_FRACTION = 0.12
 MARKER_MAX_ASPECT = 2.5
 _MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 _STD = np.array([0.229, 0.224, 0.225], np.float32)
-
-
-@lru_cache(maxsize=1)
-def _session():
-    import importlib.util
-
-    import onnxruntime as ort
-
-    spec = importlib.util.find_spec("rapidocr_onnxruntime")  # located, not imported (its import pulls cv2)
-    if spec is None or not spec.submodule_search_locations:
-        raise InputDataError("the burned-in text check needs rapidocr-onnxruntime; pip install rapidocr-onnxruntime")
-    model = Path(list(spec.submodule_search_locations)[0]) / "models" / "ch_PP-OCRv4_det_infer.onnx"
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
 
 
 def _detector_input(unit: np.ndarray, side_px: int):
@@ -83,7 +64,7 @@ def find_burned_in_text(unit: np.ndarray, side_px: int | None = None) -> list[tu
     list of (row0, col0, row1, col1)
         Boxes in the input's pixel grid, end-exclusive, largest first.
     """
-    from scipy import ndimage
+    from kit.ml import ppocr
 
     unit = np.asarray(unit, dtype=np.float32)
     if unit.ndim != 2:
@@ -91,21 +72,12 @@ def find_burned_in_text(unit: np.ndarray, side_px: int | None = None) -> list[tu
     if side_px is None:
         side_px = int(np.clip(max(unit.shape), *DET_SIDE_PX))
     tensor, (sy, sx) = _detector_input(unit, side_px)
-    session = _session()
+    session = ppocr.session("det")
     prob = session.run(None, {session.get_inputs()[0].name: tensor})[0][0, 0]
-    labels, n = ndimage.label(prob > PROB_THRESHOLD)
     boxes = []
-    for index, where in enumerate(ndimage.find_objects(labels), start=1):
-        region = labels[where] == index
-        if min(region.shape) < MIN_BOX_PX or prob[where][region].mean() < BOX_THRESHOLD:
-            continue
-        area, perimeter = float(region.sum()), 2.0 * sum(region.shape)
-        grow = area * UNCLIP_RATIO / perimeter
-        r0, r1 = where[0].start - grow, where[0].stop + grow
-        c0, c1 = where[1].start - grow, where[1].stop + grow
-        box = (int(max(0, np.floor(r0 * sy))), int(max(0, np.floor(c0 * sx))),
-               int(min(unit.shape[0], np.ceil(r1 * sy))), int(min(unit.shape[1], np.ceil(c1 * sx))))
-        boxes.append(box)
+    for r0, c0, r1, c1, _ in ppocr.text_regions(prob, PROB_THRESHOLD, BOX_THRESHOLD, MIN_BOX_PX, UNCLIP_RATIO):
+        boxes.append((int(max(0, np.floor(r0 * sy))), int(max(0, np.floor(c0 * sx))),
+                      int(min(unit.shape[0], np.ceil(r1 * sy))), int(min(unit.shape[1], np.ceil(c1 * sx)))))
     return sorted(boxes, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
 
 

@@ -15,10 +15,10 @@ CPU-seconds) the whole-code test accuracy is 0.91 to 0.96, depending on
 the seed.
 """
 from kit.vision.recognizer.crops import load_code_crops
-from kit.vision.recognizer.decoding import Reading, decode_codes
+from kit.vision.recognizer.decoding import Reading, decode_codes, decode_frames
 from kit.vision.recognizer.model import CodeReader, code_reader
 from kit.vision.recognizer.reading import code_accuracy, read_codes
 from kit.vision.recognizer.training import train_reader
 
-__all__ = ["CodeReader", "Reading", "code_accuracy", "code_reader", "decode_codes", "load_code_crops", "read_codes",
+__all__ = ["CodeReader", "Reading", "code_accuracy", "code_reader", "decode_codes", "decode_frames", "load_code_crops", "read_codes",
            "train_reader"]

@@ -17,7 +17,7 @@ import numpy as np
 from kit.errors import InputDataError
 from kit.vision.iso6346 import ALPHABET, CATEGORIES, is_valid
 
-__all__ = ["MIN_CHAR_PROBABILITY", "Reading", "decode_codes"]
+__all__ = ["MIN_CHAR_PROBABILITY", "Reading", "decode_codes", "decode_frames"]
 
 
 @dataclass
@@ -40,6 +40,11 @@ class Reading:
         frame probability on the decoded path.
     corrected : bool
         Whether the correction changed the raw reading.
+    path_cost_nats : float, >= 0
+        Log-probability given up by holding the path to a valid code: the
+        best path's minus the decoded path's, nats (0 when the greedy
+        reading is valid). Large when characters seen clearly were dropped
+        to make a code, e.g. a code read together with the line below it.
     """
 
     code: str
@@ -48,6 +53,7 @@ class Reading:
     raw_valid: bool
     confidence: float
     corrected: bool
+    path_cost_nats: float = 0.0
 
 
 def _code_lattice(alphabet: str, categories: str):
@@ -100,6 +106,11 @@ def decode_codes(frame_logp, alphabet: str = ALPHABET, categories: str = CATEGOR
     >>> code, round(conf, 2), round(worst, 2)
     ('CSQU3054383', 0.82, 0.16)
     """
+    return [out[:3] for out in _decode(frame_logp, alphabet, categories)]
+
+
+def _decode(frame_logp, alphabet: str = ALPHABET, categories: str = CATEGORIES):
+    """:func:`decode_codes`, each result with the decoded path's log-probability as a fourth item."""
     lp = _frame_logp(frame_logp, alphabet)
     final, back, states = _viterbi(lp, *_code_lattice(alphabet, categories))
     best = final.argmax(-1)
@@ -107,9 +118,9 @@ def decode_codes(frame_logp, alphabet: str = ALPHABET, categories: str = CATEGOR
     out = []
     for i in range(len(lp)):
         if not np.isfinite(final[i, best[i]]):
-            out.append(("", 0.0, 0.0))
+            out.append(("", 0.0, 0.0, -np.inf))
             continue
-        out.append(_spelling(lp[i], k_path[:, i], sym_path[:, i], alphabet))
+        out.append(_spelling(lp[i], k_path[:, i], sym_path[:, i], alphabet) + (float(final[i, best[i]]),))
     return out
 
 
@@ -251,14 +262,36 @@ def _readings(frame_probs, alphabet) -> list:
     if todo:
         with np.errstate(divide="ignore"):
             logp = np.log(frame_probs[todo])
-        decoded = dict(zip(todo, decode_codes(logp, alphabet)))
+        decoded = dict(zip(todo, _decode(logp, alphabet)))
     out = []
     for i, (raw, probs) in enumerate(greedy):
+        cost = 0.0
         if i in decoded:
-            code, conf, low_p = decoded[i]
+            code, conf, low_p, path_logp = decoded[i]
+            with np.errstate(divide="ignore"):
+                cost = float(np.log(frame_probs[i]).max(axis=1).sum() - path_logp)
         else:
             code, conf, low_p = raw, float(np.exp(np.log(probs).mean())), float(probs.min())
         if low_p < MIN_CHAR_PROBABILITY:
             code = ""
-        out.append(Reading(code, raw, is_valid(code), is_valid(raw), float(conf), code != raw))
+        out.append(Reading(code, raw, is_valid(code), is_valid(raw), float(conf), code != raw, cost))
     return out
+
+
+def decode_frames(frame_probs, alphabet: str = ALPHABET) -> list:
+    """Readings of lines from their CTC frame probabilities, by any recogniser.
+
+    Parameters
+    ----------
+    frame_probs : array (N, T, len(alphabet) + 1)
+        Probabilities per frame, blank in column 0 (the small reader's
+        softmax, or the PP-OCRv4 recogniser's folded onto the code alphabet,
+        :func:`kit.vision.ppocr.code_frames`).
+    alphabet : str
+
+    Returns
+    -------
+    list of Reading
+        The greedy reading when it is a valid code, else the best valid path of :func:`decode_codes`.
+    """
+    return _readings(frame_probs, alphabet)

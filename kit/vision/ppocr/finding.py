@@ -1,0 +1,260 @@
+"""Container codes in full door and gate images: PP-OCRv4 text boxes, grouped by layout, read under ISO 6346.
+
+The detector finds text boxes; they are grouped into candidate code
+layouts, each made into one text line for the recogniser:
+
+- *one line*: boxes side by side on one row (``MSKU``, ``123456`` and the
+  boxed check digit are often three boxes), joined;
+- *two lines*: one row over the next, of about the same height and
+  overlapping columns (``MSKU`` over ``123456 [7]``), put side by side;
+- *stacked*: narrow boxes one above the other (a vertical code, one
+  character a line; the detector finds single glyphs or runs of them),
+  cut into 11 slots at a regular pitch and put side by side in reading order.
+
+Every candidate is read (:func:`kit.vision.ppocr.read_lines`); the one
+whose best valid code gives up least of the recogniser's probability to be
+a code (:attr:`kit.vision.recognizer.Reading.path_cost_nats`) wins, so text
+that is no code (the line's name, the weight plate) or a code read with the
+line below it loses to the code alone. The size-type code
+is the 4-character line nearest below the code (or below the stack).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from kit.errors import InputDataError
+
+__all__ = ["FoundCode", "MIN_CONFIDENCE", "find_codes", "text_boxes"]
+
+#: Codes read with a lower confidence (geometric mean of the characters' probabilities) are not reported:
+#: on 60 door images (benchmarks/vision_code_reader.py, seed 0) codes read right had 0.52-1.0, the five
+#: wrong ones 0.44-0.68, so 0.5 drops two wrong codes and no right one.
+MIN_CONFIDENCE = 0.5
+DET_MULTIPLE_PX = 32
+DET_MAX_SIDE_PX = 960  # RapidOCR's det runs at up to 736 on the short side; a gate image needs no more
+_SIZE_TYPE = re.compile(r"^[0-9A-Z]{2}[A-Z][0-9A-Z]$")
+_MEAN = np.float32(0.5)
+
+
+@dataclass
+class FoundCode:
+    """A code read in a full image.
+
+    Attributes
+    ----------
+    code : str
+        11-character code, valid under ISO 6346 ('' when none was read).
+    confidence : float, 0–1
+    raw : str
+        Greedy reading of the winning candidate.
+    layout : {"one_line", "two_line", "stacked", ""}
+    box : (x0, y0, x1, y1), px
+        Round the code's text boxes.
+    size_type : str
+        The 4-character size-type code below it, '' when none was read.
+    """
+
+    code: str
+    confidence: float
+    raw: str
+    layout: str
+    box: tuple
+    size_type: str
+
+
+def text_boxes(image, max_side_px: int = DET_MAX_SIDE_PX) -> list[tuple[int, int, int, int]]:
+    """Text boxes in an RGB image, from the PP-OCRv4 detector.
+
+    Parameters
+    ----------
+    image : uint8 array (rows, cols, 3) or PIL image
+    max_side_px : int, px
+        The long side the detector sees at most (smaller images are seen at their size, rounded to 32).
+
+    Returns
+    -------
+    list of (x0, y0, x1, y1), px, end-exclusive, in the image's grid
+    """
+    from PIL import Image
+
+    from kit.ml import ppocr
+
+    img = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
+    img = img.convert("RGB")
+    W, H = img.size
+    scale = min(1.0, max_side_px / max(W, H))
+    w, h = (max(DET_MULTIPLE_PX, int(round(n * scale / DET_MULTIPLE_PX)) * DET_MULTIPLE_PX) for n in (W, H))
+    a = np.asarray(img.resize((w, h), Image.Resampling.BILINEAR), np.float32)[..., ::-1] / 255.0  # BGR, as trained
+    x = ((a - _MEAN) / _MEAN).transpose(2, 0, 1)[None].astype(np.float32)
+    sess = ppocr.session("det")
+    prob = sess.run(None, {sess.get_inputs()[0].name: x})[0][0, 0]
+    sy, sx = H / h, W / w
+    return [(int(max(0, np.floor(c0 * sx))), int(max(0, np.floor(r0 * sy))), int(min(W, np.ceil(c1 * sx))),
+             int(min(H, np.ceil(r1 * sy)))) for r0, c0, r1, c1, _ in ppocr.text_regions(prob)]
+
+
+def _rows(boxes):
+    """Boxes side by side on one row joined: list of (x0, y0, x1, y1) unions, top to bottom."""
+    rows = []
+    for b in sorted(boxes, key=lambda b: b[0]):
+        h = b[3] - b[1]
+        for r in rows:
+            rh = r[3] - r[1]
+            overlap = min(r[3], b[3]) - max(r[1], b[1])
+            if overlap > 0.5 * min(h, rh) and b[0] - r[2] < 1.5 * max(h, rh) and 0.5 < h / rh < 2:
+                r[:] = [min(r[0], b[0]), min(r[1], b[1]), max(r[2], b[2]), max(r[3], b[3])]
+                break
+        else:
+            rows.append(list(b))
+    return sorted((tuple(r) for r in rows), key=lambda r: (r[1], r[0]))
+
+
+def _columns(boxes):
+    """Narrow boxes (single glyphs, or tall boxes of several) one above the other: (x0, y0, x1, y1) per column."""
+    narrow = sorted((b for b in boxes if (b[2] - b[0]) < 1.8 * (b[3] - b[1])), key=lambda b: b[1])
+    columns = []
+    for b in narrow:
+        cx = (b[0] + b[2]) / 2
+        for col in columns:
+            w = col[2] - col[0]
+            if abs((col[0] + col[2]) / 2 - cx) < 0.6 * max(w, b[2] - b[0]) and b[1] - col[3] < 8 * max(w, b[2] - b[0]):
+                col[:] = [min(col[0], b[0]), col[1], max(col[2], b[2]), max(col[3], b[3])]
+                break
+        else:
+            columns.append(list(b))
+    return [tuple(c) for c in columns if c[3] - c[1] > 3 * (c[2] - c[0])]
+
+
+def _glyph_slots(column):
+    """Ways to cut a stacked column into its 11 glyphs, as lists of 11 boxes, top to bottom.
+
+    Stacked codes are painted at a regular pitch, so the column is cut into
+    equal slots. The detector may have missed a glyph or two at the ends of
+    the stack, or joined a glyph of the line below: the span is also read as
+    9, 10, 12 or 13 glyphs, with the missing slots above or below, or the
+    extra ones left out (the lattice's cost picks the cut).
+    """
+    x0, y0, x1, y1 = column
+    x0, x1 = x0 - 0.15 * (x1 - x0), x1 + 0.15 * (x1 - x0)
+    cuts = []
+    for seen in (11, 10, 12, 9, 13):
+        pitch = (y1 - y0) / seen
+        for first in range(min(0, seen - 11), max(0, seen - 11) + 1):
+            top = y0 + first * pitch
+            cuts.append([(x0, top + k * pitch, x1, top + (k + 1) * pitch) for k in range(11)])
+    return cuts
+
+
+def _candidates(boxes):
+    """(layout, segment boxes) to read: every row, every row over the next, every stack of glyphs."""
+    rows = _rows(boxes)
+    out = [("one_line", [r]) for r in rows if r[2] - r[0] > 2 * (r[3] - r[1])]
+    for a in rows:
+        for b in rows:
+            ha, hb = a[3] - a[1], b[3] - b[1]
+            below = -0.3 * ha <= b[1] - a[3] < 1.2 * ha
+            columns = min(a[2], b[2]) - max(a[0], b[0]) > 0.3 * min(a[2] - a[0], b[2] - b[0])
+            if below and columns and 0.6 < hb / ha < 1.6:
+                out.append(("two_line", [a, b]))
+    for column in _columns(boxes):
+        out += [("stacked", slots) for slots in _glyph_slots(column)]
+    return out
+
+
+def _strip(img, segments):
+    """The segments' crops (grown a little), scaled to one height and put side by side on their background."""
+    from PIL import Image
+
+    height = 48
+    parts = []
+    for x0, y0, x1, y1 in segments:
+        g = 0.12 * (y1 - y0)
+        crop = img.crop((max(0, x0 - g), max(0, y0 - g), min(img.size[0], x1 + g), min(img.size[1], y1 + g)))
+        w = max(1, int(round(crop.size[0] * height / max(crop.size[1], 1))))
+        parts.append(crop.resize((w, height), Image.Resampling.BILINEAR))
+    edge = np.concatenate([np.asarray(p)[[0, -1]].reshape(-1, 3) for p in parts])
+    gap = height // 3
+    out = Image.new("RGB", (sum(p.size[0] for p in parts) + gap * (len(parts) - 1), height),
+                    tuple(int(v) for v in np.median(edge, axis=0)))
+    x = 0
+    for p in parts:
+        out.paste(p, (x, 0))
+        x += p.size[0] + gap
+    return out
+
+
+def _size_type(img, code_box, rows) -> str:
+    """The size-type code: the nearest 4-character row below the code that reads as one."""
+    from kit.vision.iso6346 import normalize
+    from kit.vision.ppocr.reading import line_text
+
+    x0, y0, x1, y1 = code_box
+    below = sorted((r for r in rows if r[1] >= y1 - 0.5 * (r[3] - r[1]) and r[1] - y1 < 3 * (r[3] - r[1])
+                    and min(r[2], x1) - max(r[0], x0) > -0.5 * (r[3] - r[1])), key=lambda r: r[1])
+    for r in below[:2]:
+        text = normalize(line_text(_strip(img, [r]))[0])
+        if _SIZE_TYPE.match(text):
+            return text
+    return ""
+
+
+def _greedy_length(frames) -> int:
+    """Characters of the greedy CTC reading of folded frames (T, 37)."""
+    best = frames.argmax(axis=1)
+    return int(np.sum((best != 0) & np.r_[True, best[1:] != best[:-1]]))
+
+
+def find_codes(image, min_confidence: float = MIN_CONFIDENCE) -> FoundCode:
+    """The container code in a full door or gate image.
+
+    Parameters
+    ----------
+    image : uint8 array (rows, cols, 3) or PIL image
+    min_confidence : float
+        Below it, no code is reported (``code`` '').
+
+    Returns
+    -------
+    FoundCode
+    """
+    from PIL import Image
+
+    img = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
+    if img.size[0] < 16 or img.size[1] < 16:
+        raise InputDataError(f"image of {img.size[0]}x{img.size[1]} px is too small to find a code in")
+    img = img.convert("RGB")
+    found = _find(img, min_confidence)
+    if not found.code:  # faint paint (light on light, dusk): once more with the histogram equalized
+        from PIL import ImageOps
+
+        found = _find(ImageOps.equalize(img), min_confidence)
+    return found
+
+
+def _find(img, min_confidence: float) -> FoundCode:
+    """One pass of :func:`find_codes` over an RGB PIL image."""
+    from kit.vision.ppocr.reading import code_frames, read_lines
+
+    boxes = text_boxes(img)
+    candidates = _candidates(boxes)
+    none = FoundCode("", 0.0, "", "", (), "")
+    if not candidates:
+        return none
+    strips = [_strip(img, seg) for _, seg in candidates]
+    # One quick pass first: only strips of about a code's length are read in full (three shifts, the lattice).
+    keep = [i for i, f in enumerate(code_frames(strips, (0,))) if 8 <= _greedy_length(f) <= 13]
+    if not keep:
+        return none
+    candidates = [candidates[i] for i in keep]
+    readings = read_lines([strips[i] for i in keep])
+    # Least probability given up to make a code: a code read with the line below it pays for every glyph it drops.
+    best = min(range(len(candidates)), key=lambda i: (not readings[i].code, readings[i].path_cost_nats, -readings[i].confidence))
+    r = readings[best]
+    if not r.code or r.confidence < min_confidence:
+        return FoundCode("", float(r.confidence), r.raw, "", (), "")
+    layout, seg = candidates[best]
+    box = (min(s[0] for s in seg), min(s[1] for s in seg), max(s[2] for s in seg), max(s[3] for s in seg))
+    return FoundCode(r.code, float(r.confidence), r.raw, layout, box, _size_type(img, box, _rows(boxes)))
