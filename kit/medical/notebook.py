@@ -29,6 +29,8 @@ EMBEDDED_IMAGE_SIZE = 128  # pixels stored in the embedded DICOM files
 # checked on the urgent studies of the validation and test splits, whose count sets its precision.
 EMBEDDED_PREVALENCE = 0.4
 CACHE_ENV = "KIT_CACHE_DIR"
+# Part of the cache folder's name: a set drawn by an earlier generator is not reused.
+EMBEDDED_VERSION = "v2"
 # Subgroup counts below this are shown as "<10", with no metric (aggregates only).
 SUBGROUP_MIN_CELL = 10
 
@@ -77,7 +79,8 @@ def embedded_dicom_dir(scale: float = 1.0, seed: int = 0, cache_dir=None) -> Pat
 
     n = max(20, int(round(EMBEDDED_STUDIES * scale)))
     root = Path(cache_dir) if cache_dir is not None else cache_root()
-    target = root / f"radiology-synth-n{n}-s{EMBEDDED_IMAGE_SIZE}-p{round(100 * EMBEDDED_PREVALENCE)}-seed{seed}"
+    target = root / (f"radiology-synth-{EMBEDDED_VERSION}-n{n}-s{EMBEDDED_IMAGE_SIZE}-p{round(100 * EMBEDDED_PREVALENCE)}"
+                     f"-seed{seed}")
     if (target / "labels.csv").exists():
         return target
     import shutil
