@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 
-def _one(seed: int, scale: float, n_sites: int, cache: Path, target: float) -> dict:
+def _one(seed: int, scale: float, n_sites: int, cache: Path, target: float, rule: str) -> dict:
     from kit.medical import evaluate, ingest_folder
     from kit.medical import notebook as nbk
     from kit.medical.calibrate import apply_temperature, expected_calibration_error
@@ -47,7 +47,7 @@ def _one(seed: int, scale: float, n_sites: int, cache: Path, target: float) -> d
     t0 = time.perf_counter()
     clf = TriageClassifier(image_size=64, epochs=8, seed=seed, progress=False)
     clf.fit(data.images[tr], y[tr]).calibrate(data.images[va], y[va])
-    clf.set_operating_point(data.images[va], y[va], target)
+    clf.set_operating_point(data.images[va], y[va], target, rule=rule)
     train_s = time.perf_counter() - t0
     z = clf.decision_function(data.images[te])
     auc = evaluate.auroc_bootstrap(y[te], z, n_boot=1000, seed=seed)
@@ -66,6 +66,7 @@ def main(argv=None) -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--n-sites", type=int, default=3)
     parser.add_argument("--target", type=float, default=0.9)
+    parser.add_argument("--rule", default="lower_bound", choices=("lower_bound", "quantile"))
     parser.add_argument("--cache", default=None, help="folder for the generated sets (default: a temporary one)")
     args = parser.parse_args(argv)
     import torch
@@ -75,12 +76,12 @@ def main(argv=None) -> None:
     print(f"peer: MedMNIST v2 PneumoniaMNIST ResNet-18 AUROC 0.944 (28 px) - 0.956 (224 px); band asked 0.85-0.97; "
           f"precision {os.environ.get('KIT_PRECISION', 'default')}")
     for seed in args.seeds:
-        r = _one(seed, args.scale, args.n_sites, cache, args.target)
+        r = _one(seed, args.scale, args.n_sites, cache, args.target, args.rule)
         op = r["op"]
         print(f"seed {seed} (scale {args.scale}, {args.n_sites} sites): AUROC {r['auroc'][0]:.3f} "
               f"({r['auroc'][1]:.3f}-{r['auroc'][2]:.3f}); ECE {r['ece_raw']:.3f} -> {r['ece']:.3f} scaled; "
               f"sensitivity {op['sensitivity']:.3f} ({op['sensitivity_low']:.3f}-{op['sensitivity_high']:.3f}) "
-              f"target {args.target}; specificity {op['specificity']:.3f}; subgroup AUROC min-max {r['spread']}; "
+              f"target {args.target} ({args.rule}); specificity {op['specificity']:.3f}; subgroup AUROC min-max {r['spread']}; "
               f"training {r['train_s']:.0f} s")
 
 
