@@ -113,22 +113,22 @@ def _opacity(rng, mu, x, y, c: _Chest, lung, heart, sx, severity):
     """From a faint nodule (severity 0) to a dense lobar consolidation (1), its edge and texture irregular."""
     oy = rng.uniform(c.lung_y - 0.15, c.lung_y + 0.15)
     ox = sx + rng.uniform(-0.06, 0.06)
-    sigma = (0.035 + 0.055 * severity) * rng.uniform(0.85, 1.15)
+    sigma = (0.04 + 0.05 * severity) * rng.uniform(0.85, 1.15)
     blob = np.exp(-(((x - ox) ** 2 + (y - oy) ** 2) / (2 * sigma**2)))
     texture = 0.8 + 0.2 * np.cos((x - ox) * 90 * rng.uniform(0.7, 1.3)) * np.cos((y - oy) * 80)
-    mu = mu + (0.14 + 0.26 * severity) * blob * texture * (lung | heart)
+    mu = mu + (0.18 + 0.24 * severity) * blob * texture * (lung | heart)
     return mu, (blob > 0.3) & lung
 
 
 def _pneumothorax(rng, mu, x, y, c: _Chest, lung, bone, side, sx, severity):
     """Air between lung and chest wall: a lateral-apical rim, deeper and darker with severity, behind a pleural line."""
-    depth = 0.2 + 0.35 * severity
+    depth = 0.25 + 0.3 * severity
     lateral = (x - sx) * (-1.0 if side == "right" else 1.0)
     rim = lung & ((lateral / c.lung_w) + 0.8 * ((c.lung_y - y) / c.lung_h).clip(0, None) > 1.0 - depth)
-    lucency = 0.65 + 0.35 * severity  # how much of the lung's own density the air replaces
+    lucency = 0.75 + 0.25 * severity  # how much of the lung's own density the air replaces
     mu = np.where(rim, mu + lucency * (0.02 + bone - mu), mu)
     edge = rim & ~np.roll(rim, 2 if side == "left" else -2, axis=1)
-    mu = np.where(edge, mu + 0.03 + 0.09 * severity, mu)
+    mu = np.where(edge, mu + 0.05 + 0.08 * severity, mu)
     return mu, rim
 
 
@@ -138,12 +138,12 @@ def _effusion(rng, mu, x, y, c: _Chest, lung, bone, sx, severity, view):
     if view == "AP":
         top = c.lung_y - c.lung_h
         gradient = np.clip((y - top) / (2 * c.lung_h), 0, 1)
-        veil = (0.1 + 0.12 * severity) * (0.4 + 0.6 * gradient) * rng.uniform(0.85, 1.15)
+        veil = (0.13 + 0.12 * severity) * (0.4 + 0.6 * gradient) * rng.uniform(0.85, 1.15)
         return np.where(lung, mu + veil, mu), lung
-    level = c.lung_y + c.lung_h * (0.68 - 0.3 * severity + rng.uniform(-0.03, 0.03))
+    level = c.lung_y + c.lung_h * (0.62 - 0.27 * severity + rng.uniform(-0.03, 0.03))
     lateral = np.abs(x - sx) / c.lung_w
     fill = lung * _smooth_step(y - (level - 0.10 * lateral**2), 0.008)
-    strength = 0.6 + 0.4 * severity
+    strength = 0.75 + 0.25 * severity
     mu = mu + fill * strength * (0.55 + 0.5 * bone - mu)
     return mu, fill > 0.5
 

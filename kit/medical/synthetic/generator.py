@@ -81,12 +81,12 @@ def _draw_film(rng, patient, positive: bool, severity_beta):
     severity = float(rng.beta(*severity_beta)) if positive else 0.0
     exposure = {"gain": rng.uniform(0.9, 1.1), "gamma": rng.uniform(0.85, 1.15), "noise": rng.uniform(0.8, 1.3)}
     if view == "AP":  # no grid, a lower dose: haze and noise
-        exposure.update(scatter=rng.uniform(0.15, 0.35), noise=exposure["noise"] * 1.6)
+        exposure.update(scatter=rng.uniform(0.1, 0.3), noise=exposure["noise"] * 1.6)
     return view, finding, severity, exposure
 
 
 def _write_studies(out_dir: Path, rng, n_studies, patients, sites, site_scanners, *, image_size, prevalence,
-                   burned_in_fraction, start, label_noise=LABEL_NOISE, severity_beta=(2.5, 1.0)):
+                   burned_in_fraction, start, label_noise=LABEL_NOISE, severity_beta=(3.0, 1.0)):
     """Draw, render and write every good study; returns the label rows and the first file's bytes."""
     n_patients = len(patients)
     rows = []
@@ -161,7 +161,7 @@ def synth_chest_xrays(
     prevalence : float, 0–1
         Expected fraction of studies with an urgent finding (each study is
         positive with this probability; the three findings equally likely,
-        their severity drawn from Beta(2.5, 1): most clear, a tail of subtle ones).
+        their severity drawn from Beta(3, 1): most clear, a tail of subtle ones).
     n_sites : int, 1–5
         Simulated sites; each has two scanners, and scanners differ in
         modality, photometric interpretation, bit depth, transfer syntax,
