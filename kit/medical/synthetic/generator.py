@@ -73,12 +73,12 @@ def _patients(rng, n_studies: int, n_sites: int, start: dt.date) -> list:
     return patients
 
 
-def _draw_film(rng, patient, positive: bool, severity_beta):
+def _draw_film(rng, patient, positive: bool, severity_beta, min_severity: float = 0.0):
     """View, finding, severity and exposure of one film: ``view, finding, severity, exposure``."""
     p_ap = min(0.9, PORTABLE_SHARE[patient["site"] % len(PORTABLE_SHARE)] * (0.4 + patient["age"] / 75))
     view = "AP" if rng.random() < p_ap else "PA"
     finding = FINDINGS[int(rng.integers(0, 3))] if positive else None
-    severity = float(rng.beta(*severity_beta)) if positive else 0.0
+    severity = min_severity + (1 - min_severity) * float(rng.beta(*severity_beta)) if positive else 0.0
     exposure = {"gain": rng.uniform(0.9, 1.1), "gamma": rng.uniform(0.85, 1.15), "noise": rng.uniform(0.8, 1.3)}
     if view == "AP":  # no grid, a lower dose: haze and noise
         exposure.update(scatter=rng.uniform(0.1, 0.3), noise=exposure["noise"] * 1.6)
@@ -86,7 +86,7 @@ def _draw_film(rng, patient, positive: bool, severity_beta):
 
 
 def _write_studies(out_dir: Path, rng, n_studies, patients, sites, site_scanners, *, image_size, prevalence,
-                   burned_in_fraction, start, label_noise=LABEL_NOISE, severity_beta=(3.0, 1.0)):
+                   burned_in_fraction, start, label_noise=LABEL_NOISE, severity_beta=(3.0, 1.0), min_severity=0.0):
     """Draw, render and write every good study; returns the label rows and the first file's bytes."""
     n_patients = len(patients)
     rows = []
@@ -98,7 +98,7 @@ def _write_studies(out_dir: Path, rng, n_studies, patients, sites, site_scanners
         scanner = site_scanners[site_idx][int(rng.integers(0, 2))]
         positive = bool(rng.random() < prevalence)
         flipped = bool(rng.random() < label_noise)
-        view, finding, severity, exposure = _draw_film(rng, patient, positive, severity_beta)
+        view, finding, severity, exposure = _draw_film(rng, patient, positive, severity_beta, min_severity)
         image, _ = render_chest(rng, image_size, finding, severity=severity, age_years=patient["age"],
                                 sex=patient["sex"], view=view)
         burned = bool(rng.random() < burned_in_fraction)
@@ -143,6 +143,7 @@ def synth_chest_xrays(
     burned_in_fraction: float = 0.0,
     n_broken: int = 0,
     label_noise: float = LABEL_NOISE,
+    min_severity: float = 0.0,
     start_date: str = "2024-01-01",
     seed: int = 0,
 ) -> pd.DataFrame:
@@ -175,6 +176,9 @@ def synth_chest_xrays(
         Probability that a study's ``label`` disagrees with its film (a missed or
         over-called finding, as single-reader labels have); ``finding`` and
         ``severity`` always describe the film, ``label_flipped`` marks these studies.
+    min_severity : float, 0–1
+        Floor of the findings' severity (drawn in ``[min_severity, 1]``): 0 for
+        the full range, higher for an easier set (a pipeline test, a first look).
     n_broken : int
         Extra broken files mixed in (truncated, zero-byte, not DICOM, no
         pixels, absurd size, undecodable, in turn).
@@ -198,6 +202,8 @@ def synth_chest_xrays(
     (['StudyInstanceUID', 'age_years', 'burned_in', 'file'], 6)
     """
     _check_arguments(n_studies, image_size, prevalence, n_sites, burned_in_fraction, n_broken, label_noise)
+    if not 0.0 <= min_severity <= 1.0:
+        raise ParameterError(f"min_severity must be between 0 and 1, got {min_severity}")
     out_dir = Path(out_dir)
     rng = np.random.default_rng(seed)
     start = dt.date.fromisoformat(start_date)
@@ -206,7 +212,8 @@ def synth_chest_xrays(
     patients = _patients(rng, n_studies, n_sites, start)
     rows, first_good = _write_studies(out_dir, rng, n_studies, patients, sites, site_scanners,
                                       image_size=image_size, prevalence=prevalence,
-                                      burned_in_fraction=burned_in_fraction, start=start, label_noise=label_noise)
+                                      burned_in_fraction=burned_in_fraction, start=start, label_noise=label_noise,
+                                      min_severity=min_severity)
     broken = _write_broken_files(out_dir, rng, n_broken, sites, first_good)
     labels = pd.DataFrame(rows)
     with atomic_path(out_dir / "labels.csv") as tmp:
