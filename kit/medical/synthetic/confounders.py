@@ -40,9 +40,9 @@ def age_changes(rng, x, y, lungs, size: int, age_years: float):
     from scipy.ndimage import gaussian_filter
 
     a = _age_factor(age_years)
-    fine = gaussian_filter(rng.normal(0, 1, (size, size)).astype(np.float32), sigma=max(size / 110, 0.6))
+    fine = gaussian_filter(rng.normal(0, 1, (size, size)).astype(np.float32), sigma=max(size / 64, 0.6))
     fine = fine / (np.abs(fine).max() + 1e-6)
-    add = np.where(lungs, (0.01 + 0.05 * a) * fine, 0.0)
+    add = np.where(lungs, (0.01 + 0.04 * a) * fine, 0.0)
     n_granulomas = int(rng.poisson(0.2 + 2.0 * a))
     ys, xs = np.nonzero(lungs)
     for _ in range(n_granulomas if len(ys) else 0):

@@ -79,7 +79,7 @@ def _draw_film(rng, patient, positive: bool, severity_beta, min_severity: float 
     view = "AP" if rng.random() < p_ap else "PA"
     finding = FINDINGS[int(rng.integers(0, 3))] if positive else None
     severity = min_severity + (1 - min_severity) * float(rng.beta(*severity_beta)) if positive else 0.0
-    exposure = {"gain": rng.uniform(0.9, 1.1), "gamma": rng.uniform(0.85, 1.15), "noise": rng.uniform(0.8, 1.3)}
+    exposure = {"gain": rng.uniform(0.9, 1.1), "gamma": rng.uniform(0.85, 1.15), "noise": rng.uniform(0.8, 1.15)}
     if view == "AP":  # no grid, a lower dose: haze and noise
         exposure.update(scatter=rng.uniform(0.1, 0.3), noise=exposure["noise"] * 1.6)
     return view, finding, severity, exposure
