@@ -37,7 +37,8 @@ def _one(seed: int, scale: float, n_sites: int, cache: Path, target: float, rule
 
         folder = cache / f"sites{n_sites}-scale{scale}-seed{seed}"
         if not (folder / "labels.csv").exists():
-            synth_chest_xrays(folder, n_studies=int(round(nbk.EMBEDDED_STUDIES * scale)), prevalence=nbk.EMBEDDED_PREVALENCE,
+            synth_chest_xrays(folder, n_studies=int(round(nbk.EMBEDDED_STUDIES * scale)),
+                              prevalence=nbk.EMBEDDED_PREVALENCE,
                               n_sites=n_sites, seed=seed)
     data = ingest_folder(folder, image_size=64)
     labels = read_labels(folder / "labels.csv")
@@ -81,7 +82,8 @@ def main(argv=None) -> None:
         print(f"seed {seed} (scale {args.scale}, {args.n_sites} sites): AUROC {r['auroc'][0]:.3f} "
               f"({r['auroc'][1]:.3f}-{r['auroc'][2]:.3f}); ECE {r['ece_raw']:.3f} -> {r['ece']:.3f} scaled; "
               f"sensitivity {op['sensitivity']:.3f} ({op['sensitivity_low']:.3f}-{op['sensitivity_high']:.3f}) "
-              f"target {args.target} ({args.rule}); specificity {op['specificity']:.3f}; subgroup AUROC min-max {r['spread']}; "
+              f"target {args.target} ({args.rule}); specificity {op['specificity']:.3f}; "
+              f"subgroup AUROC min-max {r['spread']}; "
               f"training {r['train_s']:.0f} s")
 
 

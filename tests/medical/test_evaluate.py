@@ -91,7 +91,8 @@ def test_lower_bound_threshold_meets_the_target_on_new_data_most_of_the_time():
         k = int((s_val[y_val == 1] >= thr).sum())
         assert wilson_interval(k, int(y_val.sum()))[0] >= target  # the rule's promise on validation...
         assert wilson_interval(k - 1, int(y_val.sum()))[0] < target  # ...and the highest threshold keeping it
-        op, op_q = (operating_point_metrics(y_te, s_te, t) for t in (thr, threshold_at_sensitivity(y_val, s_val, target)))
+        thr_q = threshold_at_sensitivity(y_val, s_val, target)
+        op, op_q = (operating_point_metrics(y_te, s_te, t) for t in (thr, thr_q))
         above.append(op["sensitivity"] >= target)
         above_quantile.append(op_q["sensitivity"] >= target)
         spec_cost.append(op_q["specificity"] - op["specificity"])

@@ -16,7 +16,8 @@ def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pacs")
     # The easier end of the set (no subtle findings, clean labels): this tests the pipeline, not the set's
     # difficulty (benchmarks/medical_synthetic_difficulty.py and notebook 05's floors measure that).
-    synth_chest_xrays(folder, n_studies=1000, image_size=128, prevalence=0.4, seed=21, min_severity=0.6, label_noise=0.0)
+    synth_chest_xrays(folder, n_studies=1000, image_size=128, prevalence=0.4, seed=21, min_severity=0.6,
+                      label_noise=0.0)
     data = ingest_folder(folder, image_size=64)
     y = attach_labels(data.table, read_labels(folder / "labels.csv"))
     split = split_by_patient(data.table, fractions=(0.6, 0.2, 0.2), seed=21)
