@@ -55,8 +55,9 @@ def _model_section(model: dict, g) -> list[str]:
         f"{'trained ' if pre else ''}parameters, {how}",
         *(_pretrained_lines(pre) if pre else []),
         f"- Calibration: temperature scaling on the validation split, T = {_fmt(g('temperature'))}.",
-        f"- Operating point: sensitivity {_fmt(g('target_sensitivity'), 2)} on the validation split, "
-        f"probability threshold {_fmt(g('threshold'))}.",
+        f"- Operating point: sensitivity {_fmt(g('target_sensitivity'), 2)} on the validation split"
+        + (" at the lower end of its 95 % Wilson interval" if g("operating_rule") == "lower_bound" else "")
+        + f", probability threshold {_fmt(g('threshold'))}.",
         "",
     ]
 
@@ -87,6 +88,7 @@ def _metrics_section(g) -> list[str]:
         f"| PPV at prevalence {_fmt(g('prevalence'), 2)} | {_fmt(g('ppv'))} | |",
         f"| PPV at prevalence 0.10 | {_fmt(g('ppv_at_10pct_prevalence'))} | |",
         f"| int8 ONNX AUROC | {_fmt(g('int8_auroc'))} | |",
+        f"| ECE, 10 bins (before temperature scaling) | {_fmt(g('ece'))} ({_fmt(g('ece_uncalibrated'))}) | |",
         "",
         f"AUROC {_fmt(g('auroc'))} (95 % CI {_fmt(g('auroc_ci_low'))}–{_fmt(g('auroc_ci_high'))}).",
         "",

@@ -117,6 +117,51 @@ def threshold_at_sensitivity(labels, scores, target: float) -> float:
     return round(float(np.quantile(pos, 1 - target)), 12)
 
 
+OPERATING_RULES = ("lower_bound", "quantile")
+
+
+def threshold_at_sensitivity_bound(labels, scores, target: float, level: float = 0.95) -> float:
+    """The highest threshold at which the validation sensitivity's Wilson lower bound is at least ``target``.
+
+    :func:`threshold_at_sensitivity` meets the target only on average: on a
+    test split of the same size the sensitivity falls below it about half the
+    time, by the sampling error of both splits. Asking the lower end of the
+    validation sensitivity's ``level`` Wilson interval to reach the target
+    instead buys that margin with specificity, more of it the fewer urgent
+    studies validation has. When even flagging every urgent validation study
+    cannot reach it, the threshold is the lowest urgent score (all flagged).
+
+    Examples
+    --------
+    >>> scores = np.r_[np.linspace(0, 1, 200), np.linspace(-1, 0.5, 200)]
+    >>> labels = np.r_[np.ones(200), np.zeros(200)]
+    >>> t = threshold_at_sensitivity_bound(labels, scores, 0.9)
+    >>> sens = float((scores[labels == 1] >= t).mean())
+    >>> round(sens, 3), wilson_interval(round(sens * 200), 200)[0] >= 0.9
+    (0.945, True)
+    """
+    if not 0 < target < 1:
+        raise ParameterError(f"target_sensitivity must be between 0 and 1 (e.g. 0.9), got {target}")
+    y, s = _arrays(labels, scores)
+    pos = np.sort(s[y == 1])[::-1]
+    if len(pos) == 0:
+        raise InputDataError("no urgent (label 1) studies in the validation split; cannot set the operating point")
+    n = len(pos)
+    lows = np.array([wilson_interval(k, n, level)[0] for k in range(1, n + 1)])
+    ok = np.nonzero(lows >= target)[0]
+    k = int(ok[0]) + 1 if len(ok) else n
+    return float(pos[k - 1])  # exactly a score: rounding could unflag that study
+
+
+def operating_threshold(labels, scores, target: float, rule: str = "lower_bound", level: float = 0.95) -> float:
+    """Threshold at ``target`` sensitivity by ``rule``: ``"lower_bound"`` (Wilson, ``level``) or ``"quantile"``."""
+    if rule == "lower_bound":
+        return threshold_at_sensitivity_bound(labels, scores, target, level)
+    if rule == "quantile":
+        return threshold_at_sensitivity(labels, scores, target)
+    raise ParameterError(f"operating_rule must be one of {', '.join(OPERATING_RULES)}, got {rule!r}")
+
+
 def wilson_interval(k: int, n: int, level: float = 0.95):
     """Wilson score interval for a proportion ``k / n``.
 

@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from kit.errors import InputDataError, ParameterError
 from kit.medical.augment import default_augmentation
 from kit.medical.calibrate import apply_temperature, fit_temperature
-from kit.medical.evaluate import auroc, threshold_at_sensitivity
+from kit.medical.evaluate import auroc, operating_threshold
 from kit.medical.model import ARCHITECTURES, build_model
 
 CHECKPOINT_FORMAT = "kit.medical.TriageClassifier/1"
@@ -230,9 +230,16 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         self.temperature_ = fit_temperature(self.decision_function(X_val), y_val)
         return self
 
-    def set_operating_point(self, X_val, y_val, target_sensitivity: float):
-        """Set ``threshold_`` so that the sensitivity on the validation images is ``target_sensitivity``."""
-        self.logit_threshold_ = threshold_at_sensitivity(y_val, self.decision_function(X_val), target_sensitivity)
+    def set_operating_point(self, X_val, y_val, target_sensitivity: float, rule: str = "quantile"):
+        """Set ``threshold_`` at ``target_sensitivity`` on the validation images.
+
+        ``rule="quantile"``: the validation sensitivity is the target;
+        ``"lower_bound"``: its 95 % Wilson lower bound is (a margin for sampling error,
+        see :func:`kit.medical.evaluate.threshold_at_sensitivity_bound`).
+        """
+        z = self.decision_function(X_val)
+        self.logit_threshold_ = operating_threshold(y_val, z, target_sensitivity, rule)
+        self.operating_rule_ = rule
         self.threshold_ = float(apply_temperature(self.logit_threshold_, self.temperature_))
         self.target_sensitivity_ = float(target_sensitivity)
         from kit.medical.bench_sample import pick  # kit bench's fixed sample, written by save()
@@ -263,6 +270,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             "threshold": self.threshold_,
             "logit_threshold": self.logit_threshold_,
             "target_sensitivity": getattr(self, "target_sensitivity_", None),
+            "operating_rule": getattr(self, "operating_rule_", None),
             "history": self.history_,
         }
         with atomic_path(path) as tmp:
@@ -294,6 +302,8 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         clf.logit_threshold_ = float(state["logit_threshold"])
         if state.get("target_sensitivity") is not None:
             clf.target_sensitivity_ = float(state["target_sensitivity"])
+        if state.get("operating_rule") is not None:
+            clf.operating_rule_ = str(state["operating_rule"])
         clf.history_ = list(state.get("history") or [])
         clf.classes_ = np.array([0, 1])
         return clf

@@ -80,6 +80,30 @@ def test_threshold_gives_target_sensitivity_on_new_data():
     assert misses.std() == pytest.approx(sd, rel=0.2)
 
 
+def test_lower_bound_threshold_meets_the_target_on_new_data_most_of_the_time():
+    from kit.medical.evaluate import operating_threshold, threshold_at_sensitivity_bound
+
+    target, above, above_quantile, spec_cost = 0.9, [], [], []
+    for seed in range(200):
+        y_val, s_val = _scores(n=600, separation=2, seed=seed)
+        y_te, s_te = _scores(n=600, separation=2, seed=10_000 + seed)
+        thr = threshold_at_sensitivity_bound(y_val, s_val, target)
+        k = int((s_val[y_val == 1] >= thr).sum())
+        assert wilson_interval(k, int(y_val.sum()))[0] >= target  # the rule's promise on validation...
+        assert wilson_interval(k - 1, int(y_val.sum()))[0] < target  # ...and the highest threshold keeping it
+        thr_q = threshold_at_sensitivity(y_val, s_val, target)
+        op, op_q = (operating_point_metrics(y_te, s_te, t) for t in (thr, thr_q))
+        above.append(op["sensitivity"] >= target)
+        above_quantile.append(op_q["sensitivity"] >= target)
+        spec_cost.append(op_q["specificity"] - op["specificity"])
+    # ~180 urgent per split: the plain quantile is met about half the time, the lower bound almost always.
+    assert np.mean(above) >= 0.9 and 0.35 <= np.mean(above_quantile) <= 0.65
+    assert np.mean(spec_cost) > 0  # paid for in specificity
+    assert operating_threshold(y_val, s_val, target, rule="quantile") == threshold_at_sensitivity(y_val, s_val, target)
+    with pytest.raises(ParameterError, match="operating_rule"):
+        operating_threshold(y_val, s_val, target, rule="youden")
+
+
 def test_threshold_refuses_bad_target_and_no_positives():
     with pytest.raises(ParameterError, match="target_sensitivity"):
         threshold_at_sensitivity([0, 1], [0.1, 0.9], 1.2)

@@ -3,8 +3,14 @@
 The anatomy is a few analytic shapes: torso and neck (soft tissue), two
 lungs above the diaphragm domes with smooth random vessel markings, the
 mediastinum and heart, spine, ribs and clavicles. A finding changes one
-lung: a large opacity, a pneumothorax-like rim without markings and with a
-pleural line, or an effusion filling the costophrenic angle with a meniscus.
+lung: an opacity (from a small faint nodule to a lobar consolidation), a
+pneumothorax (a lucent rim without markings behind a pleural line), or an
+effusion (from a blunted costophrenic angle to a meniscus; on a supine AP
+film a veil over the hemithorax, since the fluid layers behind the lung).
+``severity`` (0–1) sets how large and dense the finding is, so some are as
+subtle as the ones readers miss. The patient's age, sex and the view add
+the normal look-alikes of :mod:`~kit.medical.synthetic.confounders`, and an
+AP (portable) film is magnified, shallower in inspiration and rotated.
 """
 from __future__ import annotations
 
@@ -15,9 +21,10 @@ from scipy.ndimage import gaussian_filter
 
 from kit.errors import ParameterError
 
-__all__ = ["FINDINGS", "render_chest"]
+__all__ = ["FINDINGS", "VIEWS", "render_chest"]
 
 FINDINGS = ("opacity", "pneumothorax", "effusion")
+VIEWS = ("PA", "AP")
 
 
 class _Chest(NamedTuple):
@@ -34,10 +41,13 @@ def _smooth_step(x, width):
     return 0.5 * (1.0 + np.tanh(x / max(width, 1e-6)))
 
 
-def _draw_chest(rng: np.random.Generator) -> _Chest:
-    cx = 0.5 + rng.normal(0, 0.015)
+def _draw_chest(rng: np.random.Generator, view: str = "PA", age_years: float = 45.0) -> _Chest:
+    # A bedside AP film: the patient is rotated and breathes in less; the elderly are often hyperinflated.
+    cx = 0.5 + rng.normal(0, 0.03 if view == "AP" else 0.015)
     lung_w = rng.uniform(0.15, 0.19)
-    lung_h = rng.uniform(0.27, 0.33)
+    inspiration = rng.uniform(0.86, 0.95) if view == "AP" else 1.0
+    inflation = 1.0 + 0.06 * float(np.clip((age_years - 50) / 40, 0, 1)) * rng.random()
+    lung_h = rng.uniform(0.27, 0.33) * inspiration * inflation
     lung_y = rng.uniform(0.43, 0.48)
     gap = rng.uniform(0.17, 0.21)
     return _Chest(cx, lung_w, lung_h, lung_y, gap)
@@ -74,11 +84,12 @@ def _soft_tissue_and_lungs(rng, x, y, size, c: _Chest):
     return mu, body, dome, side_masks
 
 
-def _add_heart(rng, mu, x, y, dome, c: _Chest):
-    """Mediastinum and heart; returns ``mu`` and the heart mask."""
-    mediastinum = (np.abs(x - c.cx) < 0.06 + 0.05 * np.clip((y - 0.2) / 0.5, 0, 1)) & (y > 0.08) & (y < dome + 0.02)
+def _add_heart(rng, mu, x, y, dome, c: _Chest, magnification: float = 1.0):
+    """Mediastinum and heart (``magnification`` > 1 on an AP film: the heart is far from the detector)."""
+    mediastinum = (np.abs(x - c.cx) < (0.06 + 0.05 * np.clip((y - 0.2) / 0.5, 0, 1)) * magnification) & (y > 0.08) & (
+        y < dome + 0.02)
     heart_c = (c.cx + rng.uniform(0.03, 0.06), c.lung_y + c.lung_h * rng.uniform(0.45, 0.6))
-    heart_r = (rng.uniform(0.12, 0.16), rng.uniform(0.10, 0.13))
+    heart_r = (rng.uniform(0.12, 0.16) * magnification, rng.uniform(0.10, 0.13) * magnification)
     heart = ((x - heart_c[0]) / heart_r[0]) ** 2 + ((y - heart_c[1]) / heart_r[1]) ** 2 < 1.0
     return np.where(mediastinum | heart, 0.64, mu), heart
 
@@ -98,39 +109,88 @@ def _bones(rng, x, y, body, dome, c: _Chest):
     return bone + np.where(clavicle & (dx > 0.03) & (dx < 0.3), 0.15, 0.0)
 
 
-def _add_finding(rng, mu, x, y, finding, c: _Chest, side_masks, heart, bone):
+def _opacity(rng, mu, x, y, c: _Chest, lung, heart, sx, severity):
+    """From a faint nodule (severity 0) to a dense lobar consolidation (1), its edge and texture irregular."""
+    oy = rng.uniform(c.lung_y - 0.15, c.lung_y + 0.15)
+    ox = sx + rng.uniform(-0.06, 0.06)
+    sigma = (0.04 + 0.05 * severity) * rng.uniform(0.85, 1.15)
+    blob = np.exp(-(((x - ox) ** 2 + (y - oy) ** 2) / (2 * sigma**2)))
+    texture = 0.8 + 0.2 * np.cos((x - ox) * 90 * rng.uniform(0.7, 1.3)) * np.cos((y - oy) * 80)
+    mu = mu + (0.18 + 0.24 * severity) * blob * texture * (lung | heart)
+    return mu, (blob > 0.3) & lung
+
+
+def _pneumothorax(rng, mu, x, y, c: _Chest, lung, bone, side, sx, severity):
+    """Air between lung and chest wall: a lateral-apical rim, deeper and darker with severity, behind a pleural line."""
+    depth = 0.25 + 0.3 * severity
+    lateral = (x - sx) * (-1.0 if side == "right" else 1.0)
+    rim = lung & ((lateral / c.lung_w) + 0.8 * ((c.lung_y - y) / c.lung_h).clip(0, None) > 1.0 - depth)
+    lucency = 0.75 + 0.25 * severity  # how much of the lung's own density the air replaces
+    mu = np.where(rim, mu + lucency * (0.02 + bone - mu), mu)
+    edge = rim & ~np.roll(rim, 2 if side == "left" else -2, axis=1)
+    mu = np.where(edge, mu + 0.05 + 0.08 * severity, mu)
+    return mu, rim
+
+
+def _effusion(rng, mu, x, y, c: _Chest, lung, bone, sx, severity, view):
+    """Upright (PA): fluid in the costophrenic angle under a meniscus, from a blunted angle (0) to a
+    third of the hemithorax (1). Supine (AP): the fluid layers behind the lung, a veil densest at the base."""
+    if view == "AP":
+        top = c.lung_y - c.lung_h
+        gradient = np.clip((y - top) / (2 * c.lung_h), 0, 1)
+        veil = (0.13 + 0.12 * severity) * (0.4 + 0.6 * gradient) * rng.uniform(0.85, 1.15)
+        return np.where(lung, mu + veil, mu), lung
+    level = c.lung_y + c.lung_h * (0.62 - 0.27 * severity + rng.uniform(-0.03, 0.03))
+    lateral = np.abs(x - sx) / c.lung_w
+    fill = lung * _smooth_step(y - (level - 0.10 * lateral**2), 0.008)
+    strength = 0.75 + 0.25 * severity
+    mu = mu + fill * strength * (0.55 + 0.5 * bone - mu)
+    return mu, fill > 0.5
+
+
+def _add_finding(rng, mu, x, y, finding, c: _Chest, side_masks, heart, bone, severity=1.0, view="PA"):
     """Change one lung for ``finding``; returns ``mu`` and the finding's mask (all False when none)."""
-    mask = np.zeros(x.shape, dtype=bool)
     side = "right" if rng.random() < 0.5 else "left"
     lung = side_masks[side]
     sx = c.cx - c.gap if side == "right" else c.cx + c.gap
     if finding == "opacity":
-        oy = rng.uniform(c.lung_y - 0.12, c.lung_y + 0.15)
-        ox = sx + rng.uniform(-0.05, 0.05)
-        sigma = rng.uniform(0.06, 0.09)
-        blob = np.exp(-(((x - ox) ** 2 + (y - oy) ** 2) / (2 * sigma**2)))
-        mu = mu + 0.38 * blob * (lung | heart)
-        mask = (blob > 0.3) & lung
-    elif finding == "pneumothorax":
-        # Air between lung and chest wall: the lateral-apical rim of one lung loses its markings.
-        depth = rng.uniform(0.35, 0.55)
-        lateral = (x - sx) * (-1.0 if side == "right" else 1.0)
-        rim = lung & ((lateral / c.lung_w) + 0.8 * ((c.lung_y - y) / c.lung_h).clip(0, None) > 1.0 - depth)
-        mu = np.where(rim, 0.01 + 0.3 * bone, mu)
-        edge = rim & ~np.roll(rim, 2 if side == "left" else -2, axis=1)
-        mu = np.where(edge, mu + 0.12, mu)
-        mask = rim
-    elif finding == "effusion":
-        # Fluid fills the costophrenic angle with a meniscus rising laterally.
-        level = c.lung_y + c.lung_h * rng.uniform(0.35, 0.55)
-        lateral = np.abs(x - sx) / c.lung_w
-        fluid = lung & (y > level - 0.10 * lateral**2)
-        mu = np.where(fluid, 0.55 + 0.5 * bone, mu)
-        mask = fluid
-    return mu, mask
+        return _opacity(rng, mu, x, y, c, lung, heart, sx, severity)
+    if finding == "pneumothorax":
+        return _pneumothorax(rng, mu, x, y, c, lung, bone, side, sx, severity)
+    if finding == "effusion":
+        return _effusion(rng, mu, x, y, c, lung, bone, sx, severity, view)
+    return mu, np.zeros(x.shape, dtype=bool)
 
 
-def render_chest(rng: np.random.Generator, size: int = 128, finding: str | None = None):
+def _look_alikes(rng, x, y, size, c: _Chest, lungs, age_years, sex, view):
+    """The normal look-alikes of findings this patient's film shows (attenuation to add)."""
+    from kit.medical.synthetic import confounders as cf
+
+    layer = cf.age_changes(rng, x, y, lungs, size, age_years)
+    if sex == "F":
+        layer = layer + cf.breast_shadows(rng, x, y, c.cx, c.lung_y, c.lung_h)
+    if view == "AP":
+        layer = layer + cf.scapulae(rng, x, y, c.cx, c.lung_y)
+    if rng.random() < (0.85 if view == "AP" else 0.06):
+        layer = layer + cf.overlying_devices(rng, x, y, c.cx, c.lung_y)
+    if rng.random() < (0.3 if view == "AP" else 0.03):
+        layer = layer + cf.skin_fold(rng, x, y, c.cx, c.lung_y, c.lung_h)
+    return layer
+
+
+def _check_render(finding, severity, view, sex):
+    if finding not in (None, *FINDINGS):
+        raise ParameterError(f"finding must be None or one of {', '.join(FINDINGS)}, got {finding!r}")
+    if not 0.0 <= severity <= 1.0:
+        raise ParameterError(f"severity must be between 0 (subtle) and 1 (obvious), got {severity}")
+    if view not in VIEWS:
+        raise ParameterError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+    if sex not in ("F", "M"):
+        raise ParameterError(f"sex must be 'F' or 'M', got {sex!r}")
+
+
+def render_chest(rng: np.random.Generator, size: int = 128, finding: str | None = None, *, severity: float = 1.0,
+                 age_years: float = 45.0, sex: str = "M", view: str = "PA"):
     """Draw one frontal chest radiograph (white = dense) and the finding's mask.
 
     Parameters
@@ -138,6 +198,15 @@ def render_chest(rng: np.random.Generator, size: int = 128, finding: str | None 
     rng : numpy.random.Generator
     size : int, pixels
     finding : {None, "opacity", "pneumothorax", "effusion"}
+    severity : float, 0–1
+        Size and density of the finding: 0 is as subtle as a reader may miss, 1 obvious.
+    age_years : float
+        Older lungs have coarser markings, calcified granulomas and hyperinflation.
+    sex : {"M", "F"}
+        Women's films carry breast shadows over the lower zones.
+    view : {"PA", "AP"}
+        AP: a bedside portable film (magnified heart, shallow inspiration, rotation,
+        scapulae over the lungs, ECG leads and lines, skin folds; a supine effusion is a veil).
 
     Returns
     -------
@@ -151,15 +220,16 @@ def render_chest(rng: np.random.Generator, size: int = 128, finding: str | None 
     >>> img.shape, img.dtype, bool(mask.any())
     ((64, 64), dtype('float32'), True)
     """
-    if finding not in (None, *FINDINGS):
-        raise ParameterError(f"finding must be None or one of {', '.join(FINDINGS)}, got {finding!r}")
+    _check_render(finding, severity, view, sex)
     y, x = np.mgrid[0:size, 0:size].astype(np.float32) / np.float32(size - 1)
     px = 1.0 / size
-    chest = _draw_chest(rng)
+    chest = _draw_chest(rng, view, age_years)
     mu, body, dome, side_masks = _soft_tissue_and_lungs(rng, x, y, size, chest)
-    mu, heart = _add_heart(rng, mu, x, y, dome, chest)
+    mu, heart = _add_heart(rng, mu, x, y, dome, chest, rng.uniform(1.1, 1.25) if view == "AP" else 1.0)
     bone = _bones(rng, x, y, body, dome, chest)
     mu = mu + bone
-    mu, mask = _add_finding(rng, mu, x, y, finding, chest, side_masks, heart, bone)
-    mu = gaussian_filter(mu, sigma=max(0.6 * px * size / 128, 0.4))
+    # Drawn before the finding, so a film with and without it differ only by the finding (same seed).
+    layer = _look_alikes(rng, x, y, size, chest, side_masks["right"] | side_masks["left"], age_years, sex, view)
+    mu, mask = _add_finding(rng, mu, x, y, finding, chest, side_masks, heart, bone, severity, view)
+    mu = gaussian_filter(mu + layer, sigma=max(0.6 * px * size / 128, 0.4))
     return np.clip(mu, 0.0, 1.0).astype(np.float32), mask

@@ -78,11 +78,22 @@ def _has_rle_plugin() -> bool:
     return _RLE_PLUGIN
 
 
-def _stored_pixels(rng, image, scanner, patient, burned_in):
-    """Scanner noise, burned-in text and the stored integers: ``stored, modality_top, intercept``."""
+def _exposed(rng, image, scanner, exposure):
+    """The film this exposure gives: scatter haze (contrast loss), gain, gamma and quantum noise."""
+    from scipy.ndimage import gaussian_filter
+
+    e = {"scatter": 0.0, "gain": 1.0, "gamma": 1.0, "noise": 1.0, **(exposure or {})}
+    img = np.clip(image, 0, 1)
+    if e["scatter"] > 0:  # no grid at the bedside: scattered photons add a smooth haze
+        img = (1 - e["scatter"]) * img + e["scatter"] * gaussian_filter(img, sigma=img.shape[0] / 8)
+    shown = np.clip(img * e["gain"], 0, 1) ** (scanner["gamma"] * e["gamma"])
+    return np.clip(shown + rng.normal(0, scanner["noise"] * e["noise"], shown.shape), 0, 1)
+
+
+def _stored_pixels(rng, image, scanner, patient, burned_in, exposure=None):
+    """Exposure, scanner noise, burned-in text and the stored integers: ``stored, modality_top, intercept``."""
     top = 2 ** scanner["bits"] - 1
-    shown = np.clip(image, 0, 1) ** scanner["gamma"]
-    noisy = np.clip(shown + rng.normal(0, scanner["noise"], shown.shape), 0, 1)
+    noisy = _exposed(rng, image, scanner, exposure)
     if burned_in:
         noisy = _burn_text(noisy, f"{patient['name'].replace('^', ' ')} {patient['id']}")
     stored_display = noisy if scanner["photometric"] == "MONOCHROME2" else 1.0 - noisy
@@ -144,7 +155,7 @@ def _describe_patient(ds, patient, site):
     ds.PatientTelephoneNumbers = patient["phone"]
 
 
-def _describe_exposure(ds, rng, scanner, patient, study_uid, series_uid, burned_in):
+def _describe_exposure(ds, rng, scanner, patient, study_uid, series_uid, burned_in, view="PA"):
     """Body part, device, exposure, study and series numbering, comments, requests and references."""
     from pydicom.dataset import Dataset
     from pydicom.sequence import Sequence
@@ -152,8 +163,10 @@ def _describe_exposure(ds, rng, scanner, patient, study_uid, series_uid, burned_
     ds.BodyPartExamined = "CHEST"
     ds.DeviceSerialNumber = scanner["serial"]
     ds.SoftwareVersions = "VA20"
-    ds.ProtocolName = "THORAX PA"
-    ds.ViewPosition = "PA"
+    ds.ProtocolName = "THORAX PA" if view == "PA" else "THORAX AP LIT"
+    ds.ViewPosition = view
+    if view == "AP":
+        ds.StudyDescription, ds.SeriesDescription = "THORAX AP", "Thorax AP au lit"
     ds.KVP = f"{rng.uniform(110, 130):.0f}"
     ds.ExposureTime = int(rng.integers(4, 20))
     ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
@@ -209,7 +222,7 @@ def _private_overlay_and_syntax(ds, scanner, site, patient, size, stored):
         ds.file_meta.TransferSyntaxUID = ts
 
 
-def make_dataset(rng, image, *, scanner, site, study_date, patient, burned_in=False):
+def make_dataset(rng, image, *, scanner, site, study_date, patient, burned_in=False, view="PA", exposure=None):
     """Wrap a [0, 1] image (white = dense) in a plausible CR or DX data set for ``scanner``.
 
     Parameters
@@ -227,6 +240,11 @@ def make_dataset(rng, image, *, scanner, site, study_date, patient, burned_in=Fa
         ``name, id, sex, age, birth, cin, address, phone``.
     burned_in : bool
         Paint the patient's name and ID into the pixels (Burned In Annotation YES).
+    view : {"PA", "AP"}
+        View Position; AP films are described as bedside (portable) films.
+    exposure : dict, optional
+        This film's ``scatter`` (0–1 haze fraction), ``gain``, ``gamma`` and ``noise``
+        (multipliers of the scanner's own); None for the scanner's nominal exposure.
 
     Returns
     -------
@@ -235,12 +253,12 @@ def make_dataset(rng, image, *, scanner, site, study_date, patient, burned_in=Fa
     """
     from pydicom.dataset import Dataset
 
-    stored, modality_top, intercept = _stored_pixels(rng, image, scanner, patient, burned_in)
+    stored, modality_top, intercept = _stored_pixels(rng, image, scanner, patient, burned_in, exposure)
     ds = Dataset()
     study_uid, series_uid = _identify(ds, rng, scanner, site)
     _describe_study(ds, rng, scanner, site, study_date)
     _describe_patient(ds, patient, site)
-    _describe_exposure(ds, rng, scanner, patient, study_uid, series_uid, burned_in)
+    _describe_exposure(ds, rng, scanner, patient, study_uid, series_uid, burned_in, view)
     _describe_pixels(ds, scanner, image.shape[0], stored, modality_top, intercept)
     _private_overlay_and_syntax(ds, scanner, site, patient, image.shape[0], stored)
     return ds
