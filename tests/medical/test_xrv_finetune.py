@@ -1,7 +1,4 @@
 """An urgent head fine-tuned on torchxrayvision features: trains, stays frozen where it should, saves, and reports."""
-import importlib.util
-import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -139,19 +136,6 @@ def test_model_card_names_the_weights(fitted):
     assert "torchxrayvision `densenet121-res224-all`" in card and "fine-tuned (head)" in card
     assert "NIH ChestX-ray14, PadChest, CheXpert" in card and "Apache-2.0" in card and "Cohen" in card
     assert "trained from scratch" not in card
-
-
-def test_notebook_patch_applies_once():
-    spec = importlib.util.spec_from_file_location("nb05_open_weights", Path("tools/nb05_open_weights.py").resolve())
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    nb = json.loads(tool.DEFAULT.read_text())
-    once = tool.patch(json.loads(json.dumps(nb)))
-    twice = tool.patch(json.loads(json.dumps(once)))
-    assert once == twice and len(once["cells"]) == len(nb["cells"]) + 2
-    code = "\n".join("".join(c["source"]) for c in once["cells"] if c["cell_type"] == "code")
-    assert "nbk.load_model(p.model" in code and "nbk.pathology_table(" in code and "nbk.card_extras(clf)" in code
-    compile(code.replace("%", "#"), "nb05", "exec")
 
 
 def test_grad_cam_and_onnx_export_of_the_fine_tuned_network(fitted, tmp_path):
