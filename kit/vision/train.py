@@ -80,7 +80,7 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
                    seed: int = 0, progress: bool = True, max_cpu_seconds: float | None = None,
                    class_balanced: bool = True, crop_size=None, channels_last: bool | None = None,
                    regression: str = "dense", gaussian: str = "circle", prefetch: bool = True,
-                   precision: str = "auto") -> TrainResult:
+                   precision: str = "auto", box_weight: str = "equal", ema_decay: float | None = None) -> TrainResult:
     """Train a CenterNet-style detector on COCO splits.
 
     Parameters
@@ -208,11 +208,12 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     model = model.to(memory_format=layout)
     batches = _epoch_batches(model, train, generator, image_size=image_size, crop_size=crop_size, augment=aug,
                              jitter=jitter, batch_size=batch_size, torch_device=backend.torch_device, layout=layout,
-                             regression=regression, gaussian=gaussian, prefetch=prefetch)
+                             regression=regression, gaussian=gaussian, prefetch=prefetch, box_weight=box_weight)
     val_eval = CocoDetection.from_index(val.index, eval_transforms(image_size)) if val is not None else None
     first_eval = epochs // 2 + 1 if first_eval is None else max(1, int(first_eval))
     total_steps = epochs * math.ceil(len(batches.cached) / batch_size)
-    step = _train_step(model, lr, weight_decay, total_steps, class_balanced, backend.torch_device, precision)
+    step = _train_step(model, lr, weight_decay, total_steps, class_balanced, backend.torch_device, precision,
+                       ema_decay)
     validation = None if val_eval is None else _validation(val_eval, image_size, backend, first_eval, eval_every,
                                                             patience, min_epochs)
     fitted = fit(model, batches, step, epochs=epochs, validation=validation, checkpoint_dir=checkpoint_dir,
@@ -248,7 +249,7 @@ def _crops_and_layout(model, image_size: int, crop_size, channels_last, torch_de
 
 
 def _epoch_batches(model, train, generator, *, image_size, crop_size, augment, jitter, batch_size, torch_device,
-                   layout, regression, gaussian, prefetch):
+                   layout, regression, gaussian, prefetch, box_weight="equal"):
     """The training split decoded once, and the batches of each epoch (augmented, encoded for CenterNet)."""
     from kit.vision.batches import CachedImages, DetectorBatches
     from kit.vision.data import train_transforms
@@ -262,7 +263,8 @@ def _epoch_batches(model, train, generator, *, image_size, crop_size, augment, j
     K = model.num_classes
 
     def encode(boxes, labels):
-        return encode_targets(boxes, labels, K, (train_size, train_size), regression=regression, gaussian=gaussian)
+        return encode_targets(boxes, labels, K, (train_size, train_size), regression=regression, gaussian=gaussian,
+                              box_weight=box_weight)
 
     # torchvision networks draw random numbers in training (Faster R-CNN samples proposals): a second
     # thread drawing for augmentations at the same time would make runs differ, so they train inline.
@@ -270,7 +272,7 @@ def _epoch_batches(model, train, generator, *, image_size, crop_size, augment, j
                            encode=None if detections_out else encode, prefetch=prefetch and not detections_out)
 
 
-def _train_step(model, lr, weight_decay, total_steps, class_balanced, torch_device, precision):
+def _train_step(model, lr, weight_decay, total_steps, class_balanced, torch_device, precision, ema_decay=None):
     """AdamW under a one-cycle schedule, gradients clipped to norm 10, the loss of the network's kind."""
     import torch
 
@@ -290,7 +292,7 @@ def _train_step(model, lr, weight_decay, total_steps, class_balanced, torch_devi
 
         forward = _centernet_forward
     return TrainStep(opt, forward, loss, scheduler=sched, torch_device=torch_device, precision=precision,
-                     clip_grad_norm=10.0)
+                     clip_grad_norm=10.0, ema_decay=ema_decay)
 
 
 def _centernet_forward(model, batch):
