@@ -167,6 +167,16 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
         CenterNet step takes about 40 % less time in bfloat16; at equal
         epochs it scores slightly below float32 (about 0.01 mAP@0.5), but
         the extra epochs that fit in the same time more than make up for it.
+    box_weight : {"equal", "log_area"}
+        Weight of each object in the GIoU box loss (dense regression), see
+        :func:`kit.vision.models.encode_targets`: ``"log_area"`` (TTFNet)
+        weighs an object by the log of its area, so large trucks count
+        about twice as much as people.
+    ema_decay : float, optional
+        Keep an exponential moving average of the weights (decay per step,
+        :class:`kit.ml.step.WeightAverage`); validation, the best epoch's
+        checkpoint and the returned model use the average. It costs a copy
+        of the weights and one pass over them per step.
 
     Returns
     -------
