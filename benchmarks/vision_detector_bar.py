@@ -49,10 +49,10 @@ def run_one(seed: int, precision: str, data_dir: Path, scale: float = 1.0, extra
 
     defaults = nbk.PARAMETERS.defaults()
     image_size, epochs = defaults["image_size"], defaults["epochs"]
+    backend = get_backend("cpu", precision)  # before the seed, in the notebook's order
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True)
-    backend = get_backend("cpu", precision)
     folder = nbk.prepare_dataset(None, data_dir / f"seed{seed}", scale, seed, image_size)
     train, val = CocoDetection(folder, "train"), CocoDetection(folder, "val")
     test = CocoDetection(folder, "test", transforms=eval_transforms(image_size))
