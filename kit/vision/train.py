@@ -171,12 +171,16 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
         Weight of each object in the GIoU box loss (dense regression), see
         :func:`kit.vision.models.encode_targets`: ``"log_area"`` (TTFNet)
         weighs an object by the log of its area, so large trucks count
-        about twice as much as people.
+        about twice as much as people. On the synthetic yard scenes it
+        localizes trucks better and pallets and people worse, and scores no
+        higher overall, so ``"equal"`` stays the default.
     ema_decay : float, optional
         Keep an exponential moving average of the weights (decay per step,
         :class:`kit.ml.step.WeightAverage`); validation, the best epoch's
         checkpoint and the returned model use the average. It costs a copy
-        of the weights and one pass over them per step.
+        of the weights and under 1 % of a step. Off by default: under the
+        one-cycle schedule, whose learning rate ends near zero, it scores
+        no higher on the synthetic yard scenes.
 
     Returns
     -------
