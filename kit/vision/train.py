@@ -331,7 +331,8 @@ def _validation(val_eval, image_size, backend, first_eval, eval_every, patience,
     index = val_eval.index
 
     def metrics(model):
-        ids, dets = predict(model, val_eval, image_size=image_size, backend=backend)
+        # Without flip averaging: it would double the cost of every validation.
+        ids, dets = predict(model, val_eval, image_size=image_size, backend=backend, flip=False)
         return {"val_map50": coco_evaluate(to_coco_results(dets, ids, index.category_ids), index).map50}
 
     return Validation(metrics, "val_map50", first_eval, eval_every, patience, min_epochs)
@@ -353,5 +354,5 @@ def _count_thresholds(model, val_eval, image_size, backend) -> tuple[float, dict
 
     if val_eval is None:
         return 0.3, {k: 0.3 for k in range(1, model.num_classes + 1)}
-    ids, dets = predict(model, val_eval, image_size=image_size, backend=backend, score_threshold=0.05)
+    ids, dets = predict(model, val_eval, image_size=image_size, backend=backend, score_threshold=0.05, flip=False)
     return calibrate_count_threshold(dets, val_eval.index, ids)
