@@ -10,8 +10,8 @@ it does what notebook 04 does at its defaults: synthetic scenes of that seed
 (``prepare_dataset``, reused when already written under ``--data-dir``), the
 CenterNet detector trained by ``train_detector`` with the notebook's
 arguments (batch 4, lr 3e-3, patience 4, the Spec's epochs and image size,
-one Torch thread), and the test split scored with ``evaluate.predict`` and
-``coco_evaluate``. It prints mAP@0.5 per seed, the mean, the training time
+one Torch thread), and the test split scored with ``evaluate.predict`` (at
+its defaults: flip test-time averaging) and ``coco_evaluate``. It prints mAP@0.5 per seed, the mean, the training time
 (wall and process CPU seconds, with the load average read before and after,
 since other processes on the machine inflate wall times) and PASS / FAIL
 against the bar: every seed at or above 0.80.
