@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from kit.errors import ParameterError
 
-__all__ = ["AUTOCAST_DTYPES", "TrainStep", "autocast", "resolve_precision"]
+__all__ = ["AUTOCAST_DTYPES", "TrainStep", "WeightAverage", "autocast", "resolve_precision"]
 
 #: Autocast dtypes by precision name (``None``: float32, no autocast).
 AUTOCAST_DTYPES = {"fp32": None, "bf16": "bfloat16", "fp16": "float16"}
@@ -109,16 +109,21 @@ class TrainStep:
     precision : {"fp32", "bf16", "fp16"}
     clip_grad_norm : float, optional
         Clip the model's gradients to this total 2-norm before the step.
+    ema_decay : float, optional
+        Keep an exponential moving average of the weights (:class:`WeightAverage`)
+        updated after every step; :func:`kit.ml.training.fit` then evaluates
+        and keeps the averaged weights (``scored_model``).
     """
 
     def __init__(self, optimizer, forward: Callable, loss: Callable, *, scheduler=None, torch_device="cpu",
-                 precision: str = "fp32", clip_grad_norm: float | None = None):
+                 precision: str = "fp32", clip_grad_norm: float | None = None, ema_decay: float | None = None):
         import torch
 
         _autocast_dtype(precision)  # refuses an unknown precision before any work
         self.optimizer, self.forward, self.loss, self.scheduler = optimizer, forward, loss, scheduler
         self.torch_device, self.precision, self.clip_grad_norm = torch_device, precision, clip_grad_norm
         self.scaler = torch.amp.GradScaler(_device_type(torch_device), enabled=precision == "fp16")
+        self.average = None if ema_decay is None else WeightAverage(ema_decay)
 
     def __call__(self, model, batch):
         """Update ``model`` on ``batch``; return the loss (a tensor, before the update)."""
@@ -136,7 +141,13 @@ class TrainStep:
         self.scaler.update()
         if self.scheduler is not None:
             self.scheduler.step()
+        if self.average is not None:
+            self.average.update(model)
         return loss
+
+    def scored_model(self, model):
+        """The network to evaluate and keep: the weight average when there is one, else ``model``."""
+        return model if self.average is None or self.average.module is None else self.average.module
 
     @property
     def lr(self) -> float:
@@ -144,3 +155,40 @@ class TrainStep:
         if self.scheduler is not None:
             return self.scheduler.get_last_lr()[0]
         return self.optimizer.param_groups[0]["lr"]
+
+
+class WeightAverage:
+    """Exponential moving average of a network's weights and buffers (model EMA, as YOLOv5 and timm keep).
+
+    After update ``n`` the average moves towards the weights by
+    ``1 - d``, ``d = min(decay, (1 + n) / (10 + n))``: the short warm-up lets
+    the first updates count while the average would otherwise still hold the
+    random initial weights. Batch-norm statistics are averaged the same way;
+    integer buffers are copied.
+
+    Parameters
+    ----------
+    decay : float, 0–1
+        Per-step decay; the average spans about ``1 / (1 - decay)`` steps.
+    """
+
+    def __init__(self, decay: float = 0.998):
+        if not 0.0 < float(decay) < 1.0:
+            raise ParameterError(f"ema_decay must be between 0 and 1 (exclusive), got {decay}")
+        self.decay, self.updates, self.module = float(decay), 0, None
+
+    def update(self, model) -> None:
+        import copy
+
+        import torch
+
+        if self.module is None:
+            self.module = copy.deepcopy(model).eval().requires_grad_(False)
+        self.updates += 1
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        with torch.no_grad():
+            for avg, cur in zip(self.module.state_dict().values(), model.state_dict().values()):
+                if avg.dtype.is_floating_point:
+                    avg.lerp_(cur, 1.0 - d)
+                else:
+                    avg.copy_(cur)

@@ -308,23 +308,26 @@ def fit(model, batches: Callable, step, *, epochs: int, validation: Validation |
         out_of_time = max_cpu_seconds is not None and time.process_time() - cpu0 >= max_cpu_seconds
         last = epoch == epochs or out_of_time
         metrics = {}
+        scored = step.scored_model(model) if hasattr(step, "scored_model") else model
         if validation is not None and validation.due(epoch, last):
-            metrics = evaluate(model, validation.metrics)
+            metrics = evaluate(scored, validation.metrics)
             if best is not None:
-                best.update(epoch, metrics, model)
+                best.update(epoch, metrics, scored)
         row = {"epoch": epoch, "train_loss": train_loss, **metrics, "lr": step.lr,
                "cpu_s": time.process_time() - cpu0, "wall_s": time.perf_counter() - wall0}
         row = history_row(row) if history_row is not None else row
         progress.epoch_done(bar, row)
         history.append(row)
         if ckpt_dir is not None:
-            save_checkpoint(ckpt_dir / "last.pt", model.state_dict(), epoch=epoch)
+            save_checkpoint(ckpt_dir / "last.pt", scored.state_dict(), epoch=epoch)
         if last:
             break
         if best is not None and best.patience_ran_out(epoch):
             stopped = True
             break
     bar.close()
+    if scored is not model:  # a weight average: the model returned holds it
+        model.load_state_dict(scored.state_dict())
     return _finish(model, history, best, epoch, stopped)
 
 

@@ -265,7 +265,7 @@ def to_coco_results(detections: list, image_ids, category_ids: dict) -> list:
 
 
 def predict(model, dataset, *, image_size: int = 256, batch_size: int = 16, score_threshold: float = 0.01,
-            top_k: int = 100, backend=None, runner=None, progress: bool = False) -> tuple[list, list]:
+            top_k: int = 100, backend=None, runner=None, progress: bool = False, flip: bool = True) -> tuple[list, list]:
     """Run a detector over a dataset; boxes in the original image's pixels.
 
     Parameters
@@ -288,6 +288,13 @@ def predict(model, dataset, *, image_size: int = 256, batch_size: int = 16, scor
         ``images (B, 3, H, W) float tensor -> dict of output tensors``, to run
         another engine (ONNX Runtime) instead of ``model``.
     progress : bool
+    flip : bool
+        CenterNet only: also run each image mirrored left to right and
+        average the two heatmaps (probabilities) and box sizes, mirrored
+        back, before decoding (flip test-time augmentation, as CenterNet's
+        own evaluation does; offsets are the unflipped run's). It doubles the
+        network's time per image; on the synthetic test splits it adds about
+        0.01 mAP@0.5 on most training seeds.
 
     Returns
     -------
@@ -326,10 +333,21 @@ def predict(model, dataset, *, image_size: int = 256, batch_size: int = 16, scor
             d = [_rescale(r, score_threshold, top_k, size, image_size) for r, size in zip(runner(x), sizes)]
         else:
             out = {k: v.float().cpu() for k, v in runner(x).items()}
+            if flip:
+                out = _flip_average(out, {k: v.float().cpu() for k, v in runner(x.flip(-1)).items()})
             d = decode(out, score_threshold=score_threshold, top_k=top_k, image_sizes=sizes, input_size=(image_size, image_size))
         ids += [s["image_id"] for s in batch]
         dets += d
     return ids, dets
+
+
+def _flip_average(out: dict, mirrored: dict) -> dict:
+    """Heatmap probabilities and sizes averaged with those of the mirrored image (mirrored back); offsets kept."""
+    import torch
+
+    heat = (torch.sigmoid(out["heatmap"]) + torch.sigmoid(mirrored["heatmap"].flip(-1))) / 2
+    return {"heatmap": torch.logit(heat.clamp(1e-6, 1 - 1e-6)), "size": (out["size"] + mirrored["size"].flip(-1)) / 2,
+            "offset": out["offset"]}
 
 
 def _rescale(det, score_threshold, top_k, orig_size, image_size):

@@ -70,7 +70,7 @@ def torch_detector(model, image_size: int, *, backend=None, score_threshold: flo
         samples = [{"image": torch.from_numpy(sq).permute(2, 0, 1).float().div(255), "orig_size": (image_size, image_size),
                     "image_id": i} for i, (sq, _, _) in enumerate(boxed)]
         _, dets = evaluate.predict(model, samples, image_size=image_size, batch_size=len(samples), backend=backend,
-                                   score_threshold=score_threshold, runner=runner)
+                                   score_threshold=score_threshold, runner=runner, flip=False)  # per-frame cost
         out = []
         for det, im, (_, scale, pad) in zip(dets, images, boxed):
             boxes, scores, labels = detection_arrays(det)

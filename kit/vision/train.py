@@ -87,7 +87,8 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
                    class_balanced: bool = True, crop_size=None, channels_last: bool | None = None,
                    regression: str = "dense", gaussian: str = "circle", prefetch: bool = True,
                    precision: str = "auto", freeze_backbone_epochs: int | None = None,
-                   backbone_lr_factor: float = 0.1) -> TrainResult:
+                   backbone_lr_factor: float = 0.1, box_weight: str = "equal",
+                   ema_decay: float | None = None) -> TrainResult:
     """Train a CenterNet-style detector on COCO splits.
 
     Parameters
@@ -186,6 +187,20 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     backbone_lr_factor : float
         The pretrained backbone's peak learning rate, as a fraction of
         ``lr`` (the neck and heads get ``lr``); open weights only.
+    box_weight : {"equal", "log_area"}
+        Weight of each object in the GIoU box loss (dense regression), see
+        :func:`kit.vision.models.encode_targets`: ``"log_area"`` (TTFNet)
+        weighs an object by the log of its area, so large trucks count
+        about twice as much as people. On the synthetic yard scenes it
+        localizes trucks better and pallets and people worse, and scores no
+        higher overall, so ``"equal"`` stays the default.
+    ema_decay : float, optional
+        Keep an exponential moving average of the weights (decay per step,
+        :class:`kit.ml.step.WeightAverage`); validation, the best epoch's
+        checkpoint and the returned model use the average. It costs a copy
+        of the weights and under 1 % of a step. Off by default: under the
+        one-cycle schedule, whose learning rate ends near zero, it scores
+        no higher on the synthetic yard scenes.
 
     Returns
     -------
@@ -232,12 +247,13 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     model = model.to(memory_format=layout)
     batches = _epoch_batches(model, train, generator, image_size=image_size, crop_size=crop_size, augment=aug,
                              jitter=jitter, batch_size=batch_size, torch_device=backend.torch_device, layout=layout,
-                             regression=regression, gaussian=gaussian, prefetch=prefetch)
+                             regression=regression, gaussian=gaussian, prefetch=prefetch, box_weight=box_weight)
     val_eval = CocoDetection.from_index(val.index, eval_transforms(image_size)) if val is not None else None
     first_eval = epochs // 2 + 1 if first_eval is None else max(1, int(first_eval))
     total_steps = epochs * math.ceil(len(batches.cached) / batch_size)
     parts = param_parts(model, lr, backbone_lr_factor, freeze_backbone_epochs, epochs)
-    step = _train_step(model, lr, weight_decay, total_steps, class_balanced, backend.torch_device, precision, parts)
+    step = _train_step(model, lr, weight_decay, total_steps, class_balanced, backend.torch_device, precision, parts,
+                       ema_decay)
     validation = None if val_eval is None else _validation(val_eval, image_size, backend, first_eval, eval_every,
                                                             patience, min_epochs)
     with frozen_backbone(parts, batches) as epoch_batches:
@@ -275,7 +291,7 @@ def _crops_and_layout(model, image_size: int, crop_size, channels_last, torch_de
 
 
 def _epoch_batches(model, train, generator, *, image_size, crop_size, augment, jitter, batch_size, torch_device,
-                   layout, regression, gaussian, prefetch):
+                   layout, regression, gaussian, prefetch, box_weight="equal"):
     """The training split decoded once, and the batches of each epoch (augmented, encoded for CenterNet)."""
     from kit.vision.batches import CachedImages, DetectorBatches
     from kit.vision.data import train_transforms
@@ -289,7 +305,8 @@ def _epoch_batches(model, train, generator, *, image_size, crop_size, augment, j
     K = model.num_classes
 
     def encode(boxes, labels):
-        return encode_targets(boxes, labels, K, (train_size, train_size), regression=regression, gaussian=gaussian)
+        return encode_targets(boxes, labels, K, (train_size, train_size), regression=regression, gaussian=gaussian,
+                              box_weight=box_weight)
 
     # torchvision networks draw random numbers in training (Faster R-CNN samples proposals): a second
     # thread drawing for augmentations at the same time would make runs differ, so they train inline.
@@ -297,7 +314,8 @@ def _epoch_batches(model, train, generator, *, image_size, crop_size, augment, j
                            encode=None if detections_out else encode, prefetch=prefetch and not detections_out)
 
 
-def _train_step(model, lr, weight_decay, total_steps, class_balanced, torch_device, precision, parts=None):
+def _train_step(model, lr, weight_decay, total_steps, class_balanced, torch_device, precision, parts=None,
+                ema_decay=None):
     """AdamW under a one-cycle schedule (per part when ``parts``), gradients clipped to norm 10, the network's loss."""
     import torch
 
@@ -319,7 +337,7 @@ def _train_step(model, lr, weight_decay, total_steps, class_balanced, torch_devi
 
         forward = _centernet_forward
     return TrainStep(opt, forward, loss, scheduler=sched, torch_device=torch_device, precision=precision,
-                     clip_grad_norm=10.0)
+                     clip_grad_norm=10.0, ema_decay=ema_decay)
 
 
 def _centernet_forward(model, batch):
@@ -344,7 +362,8 @@ def _validation(val_eval, image_size, backend, first_eval, eval_every, patience,
     index = val_eval.index
 
     def metrics(model):
-        ids, dets = predict(model, val_eval, image_size=image_size, backend=backend)
+        # Without flip averaging: it would double the cost of every validation.
+        ids, dets = predict(model, val_eval, image_size=image_size, backend=backend, flip=False)
         return {"val_map50": coco_evaluate(to_coco_results(dets, ids, index.category_ids), index).map50}
 
     return Validation(metrics, "val_map50", first_eval, eval_every, patience, min_epochs)
@@ -366,5 +385,5 @@ def _count_thresholds(model, val_eval, image_size, backend) -> tuple[float, dict
 
     if val_eval is None:
         return 0.3, {k: 0.3 for k in range(1, model.num_classes + 1)}
-    ids, dets = predict(model, val_eval, image_size=image_size, backend=backend, score_threshold=0.05)
+    ids, dets = predict(model, val_eval, image_size=image_size, backend=backend, score_threshold=0.05, flip=False)
     return calibrate_count_threshold(dets, val_eval.index, ids)

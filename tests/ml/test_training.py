@@ -156,3 +156,34 @@ def test_prefetch_keeps_the_order_and_raises_errors():
 
     with pytest.raises(ValueError, match="corrupt sample"):
         list(prefetch(broken()))
+
+
+def test_weight_average_is_evaluated_kept_and_returned():
+    from kit.ml.step import WeightAverage
+
+    model, _, batches = _setup()
+    step = TrainStep(torch.optim.SGD(model.parameters(), lr=0.05), lambda m, b: m(b[0]),
+                     lambda out, b: ((out.float() - b[1]) ** 2).mean(), ema_decay=0.5)
+    raw = []
+    metrics = Scripted([0.1, 0.2, 0.3])
+    # Track the raw weights after each update by hand: the average follows d = min(0.5, (1+n)/(10+n)).
+    torch.manual_seed(0)
+    ref = torch.nn.Linear(3, 1)
+    avg = None
+    opt = torch.optim.SGD(ref.parameters(), lr=0.05)
+    n = 0
+    for _ in range(3):
+        for x, y in batches(0):
+            opt.zero_grad()
+            ((ref(x) - y) ** 2).mean().backward()
+            opt.step()
+            n += 1
+            w = ref.weight.detach().clone()
+            avg = w if avg is None else avg.lerp(w, 1 - min(0.5, (1 + n) / (10 + n)))
+            raw.append(w)
+    r = fit(model, batches, step, epochs=3, validation=Validation(metrics, "val_score"))
+    torch.testing.assert_close(metrics.weights[-1], avg)          # the average is what was evaluated
+    torch.testing.assert_close(r.model.weight, avg)                # and what comes back
+    assert not torch.allclose(r.model.weight, raw[-1])
+    with pytest.raises(ParameterError, match="ema_decay"):
+        WeightAverage(1.0)

@@ -130,3 +130,16 @@ def test_vectorized_targets_equal_the_object_loop(gaussian):
     for k in want:
         assert torch.allclose(got[k], want[k], atol=1e-6), k
     assert got["size"][5, :, 5, 5].tolist() == [4.0, 4.0]
+
+
+def test_log_area_weights_favour_large_boxes_and_still_average_one_per_object():
+    boxes = torch.tensor([[8.0, 8.0, 72.0, 56.0], [100.0, 20.0, 108.0, 44.0]])  # 64x48 and 8x24 px
+    t = encode_targets([boxes], [torch.tensor([1, 2])], 2, (64, 128), regression="dense", box_weight="log_area")
+    w_big, w_small = float(t["reg_weight"][0, :, :20].sum()), float(t["reg_weight"][0, :, 20:].sum())
+    log_big, log_small = math.log(64 * 48), math.log(8 * 24)
+    assert w_big + w_small == pytest.approx(2.0, rel=1e-5)
+    assert w_big / w_small == pytest.approx(log_big / log_small, rel=1e-5)
+    equal = encode_targets([boxes], [torch.tensor([1, 2])], 2, (64, 128), regression="dense")
+    torch.testing.assert_close(t["box"], equal["box"])
+    with pytest.raises(ParameterError, match="box_weight"):
+        encode_targets([boxes], [torch.tensor([1, 2])], 2, (64, 128), regression="dense", box_weight="area")

@@ -67,3 +67,39 @@ def test_to_coco_results_and_count_calibration(index):
     assert err[1].sum() == pytest.approx(0.0)
     thr, per = calibrate_count_threshold(dets, index, ids)
     assert 0.4 < thr <= 0.6 and 0.4 < per[1] <= 0.6
+
+
+def _runner(peak_at_fixed_cell: bool):
+    """Fake network outputs at stride 4: a heatmap from the image itself (mirror-equivariant) or a fixed peak (not)."""
+    import torch
+    from torch.nn import functional as F
+
+    def run(x):
+        b, _, h, w = x.shape
+        if peak_at_fixed_cell:
+            heat = torch.full((b, 1, h // 4, w // 4), -8.0)
+            heat[:, 0, 3, 2] = 4.0
+        else:
+            heat = F.avg_pool2d(x[:, :1], 4) * 16 - 8
+        return {"heatmap": heat, "size": torch.full((b, 2, h // 4, w // 4), 2.0), "offset": torch.full((b, 2, h // 4, w // 4), 0.5)}
+
+    return run
+
+
+def test_flip_averaging_keeps_a_mirror_symmetric_network_and_halves_a_one_sided_peak():
+    import torch
+
+    from kit.vision.evaluate import predict
+
+    img = torch.zeros(3, 32, 32)
+    img[:, 8:12, 4:8] = 1.0  # one bright object left of centre: a peak at cell (2, 1)
+    data = [{"image": img, "orig_size": (32, 32), "image_id": 7}]
+    for flip in (False, True):
+        _, (d,) = predict(None, data, image_size=32, runner=_runner(False), flip=flip)
+        torch.testing.assert_close(d["boxes"][0], torch.tensor([2.0, 6.0, 10.0, 14.0]))
+        assert float(d["scores"][0]) == pytest.approx(float(torch.sigmoid(torch.tensor(8.0))), rel=1e-4)
+    _, (plain,) = predict(None, data, image_size=32, runner=_runner(True), flip=False)
+    _, (flipped,) = predict(None, data, image_size=32, runner=_runner(True), flip=True)
+    p, q = torch.sigmoid(torch.tensor(4.0)), torch.sigmoid(torch.tensor(-8.0))
+    assert float(plain["scores"][0]) == pytest.approx(float(p), rel=1e-4)
+    assert float(flipped["scores"][0]) == pytest.approx(float((p + q) / 2), rel=1e-4)
