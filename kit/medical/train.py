@@ -266,12 +266,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             # The backend is this machine's, not the model's: load() takes its own.
             "params": {k: v for k, v in self.get_params().items() if k != "backend"},
             "state_dict": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
-            "temperature": self.temperature_,
-            "threshold": self.threshold_,
-            "logit_threshold": self.logit_threshold_,
-            "target_sensitivity": getattr(self, "target_sensitivity_", None),
-            "operating_rule": getattr(self, "operating_rule_", None),
-            "history": self.history_,
+            **self._operating_state(),
         }
         with atomic_path(path) as tmp:
             torch.save(state, tmp)
@@ -297,13 +292,24 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         model = clf._new_model()
         model.load_state_dict(state["state_dict"])
         clf.model_ = model.to(torch.device(backend.torch_device)).eval()
-        clf.temperature_ = float(state["temperature"])
-        clf.threshold_ = float(state["threshold"])
-        clf.logit_threshold_ = float(state["logit_threshold"])
-        if state.get("target_sensitivity") is not None:
-            clf.target_sensitivity_ = float(state["target_sensitivity"])
-        if state.get("operating_rule") is not None:
-            clf.operating_rule_ = str(state["operating_rule"])
-        clf.history_ = list(state.get("history") or [])
-        clf.classes_ = np.array([0, 1])
+        clf._set_operating_state(state)
         return clf
+
+    def _operating_state(self) -> dict:
+        """Calibration, operating point and training history as a checkpoint stores them."""
+        return {"temperature": self.temperature_, "threshold": self.threshold_,
+                "logit_threshold": self.logit_threshold_,
+                "target_sensitivity": getattr(self, "target_sensitivity_", None),
+                "operating_rule": getattr(self, "operating_rule_", None), "history": self.history_}
+
+    def _set_operating_state(self, state: dict) -> None:
+        """Restore what :meth:`_operating_state` stored (keys older checkpoints lack stay unset)."""
+        self.temperature_ = float(state["temperature"])
+        self.threshold_ = float(state["threshold"])
+        self.logit_threshold_ = float(state["logit_threshold"])
+        if state.get("target_sensitivity") is not None:
+            self.target_sensitivity_ = float(state["target_sensitivity"])
+        if state.get("operating_rule") is not None:
+            self.operating_rule_ = str(state["operating_rule"])
+        self.history_ = list(state.get("history") or [])
+        self.classes_ = np.array([0, 1])

@@ -288,10 +288,7 @@ class XrvTriageClassifier(TriageClassifier):
         state = {"format": CHECKPOINT_FORMAT, "params": params, "xrv_weights": self.weights_file_.weights,
                  "weights_file": str(self.weights_file_.path),
                  "state_dict": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
-                 "temperature": self.temperature_, "threshold": self.threshold_,
-                 "logit_threshold": self.logit_threshold_,
-                 "target_sensitivity": getattr(self, "target_sensitivity_", None), "history": self.history_,
-                 "n_trained": self.n_trained_}
+                 **self._operating_state(), "n_trained": self.n_trained_}
         with atomic_path(path) as tmp:
             torch.save(state, tmp)
         return Path(path)
@@ -316,14 +313,8 @@ class XrvTriageClassifier(TriageClassifier):
         clf.model_ = net.to(torch.device(backend.torch_device)).eval()
         clf.weights_file_ = xrv_weights.WeightsFile(name, Path(state["weights_file"]))
         clf.pathologies_ = list(backbone.targets)
-        clf.temperature_ = float(state["temperature"])
-        clf.threshold_ = float(state["threshold"])
-        clf.logit_threshold_ = float(state["logit_threshold"])
-        if state.get("target_sensitivity") is not None:
-            clf.target_sensitivity_ = float(state["target_sensitivity"])
-        clf.history_ = list(state.get("history") or [])
+        clf._set_operating_state(state)
         clf.n_trained_ = int(state["n_trained"])
-        clf.classes_ = np.array([0, 1])
         return clf
 
 
