@@ -35,16 +35,21 @@ def _label(r) -> str:
     return f"{r.runtime} {r.precision}" + ("" if r.runtime == "torch" else f" {r.provider.replace('ExecutionProvider', '')}")
 
 
-def _latency_plot(df):
+def _per_model(rows):
+    """One panel per model, side by side: the figure and ``(axes, model, its rows)`` per panel."""
     import matplotlib.pyplot as plt
 
+    models = sorted(rows.model.unique())
+    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 3.2), squeeze=False)
+    return fig, [(ax, model, rows[rows.model == model]) for ax, model in zip(axes[0], models)]
+
+
+def _latency_plot(df):
     ss = df[(df.scenario == "SingleStream") & df.metric.str.startswith("latency_p") & df.value.notna()]
     if ss.empty:
         return ""
-    models = sorted(ss.model.unique())
-    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 3.2), squeeze=False)
-    for ax, model in zip(axes[0], models):
-        part = ss[ss.model == model]
+    fig, panels = _per_model(ss)
+    for ax, model, part in panels:
         for (label, threads), g in part.groupby([part.apply(_label, axis=1), "threads"]):
             med = g.groupby("metric").value.median()
             qs = sorted(med.index, key=lambda m: float(m[len("latency_p"):-3]))
@@ -55,15 +60,11 @@ def _latency_plot(df):
 
 
 def _threads_plot(df):
-    import matplotlib.pyplot as plt
-
     off = df[(df.scenario == "Offline") & (df.metric == "samples_per_s") & df.value.notna()]
     if off.empty:
         return ""
-    models = sorted(off.model.unique())
-    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 3.2), squeeze=False)
-    for ax, model in zip(axes[0], models):
-        part = off[off.model == model]
+    fig, panels = _per_model(off)
+    for ax, model, part in panels:
         for label, g in part.groupby(part.apply(_label, axis=1)):
             med = g.groupby("threads").value.median()
             ax.plot(med.index, med.values, "o-", label=label)
