@@ -1,8 +1,4 @@
-"""`kit run logistics_vision` from a torchvision-layout COCO checkpoint: fine-tuned, and zero-shot with epochs=0.
-
-The notebook is run with tools/patch_04_open_weights.py applied (a no-op once the stored notebook has the cells).
-"""
-import importlib.util
+"""`kit run logistics_vision` from a torchvision-layout COCO checkpoint: fine-tuned, and zero-shot with epochs=0."""
 import json
 from pathlib import Path
 
@@ -14,13 +10,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture
-def notebook(tmp_path):
-    spec = importlib.util.spec_from_file_location("patch_04", ROOT / "tools" / "patch_04_open_weights.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    out = tmp_path / "04_logistics_vision.ipynb"
-    mod.main([str(ROOT / "notebooks" / "04_logistics_vision.ipynb"), str(out)])
-    return out
+def notebook():
+    return ROOT / "notebooks" / "04_logistics_vision.ipynb"
 
 
 def _run(kit_run, notebook, tmp_path, weights, epochs):
