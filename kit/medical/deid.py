@@ -34,7 +34,11 @@ in :mod:`kit.medical._annex_e`) to data sets and folders:
   dates were kept, shifted or removed.
 - An image with Burned In Annotation = YES or Recognizable Visual Features = YES,
   or with text found in its pixels (:mod:`kit.medical.burned_in`), is withheld
-  and listed in the quarantine; ``mask_burned_in`` masks the found text instead.
+  and listed in the quarantine. The Clean Pixel Data Option
+  (``clean_pixel_data``, E.3.1; ``mask_burned_in=True`` is the same switch)
+  masks the text found instead and then sets Burned In Annotation to NO; an
+  image whose header says YES but where the detector finds nothing to mask
+  is still withheld (the text cannot be located, so it cannot be cleaned).
 
 The audit CSV holds one row per action (output file, tag, keyword, path in
 the sequence tree, action, rule) and never the original values.
@@ -53,6 +57,7 @@ import pandas as pd
 from kit.errors import InputDataError, ParameterError
 from kit.io import atomic_path
 from kit.medical.burned_in import mask_dataset, screen_dataset
+from kit.medical.deid_clean import header_identifiers
 from kit.medical.deid_profile import ProfileWalk, method_codes, method_text, parse_deid_profile
 
 AUDIT_COLUMNS = ["file", "tag", "keyword", "path", "action", "rule"]
@@ -161,8 +166,11 @@ class Deidentifier:
         Look for text in the pixels (:mod:`kit.medical.burned_in`); an image
         with text beyond one laterality marker is withheld.
     mask_burned_in : bool
-        Fill the text found with the image minimum instead (an audit row
-        ``PixelData, mask``), and write the image.
+        The Clean Pixel Data Option, as a switch: True adds
+        ``clean_pixel_data`` to ``profile`` (either way of asking is the one
+        mechanism). The text found is filled with the image minimum (an audit
+        row ``PixelData, mask``), Burned In Annotation is set to NO, and the
+        image is written. Needs ``check_pixels``.
 
     Examples
     --------
@@ -182,8 +190,13 @@ class Deidentifier:
 
     def __init__(self, secret=None, *, profile="basic", date_shift_days=(30, 1095), check_pixels=True,
                  mask_burned_in=False):
+        if mask_burned_in:
+            profile = [profile, "clean_pixel_data"] if isinstance(profile, str) else [*profile, "clean_pixel_data"]
         self.options = parse_deid_profile(profile)
-        self.check_pixels, self.mask_burned_in = bool(check_pixels), bool(mask_burned_in)
+        self.check_pixels = bool(check_pixels)
+        if "clean_pixel_data" in self.options and not self.check_pixels:
+            raise ParameterError("clean_pixel_data (mask_burned_in) needs check_pixels=True: text that is not "
+                                 "searched for cannot be masked")
         self.single_use = secret is None
         if secret is None:
             secret = os.urandom(32)
@@ -198,6 +211,11 @@ class Deidentifier:
         self._mac = hmac.new(secret, digestmod=hashlib.sha256)
         del secret
         self.date_shift_days = (int(lo), int(hi))
+
+    @property
+    def mask_burned_in(self) -> bool:
+        """Whether burned-in text is masked: the Clean Pixel Data Option is in the profile."""
+        return "clean_pixel_data" in self.options
 
     def __repr__(self) -> str:  # never show the secret
         return f"Deidentifier(profile={self.profile!r}, single_use={self.single_use})"
@@ -253,16 +271,7 @@ class Deidentifier:
 
         from pydicom.dataset import Dataset
 
-        for keyword in ("BurnedInAnnotation", "RecognizableVisualFeatures"):
-            if str(ds.get(keyword, "")).strip().upper() == "YES":
-                raise Withheld(
-                    f"withheld: {keyword}=YES (identifying text or features in the pixels, "
-                    "which the Basic Profile does not clean); review and mask it by hand"
-                )
-        boxes = screen_dataset(ds) if self.check_pixels else []
-        if boxes and not self.mask_burned_in:
-            raise Withheld(f"burned_in_text_pixels: {sum(map(len, boxes))} text boxes found in the pixels; "
-                           "review and mask them, or set mask_burned_in")
+        boxes = self._screen(ds)
         out = copying.deepcopy(ds) if copy else ds
         patient_key = _patient_key(out)
         walk = ProfileWalk(
@@ -271,6 +280,7 @@ class Deidentifier:
             pseudonym=self.pseudonym(patient_key),
             new_uid=self.new_uid,
             options=self.options,
+            identifiers=header_identifiers(out) if "clean_descriptors" in self.options else frozenset(),
         )
         old_meta = getattr(ds, "file_meta", None)
         walk.clean(out, "")
@@ -278,7 +288,10 @@ class Deidentifier:
         if boxes:
             n_masked = mask_dataset(out, boxes)
             walk.log(out.data_element("PixelData").tag, "PixelData", "", "mask",
-                     f"burned-in text found in the pixels: {n_masked} boxes filled with the image minimum")
+                     f"clean_pixel_data: {n_masked} text boxes found in the pixels filled with the image minimum")
+            out.BurnedInAnnotation = "NO"  # only now: the text the detector found is gone
+            walk.log(out.data_element("BurnedInAnnotation").tag, "BurnedInAnnotation", "BurnedInAnnotation", "set",
+                     "clean_pixel_data: NO after masking")
         out.PatientIdentityRemoved = "YES"
         out.DeidentificationMethod = method_text(self.options)
         items = []
@@ -293,6 +306,24 @@ class Deidentifier:
             tag = out.data_element(keyword).tag
             walk.log(tag, keyword, keyword, "set", "PS3.15 E.1 attributes of a de-identified instance")
         return out, walk.audit
+
+    def _screen(self, ds) -> list:
+        """Text boxes to mask per frame (``[]``: none), or :class:`Withheld` when the image cannot be written."""
+        if str(ds.get("RecognizableVisualFeatures", "")).strip().upper() == "YES":
+            raise Withheld("withheld: RecognizableVisualFeatures=YES (identifying features in the pixels, which "
+                           "no option offered here cleans); review it by hand")
+        header_yes = str(ds.get("BurnedInAnnotation", "")).strip().upper() == "YES"
+        if header_yes and not self.mask_burned_in:
+            raise Withheld("withheld: BurnedInAnnotation=YES (identifying text in the pixels, which the Basic "
+                           "Profile does not clean); review and mask it by hand, or add clean_pixel_data")
+        boxes = screen_dataset(ds) if self.check_pixels else []
+        if boxes and not self.mask_burned_in:
+            raise Withheld(f"burned_in_text_pixels: {sum(map(len, boxes))} text boxes found in the pixels; "
+                           "review and mask them, or add clean_pixel_data (mask_burned_in)")
+        if header_yes and not boxes:
+            raise Withheld("withheld: BurnedInAnnotation=YES but the text detector found no text to mask, so "
+                           "clean_pixel_data cannot clean it; review and mask it by hand")
+        return boxes
 
     def _temporal(self, audit) -> str:
         """Longitudinal Temporal Information Modified (0028,0303): what happened to this instance's dates."""

@@ -55,22 +55,22 @@ OPTION_CODES = {
 }
 SUPPORTED_OPTIONS = (
     "retain_patient_characteristics", "retain_longitudinal_modified_dates", "retain_longitudinal_full_dates",
-    "retain_device_identity", "retain_institution_identity", "retain_uids",
+    "retain_device_identity", "retain_institution_identity", "retain_uids", "clean_pixel_data", "clean_descriptors",
 )
+# Clean Pixel Data has no column in Table E.1-1 (it acts on the pixels): declared first, as CID 7050 lists it.
+_ORDER = ("clean_pixel_data", *OPTIONS)
 _NOT_OFFERED = {
     "retain_safe_private": "the kit keeps no list of safe private attributes (PS3.15 Table E.3.10-1), so private "
                            "attributes are always removed",
-    "clean_descriptors": "free text cannot be cleaned safely here, so descriptors are removed",
     "clean_structured_content": "structured reports are not cleaned here, so their content follows the Basic Profile",
     "clean_graphics": "overlays and curves are removed instead",
-    "clean_pixel_data": "images with burned-in annotation are withheld (quarantine) instead",
 }
 # What the text declares in De-identification Method (LO: at most 64 characters a value).
 _SHORT = {
     "basic": "PS3.15 E.1 Basic Profile", "retain_patient_characteristics": "Retain Patient Chars",
     "retain_longitudinal_modified_dates": "Retain Modified Dates", "retain_longitudinal_full_dates": "Retain Full Dates",
     "retain_device_identity": "Retain Device Id", "retain_institution_identity": "Retain Institution Id",
-    "retain_uids": "Retain UIDs",
+    "retain_uids": "Retain UIDs", "clean_pixel_data": "Clean Pixel Data", "clean_descriptors": "Clean Descriptors",
 }
 
 # Retain Patient Characteristics Option: the rows it keeps (K in its column of Table E.1-1).
@@ -80,6 +80,10 @@ PATIENT_CHARACTERISTICS = {t: a for t, opts in OPTION_ACTIONS.items()
 _GROUP_0010_SAFE = {0x00100200, 0x00102201, 0x00102202, 0x00102292, 0x00102293}
 _PATIENT_ID, _PATIENT_NAME = 0x00100020, 0x00100010
 _DATES = "retain_longitudinal_modified_dates"
+_DESCRIPTORS = "clean_descriptors"
+_TEXT_VRS = ("LO", "SH", "LT", "ST", "UT", "UC", "CS")
+_CODE_KEYWORDS = {"CodeValue", "LongCodeValue", "CodingSchemeDesignator", "CodingSchemeVersion", "ContextIdentifier",
+                  "MappingResource", "ContextGroupExtensionFlag"}
 
 _DUMMY = {
     "PN": "ANONYMOUS", "LO": "ANONYMIZED", "SH": "ANONYMIZED", "LT": "ANONYMIZED", "ST": "ANONYMIZED",
@@ -121,7 +125,7 @@ def parse_deid_profile(text) -> tuple[str, ...]:
     if {"retain_longitudinal_full_dates", _DATES} <= chosen:
         raise ParameterError("deid_profile: retain_longitudinal_full_dates and retain_longitudinal_modified_dates "
                              "exclude each other; choose one")
-    return tuple(o for o in OPTIONS if o in chosen)
+    return tuple(o for o in _ORDER if o in chosen)
 
 
 def method_codes(options) -> list[tuple[str, str]]:
@@ -152,6 +156,9 @@ class ProfileWalk:
         Options of :data:`SUPPORTED_OPTIONS` applied on top of the Basic Profile.
     audit : list of dict
         Rows appended by :meth:`log`.
+    identifiers : frozenset of str
+        Words that identify in the original header
+        (:func:`kit.medical.deid_clean.header_identifiers`), for ``clean_descriptors``.
     """
 
     file: str
@@ -160,6 +167,7 @@ class ProfileWalk:
     new_uid: Callable[[str], str]
     options: tuple = ()
     audit: list = field(default_factory=list)
+    identifiers: frozenset = frozenset()
 
     def log(self, tag, keyword, path, action, rule):
         self.audit.append(
@@ -227,13 +235,18 @@ class ProfileWalk:
                 self._recurse(elem, path)  # K on a sequence: its items are still de-identified
             return
         if action == "C":
-            if _DATES in rule and vr in ("DA", "DT"):
+            if OPTION_ACTIONS[int(tag)].get(_DESCRIPTORS) == "C" and _DESCRIPTORS in self.options:
+                action, rule = self._clean_descriptor(elem, path, basic)
+                if action == "K":
+                    return
+            elif _DATES in rule and vr in ("DA", "DT"):
                 self._shift(elem, path, rule + ": shifted by the patient's days")
                 return
-            if _DATES in rule and vr == "TM":
+            elif _DATES in rule and vr == "TM":
                 self.log(tag, elem.keyword, path, "K", rule + ": time of day kept (dates move by whole days)")
                 return
-            action, rule = basic, rule + ": not cleaned here, Basic Profile action"
+            else:
+                action, rule = basic, rule + ": not cleaned here, Basic Profile action"
         if int(tag) in (_PATIENT_ID, _PATIENT_NAME):
             elem.value = self.pseudonym
             self.log(tag, elem.keyword, path, "Z", f"{rule}; consistent pseudonym")
@@ -247,6 +260,25 @@ class ProfileWalk:
             self.log(tag, elem.keyword, path, "Z", rule)
         else:  # D
             self._dummy(elem, path, rule)
+
+    def _clean_descriptor(self, elem, path, basic) -> tuple[str, str]:
+        """Clean Descriptors (E.3.5): keep a descriptor of safe words only, else ``(basic action, why)``."""
+        from kit.medical.deid_clean import descriptor_verdict
+
+        rule = f"Table E.1-1 {basic}, {_DESCRIPTORS} C"
+        if elem.VR == "SQ":  # coded descriptors: items de-identified as any other, then their text judged
+            self._recurse(elem, path)
+            why = next(filter(None, (descriptor_verdict(e.value, self.identifiers) for item in elem.value or []
+                                     for e in _texts(item))), None)
+            if why is None:
+                self.log(elem.tag, elem.keyword, path, "K", rule + ": items de-identified, their text all safe words")
+                return "K", rule
+            return basic, f"{rule}: text in its items {why}, Basic Profile action"
+        why = "not text" if elem.VR not in _TEXT_VRS else descriptor_verdict(elem.value, self.identifiers)
+        if why is None:
+            self.log(elem.tag, elem.keyword, path, "K", rule + ": every word in the safe vocabulary")
+            return "K", rule
+        return basic, f"{rule}: {why}, Basic Profile action"
 
     def _replace_uids(self, ds, elem, path, rule) -> None:
         tag, vr = elem.tag, elem.VR
@@ -320,6 +352,16 @@ class ProfileWalk:
                 action = "U" if elem.keyword == "MediaStorageSOPInstanceUID" else "X"
                 self.log(elem.tag, elem.keyword, f"file_meta.{elem.keyword}", action, "file meta rebuilt")
         out.file_meta = meta
+
+
+def _texts(ds):
+    """The free-text elements of ``ds`` and of its nested items (code values and schemes are not free text)."""
+    for elem in ds:
+        if elem.VR == "SQ":
+            for item in elem.value or []:
+                yield from _texts(item)
+        elif elem.VR in _TEXT_VRS and elem.keyword not in _CODE_KEYWORDS:
+            yield elem
 
 
 def _shift_text(text: str, days: int) -> str | None:
