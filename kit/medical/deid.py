@@ -23,7 +23,8 @@ in :mod:`kit.medical._annex_e`) to data sets and folders:
   derived from the secret and the patient ID: intervals between one
   patient's studies survive.
 - The secret: given, or read from ``KIT_DEID_SECRET`` (the secret itself) or
-  ``KIT_DEID_SECRET_FILE`` (a file holding it) by :func:`secret_from_env`.
+  ``KIT_DEID_SECRET_FILE`` (a file holding it) by
+  :func:`~kit.medical.deid_secret.secret_from_env`.
   With the same secret, pseudonyms, UIDs and date shifts are the same from
   run to run (longitudinal follow-up); without one a random secret is drawn
   and the run's pseudonyms are single-use. The secret is held in memory
@@ -58,13 +59,11 @@ from kit.errors import InputDataError, ParameterError
 from kit.io import atomic_path
 from kit.medical.burned_in import mask_dataset, screen_dataset
 from kit.medical.deid_clean import header_identifiers
+from kit.medical.deid_secret import (  # noqa: F401 (re-exported: kit.medical.deid is where callers look)
+    MIN_SECRET_BYTES, SECRET_ENV, SECRET_FILE_ENV, SINGLE_USE_NOTICE, secret_from_env)
 from kit.medical.deid_profile import ProfileWalk, method_codes, method_text, parse_deid_profile
 
 AUDIT_COLUMNS = ["file", "tag", "keyword", "path", "action", "rule"]
-SECRET_ENV, SECRET_FILE_ENV = "KIT_DEID_SECRET", "KIT_DEID_SECRET_FILE"
-MIN_SECRET_BYTES = 16
-SINGLE_USE_NOTICE = (f"no {SECRET_ENV} or {SECRET_FILE_ENV} set: a random secret was drawn for this run, so its "
-                     "pseudonyms, UIDs and date shifts are single-use (the same patient gets new ones next run)")
 
 
 class Withheld(Exception):
@@ -105,40 +104,6 @@ class DeidResult:
             return SINGLE_USE_NOTICE
         return ("pseudonyms, UIDs and date shifts come from the persistent secret: the same patient gets the same "
                 "ones in every run with that secret")
-
-
-def secret_from_env(environ=None):
-    """The de-identification secret named by the environment, or ``None``.
-
-    ``KIT_DEID_SECRET`` holds the secret itself; ``KIT_DEID_SECRET_FILE``
-    names a file holding it (surrounding white space, such as a final
-    newline, is not part of it). Setting both is refused. The secret must be
-    at least 16 bytes: pseudonyms of short patient IDs could otherwise be
-    recomputed by trying secrets.
-
-    Returns
-    -------
-    bytes or None
-    """
-    env = os.environ if environ is None else environ
-    value, path = env.get(SECRET_ENV), env.get(SECRET_FILE_ENV)
-    if value and path:
-        raise ParameterError(f"both {SECRET_ENV} and {SECRET_FILE_ENV} are set; keep one")
-    if path:
-        try:
-            secret = Path(path).read_bytes().strip()
-        except OSError as exc:
-            raise InputDataError(f"{SECRET_FILE_ENV} names {path}, which cannot be read ({exc.strerror}); "
-                                 "give a readable key file") from None
-        where = f"the key file {SECRET_FILE_ENV} names"
-    elif value:
-        secret, where = value.strip().encode("utf-8"), SECRET_ENV
-    else:
-        return None
-    if len(secret) < MIN_SECRET_BYTES:
-        raise ParameterError(f"the secret in {where} is {len(secret)} bytes; use at least {MIN_SECRET_BYTES}, e.g. "
-                             "the output of: python -c 'import secrets; print(secrets.token_hex(32))'")
-    return secret
 
 
 def _well_known(uid: str) -> bool:
