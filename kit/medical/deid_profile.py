@@ -56,6 +56,7 @@ OPTION_CODES = {
 SUPPORTED_OPTIONS = (
     "retain_patient_characteristics", "retain_longitudinal_modified_dates", "retain_longitudinal_full_dates",
     "retain_device_identity", "retain_institution_identity", "retain_uids", "clean_pixel_data", "clean_descriptors",
+    "clean_graphics",
 )
 # Clean Pixel Data has no column in Table E.1-1 (it acts on the pixels): declared first, as CID 7050 lists it.
 _ORDER = ("clean_pixel_data", *OPTIONS)
@@ -63,7 +64,6 @@ _NOT_OFFERED = {
     "retain_safe_private": "the kit keeps no list of safe private attributes (PS3.15 Table E.3.10-1), so private "
                            "attributes are always removed",
     "clean_structured_content": "structured reports are not cleaned here, so their content follows the Basic Profile",
-    "clean_graphics": "overlays and curves are removed instead",
 }
 # What the text declares in De-identification Method (LO: at most 64 characters a value).
 _SHORT = {
@@ -71,6 +71,7 @@ _SHORT = {
     "retain_longitudinal_modified_dates": "Retain Modified Dates", "retain_longitudinal_full_dates": "Retain Full Dates",
     "retain_device_identity": "Retain Device Id", "retain_institution_identity": "Retain Institution Id",
     "retain_uids": "Retain UIDs", "clean_pixel_data": "Clean Pixel Data", "clean_descriptors": "Clean Descriptors",
+    "clean_graphics": "Clean Graphics",
 }
 
 # Retain Patient Characteristics Option: the rows it keeps (K in its column of Table E.1-1).
@@ -81,6 +82,8 @@ _GROUP_0010_SAFE = {0x00100200, 0x00102201, 0x00102202, 0x00102292, 0x00102293}
 _PATIENT_ID, _PATIENT_NAME = 0x00100020, 0x00100010
 _DATES = "retain_longitudinal_modified_dates"
 _DESCRIPTORS = "clean_descriptors"
+_GRAPHICS = "clean_graphics"
+_TEXT_OBJECTS = 0x00700008
 _TEXT_VRS = ("LO", "SH", "LT", "ST", "UT", "UC", "CS")
 _CODE_KEYWORDS = {"CodeValue", "LongCodeValue", "CodingSchemeDesignator", "CodingSchemeVersion", "ContextIdentifier",
                   "MappingResource", "ContextGroupExtensionFlag"}
@@ -177,6 +180,11 @@ class ProfileWalk:
 
     def clean(self, ds, prefix: str = "") -> None:
         """Apply the profile to every element of ``ds`` (in place), sequences included."""
+        kept_overlays = set()
+        if _GRAPHICS in self.options:
+            from kit.medical.deid_graphics import clean_overlay_groups
+
+            kept_overlays = clean_overlay_groups(ds, self.log, self.identifiers, prefix)
         for tag in list(ds.keys()):
             elem = ds[tag]
             keyword = elem.keyword or f"({tag.group:04X},{tag.element:04X})"
@@ -186,6 +194,8 @@ class ProfileWalk:
                 del ds[tag]
                 self.log(tag, keyword, path, "X", "private attribute")
                 continue
+            if group in kept_overlays:
+                continue  # Clean Graphics checked the group as a whole
             if group % 2 == 0 and (0x6000 <= group <= 0x60FF or 0x5000 <= group <= 0x50FF):
                 del ds[tag]
                 self.log(tag, keyword, path, "X", "overlay group 60xx" if group >= 0x6000 else "curve group 50xx")
@@ -239,6 +249,9 @@ class ProfileWalk:
                 action, rule = self._clean_descriptor(elem, path, basic)
                 if action == "K":
                     return
+            elif OPTION_ACTIONS[int(tag)].get(_GRAPHICS) == "C" and _GRAPHICS in self.options and vr == "SQ":
+                self._clean_annotations(elem, path)
+                return
             elif _DATES in rule and vr in ("DA", "DT"):
                 self._shift(elem, path, rule + ": shifted by the patient's days")
                 return
@@ -279,6 +292,20 @@ class ProfileWalk:
             self.log(elem.tag, elem.keyword, path, "K", rule + ": every word in the safe vocabulary")
             return "K", rule
         return basic, f"{rule}: {why}, Basic Profile action"
+
+    def _clean_annotations(self, elem, path) -> None:
+        """Clean Graphics (E.3.3) on a Graphic Annotation Sequence: text objects removed, graphic objects kept."""
+        from pydicom.tag import Tag
+
+        for i, item in enumerate(elem.value or []):
+            if _TEXT_OBJECTS in item:
+                n = len(item[_TEXT_OBJECTS].value or [])
+                del item[_TEXT_OBJECTS]
+                self.log(Tag(_TEXT_OBJECTS), "TextObjectSequence",
+                         f"{path}[{i}].TextObjectSequence", "X", f"clean_graphics C: {n} text objects removed")
+        self.log(elem.tag, elem.keyword, path, "K", "Table E.1-1 D, clean_graphics C: graphic objects kept, "
+                                                     "de-identified inside")
+        self._recurse(elem, path)
 
     def _replace_uids(self, ds, elem, path, rule) -> None:
         tag, vr = elem.tag, elem.VR
