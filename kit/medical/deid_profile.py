@@ -56,14 +56,13 @@ OPTION_CODES = {
 SUPPORTED_OPTIONS = (
     "retain_patient_characteristics", "retain_longitudinal_modified_dates", "retain_longitudinal_full_dates",
     "retain_device_identity", "retain_institution_identity", "retain_uids", "clean_pixel_data", "clean_descriptors",
-    "clean_graphics",
+    "clean_graphics", "clean_structured_content",
 )
 # Clean Pixel Data has no column in Table E.1-1 (it acts on the pixels): declared first, as CID 7050 lists it.
 _ORDER = ("clean_pixel_data", *OPTIONS)
 _NOT_OFFERED = {
     "retain_safe_private": "the kit keeps no list of safe private attributes (PS3.15 Table E.3.10-1), so private "
                            "attributes are always removed",
-    "clean_structured_content": "structured reports are not cleaned here, so their content follows the Basic Profile",
 }
 # What the text declares in De-identification Method (LO: at most 64 characters a value).
 _SHORT = {
@@ -71,7 +70,7 @@ _SHORT = {
     "retain_longitudinal_modified_dates": "Retain Modified Dates", "retain_longitudinal_full_dates": "Retain Full Dates",
     "retain_device_identity": "Retain Device Id", "retain_institution_identity": "Retain Institution Id",
     "retain_uids": "Retain UIDs", "clean_pixel_data": "Clean Pixel Data", "clean_descriptors": "Clean Descriptors",
-    "clean_graphics": "Clean Graphics",
+    "clean_graphics": "Clean Graphics", "clean_structured_content": "Clean Structured Content",
 }
 
 # Retain Patient Characteristics Option: the rows it keeps (K in its column of Table E.1-1).
@@ -81,12 +80,7 @@ PATIENT_CHARACTERISTICS = {t: a for t, opts in OPTION_ACTIONS.items()
 _GROUP_0010_SAFE = {0x00100200, 0x00102201, 0x00102202, 0x00102292, 0x00102293}
 _PATIENT_ID, _PATIENT_NAME = 0x00100020, 0x00100010
 _DATES = "retain_longitudinal_modified_dates"
-_DESCRIPTORS = "clean_descriptors"
 _GRAPHICS = "clean_graphics"
-_TEXT_OBJECTS = 0x00700008
-_TEXT_VRS = ("LO", "SH", "LT", "ST", "UT", "UC", "CS")
-_CODE_KEYWORDS = {"CodeValue", "LongCodeValue", "CodingSchemeDesignator", "CodingSchemeVersion", "ContextIdentifier",
-                  "MappingResource", "ContextGroupExtensionFlag"}
 
 _DUMMY = {
     "PN": "ANONYMOUS", "LO": "ANONYMIZED", "SH": "ANONYMIZED", "LT": "ANONYMIZED", "ST": "ANONYMIZED",
@@ -245,13 +239,11 @@ class ProfileWalk:
                 self._recurse(elem, path)  # K on a sequence: its items are still de-identified
             return
         if action == "C":
-            if OPTION_ACTIONS[int(tag)].get(_DESCRIPTORS) == "C" and _DESCRIPTORS in self.options:
-                action, rule = self._clean_descriptor(elem, path, basic)
+            cleaner = self._cleaner(int(tag))
+            if cleaner is not None:
+                action, rule = cleaner(self, elem, path, basic)
                 if action == "K":
                     return
-            elif OPTION_ACTIONS[int(tag)].get(_GRAPHICS) == "C" and _GRAPHICS in self.options and vr == "SQ":
-                self._clean_annotations(elem, path)
-                return
             elif _DATES in rule and vr in ("DA", "DT"):
                 self._shift(elem, path, rule + ": shifted by the patient's days")
                 return
@@ -274,38 +266,14 @@ class ProfileWalk:
         else:  # D
             self._dummy(elem, path, rule)
 
-    def _clean_descriptor(self, elem, path, basic) -> tuple[str, str]:
-        """Clean Descriptors (E.3.5): keep a descriptor of safe words only, else ``(basic action, why)``."""
-        from kit.medical.deid_clean import descriptor_verdict
+    def _cleaner(self, tag: int):
+        """The function of :mod:`kit.medical.deid_options` that cleans this row for a chosen option, if any."""
+        from kit.medical.deid_options import CLEANERS
 
-        rule = f"Table E.1-1 {basic}, {_DESCRIPTORS} C"
-        if elem.VR == "SQ":  # coded descriptors: items de-identified as any other, then their text judged
-            self._recurse(elem, path)
-            why = next(filter(None, (descriptor_verdict(e.value, self.identifiers) for item in elem.value or []
-                                     for e in _texts(item))), None)
-            if why is None:
-                self.log(elem.tag, elem.keyword, path, "K", rule + ": items de-identified, their text all safe words")
-                return "K", rule
-            return basic, f"{rule}: text in its items {why}, Basic Profile action"
-        why = "not text" if elem.VR not in _TEXT_VRS else descriptor_verdict(elem.value, self.identifiers)
-        if why is None:
-            self.log(elem.tag, elem.keyword, path, "K", rule + ": every word in the safe vocabulary")
-            return "K", rule
-        return basic, f"{rule}: {why}, Basic Profile action"
-
-    def _clean_annotations(self, elem, path) -> None:
-        """Clean Graphics (E.3.3) on a Graphic Annotation Sequence: text objects removed, graphic objects kept."""
-        from pydicom.tag import Tag
-
-        for i, item in enumerate(elem.value or []):
-            if _TEXT_OBJECTS in item:
-                n = len(item[_TEXT_OBJECTS].value or [])
-                del item[_TEXT_OBJECTS]
-                self.log(Tag(_TEXT_OBJECTS), "TextObjectSequence",
-                         f"{path}[{i}].TextObjectSequence", "X", f"clean_graphics C: {n} text objects removed")
-        self.log(elem.tag, elem.keyword, path, "K", "Table E.1-1 D, clean_graphics C: graphic objects kept, "
-                                                     "de-identified inside")
-        self._recurse(elem, path)
+        for option, cleaner in CLEANERS.items():
+            if option in self.options and OPTION_ACTIONS[tag].get(option) == "C":
+                return cleaner
+        return None
 
     def _replace_uids(self, ds, elem, path, rule) -> None:
         tag, vr = elem.tag, elem.VR
@@ -379,16 +347,6 @@ class ProfileWalk:
                 action = "U" if elem.keyword == "MediaStorageSOPInstanceUID" else "X"
                 self.log(elem.tag, elem.keyword, f"file_meta.{elem.keyword}", action, "file meta rebuilt")
         out.file_meta = meta
-
-
-def _texts(ds):
-    """The free-text elements of ``ds`` and of its nested items (code values and schemes are not free text)."""
-    for elem in ds:
-        if elem.VR == "SQ":
-            for item in elem.value or []:
-                yield from _texts(item)
-        elif elem.VR in _TEXT_VRS and elem.keyword not in _CODE_KEYWORDS:
-            yield elem
 
 
 def _shift_text(text: str, days: int) -> str | None:
