@@ -118,3 +118,75 @@ def test_header_burned_in_yes_without_text_found_stays_withheld():
         Deidentifier(secret=SECRET, profile="basic,clean_pixel_data").deidentify(ds)
     with pytest.raises(Withheld, match="add clean_pixel_data"):
         Deidentifier(secret=SECRET).deidentify(ds)
+
+
+def _code(value, meaning, scheme="DCM"):
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, scheme, meaning
+    return Sequence([item])
+
+
+def _content_item(value_type, concept, meaning, relationship="CONTAINS", **values):
+    """One SR content item as PS3.3 C.17.3 lays it out: relationship, value type, concept name, value."""
+    item = Dataset()
+    item.RelationshipType, item.ValueType = relationship, value_type
+    item.ConceptNameCodeSequence = _code(concept, meaning)
+    for keyword, value in values.items():
+        setattr(item, keyword, value)
+    return item
+
+
+def _content():
+    """A Basic Text SR tree: observer context (PNAME, UIDREF, DATETIME), findings as TEXT, a nested container."""
+    nested = _content_item("CONTAINER", "111028", "Image Library", ContinuityOfContent="SEPARATE")
+    nested.ContentSequence = Sequence([_content_item("TEXT", "121071", "Finding", TextValue="seen by Dr Hand")])
+    return [
+        _content_item("PNAME", "121008", "Person Observer Name", "HAS OBS CONTEXT", PersonName="Martin^Paul"),
+        _content_item("UIDREF", "121012", "Device Observer UID", "HAS OBS CONTEXT", UID="1.2.999.77"),
+        _content_item("DATETIME", "111526", "DateTime Started", DateTime="20240315101500"),
+        _content_item("DATE", "111060", "Study Date", Date="20240315"),
+        _content_item("TEXT", "121071", "Finding", TextValue="Hand John, 15/03/2024: no change"),
+        _content_item("TEXT", "121073", "Impression", TextValue="CHEST PA"),
+        _content_item("CODE", "121071", "Finding", ConceptCodeSequence=_code("233604007", "Pneumonia", "SCT")),
+        nested,
+    ]
+
+
+CONTENT_ROWS = sorted(int(t, 16) for t, r in ROWS.items() if r[2].get("clean_structured_content") == "C")
+
+
+@pytest.mark.parametrize("options", ["basic,clean_structured_content",
+                                     "basic,clean_structured_content,retain_longitudinal_modified_dates"])
+def test_every_row_of_the_clean_structured_content_column(options):
+    assert [f"{t:08X}" for t in CONTENT_ROWS] == ["00400555", "00400610", "0040A730"]
+    ds = _header()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.88.11"  # Basic Text SR
+    for tag in CONTENT_ROWS:
+        ds.add_new(tag, "SQ", Sequence(_content()))
+    out, audit = Deidentifier(secret=SECRET, profile=options, check_pixels=False).deidentify(ds)
+    for tag in CONTENT_ROWS:
+        items = {str(i.ValueType) + ":" + i.ConceptNameCodeSequence[0].CodeMeaning: i for i in out[tag].value}
+        assert set(items) == {"PNAME:Person Observer Name", "UIDREF:Device Observer UID", "DATETIME:DateTime Started",
+                              "DATE:Study Date", "TEXT:Impression", "CODE:Finding", "CONTAINER:Image Library"}
+        assert items["PNAME:Person Observer Name"].PersonName != "Martin^Paul"
+        assert items["UIDREF:Device Observer UID"].UID.startswith("2.25.")
+        date = items["DATE:Study Date"].Date
+        if "modified" in options:  # shifted by the patient's days
+            assert "19000101" < date < "20240315"
+        else:  # Table E.1-1's D: a dummy date
+            assert date == "19000101"
+        assert items["DATETIME:DateTime Started"].DateTime[:8] != "20240315"
+        assert items["TEXT:Impression"].TextValue == "CHEST PA"
+        assert items["CODE:Finding"].ConceptCodeSequence[0].CodeMeaning == "Pneumonia"
+        assert len(items["CONTAINER:Image Library"].ContentSequence) == 0  # its PHI-laden TEXT item removed
+    removed = [r for r in audit if r["action"] == "X" and "TEXT item removed" in r["rule"]]
+    assert len(removed) == 2 * len(CONTENT_ROWS)
+    assert [i.CodeValue for i in out.DeidentificationMethodCodeSequence][-1] == "113104"
+
+
+def test_without_the_option_context_sequences_follow_the_basic_profile():
+    ds = _header()
+    for tag in CONTENT_ROWS:
+        ds.add_new(tag, "SQ", Sequence(_content()))
+    out, _ = Deidentifier(secret=SECRET, check_pixels=False).deidentify(ds)
+    assert 0x00400555 not in out and len(out[0x00400610].value) == 0  # X/Z removed, Z emptied
