@@ -16,10 +16,14 @@ sequences included, for the Basic Profile and the options chosen
 - An option's ``K`` keeps the attribute. An option's ``C`` (clean) on a date
   under Retain Longitudinal Temporal Information with Modified Dates shifts it
   by the patient's number of days (a time of day is kept: the shift is in
-  whole days); any other ``C`` (free text, AE titles) falls back to the Basic
-  Profile action, since free text cannot be cleaned safely here.
+  whole days); the ``C`` of the clean options is done by
+  :mod:`kit.medical.deid_options`; any other ``C`` (Retain Patient
+  Characteristics on Allergies, Patient State) falls back to the Basic
+  Profile action.
 - Patient's Name and Patient ID get the patient's pseudonym.
-- Private tags, overlays (60xx) and curves (50xx) are removed.
+- Private tags, overlays (60xx) and curves (50xx) are removed (kept or cleaned
+  with ``retain_safe_private``, :mod:`kit.medical.deid_private`, and
+  ``clean_graphics``, :mod:`kit.medical.deid_graphics`).
 - Safety nets for attributes the table does not list: any other person name
   (PN) and any other group 0010 (patient) attribute is removed; any other UID
   is replaced; any other date is shifted (kept with the Full Dates option).
@@ -56,14 +60,11 @@ OPTION_CODES = {
 SUPPORTED_OPTIONS = (
     "retain_patient_characteristics", "retain_longitudinal_modified_dates", "retain_longitudinal_full_dates",
     "retain_device_identity", "retain_institution_identity", "retain_uids", "clean_pixel_data", "clean_descriptors",
-    "clean_graphics", "clean_structured_content",
+    "clean_graphics", "clean_structured_content", "retain_safe_private",
 )
 # Clean Pixel Data has no column in Table E.1-1 (it acts on the pixels): declared first, as CID 7050 lists it.
 _ORDER = ("clean_pixel_data", *OPTIONS)
-_NOT_OFFERED = {
-    "retain_safe_private": "the kit keeps no list of safe private attributes (PS3.15 Table E.3.10-1), so private "
-                           "attributes are always removed",
-}
+_NOT_OFFERED: dict[str, str] = {}  # options of Annex E the kit refuses, with the reason (none at present)
 # What the text declares in De-identification Method (LO: at most 64 characters a value).
 _SHORT = {
     "basic": "PS3.15 E.1 Basic Profile", "retain_patient_characteristics": "Retain Patient Chars",
@@ -71,6 +72,7 @@ _SHORT = {
     "retain_device_identity": "Retain Device Id", "retain_institution_identity": "Retain Institution Id",
     "retain_uids": "Retain UIDs", "clean_pixel_data": "Clean Pixel Data", "clean_descriptors": "Clean Descriptors",
     "clean_graphics": "Clean Graphics", "clean_structured_content": "Clean Structured Content",
+    "retain_safe_private": "Retain Safe Private",
 }
 
 # Retain Patient Characteristics Option: the rows it keeps (K in its column of Table E.1-1).
@@ -174,7 +176,11 @@ class ProfileWalk:
 
     def clean(self, ds, prefix: str = "") -> None:
         """Apply the profile to every element of ``ds`` (in place), sequences included."""
-        kept_overlays = set()
+        kept_overlays, safe_private = set(), {}
+        if "retain_safe_private" in self.options:
+            from kit.medical.deid_private import safe_private_tags
+
+            safe_private = safe_private_tags(ds)
         if _GRAPHICS in self.options:
             from kit.medical.deid_graphics import clean_overlay_groups
 
@@ -184,6 +190,9 @@ class ProfileWalk:
             keyword = elem.keyword or f"({tag.group:04X},{tag.element:04X})"
             path = f"{prefix}{keyword}"
             group = tag.group
+            if tag.is_private and int(tag) in safe_private:
+                self.log(tag, keyword, path, "K", f"Table E.1-1 X, retain_safe_private C: {safe_private[int(tag)]}")
+                continue
             if tag.is_private:
                 del ds[tag]
                 self.log(tag, keyword, path, "X", "private attribute")

@@ -138,8 +138,6 @@ def test_profile_names_a_bad_option():
     assert parse_deid_profile(" basic ") == ()
     with pytest.raises(ParameterError, match="'retain_patient_charactersitics' is unknown"):
         parse_deid_profile("basic,retain_patient_charactersitics")
-    with pytest.raises(ParameterError, match="'retain_safe_private' is not offered"):
-        parse_deid_profile("basic,retain_safe_private")
     with pytest.raises(ParameterError, match="exclude each other"):
         parse_deid_profile("retain_longitudinal_full_dates,retain_longitudinal_modified_dates")
     with pytest.raises(ParameterError, match="empty"):
