@@ -192,6 +192,8 @@ class ProfileWalk:
             group = tag.group
             if tag.is_private and int(tag) in safe_private:
                 self.log(tag, keyword, path, "K", f"Table E.1-1 X, retain_safe_private C: {safe_private[int(tag)]}")
+                if elem.VR == "SQ":
+                    self._recurse(elem, path)
                 continue
             if tag.is_private:
                 del ds[tag]

@@ -53,7 +53,8 @@ PARAMETERS = Spec(
               "as its cache names it, or that folder) to fine-tune here; None to train from scratch"),
         Param("deid_profile", "str", "basic", "PS3.15 Annex E: basic (Basic Profile alone), or basic plus options, "
               "comma-separated, e.g. basic,retain_patient_characteristics,retain_longitudinal_modified_dates; "
-              "clean options: clean_pixel_data, clean_descriptors, clean_graphics, clean_structured_content"),
+              "clean options: clean_pixel_data, clean_descriptors, clean_graphics, clean_structured_content; "
+              "retain_safe_private keeps the private attributes of PS3.15 Table E.3.10-1"),
         Param("mask_burned_in", "bool", False, "the Clean Pixel Data option as a switch (True adds clean_pixel_data "
               "to deid_profile): text found in the pixels is masked (audited), BurnedInAnnotation set to NO, "
               "instead of the image being withheld"),
