@@ -64,6 +64,8 @@ from kit.medical.deid_secret import (  # noqa: F401 (re-exported: kit.medical.de
 from kit.medical.deid_profile import ProfileWalk, method_codes, method_text, parse_deid_profile
 
 AUDIT_COLUMNS = ["file", "tag", "keyword", "path", "action", "rule"]
+# Options that judge free text against the header's identifiers (kit.medical.deid_clean).
+_TEXT_RULE = {"clean_descriptors", "clean_graphics", "clean_structured_content"}
 
 
 class Withheld(Exception):
@@ -245,7 +247,7 @@ class Deidentifier:
             pseudonym=self.pseudonym(patient_key),
             new_uid=self.new_uid,
             options=self.options,
-            identifiers=header_identifiers(out) if "clean_descriptors" in self.options else frozenset(),
+            identifiers=header_identifiers(out) if _TEXT_RULE & set(self.options) else frozenset(),
         )
         old_meta = getattr(ds, "file_meta", None)
         walk.clean(out, "")

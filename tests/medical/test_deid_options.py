@@ -190,3 +190,10 @@ def test_without_the_option_context_sequences_follow_the_basic_profile():
         ds.add_new(tag, "SQ", Sequence(_content()))
     out, _ = Deidentifier(secret=SECRET, check_pixels=False).deidentify(ds)
     assert 0x00400555 not in out and len(out[0x00400610].value) == 0  # X/Z removed, Z emptied
+
+
+def test_structured_content_text_is_judged_against_the_header():
+    ds = _header()
+    ds.ContentSequence = Sequence([_content_item("TEXT", "121073", "Impression", TextValue="HAND PA")])
+    out, _ = Deidentifier(secret=SECRET, profile="basic,clean_structured_content", check_pixels=False).deidentify(ds)
+    assert len(out.ContentSequence) == 0  # safe words, but 'HAND' is the patient's name in this header
