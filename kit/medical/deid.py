@@ -23,7 +23,8 @@ in :mod:`kit.medical._annex_e`) to data sets and folders:
   derived from the secret and the patient ID: intervals between one
   patient's studies survive.
 - The secret: given, or read from ``KIT_DEID_SECRET`` (the secret itself) or
-  ``KIT_DEID_SECRET_FILE`` (a file holding it) by :func:`secret_from_env`.
+  ``KIT_DEID_SECRET_FILE`` (a file holding it) by
+  :func:`~kit.medical.deid_secret.secret_from_env`.
   With the same secret, pseudonyms, UIDs and date shifts are the same from
   run to run (longitudinal follow-up); without one a random secret is drawn
   and the run's pseudonyms are single-use. The secret is held in memory
@@ -34,7 +35,11 @@ in :mod:`kit.medical._annex_e`) to data sets and folders:
   dates were kept, shifted or removed.
 - An image with Burned In Annotation = YES or Recognizable Visual Features = YES,
   or with text found in its pixels (:mod:`kit.medical.burned_in`), is withheld
-  and listed in the quarantine; ``mask_burned_in`` masks the found text instead.
+  and listed in the quarantine. The Clean Pixel Data Option
+  (``clean_pixel_data``, E.3.1; ``mask_burned_in=True`` is the same switch)
+  masks the text found instead and then sets Burned In Annotation to NO; an
+  image whose header says YES but where the detector finds nothing to mask
+  is still withheld (the text cannot be located, so it cannot be cleaned).
 
 The audit CSV holds one row per action (output file, tag, keyword, path in
 the sequence tree, action, rule) and never the original values.
@@ -53,13 +58,14 @@ import pandas as pd
 from kit.errors import InputDataError, ParameterError
 from kit.io import atomic_path
 from kit.medical.burned_in import mask_dataset, screen_dataset
+from kit.medical.deid_clean import header_identifiers
+from kit.medical.deid_secret import (  # noqa: F401 (re-exported: kit.medical.deid is where callers look)
+    MIN_SECRET_BYTES, SECRET_ENV, SECRET_FILE_ENV, SINGLE_USE_NOTICE, secret_from_env)
 from kit.medical.deid_profile import ProfileWalk, method_codes, method_text, parse_deid_profile
 
 AUDIT_COLUMNS = ["file", "tag", "keyword", "path", "action", "rule"]
-SECRET_ENV, SECRET_FILE_ENV = "KIT_DEID_SECRET", "KIT_DEID_SECRET_FILE"
-MIN_SECRET_BYTES = 16
-SINGLE_USE_NOTICE = (f"no {SECRET_ENV} or {SECRET_FILE_ENV} set: a random secret was drawn for this run, so its "
-                     "pseudonyms, UIDs and date shifts are single-use (the same patient gets new ones next run)")
+# Options that judge free text against the header's identifiers (kit.medical.deid_clean).
+_TEXT_RULE = {"clean_descriptors", "clean_graphics", "clean_structured_content"}
 
 
 class Withheld(Exception):
@@ -102,40 +108,6 @@ class DeidResult:
                 "ones in every run with that secret")
 
 
-def secret_from_env(environ=None):
-    """The de-identification secret named by the environment, or ``None``.
-
-    ``KIT_DEID_SECRET`` holds the secret itself; ``KIT_DEID_SECRET_FILE``
-    names a file holding it (surrounding white space, such as a final
-    newline, is not part of it). Setting both is refused. The secret must be
-    at least 16 bytes: pseudonyms of short patient IDs could otherwise be
-    recomputed by trying secrets.
-
-    Returns
-    -------
-    bytes or None
-    """
-    env = os.environ if environ is None else environ
-    value, path = env.get(SECRET_ENV), env.get(SECRET_FILE_ENV)
-    if value and path:
-        raise ParameterError(f"both {SECRET_ENV} and {SECRET_FILE_ENV} are set; keep one")
-    if path:
-        try:
-            secret = Path(path).read_bytes().strip()
-        except OSError as exc:
-            raise InputDataError(f"{SECRET_FILE_ENV} names {path}, which cannot be read ({exc.strerror}); "
-                                 "give a readable key file") from None
-        where = f"the key file {SECRET_FILE_ENV} names"
-    elif value:
-        secret, where = value.strip().encode("utf-8"), SECRET_ENV
-    else:
-        return None
-    if len(secret) < MIN_SECRET_BYTES:
-        raise ParameterError(f"the secret in {where} is {len(secret)} bytes; use at least {MIN_SECRET_BYTES}, e.g. "
-                             "the output of: python -c 'import secrets; print(secrets.token_hex(32))'")
-    return secret
-
-
 def _well_known(uid: str) -> bool:
     from pydicom._uid_dict import UID_dictionary
 
@@ -161,8 +133,11 @@ class Deidentifier:
         Look for text in the pixels (:mod:`kit.medical.burned_in`); an image
         with text beyond one laterality marker is withheld.
     mask_burned_in : bool
-        Fill the text found with the image minimum instead (an audit row
-        ``PixelData, mask``), and write the image.
+        The Clean Pixel Data Option, as a switch: True adds
+        ``clean_pixel_data`` to ``profile`` (either way of asking is the one
+        mechanism). The text found is filled with the image minimum (an audit
+        row ``PixelData, mask``), Burned In Annotation is set to NO, and the
+        image is written. Needs ``check_pixels``.
 
     Examples
     --------
@@ -182,8 +157,13 @@ class Deidentifier:
 
     def __init__(self, secret=None, *, profile="basic", date_shift_days=(30, 1095), check_pixels=True,
                  mask_burned_in=False):
+        if mask_burned_in:
+            profile = [profile, "clean_pixel_data"] if isinstance(profile, str) else [*profile, "clean_pixel_data"]
         self.options = parse_deid_profile(profile)
-        self.check_pixels, self.mask_burned_in = bool(check_pixels), bool(mask_burned_in)
+        self.check_pixels = bool(check_pixels)
+        if "clean_pixel_data" in self.options and not self.check_pixels:
+            raise ParameterError("clean_pixel_data (mask_burned_in) needs check_pixels=True: text that is not "
+                                 "searched for cannot be masked")
         self.single_use = secret is None
         if secret is None:
             secret = os.urandom(32)
@@ -198,6 +178,11 @@ class Deidentifier:
         self._mac = hmac.new(secret, digestmod=hashlib.sha256)
         del secret
         self.date_shift_days = (int(lo), int(hi))
+
+    @property
+    def mask_burned_in(self) -> bool:
+        """Whether burned-in text is masked: the Clean Pixel Data Option is in the profile."""
+        return "clean_pixel_data" in self.options
 
     def __repr__(self) -> str:  # never show the secret
         return f"Deidentifier(profile={self.profile!r}, single_use={self.single_use})"
@@ -253,16 +238,7 @@ class Deidentifier:
 
         from pydicom.dataset import Dataset
 
-        for keyword in ("BurnedInAnnotation", "RecognizableVisualFeatures"):
-            if str(ds.get(keyword, "")).strip().upper() == "YES":
-                raise Withheld(
-                    f"withheld: {keyword}=YES (identifying text or features in the pixels, "
-                    "which the Basic Profile does not clean); review and mask it by hand"
-                )
-        boxes = screen_dataset(ds) if self.check_pixels else []
-        if boxes and not self.mask_burned_in:
-            raise Withheld(f"burned_in_text_pixels: {sum(map(len, boxes))} text boxes found in the pixels; "
-                           "review and mask them, or set mask_burned_in")
+        boxes = self._screen(ds)
         out = copying.deepcopy(ds) if copy else ds
         patient_key = _patient_key(out)
         walk = ProfileWalk(
@@ -271,6 +247,7 @@ class Deidentifier:
             pseudonym=self.pseudonym(patient_key),
             new_uid=self.new_uid,
             options=self.options,
+            identifiers=header_identifiers(out) if _TEXT_RULE & set(self.options) else frozenset(),
         )
         old_meta = getattr(ds, "file_meta", None)
         walk.clean(out, "")
@@ -278,7 +255,10 @@ class Deidentifier:
         if boxes:
             n_masked = mask_dataset(out, boxes)
             walk.log(out.data_element("PixelData").tag, "PixelData", "", "mask",
-                     f"burned-in text found in the pixels: {n_masked} boxes filled with the image minimum")
+                     f"clean_pixel_data: {n_masked} text boxes found in the pixels filled with the image minimum")
+            out.BurnedInAnnotation = "NO"  # only now: the text the detector found is gone
+            walk.log(out.data_element("BurnedInAnnotation").tag, "BurnedInAnnotation", "BurnedInAnnotation", "set",
+                     "clean_pixel_data: NO after masking")
         out.PatientIdentityRemoved = "YES"
         out.DeidentificationMethod = method_text(self.options)
         items = []
@@ -293,6 +273,24 @@ class Deidentifier:
             tag = out.data_element(keyword).tag
             walk.log(tag, keyword, keyword, "set", "PS3.15 E.1 attributes of a de-identified instance")
         return out, walk.audit
+
+    def _screen(self, ds) -> list:
+        """Text boxes to mask per frame (``[]``: none), or :class:`Withheld` when the image cannot be written."""
+        if str(ds.get("RecognizableVisualFeatures", "")).strip().upper() == "YES":
+            raise Withheld("withheld: RecognizableVisualFeatures=YES (identifying features in the pixels, which "
+                           "no option offered here cleans); review it by hand")
+        header_yes = str(ds.get("BurnedInAnnotation", "")).strip().upper() == "YES"
+        if header_yes and not self.mask_burned_in:
+            raise Withheld("withheld: BurnedInAnnotation=YES (identifying text in the pixels, which the Basic "
+                           "Profile does not clean); review and mask it by hand, or add clean_pixel_data")
+        boxes = screen_dataset(ds) if self.check_pixels else []
+        if boxes and not self.mask_burned_in:
+            raise Withheld(f"burned_in_text_pixels: {sum(map(len, boxes))} text boxes found in the pixels; "
+                           "review and mask them, or add clean_pixel_data (mask_burned_in)")
+        if header_yes and not boxes:
+            raise Withheld("withheld: BurnedInAnnotation=YES but the text detector found no text to mask, so "
+                           "clean_pixel_data cannot clean it; review and mask it by hand")
+        return boxes
 
     def _temporal(self, audit) -> str:
         """Longitudinal Temporal Information Modified (0028,0303): what happened to this instance's dates."""

@@ -16,10 +16,14 @@ sequences included, for the Basic Profile and the options chosen
 - An option's ``K`` keeps the attribute. An option's ``C`` (clean) on a date
   under Retain Longitudinal Temporal Information with Modified Dates shifts it
   by the patient's number of days (a time of day is kept: the shift is in
-  whole days); any other ``C`` (free text, AE titles) falls back to the Basic
-  Profile action, since free text cannot be cleaned safely here.
+  whole days); the ``C`` of the clean options is done by
+  :mod:`kit.medical.deid_options`; any other ``C`` (Retain Patient
+  Characteristics on Allergies, Patient State) falls back to the Basic
+  Profile action.
 - Patient's Name and Patient ID get the patient's pseudonym.
-- Private tags, overlays (60xx) and curves (50xx) are removed.
+- Private tags, overlays (60xx) and curves (50xx) are removed (kept or cleaned
+  with ``retain_safe_private``, :mod:`kit.medical.deid_private`, and
+  ``clean_graphics``, :mod:`kit.medical.deid_graphics`).
 - Safety nets for attributes the table does not list: any other person name
   (PN) and any other group 0010 (patient) attribute is removed; any other UID
   is replaced; any other date is shifted (kept with the Full Dates option).
@@ -55,22 +59,20 @@ OPTION_CODES = {
 }
 SUPPORTED_OPTIONS = (
     "retain_patient_characteristics", "retain_longitudinal_modified_dates", "retain_longitudinal_full_dates",
-    "retain_device_identity", "retain_institution_identity", "retain_uids",
+    "retain_device_identity", "retain_institution_identity", "retain_uids", "clean_pixel_data", "clean_descriptors",
+    "clean_graphics", "clean_structured_content", "retain_safe_private",
 )
-_NOT_OFFERED = {
-    "retain_safe_private": "the kit keeps no list of safe private attributes (PS3.15 Table E.3.10-1), so private "
-                           "attributes are always removed",
-    "clean_descriptors": "free text cannot be cleaned safely here, so descriptors are removed",
-    "clean_structured_content": "structured reports are not cleaned here, so their content follows the Basic Profile",
-    "clean_graphics": "overlays and curves are removed instead",
-    "clean_pixel_data": "images with burned-in annotation are withheld (quarantine) instead",
-}
+# Clean Pixel Data has no column in Table E.1-1 (it acts on the pixels): declared first, as CID 7050 lists it.
+_ORDER = ("clean_pixel_data", *OPTIONS)
+_NOT_OFFERED: dict[str, str] = {}  # options of Annex E the kit refuses, with the reason (none at present)
 # What the text declares in De-identification Method (LO: at most 64 characters a value).
 _SHORT = {
     "basic": "PS3.15 E.1 Basic Profile", "retain_patient_characteristics": "Retain Patient Chars",
     "retain_longitudinal_modified_dates": "Retain Modified Dates", "retain_longitudinal_full_dates": "Retain Full Dates",
     "retain_device_identity": "Retain Device Id", "retain_institution_identity": "Retain Institution Id",
-    "retain_uids": "Retain UIDs",
+    "retain_uids": "Retain UIDs", "clean_pixel_data": "Clean Pixel Data", "clean_descriptors": "Clean Descriptors",
+    "clean_graphics": "Clean Graphics", "clean_structured_content": "Clean Structured Content",
+    "retain_safe_private": "Retain Safe Private",
 }
 
 # Retain Patient Characteristics Option: the rows it keeps (K in its column of Table E.1-1).
@@ -80,6 +82,7 @@ PATIENT_CHARACTERISTICS = {t: a for t, opts in OPTION_ACTIONS.items()
 _GROUP_0010_SAFE = {0x00100200, 0x00102201, 0x00102202, 0x00102292, 0x00102293}
 _PATIENT_ID, _PATIENT_NAME = 0x00100020, 0x00100010
 _DATES = "retain_longitudinal_modified_dates"
+_GRAPHICS = "clean_graphics"
 
 _DUMMY = {
     "PN": "ANONYMOUS", "LO": "ANONYMIZED", "SH": "ANONYMIZED", "LT": "ANONYMIZED", "ST": "ANONYMIZED",
@@ -121,7 +124,7 @@ def parse_deid_profile(text) -> tuple[str, ...]:
     if {"retain_longitudinal_full_dates", _DATES} <= chosen:
         raise ParameterError("deid_profile: retain_longitudinal_full_dates and retain_longitudinal_modified_dates "
                              "exclude each other; choose one")
-    return tuple(o for o in OPTIONS if o in chosen)
+    return tuple(o for o in _ORDER if o in chosen)
 
 
 def method_codes(options) -> list[tuple[str, str]]:
@@ -152,6 +155,9 @@ class ProfileWalk:
         Options of :data:`SUPPORTED_OPTIONS` applied on top of the Basic Profile.
     audit : list of dict
         Rows appended by :meth:`log`.
+    identifiers : frozenset of str
+        Words that identify in the original header
+        (:func:`kit.medical.deid_clean.header_identifiers`), for ``clean_descriptors``.
     """
 
     file: str
@@ -160,6 +166,7 @@ class ProfileWalk:
     new_uid: Callable[[str], str]
     options: tuple = ()
     audit: list = field(default_factory=list)
+    identifiers: frozenset = frozenset()
 
     def log(self, tag, keyword, path, action, rule):
         self.audit.append(
@@ -169,15 +176,31 @@ class ProfileWalk:
 
     def clean(self, ds, prefix: str = "") -> None:
         """Apply the profile to every element of ``ds`` (in place), sequences included."""
+        kept_overlays, safe_private = set(), {}
+        if "retain_safe_private" in self.options:
+            from kit.medical.deid_private import safe_private_tags
+
+            safe_private = safe_private_tags(ds)
+        if _GRAPHICS in self.options:
+            from kit.medical.deid_graphics import clean_overlay_groups
+
+            kept_overlays = clean_overlay_groups(ds, self.log, self.identifiers, prefix)
         for tag in list(ds.keys()):
             elem = ds[tag]
             keyword = elem.keyword or f"({tag.group:04X},{tag.element:04X})"
             path = f"{prefix}{keyword}"
             group = tag.group
+            if tag.is_private and int(tag) in safe_private:
+                self.log(tag, keyword, path, "K", f"Table E.1-1 X, retain_safe_private C: {safe_private[int(tag)]}")
+                if elem.VR == "SQ":
+                    self._recurse(elem, path)
+                continue
             if tag.is_private:
                 del ds[tag]
                 self.log(tag, keyword, path, "X", "private attribute")
                 continue
+            if group in kept_overlays:
+                continue  # Clean Graphics checked the group as a whole
             if group % 2 == 0 and (0x6000 <= group <= 0x60FF or 0x5000 <= group <= 0x50FF):
                 del ds[tag]
                 self.log(tag, keyword, path, "X", "overlay group 60xx" if group >= 0x6000 else "curve group 50xx")
@@ -227,13 +250,19 @@ class ProfileWalk:
                 self._recurse(elem, path)  # K on a sequence: its items are still de-identified
             return
         if action == "C":
-            if _DATES in rule and vr in ("DA", "DT"):
+            cleaner = self._cleaner(int(tag))
+            if cleaner is not None:
+                action, rule = cleaner(self, elem, path, basic)
+                if action == "K":
+                    return
+            elif _DATES in rule and vr in ("DA", "DT"):
                 self._shift(elem, path, rule + ": shifted by the patient's days")
                 return
-            if _DATES in rule and vr == "TM":
+            elif _DATES in rule and vr == "TM":
                 self.log(tag, elem.keyword, path, "K", rule + ": time of day kept (dates move by whole days)")
                 return
-            action, rule = basic, rule + ": not cleaned here, Basic Profile action"
+            else:
+                action, rule = basic, rule + ": not cleaned here, Basic Profile action"
         if int(tag) in (_PATIENT_ID, _PATIENT_NAME):
             elem.value = self.pseudonym
             self.log(tag, elem.keyword, path, "Z", f"{rule}; consistent pseudonym")
@@ -247,6 +276,15 @@ class ProfileWalk:
             self.log(tag, elem.keyword, path, "Z", rule)
         else:  # D
             self._dummy(elem, path, rule)
+
+    def _cleaner(self, tag: int):
+        """The function of :mod:`kit.medical.deid_options` that cleans this row for a chosen option, if any."""
+        from kit.medical.deid_options import CLEANERS
+
+        for option, cleaner in CLEANERS.items():
+            if option in self.options and OPTION_ACTIONS[tag].get(option) == "C":
+                return cleaner
+        return None
 
     def _replace_uids(self, ds, elem, path, rule) -> None:
         tag, vr = elem.tag, elem.VR

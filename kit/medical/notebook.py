@@ -52,9 +52,12 @@ PARAMETERS = Spec(
         Param("model", "path", None, "checkpoint from an earlier run (model.pt), or torchxrayvision weights (a file "
               "as its cache names it, or that folder) to fine-tune here; None to train from scratch"),
         Param("deid_profile", "str", "basic", "PS3.15 Annex E: basic (Basic Profile alone), or basic plus options, "
-              "comma-separated, e.g. basic,retain_patient_characteristics,retain_longitudinal_modified_dates"),
-        Param("mask_burned_in", "bool", False, "text found in the pixels is masked (audited) instead of the image "
-              "being withheld"),
+              "comma-separated, e.g. basic,retain_patient_characteristics,retain_longitudinal_modified_dates; "
+              "clean options: clean_pixel_data, clean_descriptors, clean_graphics, clean_structured_content; "
+              "retain_safe_private keeps the private attributes of PS3.15 Table E.3.10-1"),
+        Param("mask_burned_in", "bool", False, "the Clean Pixel Data option as a switch (True adds clean_pixel_data "
+              "to deid_profile): text found in the pixels is masked (audited), BurnedInAnnotation set to NO, "
+              "instead of the image being withheld"),
         Param("seed", "int", 0, "random seed (data, split, training, simulation)", min=0),
         Param("pacs", "source", None, "PACS to triage instead of dicom_dir: DICOMweb root URL (login from ~/.netrc) or dimse://AET@host:port"),
         Param("pacs_query", "dict", {"date": "since_last_run", "modality": "CR,DX", "body_part": "CHEST"},
@@ -312,7 +315,8 @@ def deidentify_into(files, root, out_dir, audit_csv, profile: str = "basic", mas
     either a random one is drawn and the run's pseudonyms are single-use
     (``result.notice`` says which). It is never written; the returned table
     (original <-> new UIDs) stays in memory and is never written here. Text
-    found in the pixels withholds the image, or is masked with ``mask_burned_in``.
+    found in the pixels withholds the image, or is masked with ``mask_burned_in``
+    (the same as ``clean_pixel_data`` in ``profile``).
     """
     import shutil
     import tempfile

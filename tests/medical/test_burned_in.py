@@ -110,10 +110,17 @@ def test_deid_withholds_text_found_in_the_pixels(lying_header, tmp_path):
     assert result.quarantine.reason.str.startswith("burned_in_text_pixels:").all()
 
 
-def test_deid_masks_text_with_mask_burned_in(lying_header, tmp_path):
+@pytest.mark.parametrize("header, how", [("NO", {"mask_burned_in": True}),
+                                          ("YES", {"profile": "basic,clean_pixel_data"})])
+def test_deid_masks_text_with_clean_pixel_data(lying_header, tmp_path, header, how):
+    """mask_burned_in and clean_pixel_data are one switch; a true header YES is masked too, then says NO."""
     src, labels = lying_header
-    result = Deidentifier(secret="s3cret-for-tests", mask_burned_in=True).run([src / f for f in labels.file],
-                                                                         tmp_path / "out", root=src)
+    for rel in labels.file:
+        ds = pydicom.dcmread(src / rel)
+        ds.BurnedInAnnotation = header
+        ds.save_as(src / rel)
+    result = Deidentifier(secret="s3cret-for-tests", **how).run([src / f for f in labels.file], tmp_path / "out",
+                                                                root=src)
     assert len(result.table) == len(labels) and len(result.quarantine) == 0
     masks = result.audit[result.audit.action == "mask"]
     assert len(masks) == len(labels) and (masks.keyword == "PixelData").all()
@@ -121,6 +128,8 @@ def test_deid_masks_text_with_mask_burned_in(lying_header, tmp_path):
         out = pydicom.dcmread(tmp_path / "out" / rel)
         assert screen_dataset(out) == []
         assert out.pixel_array.shape == (128, 128)
+        assert out.BurnedInAnnotation == "NO"
+        assert [i.CodeValue for i in out.DeidentificationMethodCodeSequence] == ["113100", "113101"]
 
 
 def test_images_that_are_not_chest_radiographs_are_set_aside(dicom_file, tmp_path):
