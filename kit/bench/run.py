@@ -227,7 +227,7 @@ def run_bench(run_dirs, out, options: BenchOptions | None = None, progress=print
 
     opts = options or BenchOptions()
     opts.check()
-    models = [load_run(d) for d in run_dirs]  # every folder checked before any test runs
+    models = [m for d in run_dirs for m in load_run(d)]  # every folder checked before any test runs
     names = [m.name for m in models]
     for m in models:
         if names.count(m.name) > 1:

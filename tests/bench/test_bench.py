@@ -65,7 +65,7 @@ def test_accuracy_rows_pass_or_fail_against_torch_fp32(bench_1t, triage_run):
     # the figure is LoadGen's accuracy-mode output: recompute it from the model directly
     import torch
 
-    model = load_run(triage_run)
+    model, = load_run(triage_run)
     with torch.no_grad():
         logits = model.torch_model()(torch.from_numpy(model.inputs)).numpy().ravel()
     from kit.medical.evaluate import auroc
