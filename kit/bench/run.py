@@ -34,7 +34,7 @@ MAX_BATCH = 16
 
 @dataclass
 class BenchOptions:
-    """What to measure; the defaults finish both demo models in about two minutes on 2 cores.
+    """What to measure; the defaults finish the demo's three models in a few minutes on 2 cores.
 
     Attributes
     ----------
