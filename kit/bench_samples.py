@@ -12,7 +12,9 @@ folder:
   class names, score threshold) and how to rebuild the Torch model.
 
 Written atomically, both or neither (the JSON last: a folder with the JSON
-has its arrays).
+has its arrays). A folder holding a second model (the logistics run: the
+detector and the code reader) keeps that model's pair under its own prefix,
+``<name>_bench_samples.npz`` / ``.json`` (:func:`sample_names` lists them).
 """
 from __future__ import annotations
 
@@ -23,14 +25,27 @@ import numpy as np
 
 from kit.errors import InputDataError
 
-__all__ = ["ARRAYS", "META", "read_bench_samples", "write_bench_samples"]
+__all__ = ["ARRAYS", "META", "read_bench_samples", "sample_names", "write_bench_samples"]
 
 ARRAYS = "bench_samples.npz"
 META = "bench_samples.json"
 FORMAT = "kit.bench_samples/1"
+STEM = "bench_samples"
 
 
-def write_bench_samples(folder, arrays: dict, meta: dict) -> Path:
+def _files(name: str | None) -> tuple[str, str]:
+    stem = f"{name}_{STEM}" if name else STEM
+    return f"{stem}.npz", f"{stem}.json"
+
+
+def sample_names(folder) -> list:
+    """The samples a folder holds: ``None`` for ``bench_samples.json``, else each ``<name>_bench_samples.json``'s name."""
+    folder = Path(folder)
+    names = [None] if (folder / META).is_file() else []
+    return names + sorted(p.name[:-len(f"_{META}")] for p in folder.glob(f"*_{META}"))
+
+
+def write_bench_samples(folder, arrays: dict, meta: dict, name: str | None = None) -> Path:
     """Write ``bench_samples.npz`` and ``bench_samples.json`` into ``folder``.
 
     Parameters
@@ -41,6 +56,8 @@ def write_bench_samples(folder, arrays: dict, meta: dict) -> Path:
         Must hold ``inputs`` (N, ...) float32, the model's input, and ``labels``.
     meta : dict
         JSON-serialisable; must hold ``task`` and ``metric``.
+    name : str, optional
+        A second model's prefix: ``<name>_bench_samples.npz`` / ``.json``.
 
     Returns
     -------
@@ -66,14 +83,15 @@ def write_bench_samples(folder, arrays: dict, meta: dict) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     data = {k: np.asarray(v) for k, v in arrays.items()}
     data["inputs"] = np.ascontiguousarray(data["inputs"], dtype=np.float32)
-    with atomic_path(folder / ARRAYS) as tmp:
+    arrays_file, meta_file = _files(name)
+    with atomic_path(folder / arrays_file) as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **data)
-    return write_json(folder / META, {"format": FORMAT, "n_samples": int(len(data["inputs"])), **meta})
+    return write_json(folder / meta_file, {"format": FORMAT, "n_samples": int(len(data["inputs"])), **meta})
 
 
-def read_bench_samples(folder) -> tuple[dict, dict]:
-    """``(arrays, meta)`` of a run folder written by :func:`write_bench_samples`.
+def read_bench_samples(folder, name: str | None = None) -> tuple[dict, dict]:
+    """``(arrays, meta)`` of a run folder written by :func:`write_bench_samples` (``name``: a second model's prefix).
 
     Raises
     ------
@@ -82,12 +100,13 @@ def read_bench_samples(folder) -> tuple[dict, dict]:
         existed: re-run the notebook).
     """
     folder = Path(folder)
-    if not (folder / META).is_file() or not (folder / ARRAYS).is_file():
-        raise InputDataError(f"{folder} holds no {ARRAYS}/{META}; re-run its notebook with this kit "
+    arrays_file, meta_file = _files(name)
+    if not (folder / meta_file).is_file() or not (folder / arrays_file).is_file():
+        raise InputDataError(f"{folder} holds no {arrays_file}/{meta_file}; re-run its notebook with this kit "
                              "(the deployment step writes them)")
-    meta = json.loads((folder / META).read_text(encoding="utf-8"))
+    meta = json.loads((folder / meta_file).read_text(encoding="utf-8"))
     if meta.get("format") != FORMAT:
-        raise InputDataError(f"{folder / META} is not a {FORMAT} file; re-run its notebook")
-    with np.load(folder / ARRAYS, allow_pickle=False) as npz:
+        raise InputDataError(f"{folder / meta_file} is not a {FORMAT} file; re-run its notebook")
+    with np.load(folder / arrays_file, allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
     return arrays, meta

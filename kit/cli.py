@@ -193,7 +193,7 @@ def _add_bench(sub):
     b.add_argument("--duration", type=float, default=1.0, help="LoadGen minimum duration of each test, s")
     b.add_argument("--price-per-hour", type=float, help="machine price per hour, for the cost per million inferences")
     b.add_argument("--server-bound", action="append", metavar="MODEL=MS",
-                   help="Server p99 latency bound per model, ms (default detector=100, triage=15)")
+                   help="Server p99 latency bound per model, ms (default detector=100, code_reader=15, triage=15)")
     b.set_defaults(func=_cmd_bench)
 
 

@@ -1,6 +1,6 @@
 """Inference benchmarks of the models notebook runs deployed, through MLPerf LoadGen (``kit bench``).
 
-One job per module: :mod:`~kit.bench.models` (a run folder's model, sample
+One job per module: :mod:`~kit.bench.models` (a run folder's models, samples
 and metric, the only module that knows the sectors), :mod:`~kit.bench.runtimes`
 (Torch eager, ONNX Runtime per provider), :mod:`kit.loadgen` (the
 LoadGen SUT and QSL), :mod:`~kit.bench.scenarios` (settings, figures,

@@ -1,8 +1,11 @@
 """The deployed models of a run folder, as ``kit bench`` measures them.
 
-A run folder is recognised by its ``bench_samples.json``
-(:mod:`kit.bench_samples`): a detector (``kit.vision``, mAP@0.5) or the
-triage classifier (``kit.medical``, AUROC). Each task brings how to rebuild
+A run folder is recognised by its ``bench_samples.json`` and
+``<name>_bench_samples.json`` files (:mod:`kit.bench_samples`): a detector
+(``kit.vision``, mAP@0.5), the small code reader beside it
+(``kit.vision.recognizer.deploy``, whole-code accuracy after check-digit
+decoding) or the triage classifier (``kit.medical``, AUROC); a logistics run
+holds the first two. Each task brings how to rebuild
 its Torch model, how to turn raw outputs into per-sample results and its
 accuracy metric; this module is the one place that knows the sectors.
 """
@@ -17,8 +20,9 @@ from kit.errors import InputDataError
 
 __all__ = ["DEFAULT_BOUND_MS", "BenchModel", "load_run"]
 
-#: Server p99 latency bounds, ms: MLPerf Inference's RetinaNet (100 ms) and ResNet-50 (15 ms) edge/datacenter bounds.
-DEFAULT_BOUND_MS = {"detection": 100.0, "classification": 15.0}
+#: Server p99 latency bounds, ms: MLPerf Inference's RetinaNet (100 ms) and ResNet-50 (15 ms) edge/datacenter
+#: bounds; MLPerf has no text reader, so the code reader (a crop classifier's size) takes ResNet-50's.
+DEFAULT_BOUND_MS = {"detection": 100.0, "classification": 15.0, "code_reading": 15.0}
 
 
 @dataclass
@@ -28,7 +32,7 @@ class BenchModel:
     Attributes
     ----------
     name : str
-        ``detector`` or ``triage`` (with the run folder's name when two runs share one).
+        ``detector``, ``code_reader`` or ``triage`` (with the run folder's name when two runs share one).
     folder : pathlib.Path
     arrays, meta : dict
         From :func:`kit.bench_samples.read_bench_samples`.
@@ -63,14 +67,22 @@ class BenchModel:
             from kit.vision.bench_sample import rebuild_torch
 
             return rebuild_torch(self.folder, self.meta)
+        if self.task == "code_reading":
+            from kit.vision.recognizer.deploy import rebuild_reader
+
+            return rebuild_reader(self.folder, self.meta)
         return _triage_torch(self.folder, self.meta)
 
     def postprocess(self, outputs) -> list:
-        """Per-sample arrays (detections ``(n, 6)``, or the logit) from one batch's raw outputs."""
+        """Per-sample arrays (detections ``(n, 6)``, CTC frame probabilities ``(T, classes)``, or the logit) of one batch."""
         if self.task == "detection":
             from kit.vision.bench_sample import decode_detections
 
             return decode_detections(outputs, self.meta)
+        if self.task == "code_reading":
+            from kit.vision.recognizer.deploy import frame_probabilities
+
+            return frame_probabilities(outputs)
         return list(_logits(outputs))
 
     def score(self, per_sample: list) -> float:
@@ -79,6 +91,10 @@ class BenchModel:
             from kit.vision.bench_sample import map50
 
             return map50(per_sample, self.arrays, self.meta)
+        if self.task == "code_reading":
+            from kit.vision.recognizer.deploy import whole_code_accuracy
+
+            return whole_code_accuracy(per_sample, self.arrays, self.meta)
         from kit.medical.evaluate import auroc
 
         return float(auroc(self.arrays["labels"], np.concatenate([np.asarray(o).reshape(-1) for o in per_sample])))
@@ -107,28 +123,34 @@ def _logits(outputs) -> np.ndarray:
     return out.astype(np.float32).reshape(len(out), -1)[:, :1]
 
 
-def load_run(folder) -> BenchModel:
-    """The deployed model of one run folder.
+def load_run(folder) -> list:
+    """Every deployed model of one run folder (a logistics run: the detector, then the code reader when it was trained).
 
     Raises
     ------
     InputDataError
         No benchmark sample, an unknown task, or no ONNX model in the folder.
     """
-    from kit.bench_samples import read_bench_samples
+    from kit.bench_samples import read_bench_samples, sample_names
 
     folder = Path(folder)
     if not folder.is_dir():
         raise InputDataError(f"run folder {folder} not found; give the --out folder of kit run (e.g. reports/logistics_vision)")
-    arrays, meta = read_bench_samples(folder)
+    # A folder with no sample still reads bench_samples.npz/.json: the one-line error names them.
+    names = sample_names(folder) or [None]
+    return [_load_model(folder, name, *read_bench_samples(folder, name)) for name in names]
+
+
+def _load_model(folder: Path, name, arrays: dict, meta: dict) -> BenchModel:
+    sample = f"{name}_bench_samples.json" if name else "bench_samples.json"
     if meta.get("task") not in DEFAULT_BOUND_MS:
-        raise InputDataError(f"{folder}/bench_samples.json has task {meta.get('task')!r}; kit bench knows "
+        raise InputDataError(f"{folder}/{sample} has task {meta.get('task')!r}; kit bench knows "
                              f"{', '.join(DEFAULT_BOUND_MS)}")
     onnx = {k: folder / v for k, v in meta.get("onnx", {}).items() if (folder / v).is_file()}
     if "fp32" not in onnx:
         raise InputDataError(f"{folder} holds no {meta.get('onnx', {}).get('fp32', 'model.onnx')}; re-run its notebook "
                              "to the ONNX deployment step")
-    model = BenchModel(meta.get("model_name", folder.name), folder, arrays, meta, onnx)
+    model = BenchModel(meta.get("model_name", name or folder.name), folder, arrays, meta, onnx)
     if not meta.get("torch"):
         model.torch_missing = "the run folder holds no Torch weights for this model (torchvision detectors are not rebuilt)"
     return model

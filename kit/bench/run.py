@@ -34,7 +34,7 @@ MAX_BATCH = 16
 
 @dataclass
 class BenchOptions:
-    """What to measure; the defaults finish both demo models in about two minutes on 2 cores.
+    """What to measure; the defaults finish the demo's three models in a few minutes on 2 cores.
 
     Attributes
     ----------
@@ -227,7 +227,7 @@ def run_bench(run_dirs, out, options: BenchOptions | None = None, progress=print
 
     opts = options or BenchOptions()
     opts.check()
-    models = [load_run(d) for d in run_dirs]  # every folder checked before any test runs
+    models = [m for d in run_dirs for m in load_run(d)]  # every folder checked before any test runs
     names = [m.name for m in models]
     for m in models:
         if names.count(m.name) > 1:

@@ -23,7 +23,7 @@ CODE_READERS = ("small", "ppocr")
 COLUMNS = ["file_name", "code", "valid", "confidence", "raw", "raw_valid", "true_code"]
 
 
-def read_test_codes(code_reader: str, crops: dict, *, backend=None, seed: int = 0, epochs: int = 10):
+def read_test_codes(code_reader: str, crops: dict, *, backend=None, seed: int = 0, epochs: int = 10, output_dir=None):
     """Read the test crops with ``code_reader`` (training the small reader first on the train and val crops).
 
     Parameters
@@ -35,18 +35,23 @@ def read_test_codes(code_reader: str, crops: dict, *, backend=None, seed: int = 
     seed : int
     epochs : int
         Training epochs of the small reader.
+    output_dir : path, optional
+        Where the trained small reader is deployed for ``kit bench``
+        (:func:`kit.vision.recognizer.deploy.deploy_reader`: ``code_reader.onnx``,
+        ``code_reader_int8.onnx``, its weights and benchmark sample); None: not deployed.
 
     Returns
     -------
     (codes, history) : pandas.DataFrame, list
         One row per test crop (``file_name, code, valid, confidence, raw,
         raw_valid, true_code``, ``attrs["read_s"]`` the seconds spent reading,
-        training excluded); the small reader's training history (``[]`` for ppocr).
+        training excluded, and when deployed ``attrs["onnx_max_abs_diff"]``, Torch
+        against ONNX Runtime); the small reader's training history (``[]`` for ppocr).
     """
     if code_reader not in CODE_READERS:
         raise ParameterError(f"code_reader {code_reader!r} unknown; use one of {CODE_READERS}")
     images = [c["image"] for c in crops["test"]]
-    history = []
+    history, deployed = [], {}
     if code_reader == "small":
         from kit.vision import recognizer
 
@@ -55,17 +60,24 @@ def read_test_codes(code_reader: str, crops: dict, *, backend=None, seed: int = 
                                                   seed=seed)
         t0 = time.perf_counter()
         readings = recognizer.read_codes(reader, images, backend=backend)
+        read_s = time.perf_counter() - t0
+        if output_dir is not None:
+            from kit.vision.recognizer.deploy import deploy_reader
+
+            deployed = deploy_reader(reader, crops["train"], crops["test"], output_dir)
     else:
         from kit.vision.ppocr import read_lines
 
         t0 = time.perf_counter()
         readings = read_lines(images)
-    read_s = time.perf_counter() - t0
+        read_s = time.perf_counter() - t0
     codes = pd.DataFrame({"file_name": [c["file_name"] for c in crops["test"]], "code": [r.code for r in readings],
                           "valid": [r.valid for r in readings], "confidence": [round(r.confidence, 3) for r in readings],
                           "raw": [r.raw for r in readings], "raw_valid": [r.raw_valid for r in readings],
                           "true_code": [c["text"] for c in crops["test"]]}, columns=COLUMNS)
     codes.attrs["read_s"] = read_s
+    if deployed:
+        codes.attrs["onnx_max_abs_diff"] = deployed["onnx_max_abs_diff"]
     return codes, history
 
 

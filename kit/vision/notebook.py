@@ -60,7 +60,7 @@ PARAMETERS = Spec(
         Param("blur", "list", ["person"], "classes blurred in preview.mp4 and saved frames: person (head and shoulders), truck (plate region); [] for none"),
         Param("code_reader", "str", "small", "container-code reader: small (a CTC reader trained on the code crops, about 50 CPU-s) or ppocr (PP-OCRv4 from rapidocr-onnxruntime, pretrained, nothing downloaded; also finds codes in whole door images); both decode under the ISO 6346 check digit", choices=("small", "ppocr")),
         Param("device", "device", "auto", "auto, cpu or cuda (env KIT_DEVICE overrides)", choices=("auto", "cpu", "cuda")),
-        Param("output_dir", "output_dir", "outputs/logistics_vision", "folder for detections.json, tracks.csv, crossings.csv, dwell.csv, counts.csv, alerts.csv, preview.mp4, codes.csv, benchmark.csv, model.onnx, model_card.md, metrics.json"),
+        Param("output_dir", "output_dir", "outputs/logistics_vision", "folder for detections.json, tracks.csv, crossings.csv, dwell.csv, counts.csv, alerts.csv, preview.mp4, codes.csv, benchmark.csv, model.onnx, code_reader.onnx (code_reader small), model_card.md, metrics.json"),
         Param("scale", "float", 1.0, "size of the synthetic data and of training: 1 gives 600 scenes and 1500 code crops (about 4.5 min on 2 CPU cores, 3.3 of them training the detector); 0.25 for a smoke test, 3 for more", min=0.05, max=20),
         Param("seed", "int", 0, "random seed of the synthetic data, the splits and training", min=0),
     ),

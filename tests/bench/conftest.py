@@ -52,3 +52,32 @@ def detector_run(tmp_path_factory):
     onnx.quantize_int8(path, folder / "model_int8.onnx", calib)
     write_detector_sample(model, test, folder, image_size=32, split=False, n_images=8)
     return folder
+
+
+def _code_crops(n, rng):
+    from kit.vision.synthetic import random_code, render_code_crop
+
+    return [{"image": np.asarray(render_code_crop(code, rng, 32, 160)), "text": code, "file_name": f"{i}.png"}
+            for i, code in enumerate(random_code(rng) for _ in range(n))]
+
+
+@pytest.fixture(scope="session")
+def logistics_run(detector_run, tmp_path_factory):
+    """A logistics_vision run folder with both models: the detector's files and a code reader trained for one step."""
+    import shutil
+
+    import torch
+
+    from kit.vision.codes import read_test_codes
+
+    folder = tmp_path_factory.mktemp("logistics_run") / "run"
+    shutil.copytree(detector_run, folder)
+    rng = np.random.default_rng(0)
+    crops = {"train": _code_crops(8, rng), "val": _code_crops(4, rng), "test": _code_crops(12, rng)}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:  # the notebook's call, one epoch of 8 crops: one step
+        codes, _ = read_test_codes("small", crops, epochs=1, output_dir=folder)
+    finally:
+        torch.set_num_threads(threads)
+    return folder, codes

@@ -65,7 +65,7 @@ def test_accuracy_rows_pass_or_fail_against_torch_fp32(bench_1t, triage_run):
     # the figure is LoadGen's accuracy-mode output: recompute it from the model directly
     import torch
 
-    model = load_run(triage_run)
+    model, = load_run(triage_run)
     with torch.no_grad():
         logits = model.torch_model()(torch.from_numpy(model.inputs)).numpy().ravel()
     from kit.medical.evaluate import auroc
@@ -151,3 +151,41 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys):
     assert main(["bench", str(tmp_path), "--threads", "one"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("kit: error:") for line in err)
+
+
+def test_logistics_run_holds_the_detector_and_the_code_reader(logistics_run, detector_run):
+    folder, codes = logistics_run
+    models = load_run(folder)
+    assert [(m.name, m.task, m.metric) for m in models] == [("detector", "detection", "map50"),
+                                                           ("code_reader", "code_reading", "code_accuracy")]
+    assert codes.attrs["onnx_max_abs_diff"] < 1e-4
+    assert [m.name for m in load_run(detector_run)] == ["detector"]  # a folder from before: one model
+
+
+def test_code_reader_rows_and_accuracy_against_torch_fp32(logistics_run, tmp_path):
+    import torch
+
+    from kit.vision.recognizer import code_accuracy, read_codes
+
+    folder, _ = logistics_run
+    opts = BenchOptions(scenarios=("SingleStream", "Server", "Offline"), providers=["CPUExecutionProvider"], **SHORT)
+    df = run_bench([folder], tmp_path / "b", opts, progress=lambda *_: None)
+    assert set(df.model) == {"detector", "code_reader"}
+    reader = df[df.model == "code_reader"]
+    for key in (("torch", "fp32"), ("onnxruntime", "fp32"), ("onnxruntime", "int8")):
+        g = reader[(reader.runtime == key[0]) & (reader.precision == key[1])]
+        assert {"Accuracy", "SingleStream", "Server", "Offline"} <= set(g.scenario), key
+        assert (g[(g.scenario == "SingleStream") & (g.metric == "latency_p99_ms")].value > 0).all(), key
+    acc = reader[reader.metric == "code_accuracy"].set_index(["runtime", "precision"])
+    ref = acc.loc[("torch", "fp32"), "value"]
+    assert acc.loc[("onnxruntime", "fp32"), "value"] == pytest.approx(ref)
+    for key, row in acc.iterrows():
+        assert row.valid == ("yes" if row.value >= 0.99 * ref else "no") and "Torch fp32" in row.why, key
+    assert len(reader[reader.metric == "code_accuracy_change"]) == 3
+    # LoadGen's accuracy-mode figure against the recognizer's own reading of the same crops, one pass
+    model = load_run(folder)[1]
+    crops = list(np.round(model.inputs.transpose(0, 2, 3, 1) * 255).astype(np.uint8))
+    with torch.no_grad():
+        readings = read_codes(model.torch_model(), crops, row_shifts_px=(0,))
+    assert code_accuracy(readings, list(model.arrays["labels"])) == pytest.approx(ref)
+    assert (tmp_path / "b/logs/code_reader/onnxruntime-int8-CPUExecutionProvider-t1/Offline/rep0/mlperf_log_summary.txt").is_file()

@@ -9,6 +9,8 @@ One module per job:
 - :mod:`~kit.vision.recognizer.reading`: reading crops with a trained reader (:func:`read_codes`,
   :func:`code_accuracy`).
 - :mod:`~kit.vision.recognizer.training`: training it (:func:`train_reader`).
+- :mod:`~kit.vision.recognizer.deploy`: its ONNX fp32 and int8 files and the sample ``kit bench`` measures
+  (:func:`~kit.vision.recognizer.deploy.deploy_reader`).
 
 On the notebook's data (scale 1, 10 epochs, one thread, about 50
 CPU-seconds) the whole-code test accuracy is 0.91 to 0.96, depending on
