@@ -82,6 +82,7 @@ PATIENT_CHARACTERISTICS = {t: a for t, opts in OPTION_ACTIONS.items()
 _GROUP_0010_SAFE = {0x00100200, 0x00102201, 0x00102202, 0x00102292, 0x00102293}
 _PATIENT_ID, _PATIENT_NAME = 0x00100020, 0x00100010
 _DATES = "retain_longitudinal_modified_dates"
+_FREE_TEXT_VRS = ("LT", "ST", "UT", "UC")
 _GRAPHICS = "clean_graphics"
 
 _DUMMY = {
@@ -300,13 +301,28 @@ class ProfileWalk:
     def _dummy(self, elem, path, rule) -> None:
         tag, vr = elem.tag, elem.VR
         if vr == "SQ":
-            self.log(tag, elem.keyword, path, "D", f"{rule}; items de-identified in place")
+            self.log(tag, elem.keyword, path, "D", f"{rule}; items de-identified in place, their free text removed")
             self._recurse(elem, path)
+            for i, item in enumerate(elem.value or []):
+                self._drop_free_text(item, f"{path}[{i}].")
         elif vr == "UI":
             self._remap_uid(elem, path, f"{rule}; a new UID as the dummy")
         else:
             elem.value = _dummy(vr)
             self.log(tag, elem.keyword, path, "D", rule)
+
+    def _drop_free_text(self, ds, prefix: str) -> None:
+        # A dummied sequence (Content, Graphic Annotation) keeps its items, and their free text (Text Value,
+        # Unformatted Text Value) is in no row of Table E.1-1: without a clean option nothing vouches for it.
+        for tag in list(ds.keys()):
+            elem = ds[tag]
+            if elem.VR == "SQ":
+                for i, item in enumerate(elem.value or []):
+                    self._drop_free_text(item, f"{prefix}{elem.keyword}[{i}].")
+            elif elem.VR in _FREE_TEXT_VRS:
+                del ds[tag]
+                self.log(tag, elem.keyword, f"{prefix}{elem.keyword}", "X",
+                         "safety net: free text inside a dummied sequence")
 
     def _recurse(self, elem, path) -> None:
         for i, item in enumerate(elem.value or []):

@@ -190,6 +190,25 @@ def test_without_the_option_context_sequences_follow_the_basic_profile():
         ds.add_new(tag, "SQ", Sequence(_content()))
     out, _ = Deidentifier(secret=SECRET, check_pixels=False).deidentify(ds)
     assert 0x00400555 not in out and len(out[0x00400610].value) == 0  # X/Z removed, Z emptied
+    # Content Sequence is D: its items stay, de-identified, and the free text no row covers is gone.
+    items = out.ContentSequence
+    assert len(items) == 8 and not any("TextValue" in i for i in items)
+    assert "TextValue" not in items[-1].ContentSequence[0]
+    assert items[0].PersonName != "Martin^Paul"
+
+
+def test_basic_profile_drops_the_text_of_graphic_annotations():
+    ds = _header()
+    text = Dataset()
+    text.UnformattedTextValue = "Hand John 15/03/2024"
+    annotation = Dataset()
+    annotation.GraphicLayer = "LAYER1"
+    annotation.TextObjectSequence = Sequence([text])
+    ds.GraphicAnnotationSequence = Sequence([annotation])
+    out, audit = Deidentifier(secret=SECRET, check_pixels=False).deidentify(ds)
+    kept = out.GraphicAnnotationSequence[0]
+    assert "UnformattedTextValue" not in kept.TextObjectSequence[0]
+    assert any(r["rule"] == "safety net: free text inside a dummied sequence" for r in audit)
 
 
 def test_structured_content_text_is_judged_against_the_header():
