@@ -31,6 +31,20 @@ def _postfix(row: dict) -> dict:
     return {k: round(v, 3) for k, v in row.items() if k != "epoch"}
 
 
+def read_checkpoint(path, fmt: str, writer: str, kind: str) -> dict:
+    """A triage checkpoint's state, or a one-line error naming the class whose ``save`` writes it.
+
+    ``fmt`` is the ``format`` entry the checkpoint must carry; ``kind`` names
+    it in the error (e.g. ``"kit.medical triage"``).
+    """
+    from kit.io import read_torch_file
+
+    state = read_torch_file(path, "model checkpoint", f"a file written by {writer}.save")
+    if not isinstance(state, dict) or state.get("format") != fmt:
+        raise InputDataError(f"{path} is not a {kind} checkpoint; give a file written by {writer}.save")
+    return state
+
+
 def to_tensor(X, image_size: int) -> torch.Tensor:
     """``(n, H, W)`` array -> ``(n, 1, image_size, image_size)`` float32 tensor on the CPU."""
     x = np.asarray(X, dtype=np.float32)
@@ -279,12 +293,8 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
     def load(cls, path, backend=None) -> "TriageClassifier":
         """Read a checkpoint written by :meth:`save` onto ``backend`` (a Backend or a device)."""
         from kit.backend import as_backend
-        from kit.io import read_torch_file
 
-        state = read_torch_file(path, "model checkpoint", "a file written by TriageClassifier.save")
-        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-            raise InputDataError(f"{path} is not a kit.medical triage checkpoint; give a file written by "
-                                 "TriageClassifier.save")
+        state = read_checkpoint(path, CHECKPOINT_FORMAT, "TriageClassifier", "kit.medical triage")
         backend = as_backend(backend)
         params = {k: v for k, v in state["params"].items() if k != "device"}  # "device": checkpoints before Backend
         params["backend"] = backend

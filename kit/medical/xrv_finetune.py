@@ -26,10 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kit.errors import InputDataError, ParameterError
+from kit.errors import ParameterError
 from kit.medical import xrv as xrv_weights
 from kit.medical.evaluate import auroc
-from kit.medical.train import TriageClassifier, _history_row, _postfix, to_tensor
+from kit.medical.train import TriageClassifier, _history_row, _postfix, read_checkpoint, to_tensor
 
 CHECKPOINT_FORMAT = "kit.medical.XrvTriageClassifier/1"
 TRAINABLE = ("head", "last_block")
@@ -297,12 +297,8 @@ class XrvTriageClassifier(TriageClassifier):
     def load(cls, path, backend=None) -> "XrvTriageClassifier":
         """Read a checkpoint written by :meth:`save` (no torchxrayvision weights file needed)."""
         from kit.backend import as_backend
-        from kit.io import read_torch_file
 
-        state = read_torch_file(path, "model checkpoint", "a file written by XrvTriageClassifier.save")
-        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-            raise InputDataError(f"{path} is not a kit.medical torchxrayvision triage checkpoint; give a file "
-                                 "written by XrvTriageClassifier.save")
+        state = read_checkpoint(path, CHECKPOINT_FORMAT, "XrvTriageClassifier", "kit.medical torchxrayvision triage")
         backend = as_backend(backend)
         clf = cls(**{**state["params"], "backend": backend})
         name = state["xrv_weights"]

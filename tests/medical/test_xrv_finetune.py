@@ -149,3 +149,19 @@ def test_grad_cam_and_onnx_export_of_the_fine_tuned_network(fitted, tmp_path):
     path = onnx.export_onnx(clf.model_, tmp_path / "xrv.onnx", SIZE)
     np.testing.assert_allclose(onnx.OnnxTriageModel(path).decision_function(X[:4]), clf.decision_function(X[:4]),
                                rtol=1e-3, atol=1e-3)
+
+
+def test_each_classifier_refuses_the_others_checkpoint(tmp_path):
+    from kit.errors import InputDataError
+    from kit.medical.train import CHECKPOINT_FORMAT, TriageClassifier
+
+    ours = tmp_path / "ours.pt"
+    torch.save({"format": CHECKPOINT_FORMAT}, ours)
+    with pytest.raises(InputDataError, match="not a kit.medical torchxrayvision triage checkpoint; give a file "
+                                             "written by XrvTriageClassifier.save"):
+        XrvTriageClassifier.load(ours)
+    theirs = tmp_path / "theirs.pt"
+    torch.save({"format": "kit.medical.XrvTriageClassifier/1"}, theirs)
+    with pytest.raises(InputDataError, match="not a kit.medical triage checkpoint; give a file written by "
+                                             "TriageClassifier.save"):
+        TriageClassifier.load(theirs)
