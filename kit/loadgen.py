@@ -27,7 +27,7 @@ import numpy as np
 
 from kit.errors import ParameterError
 
-__all__ = ["SCENARIOS", "parse_detail", "run_test"]
+__all__ = ["SCENARIOS", "parse_detail", "run_test", "run_unlogged"]
 
 SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
 _TRACE = "mlperf_log_trace.json"
@@ -172,6 +172,17 @@ def run_test(fn, inputs, scenario: str, out_dir, *, settings: dict, accuracy: bo
     if accuracy:
         result["outputs"] = [sut.outputs[i] for i in range(n)]
     return result
+
+
+def run_unlogged(fn, inputs, scenario: str, *, settings: dict, max_batch: int = 16) -> dict:
+    """:func:`run_test` in performance mode with its logs in a temporary folder, removed after.
+
+    For the notebooks' short speed tables, which keep LoadGen's figures but not its logs.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kit-loadgen-") as logs:
+        return run_test(fn, inputs, scenario, logs, settings=settings, max_batch=max_batch)
 
 
 def parse_detail(path) -> dict:

@@ -140,9 +140,7 @@ def images_per_second(predict, images, batch_size: int = 64, repeats: int = 3, m
     samples (and at least every image's worth), run ``batch_size`` at a
     time, after one warm-up batch.
     """
-    import tempfile
-
-    from kit.loadgen import run_test
+    from kit.loadgen import run_unlogged
 
     x = np.ascontiguousarray(images, dtype=np.float32)
     if len(x) == 0:
@@ -153,8 +151,7 @@ def images_per_second(predict, images, batch_size: int = 64, repeats: int = 3, m
     settings = {"min_duration_ms": int(min_seconds * 1000), "min_query_count": len(x), "offline_expected_qps": float(rate)}
     best = 0.0
     for _ in range(repeats):
-        with tempfile.TemporaryDirectory(prefix="kit-loadgen-") as logs:
-            d = run_test(predict, x, "Offline", logs, settings=settings, max_batch=batch_size)
+        d = run_unlogged(predict, x, "Offline", settings=settings, max_batch=batch_size)
         best = max(best, float(d["result_samples_per_second"]))
     return best
 

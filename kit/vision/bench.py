@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from kit.errors import ParameterError
+from kit.loadgen import run_unlogged
 
 __all__ = ["benchmark", "cpu_model", "offline", "single_stream", "torch_engine", "torch_threads"]
 
@@ -75,16 +76,6 @@ def _percentiles(lat_s):
     return {f"latency_p{q}_ms": float(np.percentile(ms, q)) for q in (50, 90, 99)}
 
 
-def _loadgen(fn, images, scenario, settings, max_batch=1):
-    """One LoadGen test (:func:`kit.loadgen.run_test`), its logs in a temporary folder: the kit's one engine."""
-    import tempfile
-
-    from kit.loadgen import run_test
-
-    with tempfile.TemporaryDirectory(prefix="kit-loadgen-") as logs:
-        return run_test(fn, images, scenario, logs, settings=settings, max_batch=max_batch)
-
-
 def single_stream(fn, images, *, min_queries: int = 50, min_seconds: float = 1.0, warmup: int = 3) -> dict:
     """Batch-1 latency: MLPerf LoadGen's SingleStream scenario, one query at a time.
 
@@ -119,7 +110,7 @@ def single_stream(fn, images, *, min_queries: int = 50, min_seconds: float = 1.0
     for i in range(warmup):
         fn(images[i % len(images)][None])
     settings = {"min_query_count": max(1, int(min_queries)), "min_duration_ms": int(min_seconds * 1000)}
-    d = _loadgen(fn, images, "SingleStream", settings)
+    d = run_unlogged(fn, images, "SingleStream", settings=settings, max_batch=1)
     pct = {f"latency_p{q}_ms": float(d[f"result_{q}.00_percentile_latency_ns"]) / 1e6 for q in (50, 90, 99)}
     return {**pct, "images_per_s": 1e9 / float(d["result_mean_latency_ns"]), "queries": int(d["result_query_count"])}
 
@@ -156,7 +147,7 @@ def offline(fn, images, *, batch_size: int = 32, min_seconds: float = 1.0, warmu
     # Offline's min_query_count is LoadGen's minimum sample count: at least one pass over the images and one batch.
     settings = {"min_duration_ms": int(min_seconds * 1000), "min_query_count": max(len(images), batch_size),
                 "offline_expected_qps": max(float(rate), batch_size / max(min_seconds, 1e-3))}
-    d = _loadgen(fn, images, "Offline", settings, max_batch=batch_size)
+    d = run_unlogged(fn, images, "Offline", settings=settings, max_batch=batch_size)
     lat = d["batch_times_s"]
     return {**_percentiles(lat), "images_per_s": float(d["result_samples_per_second"]), "queries": len(lat)}
 
