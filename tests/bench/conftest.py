@@ -2,15 +2,7 @@
 import numpy as np
 import pytest
 
-
-def _squares(n=96, size=32, seed=0):
-    rng = np.random.default_rng(seed)
-    images = rng.random((n, size, size), dtype=np.float32) * 0.3
-    y = (np.arange(n) % 3 == 0).astype(int)
-    for i in np.nonzero(y)[0]:
-        r, c = rng.integers(4, size - 12, 2)
-        images[i, r:r + 8, c:c + 8] += 0.5
-    return images, y
+from tests.medical.blobs import squares
 
 
 @pytest.fixture(scope="session")
@@ -20,8 +12,8 @@ def triage_run(tmp_path_factory):
     from kit.medical.train import TriageClassifier
 
     folder = tmp_path_factory.mktemp("triage_run")
-    x, y = _squares()
-    xv, yv = _squares(n=48, seed=1)
+    x, y = squares()
+    xv, yv = squares(n=48, seed=1)
     clf = TriageClassifier(image_size=32, epochs=3, width=4, batch_size=32, progress=False, seed=0).fit(x, y)
     clf.calibrate(xv, yv).set_operating_point(xv, yv, 0.9)
     clf.save(folder / "model.pt")  # writes bench_samples.npz/.json beside it

@@ -9,6 +9,7 @@ from kit.medical.augment import (Compose, GaussianNoise, RandomAffine, RandomCon
 from kit.medical.evaluate import auroc
 from kit.medical.model import build_model, mobilenet_v3_small, small_cnn
 from kit.medical.train import TriageClassifier
+from tests.medical.blobs import squares
 
 
 def test_small_cnn_is_about_0_4_m_parameters_and_mobilenet_takes_one_channel():
@@ -35,26 +36,16 @@ def test_augmentations_are_seeded_bounded_and_identity_when_neutral():
     assert torch.equal(flipped, x.flip(-1))
 
 
-def _squares(n=96, size=32, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.random((n, size, size), dtype=np.float32) * 0.3
-    y = (np.arange(n) % 3 == 0).astype(int)
-    for i in np.nonzero(y)[0]:
-        r, c = rng.integers(4, size - 12, 2)
-        x[i, r:r + 8, c:c + 8] += 0.5  # a bright blob somewhere: the "finding"
-    return x, y
-
-
 @pytest.fixture(scope="module")
 def fitted():
-    x, y = _squares()
+    x, y = squares()
     clf = TriageClassifier(image_size=32, epochs=8, width=8, batch_size=32, progress=False, seed=1)
     return clf.fit(x, y), x, y
 
 
 def test_fit_learns_and_proba_is_well_formed(fitted):
     clf, x, y = fitted
-    xt, yt = _squares(seed=5)
+    xt, yt = squares(seed=5)
     assert auroc(yt, clf.decision_function(xt)) > 0.95
     proba = clf.predict_proba(xt)
     np.testing.assert_allclose(proba.sum(1), 1.0)
@@ -63,7 +54,7 @@ def test_fit_learns_and_proba_is_well_formed(fitted):
 
 
 def test_same_seed_same_model():
-    x, y = _squares(n=48)
+    x, y = squares(n=48)
     a = TriageClassifier(image_size=32, epochs=2, width=4, progress=False, seed=7).fit(x, y)
     b = TriageClassifier(image_size=32, epochs=2, width=4, progress=False, seed=7).fit(x, y)
     np.testing.assert_array_equal(a.decision_function(x), b.decision_function(x))
@@ -71,7 +62,7 @@ def test_same_seed_same_model():
 
 def test_calibrate_operating_point_save_load_roundtrip(fitted, tmp_path):
     clf, x, y = fitted
-    xv, yv = _squares(seed=9)
+    xv, yv = squares(seed=9)
     z_before = clf.decision_function(xv)
     clf.calibrate(xv, yv).set_operating_point(xv, yv, 0.9)
     assert np.array_equal(np.argsort(clf.predict_proba(xv)[:, 1]), np.argsort(z_before))  # ranking unchanged
@@ -85,7 +76,7 @@ def test_calibrate_operating_point_save_load_roundtrip(fitted, tmp_path):
 
 
 def test_bad_input_is_refused(tmp_path):
-    x, y = _squares(n=12)
+    x, y = squares(n=12)
     with pytest.raises(InputDataError, match="0 or 1"):
         TriageClassifier(image_size=32, epochs=1, progress=False).fit(x, np.full(12, -1))
     with pytest.raises(InputDataError, match="labels"):
