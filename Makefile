@@ -25,8 +25,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --no-deps "rapidocr-onnxruntime==$$(sed -n 's/^rapidocr-onnxruntime==//p' constraints.txt)"
 	touch $(STAMP)
 
+# LANG_REPORTS=fr: every report (and the index) in French.
+LANG_REPORTS ?=
 demo: venv
-	$(BIN)/kit demo --out $(REPORTS)
+	$(BIN)/kit demo --out $(REPORTS) $(if $(LANG_REPORTS),--lang $(LANG_REPORTS))
 
 # Two workers, each given whole test modules or whole notebooks (nbval's cells
 # must run in order in one kernel), each on one thread: two threads per worker

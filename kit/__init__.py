@@ -12,7 +12,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+src"
 
 _SUBMODULES = {
-    "backend", "errors", "params", "report", "raster", "io", "plotting", "labeled",
+    "backend", "errors", "i18n", "params", "report", "raster", "io", "plotting", "labeled",
     "agro", "water", "vision", "medical", "pipeline",
 }
 

@@ -18,7 +18,8 @@ class _Parser(argparse.ArgumentParser):
 def _cmd_run(args) -> int:
     from kit import runner
 
-    plan = runner.plan(args.notebook, args.param or (), args.param_file, args.out)
+    cli_params = [*(args.param or ()), *([("lang", args.lang)] if args.lang else [])]
+    plan = runner.plan(args.notebook, cli_params, args.param_file, args.out)
     manifest = runner.execute(plan, show_code=args.show_code, progress=not args.no_progress, timeout_s=args.timeout)
     if manifest["status"] != "ok":
         err = manifest["error"] or {}
@@ -35,7 +36,8 @@ def _cmd_run(args) -> int:
 def _cmd_demo(args) -> int:
     from kit import demo
 
-    runs, index, total_s = demo.run_demo(args.out, names=args.notebooks or None, progress=not args.no_progress)
+    runs, index, total_s = demo.run_demo(args.out, names=args.notebooks or None, progress=not args.no_progress,
+                                         lang=args.lang)
     print("\n".join(demo.summary_lines(runs, index, total_s)))
     return EXIT_FAILED_RUN if any(r.status != "ok" for r in runs) else 0
 
@@ -209,12 +211,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--show-code", action="store_true", help="show code cells in report.html")
     run.add_argument("--timeout", type=float, metavar="S", help="per-cell time limit, seconds")
     run.add_argument("--no-progress", action="store_true", help="no cell progress bar")
+    run.add_argument("--lang", metavar="LANG", help="language of the report: en (default) or fr; same as -p lang LANG")
     run.set_defaults(func=_cmd_run)
 
     dem = sub.add_parser("demo", help="run every notebook at its defaults into one folder, index and summarize")
     dem.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="only these (default: all)")
     dem.add_argument("--out", default="reports", metavar="DIR", help="folder for the run folders (default reports)")
     dem.add_argument("--no-progress", action="store_true", help="no cell progress bar")
+    dem.add_argument("--lang", metavar="LANG", help="language of the reports and index: en (default) or fr")
     dem.set_defaults(func=_cmd_demo)
 
     lst = sub.add_parser("list", help="the notebooks, their purpose and parameters")

@@ -11,8 +11,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kit import notebooks, runner
+from kit import i18n, notebooks, runner
 from kit.errors import KitError
+from kit.i18n import _
+from kit.params import LANG
 from kit.index import write_index
 
 
@@ -27,8 +29,11 @@ class DemoRun:
     error: str = ""
 
 
-def run_demo(out, *, names=None, title="sector-kit demo reports", progress=True):
+def run_demo(out, *, names=None, title=None, progress=True, lang=None):
     """Run ``names`` (default: every notebook) into ``out/NAME`` and index them.
+
+    ``lang`` (``en`` or ``fr``; ``make demo LANG_REPORTS=fr``) is every
+    report's language and the index's; None is English.
 
     Returns
     -------
@@ -38,17 +43,19 @@ def run_demo(out, *, names=None, title="sector-kit demo reports", progress=True)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     names = names or [notebooks.inspect(p).name for p in notebooks.list_notebooks()]
+    lang = LANG.check(lang or LANG.default)
     t0 = time.perf_counter()
-    runs = [_run_one(name, out / name, progress) for name in names]
-    index = Path(write_index(out, title=title))
+    runs = [_run_one(name, out / name, progress, lang) for name in names]
+    with i18n.using(lang):
+        index = Path(write_index(out, title=title or _("sector-kit demo reports")))
     return runs, index, time.perf_counter() - t0
 
 
-def _run_one(name: str, folder: Path, progress: bool) -> DemoRun:
+def _run_one(name: str, folder: Path, progress: bool, lang: str = "en") -> DemoRun:
     print(f"== {name}", flush=True)
     t0 = time.perf_counter()
     try:
-        plan = runner.plan(name, (), None, folder)
+        plan = runner.plan(name, [("lang", lang)] if lang != LANG.default else (), None, folder)
     except KitError as exc:
         return DemoRun(name, "refused", time.perf_counter() - t0, None, str(exc))
     manifest = runner.execute(plan, progress=progress)

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-RIGHT_MARK = "✔ Right"
-WRONG_MARK = "✘ Not yet"
+from kit.i18n import N_, _
+
+#: The verdicts' first words, in English; a check prints them in the report's language (``_(RIGHT_MARK)``).
+RIGHT_MARK = N_("✔ Right")
+WRONG_MARK = N_("✘ Not yet")
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,8 @@ class CheckResult:
     message: str
 
     def __str__(self):
-        return f"{RIGHT_MARK if self.passed else WRONG_MARK} ({self.exercise}): {self.message}"
+        return _("{verdict} ({exercise}): {message}").format(
+            verdict=_(RIGHT_MARK if self.passed else WRONG_MARK), exercise=self.exercise, message=self.message)
 
     def _ipython_display_(self):
         # check() has printed the verdict already; a notebook cell ending in a check shows it once.
@@ -53,7 +57,8 @@ def check(exercise: str, conditions) -> CheckResult:
         try:
             value = ok() if callable(ok) else ok
         except Exception as exc:  # a half-done answer: say so, don't crash the lesson
-            result = CheckResult(exercise, False, f"{hint} (checking raised {type(exc).__name__}: {exc})")
+            result = CheckResult(exercise, False, _("{hint} (checking raised {error}: {detail})").format(
+                hint=hint, error=type(exc).__name__, detail=exc))
             print(result)
             return result
         if not value:
@@ -61,6 +66,7 @@ def check(exercise: str, conditions) -> CheckResult:
             print(result)
             return result
         praise.append(right() if callable(right) else right)
-    result = CheckResult(exercise, True, "; ".join(praise))
+    # TRANSLATORS: between the praises of one check; French puts a narrow no-break space before the semicolon.
+    result = CheckResult(exercise, True, _("; ").join(praise))
     print(result)
     return result

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from kit.i18n import _, get_lang, ngettext
 from kit.io import atomic_path
 
 _MAX_METRICS = 6
@@ -72,32 +73,33 @@ def write_index(root, title: str | None = None) -> Path:
         overrides = run.get("overrides") or []
         params = run.get("parameters", {})
         shown = {k: params[k] for k in overrides if k in params and k != "output_dir"}
-        param_text = ", ".join(f"{k}={v!r}" for k, v in shown.items()) or "defaults"
+        param_text = ", ".join(f"{k}={v!r}" for k, v in shown.items()) or _("defaults")
         metrics = list(run["_metrics"].items())[:_MAX_METRICS]
         metric_text = "<br>".join(f"{html.escape(k)} = {html.escape(_fmt(v))}" for k, v in metrics)
         err = run.get("error") or {}
         err_text = f'<div class="err">{html.escape(err.get("type", ""))}: {html.escape(err.get("message", ""))}</div>' if err else ""
-        links = [f'<a href="{html.escape(rel)}/report.html">report</a>'] if (run["_dir"] / "report.html").exists() else []
+        links = [f'<a href="{html.escape(rel)}/report.html">{_("report")}</a>'] if (run["_dir"] / "report.html").exists() else []
         if (run["_dir"] / "notebook.ipynb").exists():
-            links.append(f'<a href="{html.escape(rel)}/notebook.ipynb">notebook</a>')
+            links.append(f'<a href="{html.escape(rel)}/notebook.ipynb">{_("notebook")}</a>')
         duration = run.get("duration_s")
         rows.append(
             f'<tr class="{"ok" if ok else "failed"}"><td>{html.escape(run.get("notebook", "?"))}<br><code>{html.escape(rel)}</code></td>'
             f'<td class="status {"ok" if ok else "bad"}">{html.escape(run.get("status", "?"))}'
-            f'{" (reused)" if run.get("reused_from") else ""}{err_text}</td>'
+            f'{" (" + _("reused") + ")" if run.get("reused_from") else ""}{err_text}</td>'
             f"<td><code>{html.escape(param_text)}</code></td>"
             f"<td>{'' if duration is None else f'{duration:.1f} s'}</td>"
             f"<td>{metric_text}</td><td>{html.escape(run.get('start', ''))}</td><td>{' · '.join(links)}</td></tr>"
         )
     failed = sum(r.get("status") != "ok" for r in runs)
-    title = title or f"Reports in {root.name}"
-    noun = "run" if len(runs) == 1 else "runs"
-    summary = f"{len(runs)} {noun}, {failed} failed" if failed else f"{len(runs)} {noun}, all ok"
+    title = title or _("Reports in {folder}").format(folder=root.name)
+    runs_text = ngettext("{n} run", "{n} runs", len(runs)).format(n=len(runs))
+    summary = _("{runs}, {failed} failed").format(runs=runs_text, failed=failed) if failed else _("{runs}, all ok").format(runs=runs_text)
+    heads = "".join(f"<th>{html.escape(h)}</th>" for h in (
+        _("notebook"), _("status"), _("parameters"), _("duration"), _("key metrics"), _("started (UTC)"), _("links")))
     page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<!doctype html><html lang='{get_lang()}'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1><p>{summary}</p>"
-        "<table><tr><th>notebook</th><th>status</th><th>parameters</th><th>duration</th>"
-        f"<th>key metrics</th><th>started (UTC)</th><th>links</th></tr>{''.join(rows)}</table></body></html>"
+        f"<table><tr>{heads}</tr>{''.join(rows)}</table></body></html>"
     )
     target = root / "index.html"
     with atomic_path(target) as tmp:

@@ -17,8 +17,11 @@ fails on any module of no layer.
 
 Layers
 ------
+language
+    The report's language (``kit.i18n``): gettext catalogs, numbers and
+    dates in the reader's style, the notebook cells of one language.
 foundation
-    Modules that import no other kit module: the package itself (its
+    Modules that import no other kit module but ``kit.i18n``: the package itself (its
     submodules load lazily), errors, this file, provenance of a run,
     the figure style, the plain-words checks of notebook exercises, the
     tolerant comparison of trained numbers in notebooks (``kit.nbtolerance``).
@@ -79,6 +82,7 @@ class Layer(NamedTuple):
 #: Layers lowest first; a prefix names a module and its submodules, except the
 #: root package, which names only itself.
 LAYERS = (
+    Layer("language", ("kit.i18n",)),
     Layer("foundation", ("kit", "kit.errors", "kit.layers", "kit.provenance", "kit.plotting", "kit.exercise_checks",
                           "kit.nbtolerance")),
     Layer("services", ("kit.backend", "kit.io", "kit.submissions")),

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kit.errors import InputMissing, ParameterError
+from kit.i18n import LANG_ENV, LANGS, N_, _, set_lang
 
 KINDS = ("int", "float", "str", "bool", "date", "datetime", "path", "source", "output_dir", "device", "list", "dict")
 # A database URL (``scheme://...``), which a ``source`` parameter takes besides a path.
@@ -76,22 +77,20 @@ class Param:
         if value is None:
             if self.optional or self.kind in ("path", "source"):
                 return None
-            raise ParameterError(f"parameter {self.name!r} expects {self.type_name}, got None")
+            raise ParameterError(_("parameter {name!r} expects {type}, got None").format(name=self.name, type=self.type_name))
         value = _coerce(self, value)
         if self.choices is not None and value not in self.choices:
-            raise ParameterError(
-                f"parameter {self.name!r} must be one of {', '.join(map(repr, self.choices))}, got {value!r}"
-            )
+            raise ParameterError(_("parameter {name!r} must be one of {choices}, got {value!r}").format(
+                name=self.name, choices=", ".join(map(repr, self.choices)), value=value))
         if self.min is not None and value < self.min:
-            raise ParameterError(f"parameter {self.name!r} must be >= {self.min}, got {value!r}")
+            raise ParameterError(_("parameter {name!r} must be >= {min}, got {value!r}").format(name=self.name, min=self.min, value=value))
         if self.max is not None and value > self.max:
-            raise ParameterError(f"parameter {self.name!r} must be <= {self.max}, got {value!r}")
+            raise ParameterError(_("parameter {name!r} must be <= {max}, got {value!r}").format(name=self.name, max=self.max, value=value))
         if self.kind == "source" and is_url(value):
             _check_url(self.name, str(value))
         elif self.kind in ("path", "source") and not Path(value).exists():
-            raise InputMissing(
-                f"parameter {self.name!r}: {value} does not exist; give an existing path, or None for the embedded data"
-            )
+            raise InputMissing(_("parameter {name!r}: {value} does not exist; give an existing path, or None for the "
+                                 "embedded data").format(name=self.name, value=value))
         if self.kind == "output_dir":
             check_writable(value, self.name)
         if self.kind == "device":
@@ -121,7 +120,8 @@ def _check_url(name: str, url: str) -> None:
 
 
 def _type_error(p: Param, value) -> ParameterError:
-    return ParameterError(f"parameter {p.name!r} expects {p.type_name}, got {type(value).__name__} {value!r}")
+    return ParameterError(_("parameter {name!r} expects {type}, got {got} {value!r}").format(
+        name=p.name, type=p.type_name, got=type(value).__name__, value=value))
 
 
 def _coerce(p: Param, value):
@@ -149,7 +149,8 @@ def _coerce(p: Param, value):
             try:
                 return dt.date.fromisoformat(value).isoformat()
             except ValueError:
-                raise ParameterError(f"parameter {p.name!r} expects a date YYYY-MM-DD, got {value!r}") from None
+                raise ParameterError(_("parameter {name!r} expects a date YYYY-MM-DD, got {value!r}").format(
+                    name=p.name, value=value)) from None
         raise _type_error(p, value)
     if kind == "datetime":
         return _coerce_datetime(p, value)
@@ -198,8 +199,8 @@ def _coerce_datetime(p: Param, value) -> str:
 
 
 def check_writable(folder, name: str = "output_dir") -> None:
-    label = name if name.startswith("-") else f"parameter {name!r}"
     """Raise ParameterError unless ``folder`` exists and is writable or can be created."""
+    label = name if name.startswith("-") else _("parameter {name!r}").format(name=name)
     path = Path(folder)
     probe = path
     while not probe.exists():
@@ -207,15 +208,21 @@ def check_writable(folder, name: str = "output_dir") -> None:
             break
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
-        raise ParameterError(f"{label}: {probe} is a file, not a folder; choose another folder")
+        raise ParameterError(_("{label}: {path} is a file, not a folder; choose another folder").format(label=label, path=probe))
     # Try it rather than trust os.access: root passes access checks on read-only
     # and virtual file systems where mkdir still fails.
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".kit-probe-", dir=probe))
     except OSError as exc:
-        raise ParameterError(
-            f"{label}: cannot write to {probe} ({exc.strerror}); choose a writable folder"
-        ) from None
+        raise ParameterError(_("{label}: cannot write to {path} ({reason}); choose a writable folder").format(
+            label=label, path=probe, reason=exc.strerror)) from None
+
+
+#: The report's language, a parameter of every notebook: the notebooks whose parameters cell declares ``lang``
+#: take it there; for the others the runner hands it to the kernel as ``KIT_LANG`` (:func:`validate` reads it).
+LANG = Param("lang", "str", "en", N_("language of the narrative, plots, shown tables and messages: en or fr"), choices=LANGS)
+#: Parameters every notebook accepts, declared in its spec or not.
+COMMON = (LANG,)
 
 
 @dataclass(frozen=True)
@@ -231,7 +238,7 @@ class Spec:
         return iter(self.params)
 
     def __getitem__(self, name: str) -> Param:
-        for p in self.params:
+        for p in (*self.params, *COMMON):  # a spec's own declaration comes first
             if p.name == name:
                 return p
         raise KeyError(name)
@@ -244,11 +251,11 @@ class Spec:
         return {p.name: p.default for p in self.params}
 
     def check_names(self, names) -> None:
-        unknown = [n for n in names if n not in self.names]
+        valid = self.names + [p.name for p in COMMON if p.name not in self.names]
+        unknown = [n for n in names if n not in valid]
         if unknown:
-            raise ParameterError(
-                f"unknown parameter {unknown[0]!r}; valid parameters: {', '.join(self.names)}"
-            )
+            raise ParameterError(_("unknown parameter {name!r}; valid parameters: {names}").format(
+                name=unknown[0], names=", ".join(valid)))
 
     def validate(self, values: Mapping, *, partial: bool = False) -> "Params":
         """Check ``values`` and return them converted, defaults filled in.
@@ -268,6 +275,9 @@ class Spec:
                 out[p.name] = p.check(values[p.name])
             elif not partial:
                 out[p.name] = p.check(p.default)
+        for p in COMMON:  # given to a notebook that does not declare it (kit run -p lang fr)
+            if partial and p.name in values and p.name not in out:
+                out[p.name] = p.check(values[p.name])
         for rule in self.rules:
             rule({**self.defaults(), **out})
         return Params(out, self)
@@ -303,17 +313,21 @@ class Params(Mapping):
 
         rows = "".join(
             f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(repr(v))}</td>"
-            f"<td>{html.escape(self._spec[k].doc)}</td></tr>"
+            f"<td>{html.escape(_(self._spec[k].doc))}</td></tr>"
             for k, v in self._values.items()
         )
-        return f"<table><tr><th>parameter</th><th>value</th><th>meaning</th></tr>{rows}</table>"
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in (_("parameter"), _("value"), _("meaning")))
+        return f"<table><tr>{head}</tr>{rows}</table>"
 
 
 def validate(namespace: Mapping, spec: Spec) -> Params:
     """Validate a notebook's parameters, as its first cell after ``parameters``.
 
     Also binds the report's output folder (``output_dir``), so
-    :func:`kit.report.record` knows where ``metrics.json`` goes.
+    :func:`kit.report.record` knows where ``metrics.json`` goes, and sets the
+    language of every message (:mod:`kit.i18n`): the notebook's ``lang``
+    parameter if its spec declares one, else ``KIT_LANG`` (``kit run --lang``),
+    else English. The language is set first, so errors are in it.
 
     Parameters
     ----------
@@ -327,6 +341,8 @@ def validate(namespace: Mapping, spec: Spec) -> Params:
     >>> validate({"seed": 3}, spec).seed
     3
     """
+    declared = "lang" in spec.names and "lang" in namespace
+    set_lang(LANG.check(namespace["lang"] if declared else os.environ.get(LANG_ENV) or LANG.default))
     params = spec.validate(namespace)
     if "output_dir" in params:
         from kit import report

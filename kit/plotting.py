@@ -27,8 +27,27 @@ def use_style() -> None:
     )
 
 
+def figure_text(fig) -> dict:
+    """The words of ``fig``: titles, axis labels, legend entries, other text, and tick labels.
+
+    Stored with the figure's output (``metadata.kit.figure_text``): the report
+    takes its alternative text from the titles, and a test can read what a
+    figure says in which language without reading pixels.
+    """
+    titles = [t for t in [fig.get_suptitle()] if t]
+    labels, legend, other, ticks = [], [], [], []
+    for ax in fig.axes:
+        titles += [t for t in (ax.get_title(loc) for loc in ("left", "center", "right")) if t]
+        labels += [t for t in (ax.get_xlabel(), ax.get_ylabel()) if t]
+        leg = ax.get_legend()
+        legend += [t.get_text() for t in leg.get_texts()] if leg else []
+        other += [t.get_text() for t in ax.texts if t.get_text()]
+        ticks += [t.get_text() for t in (*ax.get_xticklabels(), *ax.get_yticklabels()) if t.get_text()]
+    return {"titles": titles, "labels": labels, "legend": legend, "text": other, "ticks": ticks}
+
+
 def show(fig) -> None:
-    """Display ``fig`` once and close it.
+    """Display ``fig`` once, with its words in the output's metadata (:func:`figure_text`), and close it.
 
     Closing matters: a figure left open is drawn again by the inline backend
     (twice under some kernels), which makes stored outputs unstable.
@@ -36,5 +55,6 @@ def show(fig) -> None:
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    display(fig)
+    fig.canvas.draw()  # tick labels exist once drawn
+    display(fig, metadata={"kit": {"figure_text": figure_text(fig)}})
     plt.close(fig)

@@ -21,10 +21,11 @@ from pathlib import Path
 
 import yaml
 
-from kit import notebooks
+from kit import i18n, notebooks
 from kit.errors import KitError, ParameterError
+from kit.i18n import _
 from kit.io import sha256, write_json
-from kit.params import Params, check_writable, is_url
+from kit.params import LANG, Params, check_writable, is_url
 from kit.provenance import git_state, host, package_versions
 
 NOTEBOOK_FILE = "notebook.ipynb"
@@ -69,6 +70,12 @@ class RunPlan:
     all_parameters: dict  # defaults filled in (for the manifest)
     spec_kinds: dict = field(default_factory=dict)
     output_dir_given: bool = False
+    lang: str = "en"  # the report's language; a parameter of every notebook (kit.params.COMMON)
+
+    @property
+    def kernel_parameters(self) -> dict:
+        """What papermill injects: the user's parameters the notebook's cell declares (``lang`` only if it does)."""
+        return {k: v for k, v in self.parameters.items() if k in self.spec_kinds}
 
 
 def _user_value(spec_param, raw, from_cli: bool):
@@ -98,6 +105,13 @@ def plan(notebook: str, cli_params=(), param_file=None, out=None, cwd=None) -> R
             given[str(key)] = (value, False)
     for key, raw in cli_params:
         given[key] = (raw, True)
+    lang = LANG.check(_user_value(LANG, *given["lang"]) if "lang" in given else LANG.default)  # first: the errors speak it
+    with i18n.using(lang):
+        return _plan(path, info, given, out, cwd, lang)
+
+
+def _plan(path, info, given: dict, out, cwd: Path, lang: str) -> RunPlan:
+    spec = info.spec
     spec.check_names(given)
     values = {k: _user_value(spec[k], raw, cli) for k, (raw, cli) in given.items()}
     # Relative paths are the caller's, but the kernel runs in the notebook's folder.
@@ -106,15 +120,15 @@ def plan(notebook: str, cli_params=(), param_file=None, out=None, cwd=None) -> R
         if kinds.get(key) in _PATH_KINDS and isinstance(value, str) and not is_url(value):
             values[key] = str((cwd / value).resolve())
     checked: Params = spec.validate(values, partial=True)
-    all_values = {**spec.defaults(), **dict(checked)}
+    all_values = {**spec.defaults(), **dict(checked), "lang": lang}  # the manifest and fingerprint name the language
     if "device" in kinds and "device" not in checked:
         spec["device"].check(all_values["device"])  # KIT_DEVICE may ask for cuda
     out = Path(out) if out else cwd / "reports" / info.name
     out = (cwd / out).resolve() if not out.is_absolute() else out
     check_writable(out.parent, "--out")
     if out.exists() and not out.is_dir():
-        raise KitError(f"--out {out} is a file; choose a folder")
-    return RunPlan(path, info.name, out, dict(checked), all_values, kinds, "output_dir" in checked)
+        raise KitError(_("--out {path} is a file; choose a folder").format(path=out))
+    return RunPlan(path, info.name, out, dict(checked), all_values, kinds, "output_dir" in checked, lang)
 
 
 @contextlib.contextmanager
@@ -207,16 +221,16 @@ def execute(plan: RunPlan, *, show_code: bool = False, progress: bool = True, ti
     tmp = Path(tempfile.mkdtemp(prefix=f".{plan.out.name}.tmp-", dir=plan.out.parent))
     tmp.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would hide reports from a web server
     try:
-        params = dict(plan.parameters)
+        params = plan.kernel_parameters
         if "output_dir" in plan.spec_kinds and not plan.output_dir_given:
             params["output_dir"] = str(tmp)
         started = dt.datetime.now(dt.timezone.utc)
         t0 = time.perf_counter()
         status, error = "ok", None
-        with _environ(KIT_RUN_DIR=tmp, PYDEVD_DISABLE_FILE_VALIDATION=1):
+        with _environ(KIT_RUN_DIR=tmp, PYDEVD_DISABLE_FILE_VALIDATION=1, **{i18n.LANG_ENV: plan.lang}):
             try:
                 papermill.execute_notebook(
-                    str(plan.notebook),
+                    _source_in(plan.notebook, plan.lang),
                     str(tmp / NOTEBOOK_FILE),
                     parameters=params,
                     cwd=str(plan.notebook.parent),
@@ -233,7 +247,7 @@ def execute(plan: RunPlan, *, show_code: bool = False, progress: bool = True, ti
         manifest = _manifest(plan, tmp, status, error, started, ended, duration)
         if (tmp / NOTEBOOK_FILE).exists():
             _point_at_final_folder(tmp / NOTEBOOK_FILE, tmp, plan.out)
-            render_report(tmp / NOTEBOOK_FILE, tmp / REPORT_FILE, show_code=show_code)
+            render_report(tmp / NOTEBOOK_FILE, tmp / REPORT_FILE, show_code=show_code, lang=plan.lang)
         if not (tmp / METRICS_FILE).exists():
             write_json(tmp / METRICS_FILE, {})
         write_json(tmp / MANIFEST_FILE, manifest)
@@ -332,26 +346,63 @@ def _move_into_place(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def render_report(notebook_path, html_path, *, show_code: bool = False) -> Path:
-    """Render an executed notebook to a self-contained HTML report.
+def _source_in(notebook: Path, lang: str):
+    """The notebook as the kernel runs it in ``lang``: the other language's markdown cells left out."""
+    import nbformat
+
+    return i18n.select_cells(nbformat.read(str(notebook), as_version=4), lang)
+
+
+#: Said at the top of every report not in English (output files are read by other systems).
+FILES_STAY_ENGLISH = i18n.N_("Output files (CSV, NetCDF, GeoTIFF, JSON) keep their documented English column names, "
+                             "which other systems read; the tables shown in this report translate them.")
+
+
+def _figure_alts(nb) -> list[str]:
+    """Alternative text of each figure in output order: its titles (kit.plotting.show stores them), else "Figure"."""
+    alts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if "image/png" in out.get("data", {}):
+                titles = out.get("metadata", {}).get("kit", {}).get("figure_text", {}).get("titles", [])
+                alts.append(" / ".join(titles) or _("Figure"))
+    return alts
+
+
+def render_report(notebook_path, html_path, *, show_code: bool = False, lang: str = "en") -> Path:
+    """Render an executed notebook to a self-contained HTML report in ``lang``.
 
     Code is hidden unless ``show_code``; figures are embedded; scripts that
     would be fetched from the network are dropped, so the page opens offline.
+    Only ``lang``'s cells are shown (:func:`kit.i18n.select_cells`); a report
+    not in English says, after its title, that the output files keep their
+    English column names.
     """
+    import html
     import re
 
     import nbformat
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(str(notebook_path), as_version=4)
+    nb = i18n.select_cells(nbformat.read(str(notebook_path), as_version=4), lang)
+    if lang != i18n.DEFAULT_LANG:
+        with i18n.using(lang):
+            note = nbformat.v4.new_markdown_cell(f"*{_(FILES_STAY_ENGLISH)}*")
+        first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
+        nb.cells.insert(first + 1, note)
     exporter = HTMLExporter(template_name="lab")
     exporter.exclude_input = not show_code
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     exporter.embed_images = True
-    body, _ = exporter.from_notebook_node(nb)
+    body, _resources = exporter.from_notebook_node(nb)
     body = re.sub(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>', "", body)
     body = re.sub(r'<link[^>]*href="https?://[^"]*"[^>]*>', "", body)
+    body = re.sub(r"<html(\s+lang=\"[^\"]*\")?", f'<html lang="{lang}"', body, count=1)  # nbconvert says "en"
+    with i18n.using(lang):
+        alts = iter(_figure_alts(nb))
+        body = re.sub(r'alt="No description has been provided for this image"',
+                      lambda m: f'alt="{html.escape(next(alts, _("Figure")))}"', body)
     html_path = Path(html_path)
     html_path.write_text(body, encoding="utf-8")
     return html_path

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import yaml
 
-from kit import runner
+from kit import i18n, runner
 from kit.errors import DeviceUnavailable, InputMissing, KitError
+from kit.i18n import _
 from kit.index import write_index
 from kit.io import write_json
 from kit.pipeline.spec import Pipeline, PlannedRun
@@ -90,7 +91,7 @@ def _attempt(notebook: str, params: dict, out: str, timeout_s, threads: int) -> 
         env = {**os.environ, **{v: str(threads) for v in THREAD_VARS}}
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
         try:
-            _, stderr = proc.communicate(timeout=timeout_s)
+            _stdout, stderr = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             proc.communicate()
@@ -145,7 +146,7 @@ def execute_run(run_id: str, notebook: str, params: dict, out: str, timeout_s=No
     """
     attempt = _attempt_in_process if in_process else _attempt
     t0 = time.perf_counter()
-    for _ in range(retries + 1):
+    for _attempt_no in range(retries + 1):
         attempts = _count_attempt(Path(out))
         status, error, retryable = attempt(notebook, params, out, timeout_s, threads)
         if status == "ok" or not retryable:
@@ -269,8 +270,9 @@ def run_pipeline(pipeline: Pipeline, *, executor=None, scheduler=None, run_date=
         "pipeline": pipeline.name, "spec": str(pipeline.source), "run_date": run_date.isoformat(),
         "executor": executor, "scheduler": scheduler, "results": ordered,
     })
-    write_index(exec_dir, title=f"{pipeline.name} — {run_date.isoformat()}")
-    write_index(pipeline.output, title=f"{pipeline.name} — all executions")
+    with i18n.using(pipeline.lang):
+        write_index(exec_dir, title=f"{pipeline.name} — {i18n.format_date(run_date)}")
+        write_index(pipeline.output, title=f"{pipeline.name} — {_('all executions')}")
     return ordered
 
 

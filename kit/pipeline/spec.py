@@ -10,6 +10,7 @@ A spec, by example::
     max_parallel: 2
     timeout_s: 1800
     retries: 1
+    lang: fr                              # every run's report in French (a run's parameters may say otherwise)
     runs:
       - notebook: irrigation_planning
         matrix: {site: [marrakech, agadir, meknes], strategy: [mad, quota]}
@@ -31,11 +32,11 @@ import yaml
 
 from kit import notebooks
 from kit.errors import DeviceUnavailable, KitError
-from kit.params import is_url
+from kit.params import LANG, is_url
 
 EXECUTORS = ("local", "dask")
 TEMPLATE_FIELDS = ("run_date",)
-_TOP_KEYS = {"name", "schedule", "output", "executor", "scheduler", "max_parallel", "timeout_s", "retries", "runs"}
+_TOP_KEYS = {"name", "schedule", "output", "executor", "scheduler", "max_parallel", "timeout_s", "retries", "runs", "lang"}
 _RUN_KEYS = {"notebook", "parameters", "matrix", "id"}
 
 
@@ -68,6 +69,7 @@ class Pipeline:
     timeout_s: float | None = None
     retries: int = 0
     source: Path | None = field(default=None, compare=False)
+    lang: str = "en"  # the language of the runs' reports (unless a run's parameters say) and of the index
 
 
 def _render(value, run_date):
@@ -127,7 +129,7 @@ def _check_run_parameters(notebook_path, params: dict, where: str) -> None:
             raise SpecError(f"{where}: {exc}") from None
 
 
-def _expand(run: dict, index: int) -> list[PlannedRun]:
+def _expand(run: dict, index: int, lang: str | None = None) -> list[PlannedRun]:
     where = f"runs[{index}]"
     if not isinstance(run, dict):
         raise SpecError(f"{where}: each run is a mapping with 'notebook' and 'parameters' or 'matrix'")
@@ -157,7 +159,7 @@ def _expand(run: dict, index: int) -> list[PlannedRun]:
     keys = list(matrix)
     planned = []
     for combo in itertools.product(*(matrix[k] for k in keys)):
-        params = {**base, **dict(zip(keys, combo))}
+        params = {**({"lang": lang} if lang and lang != LANG.default else {}), **base, **dict(zip(keys, combo))}
         for key, value in zip(keys, combo):
             _template_fields(value, f"{where}.matrix.{key}")
         _check_run_parameters(path, params, where)
@@ -206,7 +208,10 @@ def load_pipeline(path, *, cwd=None) -> Pipeline:
         raise SpecError(f"{path.name}: timeout_s must be a positive number of seconds, got {timeout!r}")
     if not isinstance(data["runs"], list) or not data["runs"]:
         raise SpecError(f"{path.name}: runs must be a non-empty list")
-    runs = [r for i, run in enumerate(data["runs"]) for r in _expand(run, i)]
+    lang = data.get("lang") or LANG.default
+    if lang not in LANG.choices:
+        raise SpecError(f"{path.name}: lang must be one of {', '.join(LANG.choices)}, got {lang!r}")
+    runs = [r for i, run in enumerate(data["runs"]) for r in _expand(run, i, lang)]
     ids = [r.run_id for r in runs]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
@@ -225,4 +230,5 @@ def load_pipeline(path, *, cwd=None) -> Pipeline:
         timeout_s=timeout,
         retries=data.get("retries", 0),
         source=path.resolve(),
+        lang=lang,
     )

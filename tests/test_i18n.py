@@ -1,0 +1,163 @@
+"""The report's language: every kit message in the French catalog, French numbers and dates, one-language cells,
+``lang`` checked like every parameter."""
+import importlib.util
+import re
+import string
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from kit import i18n, runner
+from kit.cli import main
+from kit.errors import ParameterError
+from kit.i18n import NNBSP, _, using
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("i18n_catalog", ROOT / "tools" / "i18n_catalog.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _french_catalog():
+    from babel.messages.pofile import read_po
+
+    with open(i18n.catalog_path("fr"), "rb") as fh:
+        return {m.id: m for m in read_po(fh, locale="fr") if m.id}
+
+
+def _fields(text: str) -> list:
+    """``{name}`` fields and ``%s``-style conversions of a message, sorted."""
+    braces = [f"{name}!{conv}" if conv else name for _, name, _, conv in string.Formatter().parse(text) if name is not None]
+    percents = re.findall(r"%(?:\(\w+\))?[sdifr]", text)
+    return sorted(braces) + sorted(percents)
+
+
+def test_every_message_has_a_french_entry_with_the_same_placeholders():
+    catalog = _french_catalog()
+    extracted = [m for m in _tool().extract() if m.id]
+    assert len(extracted) > 150  # the parameters, runner, index, quickstart and irrigation messages at least
+    for message in extracted:
+        entry = catalog.get(message.id)
+        assert entry is not None, f"no French entry for {message.id!r} ({message.locations[0]}); run tools/i18n_catalog.py"
+        assert not entry.fuzzy, f"fuzzy French entry for {message.id!r}"
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        assert all(strings), f"empty French entry for {message.id!r}"
+        for s in strings:
+            assert _fields(s) == _fields(ids[-1]), f"placeholders differ: {ids[-1]!r} -> {s!r}"
+
+
+def test_a_broken_placeholder_is_caught():
+    assert _fields("{n} parcelles, {area}") != _fields("{n} fields, {area_ha}")
+    assert _fields("%(n)s jours") == _fields("%(n)s days")
+
+
+def test_messages_follow_the_language():
+    assert _("rain") == "rain"
+    with using("fr"):
+        assert _("rain") == "pluie"
+        assert i18n.ngettext("{n} field", "{n} fields", 1).format(n=1) == "1 parcelle"
+        assert i18n.ngettext("{n} field", "{n} fields", 2).format(n=2) == "2 parcelles"
+    assert i18n.get_lang() == "en"
+
+
+def test_french_numbers_units_and_dates():
+    assert i18n.format_number(2689441.46, 0, "fr") == f"2{NNBSP}689{NNBSP}441"
+    assert i18n.format_number(-31.94, 1, "fr") == "-31,9"
+    assert i18n.format_quantity(1567.2, "mm", 0, "fr") == f"1{NNBSP}567{NNBSP}mm"
+    assert i18n.format_percent(30.04, 1, "fr") == f"30,0{NNBSP}%"
+    assert i18n.format_date("2026-03-01", "fr") == "1 mars 2026"
+    assert i18n.format_date("2021-11-22", "fr") == "22 novembre 2021"
+    assert i18n.format_quantity(2689441.46, "m³", 0, "en") == "2,689,441 m³"
+
+
+def test_cells_of_the_other_language_are_left_out():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("Both"),
+                nbformat.v4.new_markdown_cell("English", metadata={"tags": ["lang-en"]}),
+                nbformat.v4.new_markdown_cell("Français", metadata={"tags": ["lang-fr"]}),
+                nbformat.v4.new_code_cell("x = 1")]
+    assert [c.source for c in i18n.select_cells(nbformat.from_dict(nb), "fr").cells] == ["Both", "Français", "x = 1"]
+    assert [c.source for c in i18n.select_cells(nbformat.from_dict(nb), "en").cells] == ["Both", "English", "x = 1"]
+    with pytest.raises(ValueError, match="'de' is not available"):
+        i18n.select_cells(nb, "de")
+
+
+def test_report_shows_one_language_and_says_files_stay_english(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Report headline in English", metadata={"tags": ["lang-en"]}),
+                nbformat.v4.new_markdown_cell("# Titre du rapport", metadata={"tags": ["lang-fr"]})]
+    nbformat.write(nb, tmp_path / "nb.ipynb")
+    page = runner.render_report(tmp_path / "nb.ipynb", tmp_path / "fr.html", lang="fr").read_text()
+    assert "Titre du rapport" in page and "Report headline in English" not in page
+    assert "gardent leurs noms de colonnes documentés, en anglais" in page and '<html lang="fr"' in page
+    page = runner.render_report(tmp_path / "nb.ipynb", tmp_path / "en.html").read_text()
+    assert "Titre du rapport" not in page and "Report headline in English" in page and "gardent" not in page
+    assert '<html lang="en"' in page
+
+
+def test_lang_is_a_parameter_of_every_notebook(tmp_path):
+    """Declared (irrigation_planning) or not (leak_detection): checked, named when wrong, in the manifest."""
+    plan = runner.plan("leak_detection", [("lang", "fr")], out=tmp_path / "run")
+    assert plan.lang == "fr" and plan.all_parameters["lang"] == "fr"
+    assert "lang" not in plan.kernel_parameters  # its parameters cell has no lang: KIT_LANG carries it
+    plan = runner.plan("irrigation_planning", [("lang", "fr")], out=tmp_path / "run")
+    assert plan.kernel_parameters["lang"] == "fr"
+    assert runner.plan("quickstart", (), out=tmp_path / "run").lang == "en"
+    with pytest.raises(ParameterError, match=r"parameter 'lang' must be one of 'en', 'fr', got 'de'"):
+        runner.plan("leak_detection", [("lang", "de")], out=tmp_path / "run")
+
+
+def test_errors_speak_the_chosen_language(tmp_path):
+    with pytest.raises(ParameterError, match=r"^le paramètre 'size' doit être >= 16, reçu 8$"):
+        runner.plan("quickstart", [("lang", "fr"), ("size", "8")], out=tmp_path / "run")
+    with pytest.raises(ParameterError, match=r"^parameter 'size' must be >= 16, got 8$"):
+        runner.plan("quickstart", [("size", "8")], out=tmp_path / "run")
+
+
+def test_kit_run_refuses_a_bad_language_in_one_line(tmp_path, capsys):
+    assert main(["run", "quickstart", "--lang", "de", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "kit: error: parameter 'lang' must be one of 'en', 'fr', got 'de'"
+    assert not (tmp_path / "r").exists()
+
+
+def test_notebook_validation_sets_the_language(monkeypatch, tmp_path):
+    """The notebook's own lang parameter first, else KIT_LANG (kit run --lang for notebooks without one)."""
+    from kit.params import Param, Spec, validate
+    from kit.quickstart import PARAMETERS
+
+    monkeypatch.setenv(i18n.LANG_ENV, "fr")
+    monkeypatch.setitem(i18n._state, "lang", None)
+    validate({"lang": "en", "output_dir": str(tmp_path)}, PARAMETERS)
+    assert i18n.get_lang() == "en"
+    validate({}, Spec((Param("seed", "int", 0, "seed"),)))
+    assert i18n.get_lang() == "fr"
+    with pytest.raises(ParameterError, match="'lang'.*'en', 'fr'.*'es'"):  # said in the language set before
+        validate({"lang": "es", "output_dir": str(tmp_path)}, PARAMETERS)
+    monkeypatch.setitem(i18n._state, "lang", None)
+
+
+def test_pipeline_spec_takes_lang(tmp_path):
+    from kit.pipeline import load_pipeline
+    from kit.pipeline.spec import SpecError
+
+    spec = {"name": "fr", "output": str(tmp_path / "out"), "lang": "fr",
+            "runs": [{"notebook": "quickstart"}, {"notebook": "leak_detection", "id": "leaks-en", "parameters": {"lang": "en"}}]}
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    pipeline = load_pipeline(path)
+    assert pipeline.lang == "fr"
+    assert [r.parameters.get("lang") for r in pipeline.runs] == ["fr", "en"]
+    path.write_text(yaml.safe_dump({**spec, "lang": "ar"}))
+    with pytest.raises(SpecError, match="lang must be one of en, fr, got 'ar'"):
+        load_pipeline(path)
+    path.write_text(yaml.safe_dump({**spec, "lang": None, "runs": [{"notebook": "quickstart", "parameters": {"lang": "de"}}]}))
+    with pytest.raises(SpecError, match="runs\\[0\\]: parameter 'lang' must be one of"):
+        load_pipeline(path)
