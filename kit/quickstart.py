@@ -11,14 +11,16 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from kit.params import Param, Spec
+from kit.i18n import N_, _, format_number, format_percent, ngettext
+from kit.params import LANG, Param, Spec
 
 PARAMETERS = Spec(
     (
-        Param("seed", "int", 0, "random seed of the embedded scene", min=0),
-        Param("size", "int", 128, "scene width and height, pixels (20 m each)", min=16, max=4096),
-        Param("device", "device", "auto", "auto, cpu or cuda (env KIT_DEVICE overrides)", choices=("auto", "cpu", "cuda")),
-        Param("output_dir", "output_dir", "outputs/quickstart", "folder for ndvi.tif and metrics.json"),
+        Param("seed", "int", 0, N_("random seed of the embedded scene"), min=0),
+        Param("size", "int", 128, N_("scene width and height, pixels (20 m each)"), min=16, max=4096),
+        Param("device", "device", "auto", N_("auto, cpu or cuda (env KIT_DEVICE overrides)"), choices=("auto", "cpu", "cuda")),
+        Param("output_dir", "output_dir", "outputs/quickstart", N_("folder for ndvi.tif and metrics.json")),
+        LANG,
     ),
     purpose="Check the setup: device, a spectral index on an embedded scene, a GeoTIFF, a metric and a map.",
 )
@@ -58,7 +60,7 @@ def plot_scene(scene: xr.Dataset, ndvi: xr.DataArray):
     rgb = np.clip(rgb / np.percentile(rgb, 99), 0, 1)
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), gridspec_kw={"width_ratios": [1, 1.2, 1.1]})
     axes[0].imshow(rgb)
-    axes[0].set_title("True colour")
+    axes[0].set_title(_("True colour"))
     im = axes[1].imshow(ndvi.values, cmap="RdYlGn", vmin=-0.2, vmax=0.9)
     axes[1].set_title("NDVI")
     fig.colorbar(im, ax=axes[1], shrink=0.85, label="NDVI")
@@ -68,10 +70,33 @@ def plot_scene(scene: xr.Dataset, ndvi: xr.DataArray):
         ax.grid(False)
     values = ndvi.values[np.isfinite(ndvi.values)]
     axes[2].hist(values, bins=40, color="#009E73")
-    axes[2].axvline(VEGETATED_NDVI, color="#D55E00", ls="--", label=f"vegetated > {VEGETATED_NDVI}")
+    axes[2].axvline(VEGETATED_NDVI, color="#D55E00", ls="--",
+                    label=_("vegetated > {ndvi}").format(ndvi=format_number(VEGETATED_NDVI, 1)))
     axes[2].set_xlabel("NDVI")
-    axes[2].set_ylabel("pixels")
-    axes[2].set_title("NDVI distribution")
+    axes[2].set_ylabel(_("pixels"))
+    axes[2].set_title(_("NDVI distribution"))
     axes[2].legend(frameon=False)
     fig.tight_layout()
     return fig
+
+
+#: Columns of ``fields.csv`` (the file keeps them; the report shows them translated).
+COLUMN_NAMES = (N_("field_id"), N_("pixels"), N_("mean_ndvi"))
+
+
+def describe_scene(size: int, n_fields: int, crs) -> str:
+    """One line: the scene's size, its fields and CRS."""
+    return _("{size} x {size} pixels, {fields}, CRS {crs}").format(
+        size=size, fields=ngettext("{n} field", "{n} fields", n_fields).format(n=n_fields), crs=crs)
+
+
+def key_figures(mean_ndvi: float, vegetated_fraction: float) -> str:
+    """The scene's mean NDVI and vegetated share, in one sentence."""
+    return _("mean NDVI {ndvi}; {share} of the scene is vegetated (NDVI > {threshold})").format(
+        ndvi=format_number(mean_ndvi, 3), share=format_percent(100 * vegetated_fraction, 1),
+        threshold=format_number(VEGETATED_NDVI, 1))
+
+
+def device_line(backend) -> str:
+    """Which device runs the kernels, and why (the reason is :mod:`kit.backend`'s, in English)."""
+    return _("device: {device} ({reason})").format(device=backend.device, reason=backend.reason)

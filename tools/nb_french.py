@@ -1,0 +1,153 @@
+"""Give notebooks 00 and 02 their French cells and the code cells that speak the report's language (idempotent).
+
+    python tools/nb_french.py notebooks/00_quickstart.ipynb notebooks/02_irrigation_planning.ipynb
+
+Each English markdown cell is tagged ``lang-en`` and followed by its French
+twin tagged ``lang-fr`` (id ``<id>-fr``): one source, the runner keeps one
+language (:func:`kit.i18n.select_cells`). The parameters cell gets ``lang``;
+code cells that printed English sentences call the kit's translated helpers.
+Running it again changes nothing; changing a French text here and running it
+again updates that cell.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+NB, NN = "\u00a0", "\u202f"  # no-break space before a colon; narrow no-break space before ; and in numbers
+LANG_LINE = 'lang = "en"  # language of the narrative, plots, shown tables and messages: en or fr'
+
+IRRIGATION_FR = {
+    "cell-00": f"""# Planification de l’irrigation{NB}: ET0 FAO-56, bilan hydrique du sol et calendriers sous quota
+
+Pour les agronomes des offices régionaux de mise en valeur agricole (ORMVA) et les gestionnaires d’exploitation qui doivent répartir une dotation en eau de plus en plus réduite sur de nombreuses parcelles. Le notebook calcule l’évapotranspiration de référence ET0 selon la FAO-56, tient un bilan hydrique journalier du sol pour toutes les parcelles à la fois, planifie l’irrigation selon la stratégie choisie et la compare à un calendrier fixe, en eau et en rendement attendu (réponse du rendement à l’eau FAO-33, coefficient Ky).
+
+**Entrées** (par défaut{NB}: un site intégré, généré ici){NB}: un CSV météo (`date, tmin_c, tmax_c` et, en option, humidité, vent, rayonnement, pluie, prévisions), un fichier NASA POWER ou un NetCDF horaire ERA5(-Land) (avec des parcelles en grille, chaque maille ERA5{NB}: chaque pixel sur la plus proche) et une table des parcelles (`field_id, crop, planting_date, area_ha, soil`), ou un fichier de parcelles en grille (NetCDF ou GeoTIFF avec `crop`, `soil`, `planting_date` par pixel) pour planifier chaque pixel d’un périmètre irrigué. Les formats sont décrits dans `datasets/irrigation/README.md`.
+
+**Sorties** dans `output_dir`{NB}: `schedule.csv` (`field_id, date, depth_mm, volume_m3`), `water_balance.nc` (par parcelle et par jour), `fields_summary.csv`, `strategies.csv` et les chiffres clés dans `metrics.json`{NN}; pour des parcelles en grille, aussi `seasonal_irrigation_mm.tif` et `relative_yield.tif` (GeoTIFF, système de coordonnées conservé) et une carte de l’irrigation saisonnière. Ces fichiers gardent leurs noms de colonnes anglais, tels que les documente la fiche du jeu de données{NB}: d’autres systèmes les lisent.""",
+    "cell-03": "## Entrées",
+    "cell-05": f"""## Évapotranspiration de référence
+
+ET0 de Penman-Monteith FAO-56 à partir des colonnes dont dispose le fichier{NN}; en cas de données manquantes, la procédure de la FAO-56 elle-même (rayonnement estimé à partir de l’amplitude thermique, pression de vapeur à partir de Tmin, vent de 2{NN}m/s). Les points noirs marquent les jours estimés. Avec un fichier ERA5 et des parcelles en grille, chaque pixel est planifié sur sa propre maille ERA5{NN}; la figure montre le pixel du centre du périmètre.""",
+    "cell-07": f"""## Les plans de chaque stratégie
+
+Les mêmes parcelles et la même météo sous chaque stratégie{NB}: irrigation au seuil de la réserve facilement utilisable (`mad`{NB}: remplissage dès que l’épuisement atteint la RFU), un `calendar` fixe (40{NN}mm le 1er et le 16 du mois), un `interval` fixe, une irrigation `deficit` (déficitaire) et le `quota` saisonnier réparti entre les parcelles pour maximiser la production attendue. Le tableau compare, pour chaque stratégie, l’eau consommée (besoin brut, m³), le rendement relatif, les jours de stress et le nombre d’irrigations, puis l’écart avec le calendrier fixe.""",
+    "cell-10": f"""## Le plan retenu, parcelle par parcelle
+
+Épuisement de la zone racinaire (en bleu) face à la réserve facilement utilisable (RFU, en tirets) et à la réserve utile (RU){NB}: au-delà de la RFU, la culture est en stress hydrique. La RFU est la fraction p de la RU que la culture extrait sans stress (p selon la FAO-56, tableau 22){NN}; l’évapotranspiration de la culture est ET0 multipliée par le coefficient cultural Kc. Les barres vertes sont les irrigations, c’est-à-dire le besoin net d’irrigation apporté.""",
+    "cell-12": f"""## Carte du périmètre (parcelles en grille)
+
+Avec un fichier de parcelles en grille, chaque pixel est planifié comme une parcelle{NB}: irrigation saisonnière et rendement relatif attendu du plan retenu, pixel par pixel (également écrits en GeoTIFF dans le système de coordonnées de l’entrée). Essayez avec le périmètre intégré{NB}: `kit.agro.synthetic.write_perimeter("perimeter.nc")`, puis `fields = "perimeter.nc"`.""",
+    "cell-14": f"""## Résultats pour d’autres systèmes
+
+Les fichiers de `output_dir` gardent leurs noms de colonnes anglais documentés{NB}: `schedule.csv` a les colonnes `field_id, date, depth_mm, volume_m3` (parcelle, date, dose brute en mm, volume en m³){NN}; le tableau ci-dessous en montre les premières lignes, traduites.""",
+    "exercise-00": f"""## À vous de jouer
+
+Trois exercices. Chaque cellule marquée **exercice** est à compléter{NN}; la cellule suivante vérifie votre réponse et dit, en clair, si elle est juste. (`kit teach student irrigation_planning --lang fr --out DOSSIER` écrit la version sans les réponses.)
+
+### Exercice 1{NB}: ajouter une culture
+
+Le sorgho grain n’est pas dans la table des cultures du kit. Renseignez ses paramètres FAO-56 pour une région aride, semé en mai{NB}: durées des phases d’après le **tableau 11**, Kc initial/mi-saison/fin et hauteur maximale d’après le **tableau 12**, coefficient cultural de base Kcb d’après le **tableau 17**, profondeur racinaire maximale et fraction d’épuisement p d’après le **tableau 22**, et le coefficient de réponse du rendement Ky de la FAO-33 (FAO-56, **tableau 24**). Là où le document donne une fourchette, toute valeur comprise dedans est juste.""",
+    "exercise-03": f"""### Exercice 2{NB}: que fait économiser le quota{NN}?
+
+À partir du tableau des stratégies `table` ci-dessus, calculez l’eau que le plan `quota` économise par rapport au plan `mad`, en m³ (`saving_m3`) et en pourcentage de l’eau du plan RFU (`saving_pct`).""",
+    "exercise-06": f"""### Exercice 3{NB}: un seuil d’épuisement plus strict
+
+Par défaut, la stratégie `mad` irrigue quand l’épuisement atteint la RFU (p × RU, environ la moitié de la RU). Planifiez de nouveau pour que l’irrigation commence à 30{NN}% de la RU{NB}: `exercises.plan_one(fields_table, weather_table, p, "mad", ...)` transmet ses arguments nommés à `kit.agro.schedule`{NN}; regardez son option `mad_fraction`. Avant de lancer la vérification, devinez{NB}: plus ou moins d’irrigations{NN}?""",
+}
+
+IRRIGATION_CODE = {
+    "cell-06": ('print(et0_table.loc[p.season_start:p.season_end, "method"].value_counts().to_string())',
+                "print(nbk.et0_methods(et0_table, p.season_start, p.season_end))"),
+    "cell-08": ('    print(f"{partial} fields have a crop season reaching outside the planned window; their totals cover the planned days only")\nnbk.rounded(table)',
+                "    print(nbk.partial_note(partial))\nnbk.shown_strategies(table)  # strategies.csv holds the same table, English headers"),
+    "cell-13": ('    print("Fields are a table: give a gridded fields file (NetCDF or GeoTIFF, see the dataset card) for a map.")',
+                "    print(nbk.no_map_note())"),
+    "cell-15": ("plan.table.head()", "nbk.shown_schedule(plan.table)  # schedule.csv keeps field_id, date, depth_mm, volume_m3"),
+}
+
+QUICKSTART_FR = {
+    "cell-00": f"""# Démarrage rapide{NB}: vérifier le kit sur cette machine
+
+Ce notebook montre la boucle que suit chaque notebook sectoriel, sur une petite scène générée ici (rien n’est téléchargé){NB}:
+
+1. les paramètres sont vérifiés avant tout calcul{NN};
+2. le périphérique de calcul est choisi (`auto` n’utilise un GPU que s’il est réellement présent){NN};
+3. un indice spectral (NDVI) est calculé sur ce périphérique par l’API des tableaux (array API){NN};
+4. les résultats exploitables par un programme arrivent dans `output_dir`{NB}: `ndvi.tif` (GeoTIFF), `fields.csv` et les chiffres clés dans `metrics.json`, avec leurs noms de colonnes anglais documentés{NN};
+5. une carte, plus parlante qu’un tableau.
+
+Lancez-le depuis JupyterLab, ou depuis le terminal avec `kit run quickstart --lang fr -p size 256`.""",
+    "cell-03": "## Où le calcul s’exécute",
+    "cell-05": f"""## La scène intégrée et son NDVI
+
+Une scène synthétique à 20{NN}m de la plaine du Saïs{NB}: des parcelles à différents stades de croissance, un réservoir et un village. Le NDVI = (PIR − Rouge) / (PIR + Rouge) est calculé sur le périphérique choisi{NN}; le résultat revient avec ses coordonnées et son système de coordonnées.""",
+    "cell-08": """## Chiffres clés
+
+Enregistrés dans `metrics.json`, pour qu’une exécution planifiée les transmette à d’autres systèmes.""",
+}
+
+QUICKSTART_CODE = {
+    "cell-04": ('print(f"device: {backend.device} ({backend.reason})")', "print(quickstart.device_line(backend))"),
+    "cell-06": ('print(f"{p.size} x {p.size} pixels, {len(fields)} fields, CRS {kit.raster.georef.get_crs(ndvi)}")',
+                "print(quickstart.describe_scene(p.size, len(fields), kit.raster.georef.get_crs(ndvi)))"),
+    "cell-07": ('fields.set_index("field_id").head()',
+                'kit.i18n.display_table(fields.set_index("field_id").head(), digits={"mean_ndvi": 3})  # fields.csv keeps its headers'),
+    "cell-09": ('print(f"mean NDVI {mean_ndvi:.3f}; {vegetated:.1%} of the scene is vegetated (NDVI > {quickstart.VEGETATED_NDVI})")',
+                "print(quickstart.key_figures(mean_ndvi, vegetated))"),
+}
+
+PLANS = {"02_irrigation_planning": (IRRIGATION_FR, IRRIGATION_CODE), "00_quickstart": (QUICKSTART_FR, QUICKSTART_CODE)}
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def _tag(cell, tag):
+    tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+    if tag not in tags:
+        tags.append(tag)
+
+
+def patch(nb: dict, french: dict, code: dict) -> dict:
+    cells = []
+    by_id = {c.get("id"): c for c in nb["cells"]}
+    for cell in nb["cells"]:
+        cid = cell.get("id", "")
+        if cid.endswith("-fr"):
+            continue  # rebuilt below from the table
+        src = "".join(cell["source"])
+        if cell["cell_type"] == "code" and "parameters" in cell.get("metadata", {}).get("tags", []) and "\nlang = " not in "\n" + src:
+            cell["source"] = _lines(src.rstrip("\n") + "\n" + LANG_LINE)
+        if cid in code:
+            old, new = code[cid]
+            if old in src and new not in src:
+                cell["source"] = _lines(src.replace(old, new))
+        cells.append(cell)
+        if cid in french:
+            _tag(cell, "lang-en")
+            twin = by_id.get(f"{cid}-fr") or {"cell_type": "markdown", "id": f"{cid}-fr", "metadata": {"tags": ["lang-fr"]}}
+            twin["source"] = _lines(french[cid])
+            cells.append(twin)
+    nb["cells"] = cells
+    return nb
+
+
+def main(paths) -> None:
+    for path in map(Path, paths):
+        key = path.stem
+        if key not in PLANS:
+            raise SystemExit(f"{path}: no French cells defined here for {key}; known: {', '.join(PLANS)}")
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        text = json.dumps(patch(nb, *PLANS[key]), indent=1, ensure_ascii=False) + "\n"
+        if text != path.read_text(encoding="utf-8"):
+            path.write_text(text, encoding="utf-8")
+            print(f"patched {path}")
+        else:
+            print(f"{path} already up to date")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
