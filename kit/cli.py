@@ -118,7 +118,7 @@ def _cmd_teach_student(args) -> int:
     from kit.teach.student import make_student
 
     for name in args.notebooks:
-        print(make_student(notebooks.find_notebook(name), args.out))
+        print(make_student(notebooks.find_notebook(name), args.out, lang=args.lang))
     return 0
 
 
@@ -249,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     tst = teach_sub.add_parser("student", help="write student versions of notebooks")
     tst.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
     tst.add_argument("--out", required=True, metavar="DIR")
+    tst.add_argument("--lang", metavar="LANG", help="the student version in this language: en or fr (default: both languages' cells)")
     tst.set_defaults(func=_cmd_teach_student)
     tch = teach_sub.add_parser("challenge", help="write a challenge pack (public/ and private/)")
     tch.add_argument("name", help="a notebook name with a challenge, e.g. irrigation_planning")

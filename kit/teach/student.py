@@ -7,7 +7,9 @@ from pathlib import Path
 
 import nbformat
 
+from kit import i18n
 from kit.errors import KitError
+from kit.i18n import _
 from kit.io import atomic_path
 
 BEGIN = re.compile(r"^\s*###\s*BEGIN SOLUTION\s*$")
@@ -51,17 +53,28 @@ def solution_cells(nb) -> list[int]:
     return [i for i, c in enumerate(nb.cells) if "solution" in c.get("metadata", {}).get("tags", [])]
 
 
-def make_student(notebook, out_dir) -> Path:
+_LANG_LINE = re.compile(r"^lang\s*=\s*(['\"])\w+\1", re.M)
+
+
+def make_student(notebook, out_dir, lang: str | None = None) -> Path:
     """Write the student version of ``notebook`` into ``out_dir`` (same file name).
 
     Solution blocks become stubs, every output and execution count is cleared,
-    check cells are kept. The instructor's notebook is not modified.
+    check cells are kept. The instructor's notebook is not modified. With
+    ``lang`` (``kit teach student NAME --lang fr``) only that language's cells
+    are kept and the parameters cell says ``lang = "fr"``, so the narrative,
+    the messages and the checks' verdicts are in it; the notebook's
+    parameters cell must declare ``lang``.
     """
     path = Path(notebook)
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as exc:
         raise KitError(f"cannot read notebook {path}: {exc}") from None
+    if lang is not None:
+        if lang not in i18n.LANGS:
+            raise KitError(f"--lang {lang!r} is not available; choose one of {', '.join(i18n.LANGS)}")
+        _in_language(nb, path, lang)
     cells = solution_cells(nb)
     if not cells:
         raise KitError(f"{path.name} has no cell tagged 'solution'; nothing to turn into exercises")
@@ -78,8 +91,37 @@ def make_student(notebook, out_dir) -> Path:
     return target
 
 
+def _in_language(nb, path: Path, lang: str) -> None:
+    """Keep ``lang``'s cells and set the parameters cell's ``lang`` to it."""
+    params = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not params or not _LANG_LINE.search(params[0].source):
+        raise KitError(f"{path.name} has no lang parameter, so no version in another language yet; "
+                       "use it without --lang")
+    from kit.notebooks import inspect
+
+    i18n.select_cells(nb, lang)
+    spec = inspect(path).spec
+    lines = []
+    with i18n.using(lang):
+        for line in _LANG_LINE.sub(f'lang = "{lang}"', params[0].source).splitlines():
+            name, sep, _doc = line.partition("  # ")
+            key = name.split("=")[0].strip()
+            lines.append(f"{name}{sep}{_(spec[key].doc)}" if sep and key in spec.names else line)
+    params[0].source = "\n".join(lines)
+
+
 def paste_solutions(student_nb, instructor_nb):
-    """The student notebook with the instructor's solution cells put back (used by tests)."""
+    """The student notebook with the instructor's solution cells put back (used by tests).
+
+    Cells are matched by id (a student version in one language has fewer
+    cells than the instructor's), by position for notebooks without ids.
+    """
+    by_id = {instructor_nb.cells[i].get("id"): instructor_nb.cells[i].source for i in solution_cells(instructor_nb)}
+    if None not in by_id:
+        for cell in student_nb.cells:
+            if cell.get("id") in by_id:
+                cell.source = by_id[cell["id"]]
+        return student_nb
     for i in solution_cells(instructor_nb):
         student_nb.cells[i].source = instructor_nb.cells[i].source
     return student_nb

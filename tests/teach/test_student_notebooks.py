@@ -20,12 +20,12 @@ WITH_EXERCISES = [p for p in notebooks.list_notebooks() if solution_cells(nbform
 pytestmark = pytest.mark.timeout(1200)
 
 
-def _verdicts(nb) -> list[str]:
+def _verdicts(nb, right=RIGHT_MARK, wrong=WRONG_MARK) -> list[str]:
     """The check verdicts printed after each solution cell, in order."""
     out = []
     for i in solution_cells(nb):
         text = "".join(o.get("text", "") for o in nb.cells[i + 1].get("outputs", []))
-        out.append("right" if RIGHT_MARK in text else "wrong" if WRONG_MARK in text else "none")
+        out.append("right" if right in text else "wrong" if wrong in text else "none")
     return out
 
 
@@ -77,3 +77,25 @@ def test_teach_parameters_are_injected_after_the_parameters_cell():
     assert [c.source for c in out.cells][0] == "epochs = 8"
     assert "epochs = 1" in out.cells[1].source and out.cells[2].source == "print(epochs)"
     assert with_parameters(nb, {}) is nb
+
+
+def test_french_student_version_fails_then_passes(tmp_path):
+    """`kit teach student irrigation_planning --lang fr`: French narrative, verdicts in French, same checks."""
+    from kit.i18n import _, using
+
+    path = notebooks.find_notebook("irrigation_planning")
+    instructor = nbformat.read(path, as_version=4)
+    params = _parameters(path, instructor, tmp_path / "outputs")
+    student_path = make_student(path, tmp_path, lang="fr")
+    student = nbformat.read(student_path, as_version=4)
+    assert 'lang = "fr"' in next(c.source for c in student.cells if "parameters" in c.metadata.get("tags", []))
+    assert all("lang-en" not in c.metadata.get("tags", []) for c in student.cells)
+    assert any(c.source.startswith("## À vous de jouer") for c in student.cells)
+    with using("fr"):
+        right, wrong = _(RIGHT_MARK), _(WRONG_MARK)
+    assert (right, wrong) == ("✔ Juste", "✘ Pas encore")
+    n = len(solution_cells(instructor))
+    as_given = _run(with_parameters(student, params), path.parent)
+    assert _verdicts(as_given, right, wrong) == ["wrong"] * n, "the stubs must fail every check, in French"
+    solved = paste_solutions(nbformat.read(student_path, as_version=4), instructor)
+    assert _verdicts(_run(with_parameters(solved, params), path.parent), right, wrong) == ["right"] * n
