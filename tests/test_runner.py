@@ -50,7 +50,7 @@ def test_quickstart_run_writes_a_complete_folder(quickstart_run):
     ]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "ok" and manifest["error"] is None
-    assert manifest["parameters"] == {"seed": 2, "size": 48, "device": "auto", "output_dir": str(out)}
+    assert manifest["parameters"] == {"seed": 2, "size": 48, "device": "auto", "output_dir": str(out), "lang": "en"}
     assert manifest["overrides"] == ["seed", "size"]
     assert manifest["device"]["resolved"] in ("cpu", "cuda")
     assert manifest["packages"]["numpy"] and manifest["duration_s"] > 0
