@@ -51,7 +51,9 @@ def _cmd_list(args) -> int:
             print(info.name)
             continue
         print(f"{info.name}  ({path.name})\n    {info.purpose}")
-        for p in info.spec:
+        from kit.params import COMMON
+
+        for p in [*info.spec, *(c for c in COMMON if c.name not in info.spec.names)]:  # lang: every notebook's
             extra = f" [{', '.join(map(str, p.choices))}]" if p.choices else ""
             print(f"    {p.name:<24} {p.type_name:<18} = {p.default!r}{extra}\n        {p.doc}")
     return 0

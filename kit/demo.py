@@ -40,10 +40,10 @@ def run_demo(out, *, names=None, title=None, progress=True, lang=None):
     (runs, index_path, total_s) : tuple
         ``runs`` is a list of :class:`DemoRun` in notebook order.
     """
+    lang = LANG.check(lang or LANG.default)  # before anything is written
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     names = names or [notebooks.inspect(p).name for p in notebooks.list_notebooks()]
-    lang = LANG.check(lang or LANG.default)
     t0 = time.perf_counter()
     runs = [_run_one(name, out / name, progress, lang) for name in names]
     with i18n.using(lang):

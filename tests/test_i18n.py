@@ -161,3 +161,18 @@ def test_pipeline_spec_takes_lang(tmp_path):
     path.write_text(yaml.safe_dump({**spec, "lang": None, "runs": [{"notebook": "quickstart", "parameters": {"lang": "de"}}]}))
     with pytest.raises(SpecError, match="runs\\[0\\]: parameter 'lang' must be one of"):
         load_pipeline(path)
+
+
+def test_demo_refuses_a_bad_language_before_writing(tmp_path, capsys):
+    assert main(["demo", "quickstart", "--lang", "xx", "--out", str(tmp_path / "reports")]) == 2
+    assert "parameter 'lang' must be one of 'en', 'fr', got 'xx'" in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()
+    assert "--lang $(LANG_REPORTS)" in (ROOT / "Makefile").read_text()
+
+
+def test_kit_list_shows_lang_for_every_notebook(capsys):
+    from kit import notebooks
+
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    assert text.count("    lang ") == len(notebooks.list_notebooks())
