@@ -287,12 +287,12 @@ def fingerprint(plan: RunPlan) -> str:
 
 @functools.lru_cache(maxsize=1)
 def kit_source_sha256() -> str:
-    """SHA-256 over the kit package's Python files."""
+    """SHA-256 over the kit package's Python files and translation catalogs (a changed French text is a change)."""
     import hashlib
 
     root = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    for path in sorted([*root.rglob("*.py"), *root.rglob("locale/*/LC_MESSAGES/*.po")]):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
