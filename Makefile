@@ -61,8 +61,11 @@ nbval: venv
 	$(BIN)/pytest notebooks $(NBVAL)
 
 # Re-execute the notebooks in place so their stored outputs are today's (nbval compares against them).
+# notebooks/fr/ holds French copies nbval checks too, made from their source (tools/nb_french.py --copies).
 notebooks: venv
 	$(BIN)/python tools/execute_notebooks.py notebooks/*.ipynb
+	$(BIN)/python tools/nb_french.py --copies notebooks/00_quickstart.ipynb
+	$(BIN)/python tools/execute_notebooks.py notebooks/fr/*.ipynb
 
 lab: venv
 	$(BIN)/jupyter lab notebooks

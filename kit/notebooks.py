@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 
+from kit import i18n
 from kit.errors import KitError
 from kit.params import Param, Spec
 
@@ -138,3 +139,33 @@ def _first_heading(nb) -> str:
                 if line.strip():
                     return line.lstrip("# ").strip()
     return ""
+
+
+_LANG_LINE = re.compile(r"^lang\s*=\s*(['\"])\w+\1", re.M)
+
+
+def in_language(nb, path, lang: str):
+    """``nb`` in one language: ``lang``'s cells kept, ``lang = "<lang>"`` and the parameter comments in it.
+
+    What ``kit teach student --lang`` writes, and the French copies nbval
+    checks (``notebooks/fr/``). ``nb`` is changed in place and returned.
+
+    Raises
+    ------
+    KitError
+        The notebook's parameters cell declares no ``lang``: it has no other language yet.
+    """
+    path = Path(path)
+    params = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not params or not _LANG_LINE.search(params[0].source):
+        raise KitError(f"{path.name} has no lang parameter, so no version in another language yet; use it without --lang")
+    i18n.select_cells(nb, lang)
+    spec = inspect(path).spec
+    lines = []
+    with i18n.using(lang):
+        for line in _LANG_LINE.sub(f'lang = "{lang}"', params[0].source).splitlines():
+            name, sep, _doc = line.partition("  # ")
+            key = name.split("=")[0].strip()
+            lines.append(f"{name}{sep}{i18n._(spec[key].doc)}" if sep and key in spec.names else line)
+    params[0].source = "\n".join(lines)
+    return nb

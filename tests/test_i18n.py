@@ -176,3 +176,22 @@ def test_kit_list_shows_lang_for_every_notebook(capsys):
     assert main(["list"]) == 0
     text = capsys.readouterr().out
     assert text.count("    lang ") == len(notebooks.list_notebooks())
+
+
+FRENCH_COPIES = sorted((ROOT / "notebooks" / "fr").glob("*.ipynb"))
+
+
+def test_quickstart_has_a_french_copy_for_nbval():
+    assert [p.name for p in FRENCH_COPIES] == ["00_quickstart.ipynb"]
+
+
+@pytest.mark.parametrize("copy", FRENCH_COPIES, ids=[p.stem for p in FRENCH_COPIES])
+def test_french_copies_follow_their_source(copy):
+    """A French copy is the source's French cells, executed: rerun tools/nb_french.py --copies if this fails."""
+    from kit.notebooks import in_language
+
+    source = ROOT / "notebooks" / copy.name
+    wanted = in_language(nbformat.read(source, as_version=4), source, "fr")
+    have = nbformat.read(copy, as_version=4)
+    assert [(c.cell_type, c.source) for c in have.cells] == [(c.cell_type, c.source) for c in wanted.cells]
+    assert all(c.get("execution_count") for c in have.cells if c.cell_type == "code"), "stored executed (nbval)"

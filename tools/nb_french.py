@@ -1,6 +1,7 @@
 """Give notebooks 00 and 02 their French cells and the code cells that speak the report's language (idempotent).
 
     python tools/nb_french.py notebooks/00_quickstart.ipynb notebooks/02_irrigation_planning.ipynb
+    python tools/nb_french.py --copies notebooks/00_quickstart.ipynb   # notebooks/fr/: the French run nbval checks
 
 Each English markdown cell is tagged ``lang-en`` and followed by its French
 twin tagged ``lang-fr`` (id ``<id>-fr``): one source, the runner keeps one
@@ -135,6 +136,26 @@ def patch(nb: dict, french: dict, code: dict) -> dict:
     return nb
 
 
+def french_copy(source: Path, folder: Path) -> Path:
+    """``folder/<name>.ipynb``: the source notebook in French (its French cells, ``lang = "fr"``), outputs cleared.
+
+    nbval checks it like the English notebooks once executed
+    (``tools/execute_notebooks.py``); ``tests/test_i18n.py`` checks that its
+    cells are still the source's.
+    """
+    import nbformat
+
+    from kit.notebooks import in_language
+
+    nb = in_language(nbformat.read(source, as_version=4), source, "fr")
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / source.name)
+    return folder / source.name
+
+
 def main(paths) -> None:
     for path in map(Path, paths):
         key = path.stem
@@ -150,4 +171,8 @@ def main(paths) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:2] == ["--copies"]:  # python tools/nb_french.py --copies notebooks/00_quickstart.ipynb
+        for arg in sys.argv[2:]:
+            print(f"wrote {french_copy(Path(arg), Path(arg).parent / 'fr')}")
+    else:
+        main(sys.argv[1:])

@@ -9,8 +9,8 @@ import nbformat
 
 from kit import i18n
 from kit.errors import KitError
-from kit.i18n import _
 from kit.io import atomic_path
+from kit.notebooks import in_language
 
 BEGIN = re.compile(r"^\s*###\s*BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*###\s*END SOLUTION\s*$")
@@ -53,9 +53,6 @@ def solution_cells(nb) -> list[int]:
     return [i for i, c in enumerate(nb.cells) if "solution" in c.get("metadata", {}).get("tags", [])]
 
 
-_LANG_LINE = re.compile(r"^lang\s*=\s*(['\"])\w+\1", re.M)
-
-
 def make_student(notebook, out_dir, lang: str | None = None) -> Path:
     """Write the student version of ``notebook`` into ``out_dir`` (same file name).
 
@@ -74,7 +71,7 @@ def make_student(notebook, out_dir, lang: str | None = None) -> Path:
     if lang is not None:
         if lang not in i18n.LANGS:
             raise KitError(f"--lang {lang!r} is not available; choose one of {', '.join(i18n.LANGS)}")
-        _in_language(nb, path, lang)
+        in_language(nb, path, lang)
     cells = solution_cells(nb)
     if not cells:
         raise KitError(f"{path.name} has no cell tagged 'solution'; nothing to turn into exercises")
@@ -89,25 +86,6 @@ def make_student(notebook, out_dir, lang: str | None = None) -> Path:
     with atomic_path(target) as tmp:
         nbformat.write(nb, str(tmp))
     return target
-
-
-def _in_language(nb, path: Path, lang: str) -> None:
-    """Keep ``lang``'s cells and set the parameters cell's ``lang`` to it."""
-    params = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
-    if not params or not _LANG_LINE.search(params[0].source):
-        raise KitError(f"{path.name} has no lang parameter, so no version in another language yet; "
-                       "use it without --lang")
-    from kit.notebooks import inspect
-
-    i18n.select_cells(nb, lang)
-    spec = inspect(path).spec
-    lines = []
-    with i18n.using(lang):
-        for line in _LANG_LINE.sub(f'lang = "{lang}"', params[0].source).splitlines():
-            name, sep, _doc = line.partition("  # ")
-            key = name.split("=")[0].strip()
-            lines.append(f"{name}{sep}{_(spec[key].doc)}" if sep and key in spec.names else line)
-    params[0].source = "\n".join(lines)
 
 
 def paste_solutions(student_nb, instructor_nb):
