@@ -78,14 +78,16 @@ def write_index(root, title: str | None = None) -> Path:
         metric_text = "<br>".join(f"{html.escape(k)} = {html.escape(_fmt(v))}" for k, v in metrics)
         err = run.get("error") or {}
         err_text = f'<div class="err">{html.escape(err.get("type", ""))}: {html.escape(err.get("message", ""))}</div>' if err else ""
-        links = [f'<a href="{html.escape(rel)}/report.html">{_("report")}</a>'] if (run["_dir"] / "report.html").exists() else []
+        # the words outside the f-strings: Babel's extractor does not read inside them
+        report_word, notebook_word, reused_word = _("report"), _("notebook"), _("reused")
+        links = [f'<a href="{html.escape(rel)}/report.html">{report_word}</a>'] if (run["_dir"] / "report.html").exists() else []
         if (run["_dir"] / "notebook.ipynb").exists():
-            links.append(f'<a href="{html.escape(rel)}/notebook.ipynb">{_("notebook")}</a>')
+            links.append(f'<a href="{html.escape(rel)}/notebook.ipynb">{notebook_word}</a>')
         duration = run.get("duration_s")
         rows.append(
             f'<tr class="{"ok" if ok else "failed"}"><td>{html.escape(run.get("notebook", "?"))}<br><code>{html.escape(rel)}</code></td>'
             f'<td class="status {"ok" if ok else "bad"}">{html.escape(run.get("status", "?"))}'
-            f'{" (" + _("reused") + ")" if run.get("reused_from") else ""}{err_text}</td>'
+            f'{" (" + reused_word + ")" if run.get("reused_from") else ""}{err_text}</td>'
             f"<td><code>{html.escape(param_text)}</code></td>"
             f"<td>{'' if duration is None else f'{duration:.1f} s'}</td>"
             f"<td>{metric_text}</td><td>{html.escape(run.get('start', ''))}</td><td>{' · '.join(links)}</td></tr>"

@@ -53,6 +53,14 @@ def test_every_message_has_a_french_entry_with_the_same_placeholders():
             assert _fields(s) == _fields(ids[-1]), f"placeholders differ: {ids[-1]!r} -> {s!r}"
 
 
+def test_no_message_hides_inside_an_f_string():
+    """Babel's extractor does not read inside f-strings: a message there would never reach the catalog."""
+    hidden = [f"{path.relative_to(ROOT)}:{n}" for path in sorted((ROOT / "kit").rglob("*.py"))
+              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+              if re.search(r"\{\s*(_|ngettext|i18n\._)\(\s*['\"]", line)]
+    assert hidden == [], f"move these messages out of their f-string: {hidden}"
+
+
 def test_a_broken_placeholder_is_caught():
     assert _fields("{n} parcelles, {area}") != _fields("{n} fields, {area_ha}")
     assert _fields("%(n)s jours") == _fields("%(n)s days")

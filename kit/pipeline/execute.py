@@ -272,7 +272,8 @@ def run_pipeline(pipeline: Pipeline, *, executor=None, scheduler=None, run_date=
     })
     with i18n.using(pipeline.lang):
         write_index(exec_dir, title=f"{pipeline.name} — {i18n.format_date(run_date)}")
-        write_index(pipeline.output, title=f"{pipeline.name} — {_('all executions')}")
+        every = _("all executions")
+        write_index(pipeline.output, title=f"{pipeline.name} — {every}")
     return ordered
 
 
