@@ -114,7 +114,11 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
     image_size : int, px
         Square training size (multiple of 16).
     augment : dict, optional
-        Keyword arguments for :func:`kit.vision.data.train_transforms`.
+        Keyword arguments for :func:`kit.vision.data.train_transforms`, over
+        the defaults ``hflip=0.5, jitter=0.3, scale_jitter=0.15``, and
+        ``copy_paste``: the probability that a training image gets 1 to 3
+        whole objects of the split pasted in front of its own
+        (:class:`kit.vision.copy_paste.CopyPaste`, CenterNet only; 0 turns it off).
     patience : int
         Stop after this many evaluations without a better validation mAP@0.5.
     min_epochs : int
