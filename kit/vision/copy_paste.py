@@ -7,6 +7,8 @@ background pixels a box holds) in front of others gives the network more
 partly hidden objects to learn from, and more of the rare classes
 (G. Ghiasi et al., *Simple Copy-Paste is a Strong Data Augmentation Method
 for Instance Segmentation*, CVPR 2021, with boxes instead of masks).
+:func:`kit.vision.train.train_detector` applies it with
+``augment={"copy_paste": probability}``; it is off by default there.
 
 The rule for the objects a patch covers follows the data's own convention
 (COCO visible boxes, as :func:`kit.vision.synthetic.render` writes them): an

@@ -118,7 +118,9 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
         the defaults ``hflip=0.5, jitter=0.3, scale_jitter=0.15``, and
         ``copy_paste``: the probability that a training image gets 1 to 3
         whole objects of the split pasted in front of its own
-        (:class:`kit.vision.copy_paste.CopyPaste`, CenterNet only; 0 turns it off).
+        (:class:`kit.vision.copy_paste.CopyPaste`, CenterNet only). Default 0
+        (off): at 0.5 on the synthetic yard scenes (float32) it scores no
+        higher than without.
     patience : int
         Stop after this many evaluations without a better validation mAP@0.5.
     min_epochs : int
