@@ -15,13 +15,19 @@ __all__ = ["CachedImages", "DetectorBatches", "colour_jitter"]
 
 
 class CachedImages:
-    """A CocoDetection decoded once: uint8 images and boxes, augmented per access."""
+    """A CocoDetection decoded once: uint8 images and boxes, augmented per access.
+
+    ``paste`` (set after construction, e.g. a :class:`kit.vision.copy_paste.CopyPaste`
+    built from ``items``) runs on the cached image before ``transforms``:
+    ``paste(image, boxes, labels, visibility) -> (image, boxes, labels)``.
+    """
 
     def __init__(self, dataset, transforms):
         import torch
         from torchvision import tv_tensors
 
-        self.items = []
+        self.items, self.visibility = [], []
+        known = getattr(getattr(dataset, "index", None), "visibility", None) or []
         for i in range(len(dataset)):
             s = dataset[i]
             if s is None:
@@ -30,13 +36,24 @@ class CachedImages:
             if img.is_floating_point():
                 img = (img * 255).round().to(torch.uint8)
             self.items.append((tv_tensors.Image(img), s["boxes"], s["labels"]))
+            self.visibility.append(known[i] if i < len(known) else None)
         self.transforms = transforms
+        self.paste = None
 
     def __len__(self):
         return len(self.items)
 
     def get(self, i):
         img, boxes, labels = self.items[i]
+        if self.paste is not None:
+            import torch
+            from torchvision import tv_tensors
+
+            canvas = tuple(img.shape[-2:])
+            img, boxes, labels = self.paste(img.as_subclass(torch.Tensor), boxes.as_subclass(torch.Tensor), labels,
+                                            self.visibility[i])
+            img = tv_tensors.Image(img)
+            boxes = tv_tensors.BoundingBoxes(boxes, format="XYXY", canvas_size=canvas)
         s = {"image": img, "boxes": boxes, "labels": labels}
         return self.transforms(s) if self.transforms is not None else s
 

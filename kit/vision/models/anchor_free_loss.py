@@ -137,7 +137,8 @@ def encode_targets(boxes_list, labels_list, num_classes: int, image_size, stride
         else:
             raise ParameterError(f"gaussian must be 'ellipse' or 'circle', got {gaussian!r}")
         dx2, dy2 = (xs - ix.view(-1, 1, 1)) ** 2, (ys - iy.view(-1, 1, 1)) ** 2  # (n, 1, w), (n, h, 1)
-        g = torch.exp(-dx2 / (2 * sx.view(-1, 1, 1) ** 2) - dy2 / (2 * sy.view(-1, 1, 1) ** 2))  # (n, h, w)
+        # The Gaussians are separable: one exp per row and per column instead of per cell (a third of encoding's time).
+        g = torch.exp(-dx2 / (2 * sx.view(-1, 1, 1) ** 2)) * torch.exp(-dy2 / (2 * sy.view(-1, 1, 1) ** 2))  # (n, h, w)
         for c in lab.unique().tolist():
             heat[b, c] = torch.maximum(heat[b, c], g[lab == c].amax(dim=0))
         cell = (iy * w + ix).long()
@@ -151,8 +152,8 @@ def encode_targets(boxes_list, labels_list, num_classes: int, image_size, stride
             # Cells within the central beta part of the box (the centre cell always), Gaussian-weighted, summing to 1.
             rx, ry = (beta * bw / 2).clamp(min=0.5), (beta * bh / 2).clamp(min=0.5)
             inside = (dx2 <= rx.floor().view(-1, 1, 1) ** 2) & (dy2 <= ry.floor().view(-1, 1, 1) ** 2)
-            gr = torch.exp(-dx2 / (2 * (rx / 3).clamp(min=min_sigma).view(-1, 1, 1) ** 2)
-                           - dy2 / (2 * (ry / 3).clamp(min=min_sigma).view(-1, 1, 1) ** 2)) * inside
+            gr = (torch.exp(-dx2 / (2 * (rx / 3).clamp(min=min_sigma).view(-1, 1, 1) ** 2))
+                  * torch.exp(-dy2 / (2 * (ry / 3).clamp(min=min_sigma).view(-1, 1, 1) ** 2))) * inside
             gr = gr / gr.sum(dim=(1, 2), keepdim=True)
             if box_weight == "log_area":
                 log_area = torch.log((bw * bh * stride**2).clamp(min=2.0))
