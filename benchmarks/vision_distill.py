@@ -45,19 +45,13 @@ def data(seed: int, data_dir: Path, scale: float, image_size: int, unlabelled: f
     """Labelled splits of ``seed`` and the scenes of ``seed + 1000`` whose labels are withheld."""
     from kit.vision import notebook as nbk
     from kit.vision.data import CocoDetection, eval_transforms
-    from kit.vision.synthetic import generate
+    from kit.vision.distill import unlabelled_scenes
 
     folder = nbk.prepare_dataset(None, data_dir / f"seed{seed}", scale, seed, image_size)
     train, val = CocoDetection(folder, "train"), CocoDetection(folder, "val")
     test = CocoDetection(folder, "test", transforms=eval_transforms(image_size))
     n_unl = int(round(unlabelled * len(train)))
-    unl = None
-    if n_unl:
-        ufolder = data_dir / f"seed{seed}_unlabelled{n_unl}"
-        if not (ufolder / "annotations.json").is_file():
-            generate(ufolder, n_images=n_unl, image_size=image_size, seed=seed + 1000, split_fractions=(1.0, 0.0, 0.0),
-                     n_code_crops=0, sequence_frames=0)
-        unl = CocoDetection(ufolder, "train")
+    unl = unlabelled_scenes(data_dir / f"seed{seed}_unlabelled", n_unl, seed + 1000, image_size) if n_unl else None
     return train, val, test, unl
 
 

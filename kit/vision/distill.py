@@ -23,113 +23,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from kit.errors import InputDataError, ParameterError
+from kit.errors import ParameterError
 
-__all__ = ["TEACHERS", "DistilledDetector", "Distillation", "Withheld", "load_teacher", "wide_teacher"]
+from kit.vision.teachers import TEACHERS, frozen, load_teacher, wide_teacher
 
-#: Named teachers of the notebook's ``teacher`` parameter; anything else is a checkpoint file.
-TEACHERS = ("none", "centernet_wide")
-
-_EXPECT = ("a checkpoint (best.pt) of a trained centernet, or of ssdlite, fcos or faster_rcnn fine-tuned on the same "
-           "classes; or teacher='centernet_wide' to train one here")
-
-
-def wide_teacher(num_classes: int, width: int = 32, head_channels: int = 64, backend=None):
-    """A wider CenterNet to train as the teacher: ``width`` 32 and ``head_channels`` 64 give about 1.9 M parameters (4× the student)."""
-    from kit.vision.models import centernet
-
-    return centernet(num_classes, width=width, head_channels=head_channels, backend=backend)
-
-
-def load_teacher(path, num_classes: int, image_size: int = 256, backend=None):
-    """A teacher from a checkpoint file, frozen (eval mode, no gradients).
-
-    Parameters
-    ----------
-    path : path
-        A state_dict or a :func:`kit.vision.train.train_detector` checkpoint
-        (``{"model": state_dict, "num_classes", "image_size", ...}``) of a
-        CenterNet (its width and head read from the weights) or of a
-        :class:`kit.vision.models.TorchvisionDetector`.
-    num_classes : int
-        The student's classes; the teacher must have the same.
-    image_size : int, px
-        Input size of a torchvision teacher when the checkpoint does not say.
-    backend : kit.backend.Backend or {"cpu", "cuda", "auto"}
-
-    Raises
-    ------
-    InputDataError
-        Missing or unreadable file, an unknown layout, other classes, or
-        torchvision's published COCO file (not fine-tuned); one line, with the fix.
-    """
-    from kit.io import read_torch_file
-
-    ckpt = read_torch_file(path, "teacher file", _EXPECT)
-    meta = ckpt if isinstance(ckpt, dict) and isinstance(ckpt.get("model"), dict) else {}
-    state = meta.get("model", ckpt)
-    if not isinstance(state, dict) or not state:
-        raise InputDataError(f"teacher file {path} holds no state_dict; give {_EXPECT}")
-    keys = {k.removeprefix("net.") for k in state}
-    arch = _architecture(keys)
-    if arch is None:
-        raise InputDataError(f"teacher file {path} is neither a CenterNet nor a torchvision detector; give {_EXPECT}")
-    found = meta.get("num_classes", _centernet_classes(state) if arch == "centernet" else None)
-    if found is not None and int(found) != num_classes:
-        raise InputDataError(f"teacher file {path} detects {found} classes, the student {num_classes}; "
-                             "give a teacher trained on the same classes")
-    if arch == "centernet":
-        teacher = _centernet_from(state, num_classes, path, backend)
-    else:
-        teacher = _torchvision_from(path, state, arch, num_classes, int(meta.get("image_size", image_size)), backend)
-    return _frozen(teacher)
-
-
-def _architecture(keys: set) -> str | None:
-    if "stem.0.0.weight" in keys and "lat16.weight" in keys:
-        return "centernet"
-    if "roi_heads.box_predictor.cls_score.weight" in keys:
-        return "faster_rcnn"
-    if "head.classification_head.cls_logits.weight" in keys:
-        return "fcos"
-    if any(k.startswith("head.classification_head.module_list.") for k in keys):
-        return "ssdlite"
-    return None
-
-
-def _centernet_classes(state: dict) -> int:
-    return int((state.get("heatmap.weight") if "heatmap.weight" in state else state["heatmap.2.weight"]).shape[0])
-
-
-def _centernet_from(state: dict, num_classes: int, path, backend):
-    from kit.backend import as_backend
-    from kit.vision.models import CenterNet
-
-    head = "shared" if "head_trunk.0.weight" in state else "separate"
-    net = CenterNet(num_classes, int(state["stem.0.0.weight"].shape[0]), int(state["lat16.weight"].shape[0]), head)
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as exc:
-        raise InputDataError(f"teacher file {path} does not fit a CenterNet: {str(exc).splitlines()[0]}") from None
-    return net.to(as_backend(backend).torch_device)
-
-
-def _torchvision_from(path, state: dict, arch: str, num_classes: int, image_size: int, backend):
-    from kit.vision.models import build_detector
-    from kit.vision.models.pretrained import recognise
-
-    if recognise(state, arch, f"teacher file {path}") is not None:
-        raise InputDataError(f"teacher file {path} is torchvision's published checkpoint, not fine-tuned on these classes; "
-                             f"fine-tune it first (model={arch}, weights=that file) and give that run's best.pt")
-    return build_detector(arch, num_classes, image_size=image_size, weights=path, backend=backend)
-
-
-def _frozen(model):
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
-
+__all__ = ["TEACHERS", "DistilledDetector", "Distillation", "Withheld", "for_notebook", "load_teacher", "unlabelled_scenes",
+           "wide_teacher"]
 
 class Withheld:
     """A detection data set with its labels withheld: each sample's image, with no boxes and no labels.
@@ -191,7 +90,7 @@ class Distillation:
     min_score: float = 0.05
 
     def __post_init__(self):
-        self.teacher = _frozen(self.teacher)
+        self.teacher = frozen(self.teacher)
         if self.weight < 0:
             raise ParameterError(f"distillation weight must be >= 0, got {self.weight}")
 
@@ -362,7 +261,9 @@ class DistilledDetector:
         self.fit_teacher(train, val, None if checkpoint_dir is None else Path(checkpoint_dir) / "teacher")
         distill = None
         if self.teacher_ is not None:
-            distill = Distillation(self.teacher_, None if unlabelled is None else Withheld(unlabelled), self.weight,
+            if unlabelled is not None and not isinstance(unlabelled, Withheld):
+                unlabelled = Withheld(unlabelled)  # its labels are never read
+            distill = Distillation(self.teacher_, unlabelled, self.weight,
                                    self.heatmap_weight, self.box_weight)
         student = centernet(len(train.label_names), width=self.student_width, backend=self.backend)
         self.result_, self.student_train_s_ = self._train(student, train, val, self.epochs, distill, checkpoint_dir)
@@ -386,3 +287,78 @@ class DistilledDetector:
     def _check_fitted(self):
         if not hasattr(self, "model_"):
             raise ParameterError("this DistilledDetector is not fitted yet; call fit(train, val) first")
+
+
+def unlabelled_scenes(folder, n_images: int, seed: int, image_size: int = 256):
+    """Synthetic scenes of ``seed`` written to ``folder`` (reused when already there), served with their labels withheld.
+
+    Parameters
+    ----------
+    folder : path
+    n_images : int
+    seed : int
+        Give another seed than the labelled scenes' (the notebook and the
+        benchmark use theirs + 1000), so no labelled scene recurs.
+    image_size : int, px
+
+    Returns
+    -------
+    Withheld
+    """
+    import json
+    from pathlib import Path
+
+    from kit.vision.data import CocoDetection
+    from kit.vision.synthetic import DATA_VERSION, generate
+
+    marker = Path(folder) / "annotations.json"
+    coco = json.loads(marker.read_text()) if marker.is_file() else {}
+    info = coco.get("info", {})
+    # Same parameters, same files (the generator is deterministic): reuse them.
+    if (info.get("seed"), info.get("image_size"), info.get("version"), len(coco.get("images", []))) != (
+            seed, image_size, DATA_VERSION, n_images):
+        generate(folder, n_images=n_images, image_size=image_size, seed=seed, split_fractions=(1.0, 0.0, 0.0),
+                 n_code_crops=0, sequence_frames=0)
+    return Withheld(CocoDetection(folder, "train"))
+
+
+def for_notebook(teacher: str, train, val, *, dataset, output_dir, seed: int, image_size: int, epochs: int,
+                 backend=None, batch_size: int = 4, lr: float = 3e-3, patience: int = 4):
+    """The notebook's ``teacher`` parameter as the ``distill`` argument of :func:`kit.vision.train.train_detector`.
+
+    Parameters
+    ----------
+    teacher : str
+        ``"none"`` (returns None: nothing changes), ``"centernet_wide"``
+        (trained here on ``train`` and ``val`` with the notebook's recipe,
+        its checkpoints under ``output_dir/checkpoints/teacher``) or a
+        checkpoint file (:func:`load_teacher`).
+    train, val : kit.vision.data.CocoDetection
+    dataset : path or None
+        The notebook's ``dataset``: for synthetic data (None) the teacher
+        also teaches on as many unlabelled scenes as the training split
+        (seed ``seed + 1000``, under ``output_dir/synthetic_unlabelled``);
+        on the user's data set on the training images only.
+    output_dir : path
+    seed, image_size, epochs, backend, batch_size, lr, patience
+        As the notebook trains its detector (``epochs`` is the teacher's too).
+
+    Returns
+    -------
+    Distillation or None
+    """
+    from pathlib import Path
+
+    if teacher == "none":
+        return None
+    est = DistilledDetector(teacher, epochs=epochs, image_size=image_size, batch_size=batch_size, lr=lr,
+                            patience=patience, seed=seed, backend=backend)
+    est.fit_teacher(train, val, Path(output_dir) / "checkpoints" / "teacher")
+    unlabelled = None if dataset is not None else unlabelled_scenes(
+        Path(output_dir) / "synthetic_unlabelled", len(train), seed + 1000, image_size)
+    n_params = sum(p.numel() for p in est.teacher_.parameters())
+    spent = est.teacher_train_s_
+    trained = f", trained in {spent['wall'] / 60:.1f} min ({spent['cpu'] / 60:.1f} CPU-min)" if spent["cpu"] else ""
+    print(f"teacher {teacher}: {n_params / 1e6:.2f} M parameters{trained}; teaching on {len(train)} training images"
+          + (f" and {len(unlabelled)} unlabelled ones" if unlabelled is not None else ""))
+    return Distillation(est.teacher_, unlabelled)
