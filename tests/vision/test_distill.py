@@ -121,3 +121,28 @@ def test_a_torchvision_student_is_refused(folder):
     with pytest.raises(ParameterError, match="CenterNet student"):
         train_detector(ssdlite(4, image_size=64), CocoDetection(folder, "train"), epochs=1, image_size=64,
                        progress=False, distill=Distillation(centernet(4, width=8, head_channels=16)))
+
+
+def test_notebook_teacher_parameter(tmp_path):
+    from kit.vision.distill import for_notebook
+    from kit.vision.notebook import PARAMETERS
+
+    assert PARAMETERS.validate({})["teacher"] == "none"
+    assert for_notebook("none", None, None, dataset=None, output_dir=tmp_path, seed=0, image_size=64, epochs=1) is None
+    with pytest.raises(ParameterError, match="teacher"):
+        PARAMETERS.validate({"teacher": str(tmp_path / "no_such.pt")})
+    with pytest.raises(ParameterError, match="centernet"):
+        PARAMETERS.validate({"teacher": "centernet_wide", "model": "ssdlite"})
+    path = tmp_path / "t.pt"
+    torch.save(centernet(4, width=8, head_channels=16).state_dict(), path)
+    assert PARAMETERS.validate({"teacher": str(path)})["teacher"] == str(path)
+
+
+def test_unlabelled_scenes_are_written_once_and_carry_no_labels(tmp_path):
+    from kit.vision.distill import unlabelled_scenes
+
+    first = unlabelled_scenes(tmp_path / "u", 3, seed=1001, image_size=64)
+    stamp = (tmp_path / "u" / "annotations.json").stat().st_mtime_ns
+    again = unlabelled_scenes(tmp_path / "u", 3, seed=1001, image_size=64)
+    assert (tmp_path / "u" / "annotations.json").stat().st_mtime_ns == stamp
+    assert len(first) == len(again) == 3 and all(len(again[i]["boxes"]) == 0 for i in range(3))
