@@ -5,7 +5,7 @@ Usage::
     python benchmarks/vision_distill.py [--seeds 0,1] [--scale 0.25] [--epochs 12] [--teacher-epochs 12]
                                         [--teacher centernet_wide | PATH] [--teacher-width 32]
                                         [--unlabelled 1.0] [--arms alone,distilled] [--precision fp32]
-                                        [--data-dir DIR] [--set KEY=VALUE ...]
+                                        [--jobs 2] [--data-dir DIR] [--set KEY=VALUE ...]
 
 Per seed: synthetic scenes of that seed (``kit.vision.notebook.prepare_dataset``
 at ``--scale``), and as many scenes again of another seed (``seed + 1000``)
@@ -27,7 +27,10 @@ distilled / alone, the training time of each (wall and process CPU seconds,
 with the load average: the machine is shared), then deploys the first
 seed's students as ``notebook.onnx_deployment`` does (ONNX fp32 and static
 int8, ``kit.vision.bench.benchmark`` with one thread) and prints int8 mAP@0.5
-and images/s of Torch fp32, ONNX Runtime fp32 and int8.
+and images/s of Torch fp32, ONNX Runtime fp32 and int8. ``--jobs 2``
+(default) trains two seeds at once, one process and one Torch thread each,
+so the default run takes about 10 minutes on 2 idle cores; wall times then
+include the contention, so compare CPU seconds.
 """
 from __future__ import annotations
 
@@ -55,8 +58,8 @@ def data(seed: int, data_dir: Path, scale: float, image_size: int, unlabelled: f
     return train, val, test, unl
 
 
-def run_seed(seed: int, args, extra: dict) -> dict:
-    """Teacher once, then each arm's student; test mAP@0.5 and times."""
+def run_seed(seed: int, args, extra: dict, deploy_students: bool = False) -> dict:
+    """Teacher once, then each arm's student; test mAP@0.5 and times (and the students deployed, when asked)."""
     import torch
 
     from kit.backend import get_backend
@@ -78,13 +81,19 @@ def run_seed(seed: int, args, extra: dict) -> dict:
         teacher, rows["teacher_s"] = t.teacher_, t.teacher_train_s_
         rows["teacher_map50"] = _score(teacher, test, args.image_size, backend)
         rows["teacher_params"] = sum(p.numel() for p in teacher.parameters())
+        print(f"seed {seed}: teacher ({rows['teacher_params'] / 1e6:.2f} M parameters) test mAP@0.5 "
+              f"{rows['teacher_map50']:.3f}, trained in {t.teacher_train_s_['cpu'] / 60:.1f} CPU-min", flush=True)
     for arm in args.arms:
         est = DistilledDetector("none" if arm == "alone" else teacher, **common)
         est.fit(train, val, unlabelled=unl if arm == "distilled" else None)
         rows["arms"][arm] = {"map50": est.score(test), "s": est.student_train_s_, "best_epoch": est.result_.best_epoch,
                              "epochs_run": len(est.result_.history), "model": est.model_}
     rows["load"] = (load0, os.getloadavg()[0])
-    rows["test"], rows["val"] = test, val
+    rows["speed"] = deploy(rows, test, val, args.image_size) if deploy_students else {}
+    for r in rows["arms"].values():
+        r.pop("model")  # rows cross process boundaries with --jobs
+    print(f"seed {seed}: " + ", ".join(f"{a} {v['map50']:.3f}" for a, v in rows["arms"].items())
+          + (f", teacher {rows['teacher_map50']:.3f}" if "teacher_map50" in rows else ""), flush=True)
     return rows
 
 
@@ -95,7 +104,7 @@ def _score(model, test, image_size, backend) -> float:
     return evaluate.coco_evaluate(evaluate.to_coco_results(dets, ids, test.index.category_ids), test.index).map50
 
 
-def deploy(rows: dict, image_size: int) -> dict:
+def deploy(rows: dict, test, val, image_size: int) -> dict:
     """Each arm's student of one seed through ONNX fp32 and int8 (notebook.onnx_deployment); images/s of one."""
     import torch
 
@@ -103,8 +112,7 @@ def deploy(rows: dict, image_size: int) -> dict:
     from kit.vision.data import CocoDetection, eval_transforms
     from kit.vision.notebook import onnx_deployment
 
-    test = rows["test"]
-    val_eval = CocoDetection.from_index(rows["val"].index, eval_transforms(image_size))
+    val_eval = CocoDetection.from_index(val.index, eval_transforms(image_size))
     sample = torch.stack([test[i]["image"].as_subclass(torch.Tensor) for i in range(min(16, len(test)))])
     out, table = {}, None
     for arm, r in rows["arms"].items():
@@ -118,6 +126,14 @@ def deploy(rows: dict, image_size: int) -> dict:
                     table = bench.benchmark(engines, sample.numpy(), threads=1, offline_batch=16, min_queries=30,
                                             min_seconds=1.0)
     return {"int8_map50": out, "table": table}
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and of its finished children (the --jobs workers)."""
+    import resource
+
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
 
 
 def _ratio(a: float, b: float) -> float:
@@ -171,6 +187,7 @@ def main(argv=None) -> int:
     ap.add_argument("--precision", default="fp32")
     ap.add_argument("--data-dir", default="outputs/vision_distill")
     ap.add_argument("--no-deploy", action="store_true")
+    ap.add_argument("--jobs", type=int, default=2, help="seeds trained at once, one process and one Torch thread each")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args(argv)
     args.arms = args.arms.split(",")
@@ -184,15 +201,20 @@ def main(argv=None) -> int:
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores; one Torch thread; {args.precision}; teacher "
           f"{args.teacher} (width {args.teacher_width}); student epochs {args.epochs}, teacher epochs "
           f"{args.teacher_epochs or args.epochs}; scale {args.scale}; extra {extra}", flush=True)
-    cpu0, t0 = time.process_time(), time.perf_counter()
-    rows = []
-    for s in (int(x) for x in args.seeds.split(",")):
-        rows.append(run_seed(s, args, extra))
-        print(f"seed {s}: " + ", ".join(f"{a} {v['map50']:.3f}" for a, v in rows[-1]["arms"].items())
-              + (f", teacher {rows[-1]['teacher_map50']:.3f}" if "teacher_map50" in rows[-1] else ""), flush=True)
-    speed = {} if args.no_deploy else deploy(rows[0], args.image_size)
-    report(rows, args.arms, speed)
-    print(f"\ntotal {(time.perf_counter() - t0) / 60:.1f} min wall, {(time.process_time() - cpu0) / 60:.1f} min CPU")
+    cpu0, t0 = _cpu_s(), time.perf_counter()
+    seeds = [int(x) for x in args.seeds.split(",")]
+    for s in seeds:  # data first, in this process: parallel runs must not write the same scenes
+        data(s, Path(args.data_dir), args.scale, args.image_size, args.unlabelled)
+    jobs = [(s, args, extra, i == 0 and not args.no_deploy) for i, s in enumerate(seeds)]
+    if args.jobs > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(min(args.jobs, len(jobs))) as pool:
+            rows = pool.starmap(run_seed, jobs)
+    else:
+        rows = [run_seed(*j) for j in jobs]
+    report(rows, args.arms, rows[0]["speed"])
+    print(f"\ntotal {(time.perf_counter() - t0) / 60:.1f} min wall, {(_cpu_s() - cpu0) / 60:.1f} min CPU (this process and its workers)")
     return 0
 
 
