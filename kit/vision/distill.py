@@ -346,6 +346,9 @@ def for_notebook(teacher: str, train, val, *, dataset, output_dir, seed: int, im
     Returns
     -------
     Distillation or None
+        Printed: the teacher's size, training time and the images it
+        teaches on; recorded in ``metrics.json``: ``teacher`` (its name or
+        file name) and ``teacher_train_cpu_s``.
     """
     from pathlib import Path
 
@@ -361,4 +364,8 @@ def for_notebook(teacher: str, train, val, *, dataset, output_dir, seed: int, im
     trained = f", trained in {spent['wall'] / 60:.1f} min ({spent['cpu'] / 60:.1f} CPU-min)" if spent["cpu"] else ""
     print(f"teacher {teacher}: {n_params / 1e6:.2f} M parameters{trained}; teaching on {len(train)} training images"
           + (f" and {len(unlabelled)} unlabelled ones" if unlabelled is not None else ""))
+    from kit import report
+
+    report.record("teacher", teacher if teacher in TEACHERS else Path(teacher).name)
+    report.record("teacher_train_cpu_s", round(spent["cpu"], 1))
     return Distillation(est.teacher_, unlabelled)

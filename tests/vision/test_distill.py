@@ -138,6 +138,19 @@ def test_notebook_teacher_parameter(tmp_path):
     assert PARAMETERS.validate({"teacher": str(path)})["teacher"] == str(path)
 
 
+def test_the_notebook_step_loads_a_teacher_file_and_withholds_fresh_scenes(folder, tmp_path):
+    from kit.vision.distill import for_notebook
+
+    path = tmp_path / "t.pt"
+    torch.save(centernet(4, width=8, head_channels=16).state_dict(), path)
+    train = CocoDetection(folder, "train")
+    d = for_notebook(str(path), train, None, dataset=None, output_dir=tmp_path, seed=0, image_size=64, epochs=1)
+    assert isinstance(d, Distillation) and not any(p.requires_grad for p in d.teacher.parameters())
+    assert len(d.unlabelled) == len(train) and len(d.unlabelled[0]["boxes"]) == 0
+    assert for_notebook(str(path), train, None, dataset=folder, output_dir=tmp_path, seed=0, image_size=64,
+                        epochs=1).unlabelled is None  # the user's data set: the training images only
+
+
 def test_unlabelled_scenes_are_written_once_and_carry_no_labels(tmp_path):
     from kit.vision.distill import unlabelled_scenes
 
