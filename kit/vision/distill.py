@@ -17,6 +17,16 @@ without one) through its ``distill`` argument.
 
 :class:`DistilledDetector` is the estimator (``fit`` / ``predict`` /
 ``score``): it trains the teacher, then the student.
+
+Measured by ``benchmarks/vision_distill.py`` at its defaults (synthetic
+scenes at scale 0.25: about 110 labelled training images and as many
+unlabelled ones, 256 px, 12 epochs, fp32, seeds 0 and 1): student test
+mAP@0.5 0.343 / 0.308 alone, 0.517 / 0.368 distilled from a width-32
+teacher (0.544 / 0.417), a ratio of 1.36 on the mean; the distilled
+student's training costs about 2.9× the CPU time of the student alone
+(twice the images per step and the teacher's forward pass), and the
+teacher's training another 2.6×. Its int8 ONNX model keeps the gain
+(0.510 against 0.347, seed 0): the student's network is unchanged.
 """
 from __future__ import annotations
 
