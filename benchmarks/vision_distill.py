@@ -29,8 +29,10 @@ seed's students as ``notebook.onnx_deployment`` does (ONNX fp32 and static
 int8, ``kit.vision.bench.benchmark`` with one thread) and prints int8 mAP@0.5
 and images/s of Torch fp32, ONNX Runtime fp32 and int8. ``--jobs 2``
 (default) trains two seeds at once, one process and one Torch thread each,
-so the default run takes about 10 minutes on 2 idle cores; wall times then
-include the contention, so compare CPU seconds.
+so the default run takes about 10 minutes on 2 idle cores (17 CPU-min in
+all); wall times then include the contention, so compare CPU seconds. For
+a baseline at the distilled student's CPU time, run ``--teacher none
+--arms alone --epochs 36 --no-deploy``.
 """
 from __future__ import annotations
 
