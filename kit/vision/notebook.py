@@ -42,6 +42,18 @@ def _check_open_weights(values) -> None:
         raise ParameterError("weights_backbone applies to ssdlite, fcos and faster_rcnn; choose one of them, or drop it")
 
 
+def _check_teacher(values) -> None:
+    """teacher is none, centernet_wide or a checkpoint file, and teaches the centernet detector (checked before any work)."""
+    from kit.errors import ParameterError
+    from kit.vision.teachers import TEACHERS
+
+    teacher = values["teacher"]
+    if teacher not in TEACHERS and not Path(teacher).is_file():
+        raise ParameterError(f"parameter 'teacher' must be none, centernet_wide or an existing checkpoint file, got {teacher!r}")
+    if teacher != "none" and values["model"] != "centernet":
+        raise ParameterError("teacher distils into model=centernet; choose it, or teacher=none")
+
+
 PARAMETERS = Spec(
     (
         Param("dataset", "path", None, "detection data set folder, recognised from its files: COCO (annotations.json with per-image split, or train/val/test.json), YOLO (data.yaml with images/ and labels/), Pascal VOC (Annotations/, JPEGImages/, ImageSets/Main) or CVAT for images 1.1 (annotations.xml, images/); its own classes are trained; None generates synthetic yard and gate scenes", optional=True),
@@ -50,6 +62,7 @@ PARAMETERS = Spec(
         Param("weights_backbone", "path", None, "torchvision's published ImageNet backbone file for ssdlite, fcos or faster_rcnn (mobilenet_v3_large-8738ca79.pth, resnet50-0676ba61.pth); None: none", optional=True),
         Param("image_size", "int", 256, "square input size of the detector, px (multiple of 16)", min=64, max=1024),
         Param("epochs", "int", 26, "detector training epochs (upper bound; early stopping on validation mAP@0.5); 0 with COCO weights: no training, COCO's truck and person detected as they are, the other classes unavailable", min=0, max=500),
+        Param("teacher", "str", "none", "distillation into the centernet detector: none; centernet_wide (a CenterNet with 4x its parameters trained first on the same images, then teaching it on them and, for synthetic data, on as many unlabelled scenes: about 5x the detector's training CPU time in all); or a checkpoint file (best.pt) of an earlier run: a centernet, or ssdlite, fcos or faster_rcnn fine-tuned on the same classes"),
         Param("video", "source", None, "camera footage to analyse: a file (MP4, MKV, AVI, MOV) or an rtsp:// or http(s):// stream URL; None uses the embedded clip", optional=True),
         Param("process_fps", "float", 5.0, "frames analysed per second of video (taken by the container's timestamps)", min=0.1, max=60),
         Param("start_s", "float", 0.0, "start of the video window analysed, s", min=0),
@@ -64,7 +77,7 @@ PARAMETERS = Spec(
         Param("scale", "float", 1.0, "size of the synthetic data and of training: 1 gives 600 scenes and 1500 code crops (about 4.5 min on 2 CPU cores, 3.3 of them training the detector); 0.25 for a smoke test, 3 for more", min=0.05, max=20),
         Param("seed", "int", 0, "random seed of the synthetic data, the splits and training", min=0),
     ),
-    rules=(_check_open_weights,),
+    rules=(_check_open_weights, _check_teacher),
     purpose="Detect and count containers, trucks, pallets and people in camera footage per zone and counting line, time their stays, alert on people in machine zones and trucks held at gates, read container codes, and measure inference on this machine.",
 )
 

@@ -88,7 +88,7 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
                    regression: str = "dense", gaussian: str = "circle", prefetch: bool = True,
                    precision: str = "auto", freeze_backbone_epochs: int | None = None,
                    backbone_lr_factor: float = 0.1, box_weight: str = "equal",
-                   ema_decay: float | None = None) -> TrainResult:
+                   ema_decay: float | None = None, distill=None) -> TrainResult:
     """Train a CenterNet-style detector on COCO splits.
 
     Parameters
@@ -209,6 +209,11 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
         of the weights and under 1 % of a step. Off by default: under the
         one-cycle schedule, whose learning rate ends near zero, it scores
         no higher on the synthetic yard scenes.
+    distill : kit.vision.distill.Distillation, optional
+        CenterNet only: a frozen teacher whose soft targets add a
+        distillation term to the loss, on the training images and on its
+        unlabelled images (a batch of them joins every step); see
+        :mod:`kit.vision.distill`. None (default): the supervised loss alone.
 
     Returns
     -------
@@ -260,12 +265,16 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
                              jitter=jitter, batch_size=batch_size, torch_device=backend.torch_device, layout=layout,
                              regression=regression, gaussian=gaussian, prefetch=prefetch, box_weight=box_weight,
                              copy_paste=copy_paste, seed=seed)
+    if distill is not None:  # a teacher's unlabelled images beside each batch (kit.vision.distill)
+        if getattr(model, "outputs_detections", False):
+            raise ParameterError("distill trains a CenterNet student; a torchvision network can be the teacher, not the student")
+        batches = distill.attach(batches)
     val_eval = CocoDetection.from_index(val.index, eval_transforms(image_size)) if val is not None else None
     first_eval = epochs - epochs // 4 if first_eval is None else max(1, int(first_eval))
     total_steps = epochs * math.ceil(len(batches.cached) / batch_size)
     parts = param_parts(model, lr, backbone_lr_factor, freeze_backbone_epochs, epochs)
     step = _train_step(model, lr, weight_decay, total_steps, class_balanced, backend.torch_device, precision, parts,
-                       ema_decay)
+                       ema_decay, distill)
     validation = None if val_eval is None else _validation(val_eval, image_size, backend, first_eval, eval_every,
                                                             patience, min_epochs)
     with frozen_backbone(parts, batches) as epoch_batches:
@@ -330,7 +339,7 @@ def _epoch_batches(model, train, generator, *, image_size, crop_size, augment, j
 
 
 def _train_step(model, lr, weight_decay, total_steps, class_balanced, torch_device, precision, parts=None,
-                ema_decay=None):
+                ema_decay=None, distill=None):
     """AdamW under a one-cycle schedule (per part when ``parts``), gradients clipped to norm 10, the network's loss."""
     import torch
 
@@ -351,6 +360,8 @@ def _train_step(model, lr, weight_decay, total_steps, class_balanced, torch_devi
             return heatmap_loss({k: v.float() for k, v in outputs.items()}, batch[3])[0]
 
         forward = _centernet_forward
+        if distill is not None:
+            forward, loss = distill.wrap(forward, loss)
     return TrainStep(opt, forward, loss, scheduler=sched, torch_device=torch_device, precision=precision,
                      clip_grad_norm=10.0, ema_decay=ema_decay)
 
