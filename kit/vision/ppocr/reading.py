@@ -2,9 +2,10 @@
 
 The recogniser's raw CTC output (a softmax per frame over its 6625 classes)
 is folded onto the code alphabet: each of ``0-9A-Z`` takes its own column
-plus its lower-case one; everything else (punctuation, the box drawn round
-a check digit, CJK characters, the space) counts as blank, since it is
-layout. The frames then go to the lattice search of
+plus its lower-case, full-width and circled forms (Unicode NFKC: ``④`` is
+``4``, as a boxed check digit is sometimes read); everything else
+(punctuation, the box drawn round a check digit, CJK characters, the
+space) counts as blank, since it is layout. The frames then go to the lattice search of
 :func:`kit.vision.recognizer.decode_frames`, which keeps the most probable
 path that spells a well-formed code *with the right check digit*: the check
 digit chooses among the recogniser's alternatives instead of being
@@ -22,6 +23,7 @@ see, which is left unread ('') rather than computed from the others.
 from __future__ import annotations
 
 import math
+import unicodedata
 from functools import lru_cache
 
 import numpy as np
@@ -44,7 +46,13 @@ def _columns():
     index = {c: j for j, c in enumerate(chars) if c}
     upper = np.array([index[c] for c in ALPHABET])
     lower = np.array([index.get(c.lower(), index[c]) for c in ALPHABET])
-    return upper, lower, chars
+    # Other forms of a code character: full-width (Ｋ, ７) and circled digits (④: a boxed check digit is often read so).
+    forms = np.full(len(chars), -1)
+    for j, c in enumerate(chars):
+        folded = unicodedata.normalize("NFKC", c).upper() if c else ""
+        if len(folded) == 1 and folded in ALPHABET and j not in (upper[ALPHABET.index(folded)], lower[ALPHABET.index(folded)]):
+            forms[j] = ALPHABET.index(folded)
+    return upper, lower, forms, chars
 
 
 def rec_input(image, height: int = INPUT_HEIGHT_PX) -> np.ndarray:
@@ -96,14 +104,17 @@ def code_frames(images, row_shifts_px=ROW_SHIFTS_PX) -> list[np.ndarray]:
     """
     if not row_shifts_px:
         raise InputDataError("row_shifts_px must hold at least one shift, e.g. (0,)")
-    upper, lower, _ = _columns()
+    upper, lower, forms, _ = _columns()
+    other = np.flatnonzero(forms >= 0)
+    fold = np.zeros((len(other), len(ALPHABET)))
+    fold[np.arange(len(other)), forms[other]] = 1.0
     out = []
     for image in images:  # one line a run: batching lines of one width was slower on one thread
         x = rec_input(image)[None]
         logp = 0.0
         for dy in row_shifts_px:
             p = _logits(np.roll(x, int(dy), axis=2) if dy else x)[0].astype(np.float64)
-            code = p[:, upper] + np.where(lower == upper, 0.0, p[:, lower])
+            code = p[:, upper] + np.where(lower == upper, 0.0, p[:, lower]) + p[:, other] @ fold
             blank = np.clip(1.0 - code.sum(-1, keepdims=True), 1e-9, 1.0)
             logp = logp + np.log(np.clip(np.concatenate([blank, code], -1), 1e-12, None))
         probs = np.exp(logp / len(row_shifts_px))
@@ -133,7 +144,7 @@ def read_lines(images, row_shifts_px=ROW_SHIFTS_PX) -> list:
 
 def line_text(image) -> tuple[str, float]:
     """Free text of one line (greedy CTC over the whole dictionary) and its mean character probability."""
-    _, _, chars = _columns()
+    *_, chars = _columns()
     p = _logits(rec_input(image)[None])[0]
     best = p.argmax(-1)
     text, probs = [], []
