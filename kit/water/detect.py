@@ -236,7 +236,7 @@ class LeakDetector(OutlierMixin, BaseEstimator):
                  area_radius_m: float = 300.0, signature_hours=(3.0, 9.0, 15.0, 21.0), tz: str = "UTC",
                  night_hours=(1, 5), folds: int = 4, margin: float = 1.6, min_score: float = 0.1,
                  drift_score: float = 0.35, report_by: str = "coverage", ridge: float = 1e-3,
-                 refine_regions: int = 12):
+                 refine_regions: int = 12, confirm_share: float = 0.5, confirm_h: int = 24):
         self.false_alarms_per_month = false_alarms_per_month
         self.persistence_h = persistence_h
         self.slack = slack
@@ -254,6 +254,8 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         self.drift_score = drift_score
         self.report_by = report_by
         self.refine_regions = refine_regions
+        self.confirm_share = confirm_share
+        self.confirm_h = confirm_h
 
     # -- inputs -----------------------------------------------------------
     def _split(self, data, network):
