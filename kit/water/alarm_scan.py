@@ -10,7 +10,9 @@ the start, its shortlist re-ranked by extended-period simulations when the
 detector has ``regions_``, :mod:`kit.water.refine`), unless its best
 candidate lies within ``merge_radius_m`` of an open alarm's (a growing
 incipient leak) or it explains less than
-``min_score`` of the residual pattern (model drift). The scan then waits
+``min_score`` of the residual pattern (model drift); an alarm whose
+candidates are spread is described again ``confirm_h`` hours later on the
+longer shift (its confirmation window). The scan then waits
 ``settle_h`` hours and learns the new residual level before it goes on.
 """
 from __future__ import annotations

@@ -30,6 +30,8 @@ then reads any period:
    carries on, so a second leak can be found on top of the first. An alarm
    whose best candidate lies within ``merge_radius_m`` of an open alarm's
    (a growing incipient leak) updates that alarm instead of raising a new one.
+   An alarm whose candidates are spread (``confirm_share``) is described
+   again ``confirm_h`` hours later, on the longer shift, before it is raised.
 
 A leak already running during training is part of the "normal" the model
 learns: it will not be reported, and later leaks are still found on top of
@@ -198,6 +200,14 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         re-ranked by extended-period simulations of the leak, which follow
         tanks draining (:func:`~kit.water.refine.refine_ranking`); 0 keeps
         the snapshot ranking.
+    confirm_share : float
+        An alarm whose first candidate's ``area_radius_m`` neighbourhood holds
+        less than this share of the fit's posterior (candidates spread over
+        distant places, :func:`~kit.water.localize.coverage_share`) waits
+        ``confirm_h`` hours and is described again on the longer shift
+        before it is raised (or dropped as drift); 0 raises every alarm at once.
+    confirm_h : int, h
+        Confirmation window of such an alarm; 0 disables it.
 
     Attributes
     ----------
