@@ -307,6 +307,9 @@ class LeakDetector(OutlierMixin, BaseEstimator):
             raise ParameterError(f"false_alarms_per_month must be > 0, got {self.false_alarms_per_month}")
         if self.report_by not in ("coverage", "misfit"):
             raise ParameterError(f"report_by must be 'coverage' or 'misfit', got {self.report_by!r}")
+        if not 0.0 <= self.confirm_share <= 1.0 or self.confirm_h < 0:
+            raise ParameterError(f"confirm_share must be in 0..1 and confirm_h >= 0 hours, got {self.confirm_share} "
+                                 f"and {self.confirm_h}")
         self.network_ = network
         self.step_ = data.step
         index = data.values.index
