@@ -162,7 +162,10 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         After an alarm, hours during which the new residual level is learnt
         (no alarm is raised meanwhile).
     merge_radius_m : float, m
-        An alarm within this pipe distance of an open alarm updates it.
+        An alarm whose best candidate lies within this pipe distance of an
+        open alarm's updates it. The crew's search radius: a wider one
+        (600 m before) took new leaks near an earlier alarm for it growing,
+        and missed them (benchmarks/water_leak_skill.py).
     n_candidates : int
         Candidate junctions listed per alarm.
     area_radius_m : float, m
@@ -242,7 +245,7 @@ class LeakDetector(OutlierMixin, BaseEstimator):
     """
 
     def __init__(self, false_alarms_per_month: float = 1.0, *, persistence_h: int = 8, slack: float = 2.0,
-                 settle_h: int = 48, merge_radius_m: float = 600.0, n_candidates: int = 10,
+                 settle_h: int = 48, merge_radius_m: float = 300.0, n_candidates: int = 10,
                  area_radius_m: float = 300.0, signature_hours=(3.0, 9.0, 15.0, 21.0), tz: str = "UTC",
                  night_hours=(1, 5), folds: int = 4, margin: float = 1.6, min_score: float = 0.1,
                  drift_score: float = 0.35, report_by: str = "coverage", ridge: float = 1e-3,

@@ -79,3 +79,35 @@ def test_coverage_share_splits_between_distant_equals():
     assert first in ("a", "c") and abs(share - 2 / 3) < 1e-9
     r.loc["b", "misfit"] = 1e6  # b ruled out: a and c are one search area
     assert abs(coverage_share(r, net)[1] - 1.0) < 1e-9
+
+
+class _TwoLeaks(_Localizer):
+    """Best fit a for a shift starting before hour 200, c (400 m from a) after."""
+
+    def __init__(self, t_switch):
+        self.t_switch = t_switch
+
+    def rank(self, shift, sigma):
+        best, other = ("a", "c") if shift.index[0] < self.t_switch else ("c", "a")
+        table = pd.DataFrame({"leak_flow_lps": [3.0, 3.0], "misfit": [10.0, 1e3], "explained": [0.8, 0.0]},
+                             index=[best, other])
+        table.attrs["n_obs"] = 2 * len(shift)
+        return table
+
+
+def test_a_second_leak_beyond_the_merge_radius_is_raised():
+    idx = pd.date_range("2024-01-01", periods=400, freq="1h", tz="UTC")
+    hourly = pd.DataFrame(np.random.default_rng(1).normal(0, 0.002, (400, 2)), index=idx, columns=["p1", "p2"])
+    hourly.iloc[100:, 0] -= 0.05
+    hourly.iloc[250:, 1] -= 0.05
+
+    def run(merge_radius_m):
+        net = _Network()
+        net.junctions = ["a", "c"]
+        net.distances_m = lambda: pd.DataFrame([[0.0, 400.0], [400.0, 0.0]], index=["a", "c"], columns=["a", "c"])
+        det = _detector(confirm_h=0)
+        det.network_, det.merge_radius_m, det.localizer_ = net, merge_radius_m, _TwoLeaks(idx[200])
+        return scan_alarms(det, hourly, None)[0]
+
+    assert run(600.0)["candidates"].str[0].tolist() == ["a"]  # taken for the first leak growing
+    assert run(300.0)["candidates"].str[0].tolist() == ["a", "c"]
