@@ -18,9 +18,10 @@ Rows printed, side by side:
 * **kit, snapshots only**: the same without the extended-period
   re-ranking of each alarm's shortlist (``refine_regions=0``).
 * **kit, 2026-12-01 settings**: the detector naming the best-fit
-  junction first and raising every alarm (``report_by="misfit",
-  min_score=0, drift_score=0, refine_regions=0``), as it did before
-  coverage reporting, the drift test and the refinement.
+  junction first and raising every alarm at once (``report_by="misfit",
+  min_score=0, drift_score=0, refine_regions=0, merge_radius_m=600,
+  confirm_h=0``), as it did before coverage reporting, the drift test,
+  the refinement, the confirmation window and the 300 m merge radius.
 * **night-flow baseline**: what a utility does without a model: an alarm
   when the minimum night flow (inlets minus tank storage, 01–05 h) exceeds
   the training nights' median by 3 of their standard deviations (at least
@@ -162,7 +163,7 @@ def main(argv=None):
         "kit": lambda: LeakDetector(tz=TZ),
         "kit, snapshots only": lambda: LeakDetector(tz=TZ, refine_regions=0),
         "kit, 2026-12-01 settings": lambda: LeakDetector(tz=TZ, report_by="misfit", min_score=0.0, drift_score=0.0,
-                                                         refine_regions=0),
+                                                         refine_regions=0, merge_radius_m=600.0, confirm_h=0),
     }
     tables = {name: ([], [], 0.0) for name in [*methods, "night-flow baseline"]}
     perfect = 0.0

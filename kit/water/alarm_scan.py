@@ -10,7 +10,9 @@ the start, its shortlist re-ranked by extended-period simulations when the
 detector has ``regions_``, :mod:`kit.water.refine`), unless its best
 candidate lies within ``merge_radius_m`` of an open alarm's (a growing
 incipient leak) or it explains less than
-``min_score`` of the residual pattern (model drift). The scan then waits
+``min_score`` of the residual pattern (model drift); an alarm whose
+candidates are spread is described again ``confirm_h`` hours later on the
+longer shift (its confirmation window). The scan then waits
 ``settle_h`` hours and learns the new residual level before it goes on.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from kit.water.localize import candidate_area, coverage_order
+from kit.water.localize import candidate_area, coverage_order, coverage_share
 from kit.water.refine import dynamic_residual_change, refine_ranking
 
 __all__ = ["ALARM_COLUMNS", "hour_basis", "offset_profile", "scan_alarms"]
@@ -93,6 +95,7 @@ class _AlarmScan:
         self.resume = 0
         self.rows, self.rankings, self.open_best = [], [], []
         self.pending = None  # hour index at which the settle period ends and the offsets are re-learnt
+        self.deferred = None  # (start hour, sensor, hour due) of an alarm waiting for its confirmation window
 
     def step(self, t: int) -> None:
         """Advance the CUSUM to hour ``t``; raise an alarm when it crosses the threshold."""
@@ -107,7 +110,12 @@ class _AlarmScan:
         z = -self._persistent_level(t) / self.sig - det.slack
         self.s = np.where(np.isnan(z), self.s, np.maximum(0.0, self.s + np.nan_to_num(z)))
         self.out[t] = self.s
-        if self.s.max() > det.threshold_:
+        if self.deferred is not None:
+            if t >= self.deferred[2]:
+                start, k, _ = self.deferred
+                self.deferred = None
+                self._judge(t, start, k, confirmed=True)
+        elif self.s.max() > det.threshold_:
             self._alarm(t)
 
     def _persistent_level(self, t: int) -> np.ndarray:
@@ -128,6 +136,18 @@ class _AlarmScan:
         while zero > 0 and self.out[zero - 1, k] > 0:
             zero -= 1
         start = _change_point(self.raw[:, k] - self.basis @ self.offset[:, k], zero, t, det.persistence_h)
+        self._judge(t, start, k, confirmed=False)
+
+    def _judge(self, t: int, start: int, k: int, confirmed: bool) -> None:
+        """Raise, merge, defer or drop as drift the alarm of sensor ``k`` at hour ``t`` whose shift began at ``start``.
+
+        An alarm whose candidates are spread (the first one's search area
+        holds less than ``confirm_share`` of the fit's posterior) waits
+        ``confirm_h`` hours, once, and is described again on the longer
+        shift: a leak's pattern keeps building (an incipient one grows) while
+        model error does not, so the candidates gather or the pattern fades.
+        """
+        det = self.det
         shift = self.hourly.iloc[start:t + 1] - self.basis[start:t + 1] @ self.offset
         row, ranking = self._describe(shift, self.idx[t], self.idx[start], self.cols[k])
         if self._merges(row["best"]):
@@ -136,9 +156,19 @@ class _AlarmScan:
             if self.det.regions_:
                 ranking = self._refine(ranking, shift)
                 self._name_candidates(row, ranking)
+            if not confirmed and det.confirm_h > 0 and self._spread(ranking):
+                self.deferred = (start, k, t + det.confirm_h)
+                return
             self._raise(row, ranking, t)
         else:
             self._drift(start, t)
+
+    def _spread(self, ranking) -> bool:
+        """Whether the first candidate's search area holds less than ``confirm_share`` of the posterior."""
+        det = self.det
+        if ranking is None or det.report_by != "coverage":
+            return False
+        return coverage_share(ranking, det.network_, det.area_radius_m)[1] < det.confirm_share
 
     def _explained(self, row) -> bool:
         return self.det.localizer_ is None or row["score"] >= _required_score(self.det, row)

@@ -30,6 +30,8 @@ then reads any period:
    carries on, so a second leak can be found on top of the first. An alarm
    whose best candidate lies within ``merge_radius_m`` of an open alarm's
    (a growing incipient leak) updates that alarm instead of raising a new one.
+   An alarm whose candidates are spread (``confirm_share``) is described
+   again ``confirm_h`` hours later, on the longer shift, before it is raised.
 
 A leak already running during training is part of the "normal" the model
 learns: it will not be reported, and later leaks are still found on top of
@@ -160,7 +162,10 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         After an alarm, hours during which the new residual level is learnt
         (no alarm is raised meanwhile).
     merge_radius_m : float, m
-        An alarm within this pipe distance of an open alarm updates it.
+        An alarm whose best candidate lies within this pipe distance of an
+        open alarm's updates it. The crew's search radius: a wider one
+        (600 m before) took new leaks near an earlier alarm for it growing,
+        and missed them (benchmarks/water_leak_skill.py).
     n_candidates : int
         Candidate junctions listed per alarm.
     area_radius_m : float, m
@@ -198,6 +203,14 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         re-ranked by extended-period simulations of the leak, which follow
         tanks draining (:func:`~kit.water.refine.refine_ranking`); 0 keeps
         the snapshot ranking.
+    confirm_share : float
+        An alarm whose first candidate's ``area_radius_m`` neighbourhood holds
+        less than this share of the fit's posterior (candidates spread over
+        distant places, :func:`~kit.water.localize.coverage_share`) waits
+        ``confirm_h`` hours and is described again on the longer shift
+        before it is raised (or dropped as drift); 0 raises every alarm at once.
+    confirm_h : int, h
+        Confirmation window of such an alarm; 0 disables it.
 
     Attributes
     ----------
@@ -232,11 +245,11 @@ class LeakDetector(OutlierMixin, BaseEstimator):
     """
 
     def __init__(self, false_alarms_per_month: float = 1.0, *, persistence_h: int = 8, slack: float = 2.0,
-                 settle_h: int = 48, merge_radius_m: float = 600.0, n_candidates: int = 10,
+                 settle_h: int = 48, merge_radius_m: float = 300.0, n_candidates: int = 10,
                  area_radius_m: float = 300.0, signature_hours=(3.0, 9.0, 15.0, 21.0), tz: str = "UTC",
                  night_hours=(1, 5), folds: int = 4, margin: float = 1.6, min_score: float = 0.1,
                  drift_score: float = 0.35, report_by: str = "coverage", ridge: float = 1e-3,
-                 refine_regions: int = 12):
+                 refine_regions: int = 12, confirm_share: float = 0.5, confirm_h: int = 24):
         self.false_alarms_per_month = false_alarms_per_month
         self.persistence_h = persistence_h
         self.slack = slack
@@ -254,6 +267,8 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         self.drift_score = drift_score
         self.report_by = report_by
         self.refine_regions = refine_regions
+        self.confirm_share = confirm_share
+        self.confirm_h = confirm_h
 
     # -- inputs -----------------------------------------------------------
     def _split(self, data, network):
@@ -295,6 +310,9 @@ class LeakDetector(OutlierMixin, BaseEstimator):
             raise ParameterError(f"false_alarms_per_month must be > 0, got {self.false_alarms_per_month}")
         if self.report_by not in ("coverage", "misfit"):
             raise ParameterError(f"report_by must be 'coverage' or 'misfit', got {self.report_by!r}")
+        if not 0.0 <= self.confirm_share <= 1.0 or self.confirm_h < 0:
+            raise ParameterError(f"confirm_share must be in 0..1 and confirm_h >= 0 hours, got {self.confirm_share} "
+                                 f"and {self.confirm_h}")
         self.network_ = network
         self.step_ = data.step
         index = data.values.index

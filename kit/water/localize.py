@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator
 from kit.errors import ParameterError
 from kit.water.fitted import check_fitted
 
-__all__ = ["SignatureLocalizer", "candidate_area", "coverage_order", "posterior_weights"]
+__all__ = ["SignatureLocalizer", "candidate_area", "coverage_order", "coverage_share", "posterior_weights"]
 
 
 @functools.lru_cache(maxsize=16)
@@ -217,16 +217,40 @@ def coverage_order(ranking: pd.DataFrame, network, radius_m: float = 300.0, corr
     >>> coverage_order(r, net)[-1]
     'n1'
     """
+    first, _ = coverage_share(ranking, network, radius_m, corr_h)
+    return [first] + [n for n in ranking.index if n != first]
+
+
+def coverage_share(ranking: pd.DataFrame, network, radius_m: float = 300.0, corr_h: float = 2.0):
+    """The junction whose ``radius_m`` neighbourhood holds the most posterior mass, and that share of the mass.
+
+    The posterior is :func:`posterior_weights`'; a share near 1 says a crew
+    searching ``radius_m`` around the junction very likely finds the leak, a
+    small one that the fit cannot tell distant places apart.
+
+    Returns
+    -------
+    (str, float)
+        Junction id and its share of the posterior, 0–1 (1 when only one candidate can be fitted).
+
+    Examples
+    --------
+    >>> from kit.water import load_network
+    >>> r = pd.DataFrame({"misfit": [10.0, 10.0]}, index=["n343", "n1"])
+    >>> r.attrs["n_obs"] = 100
+    >>> coverage_share(r, load_network())[1]
+    0.5
+    """
     names = list(ranking.index)
     weight = posterior_weights(ranking, corr_h)
     if (weight > 0).sum() < 2:
-        return names
+        return names[0], 1.0
     keep = weight > 1e-6 * weight.max()  # the rest cannot move the choice
     cand = [n for n, k in zip(names, keep) if k]
     near = network.distances_m().loc[cand, cand].to_numpy() <= radius_m
     mass = near @ weight[keep]
-    first = cand[int(np.argmax(mass))]
-    return [first] + [n for n in names if n != first]
+    best = int(np.argmax(mass))
+    return cand[best], float(mass[best] / weight.sum())
 
 
 def posterior_weights(ranking: pd.DataFrame, corr_h: float = 2.0) -> np.ndarray:

@@ -1,0 +1,113 @@
+"""The alarm scan's confirmation window, on a hand-made residual record and a stand-in localizer."""
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from kit.water.alarm_scan import scan_alarms
+from kit.water.localize import coverage_share
+
+
+class _Network:
+    """Two junctions 1 km apart along pipes."""
+
+    junctions = ["a", "b"]
+
+    def distances_m(self):
+        return pd.DataFrame([[0.0, 1000.0], [1000.0, 0.0]], index=self.junctions, columns=self.junctions)
+
+
+class _Localizer:
+    """Cannot tell a from b on a short shift; a fits far better after ``sharp_after_h`` hours of it."""
+
+    def __init__(self, sharp_after_h):
+        self.sharp_after_h = sharp_after_h
+
+    def rank(self, shift, sigma):
+        sharp = len(shift) >= self.sharp_after_h
+        table = pd.DataFrame({"leak_flow_lps": [3.0, 3.0], "misfit": [10.0, 40.0 if sharp else 10.0],
+                              "explained": [0.8, 0.2 if sharp else 0.8]}, index=["b", "a"] if not sharp else ["a", "b"])
+        table.attrs["n_obs"] = 2 * len(shift)
+        return table
+
+
+def _detector(confirm_h, sharp_after_h=30):
+    sensors = ["p1", "p2"]
+    return SimpleNamespace(tz="UTC", persistence_h=4, slack=2.0, threshold_=10.0, settle_h=48,
+                           sigma_smooth_=pd.Series(0.01, index=sensors), sigma_hour_=pd.Series(0.01, index=sensors),
+                           localizer_=_Localizer(sharp_after_h), regions_={}, network_=_Network(), merge_radius_m=600.0,
+                           min_score=0.1, drift_score=0.35, report_by="coverage", area_radius_m=300.0,
+                           n_candidates=2, confirm_share=0.6, confirm_h=confirm_h)
+
+
+def _record():
+    """10 days of zero residuals; p1 drops by 5 cm (5 standard deviations) from hour 100."""
+    idx = pd.date_range("2024-01-01", periods=240, freq="1h", tz="UTC")
+    rng = np.random.default_rng(0)
+    hourly = pd.DataFrame(rng.normal(0, 0.002, (240, 2)), index=idx, columns=["p1", "p2"])
+    hourly.iloc[100:, 0] -= 0.05
+    return hourly
+
+
+def test_spread_candidates_wait_for_the_confirmation_window():
+    hourly = _record()
+    now, _, _ = scan_alarms(_detector(confirm_h=0), hourly, None)
+    later, _, _ = scan_alarms(_detector(confirm_h=24), hourly, None)
+    assert len(now) == 1 and len(later) == 1
+    assert now["candidates"].iloc[0].split(";")[0] in ("a", "b")
+    delay_h = (later["detected_at"].iloc[0] - now["detected_at"].iloc[0]) / pd.Timedelta("1h")
+    assert delay_h == 24
+    assert later["candidates"].iloc[0].split(";")[0] == "a"  # the longer shift settles it
+    assert later["start_estimate"].iloc[0] == now["start_estimate"].iloc[0]
+
+
+def test_concentrated_candidates_are_raised_at_once():
+    hourly = _record()
+    now, _, _ = scan_alarms(_detector(confirm_h=0, sharp_after_h=1), hourly, None)
+    waited, _, _ = scan_alarms(_detector(confirm_h=24, sharp_after_h=1), hourly, None)
+    assert waited["detected_at"].tolist() == now["detected_at"].tolist()
+
+
+def test_coverage_share_splits_between_distant_equals():
+    r = pd.DataFrame({"misfit": [10.0, 10.0, 10.0]}, index=["a", "b", "c"])
+    r.attrs["n_obs"] = 100
+    net = _Network()
+    net.junctions = ["a", "b", "c"]
+    net.distances_m = lambda: pd.DataFrame([[0, 1000, 100], [1000, 0, 1000], [100, 1000, 0]], index=list("abc"),
+                                           columns=list("abc"), dtype=float)
+    first, share = coverage_share(r, net)
+    assert first in ("a", "c") and abs(share - 2 / 3) < 1e-9
+    r.loc["b", "misfit"] = 1e6  # b ruled out: a and c are one search area
+    assert abs(coverage_share(r, net)[1] - 1.0) < 1e-9
+
+
+class _TwoLeaks(_Localizer):
+    """Best fit a for a shift starting before hour 200, c (400 m from a) after."""
+
+    def __init__(self, t_switch):
+        self.t_switch = t_switch
+
+    def rank(self, shift, sigma):
+        best, other = ("a", "c") if shift.index[0] < self.t_switch else ("c", "a")
+        table = pd.DataFrame({"leak_flow_lps": [3.0, 3.0], "misfit": [10.0, 1e3], "explained": [0.8, 0.0]},
+                             index=[best, other])
+        table.attrs["n_obs"] = 2 * len(shift)
+        return table
+
+
+def test_a_second_leak_beyond_the_merge_radius_is_raised():
+    idx = pd.date_range("2024-01-01", periods=400, freq="1h", tz="UTC")
+    hourly = pd.DataFrame(np.random.default_rng(1).normal(0, 0.002, (400, 2)), index=idx, columns=["p1", "p2"])
+    hourly.iloc[100:, 0] -= 0.05
+    hourly.iloc[250:, 1] -= 0.05
+
+    def run(merge_radius_m):
+        net = _Network()
+        net.junctions = ["a", "c"]
+        net.distances_m = lambda: pd.DataFrame([[0.0, 400.0], [400.0, 0.0]], index=["a", "c"], columns=["a", "c"])
+        det = _detector(confirm_h=0)
+        det.network_, det.merge_radius_m, det.localizer_ = net, merge_radius_m, _TwoLeaks(idx[200])
+        return scan_alarms(det, hourly, None)[0]
+
+    assert run(600.0)["candidates"].str[0].tolist() == ["a"]  # taken for the first leak growing
+    assert run(300.0)["candidates"].str[0].tolist() == ["a", "c"]
