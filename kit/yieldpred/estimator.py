@@ -122,7 +122,7 @@ class YieldModel(RegressorMixin, BaseEstimator):
         it better; where they do not, the inner folds keep the constrained
         model (:data:`BLEND_MIN_GAIN`). The whole interval moves with the
         median. On benchmarks/yield_skill.py's low-noise wheat it lowers the
-        NRMSE of P50 from 0.105 to about 0.100 (seed 0); on the embedded data
+        NRMSE of P50 from 0.105 to 0.102 (seed 0); on the embedded data
         the inner folds keep the model alone.
     n_estimators, learning_rate, max_bin :
         :class:`kit.ml.QuantileGBM` parameters with other defaults: 150 trees at
