@@ -7,7 +7,9 @@ canopy (logistic growth to ``f_max``, logistic senescence brought forward by
 heat and drought), biomass = RUE x intercepted radiation x f(temperature) x
 min(f(heat), f(water)), water stress from the ARID index (Woli et al. 2012) of
 a one-layer bucket of the field's available water capacity, yield = biomass x
-harvest index. Weather is a Markov-chain/gamma rain generator with drought
+harvest index (or, in the ``green-area`` variant, yield proportional to the
+sum of daily green cover: a statistical NDVI-integral model whose signal is
+all in the canopy). Weather is a Markov-chain/gamma rain generator with drought
 years and late-rain years, seasonal temperature with AR(1) anomalies and
 spring heat waves, radiation from extraterrestrial radiation and cloudiness,
 Moroccan-plateau-like (33.5 °N, 300 m).
@@ -43,13 +45,23 @@ class Variant:
     heat_wave_rate: float = 0.6  # expected spring heat waves per season
     n_fields: int = 120
     years: tuple = tuple(range(2012, 2022))
+    yield_noise_cv: float = 0.07  # field-season yield noise no imagery sees (lodging, pests, harvest losses)
+    hi_noise_cv: float = 0.04  # spread of the harvest index between field-seasons
+    #: "simple": yield = biomass x harvest index; "green-area": yield proportional to the season's green-area
+    #: duration (sum of daily green cover, a statistical NDVI-integral yield model), so the whole signal is in the canopy.
+    yield_model: str = "simple"
 
 
 VARIANTS = {
     "semi-arid": Variant("semi-arid"),
     "late-rains": Variant("late-rains", rain_mean_mm=420.0, rain_cv=0.3, late_rain_share=0.6, sowing_spread_days=45,
                           heat_wave_rate=1.0),
+    # Low-noise sets where the imagery carries most of the signal: a plain LightGBM does well on them.
+    "low-noise": Variant("low-noise", yield_noise_cv=0.02, hi_noise_cv=0.01),
+    "green-area": Variant("green-area", rain_mean_mm=400.0, yield_noise_cv=0.03, yield_model="green-area"),
 }
+#: Yield per day of full green cover of the "green-area" model, t/ha (about 3 t/ha from 100 cover-days).
+GREEN_AREA_T_HA_PER_DAY = 0.03
 
 
 # ---------------------------------------------------------------- weather
@@ -186,9 +198,12 @@ def region(variant: Variant, seed: int) -> dict:
         sow = _sowing_days(w, variant, n, rng)
         n_kg = np.clip(rng.normal(70, 30, n), 0, 160)
         f_max = 0.95 * potential * (0.55 + 0.45 * (1 - np.exp(-n_kg / 45)))
-        hi = np.clip(0.42 * rng.lognormal(0, 0.04, n), 0.3, 0.5)
+        hi = np.clip(0.42 * rng.lognormal(0, variant.hi_noise_cv, n), 0.3, 0.5)
         out = simple_season(w, et0, sow, awc, np.minimum(f_max, 0.98), hi)
-        yld = out["yield_t_ha"] * (1 + 0.01 * k) * rng.lognormal(0, 0.07, n)
+        if variant.yield_model == "green-area":
+            out["biomass_t_ha"] = GREEN_AREA_T_HA_PER_DAY * out["cover"].sum(axis=1) / 0.42  # so that expected = rate x cover-days
+            out["yield_t_ha"] = out["biomass_t_ha"] * hi
+        yld = out["yield_t_ha"] * (1 + 0.01 * k) * rng.lognormal(0, variant.yield_noise_cv, n)
         start = pd.Timestamp(f"{y - 1}-09-01")
         rows.append(pd.DataFrame({"field_id": ids, "year": y, "yield_t_ha": yld.round(3),
                                   "planting_date": (start + pd.to_timedelta(sow, unit="D")).strftime("%Y-%m-%d"),

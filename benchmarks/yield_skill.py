@@ -16,6 +16,8 @@ Rows printed per variant and seed:
   (this reproduces ecafa88's notebook metrics on the embedded set: NRMSE 0.160, coverage 0.80).
 * **kit now**: :class:`kit.yieldpred.YieldModel` at its defaults on
   :meth:`~kit.yieldpred.FeatureBuilder.features`.
+* **kit now, no blend** (with ``--no-blend``): the same with ``YieldModel(blend_plain=False)``, the model
+  before the plain-LightGBM blend (December 2026).
 * **kit now, driver** (with ``--driver``): the same with ``YieldModel(driver="lue_apar_ks_temp_mj")`` (off by default).
 * **noise floor**: the generator's expected yield of the biomass grown (no harvest-index
   or yield noise) scored as a forecast: no model can do much better.
@@ -24,6 +26,12 @@ Rows printed per variant and seed:
   means, trapezoid integral), season rain to date and the covariates
   (``taw_mm_per_m``, sowing day, ``n_kg_ha``); ``LGBMRegressor`` defaults for
   P50, quantile objectives for P10/P90.
+
+Variants of the generator (:data:`wheat_simple.VARIANTS`): ``semi-arid`` and
+``late-rains`` (noise floor about 0.085), ``low-noise`` (the semi-arid crop with
+little yield and harvest-index noise, floor about 0.025) and ``green-area`` (yield
+proportional to the green-area duration, a statistical NDVI-integral model:
+the signal is all in the canopy, and a plain LightGBM does well).
 
 Goals (issue #18): NRMSE of P50 ≤ 0.09 from index series (≤ 0.12 from cloudy
 rasters), P10–P90 coverage 0.7–0.9.
@@ -139,7 +147,8 @@ def reference_skill(table: pd.DataFrame, seed: int) -> dict:
     return {"nrmse_p50": nrmse(obs, pred["p50"]), "coverage_p10_p90": interval_coverage(obs, pred["p10"], pred["p90"])}
 
 
-def run_case(variant: str, seed: int, folder: Path, source: str = "index series", driver: bool = False) -> list:
+def run_case(variant: str, seed: int, folder: Path, source: str = "index series", driver: bool = False,
+             no_blend: bool = False) -> list:
     data = wheat_simple.region(wheat_simple.VARIANTS[variant], seed)
     paths = write_contracts(data, folder / f"{variant}-{seed}")
     if source == "rasters":
@@ -164,6 +173,8 @@ def run_case(variant: str, seed: int, folder: Path, source: str = "index series"
             {**case, "model": "LightGBM reference", **reference_skill(reference_features(data, day), seed)}]
     if driver:
         rows.insert(3, {**case, "model": "kit now, driver", **kit_skill(features, inputs.yields, seed=seed, driver=DRIVER)})
+    if no_blend:
+        rows.insert(3, {**case, "model": "kit now, no blend", **kit_skill(features, inputs.yields, seed=seed, blend_plain=False)})
     return rows
 
 
@@ -174,13 +185,14 @@ def main(argv=None):
     parser.add_argument("--inputs", nargs="+", default=["index series", "rasters"], choices=["index series", "rasters"],
                         help="index_series CSV and/or cloudy B04/B08/SCL GeoTIFFs (about a minute more per case)")
     parser.add_argument("--driver", action="store_true", help='also YieldModel(driver="lue_apar_ks_temp_mj")')
+    parser.add_argument("--no-blend", action="store_true", help="also YieldModel(blend_plain=False)")
     args = parser.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for source in args.inputs:
             for variant in args.variants:
                 for seed in args.seeds:
-                    case = run_case(variant, seed, Path(tmp) / source.replace(" ", "_"), source, args.driver)
+                    case = run_case(variant, seed, Path(tmp) / source.replace(" ", "_"), source, args.driver, args.no_blend)
                     rows += case
                     for r in case:
                         print(f"  {source:<12} {variant:<11} seed {seed}  {r['model']:<19} NRMSE {r['nrmse_p50']:.3f}  "
@@ -192,7 +204,7 @@ def main(argv=None):
 def print_table(table: pd.DataFrame) -> None:
     print("\nLeave-one-year-out NRMSE of P50 and P10-P90 coverage, forecast 1 June; goals: NRMSE <= 0.09 from index series, "
           "<= 0.12 from cloudy rasters, coverage 0.7-0.9")
-    order = ["kit before", "kit now", "kit now, driver", "LightGBM reference", "noise floor"]
+    order = ["kit before", "kit now", "kit now, no blend", "kit now, driver", "LightGBM reference", "noise floor"]
     for name, values in (("NRMSE P50", "nrmse_p50"), ("coverage P10-P90", "coverage_p10_p90")):
         wide = table.pivot_table(index=["input", "variant", "seed"], columns="model", values=values, dropna=False)
         print(f"\n{name}:\n" + wide[[c for c in order if c in wide]].round(3).to_string())

@@ -20,6 +20,7 @@ manifest reads it from there.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -72,9 +73,17 @@ class Backend:
         Device string for Torch models, e.g. ``"cpu"`` or ``"cuda:0"``.
     reason : str
         Why this device was chosen, for reports and ``kit doctor``.
+    requested_precision : str
+        The training precision asked for: ``"fp32"``, ``"bf16"``, ``"fp16"``,
+        or ``"auto"`` (with ``requested_precision_reason`` None).
+    requested_precision_reason : str or None
+        Why that precision; None: resolve ``requested_precision`` by
+        :func:`train_precision` when :attr:`precision` is first read.
     precision : str
         Autocast precision networks train in on this device (``"fp32"``,
-        ``"bf16"`` or ``"fp16"``, see :func:`train_precision`).
+        ``"bf16"`` or ``"fp16"``, see :func:`train_precision`). On the CPU
+        with ``"auto"`` it is resolved on first read, because that imports
+        Torch (about 0.6 GB): notebooks that train no network never pay it.
     precision_reason : str
         Why that precision.
     """
@@ -83,8 +92,23 @@ class Backend:
     xp: ModuleType
     torch_device: str
     reason: str
-    precision: str = "fp32"
-    precision_reason: str = "default"
+    requested_precision: str = "fp32"
+    requested_precision_reason: str | None = "default"
+
+    @property
+    def precision(self) -> str:
+        return self._precision()[0]
+
+    @property
+    def precision_reason(self) -> str:
+        return self._precision()[1]
+
+    def _precision(self) -> tuple[str, str]:
+        if self.requested_precision_reason is not None:
+            return self.requested_precision, self.requested_precision_reason
+        if "_resolved_precision" not in self.__dict__:  # frozen: cache it beside the fields
+            object.__setattr__(self, "_resolved_precision", _precision_on(self.torch_device, self.requested_precision))
+        return self.__dict__["_resolved_precision"]
 
     def asarray(self, x, dtype=None):
         """Move ``x`` (NumPy array, list or scalar) onto this backend."""
@@ -96,13 +120,24 @@ class Backend:
 
     def __reduce__(self):
         # A namespace module cannot be pickled: rebuild it by name (Dask workers, sklearn's clone).
-        return (_rebuild_backend, (self.device, self.xp.__name__, self.torch_device, self.reason, self.precision,
-                                   self.precision_reason))
+        precision = self.__dict__.get("_resolved_precision", (self.requested_precision, self.requested_precision_reason))
+        return (_rebuild_backend, (self.device, self.xp.__name__, self.torch_device, self.reason, *precision))
 
     def describe(self) -> dict:
-        """What a manifest records: device, namespace, Torch device, precision and why."""
+        """What a manifest records: device, namespace, Torch device, precision and why.
+
+        A precision still to be resolved is resolved here only when Torch is
+        already imported (a run that trains a network); otherwise it is
+        recorded as ``"auto"``, so that recording the backend of a run without
+        networks does not import Torch.
+        """
+        unresolved = self.requested_precision_reason is None and "_resolved_precision" not in self.__dict__
+        if unresolved and "torch" not in sys.modules:
+            precision, why = "auto", "auto: resolved when a network first trains (this run has not imported Torch)"
+        else:
+            precision, why = self._precision()
         return {"resolved": self.device, "reason": self.reason, "namespace": self.xp.__name__,
-                "torch_device": self.torch_device, "precision": self.precision, "precision_reason": self.precision_reason}
+                "torch_device": self.torch_device, "precision": precision, "precision_reason": why}
 
 
 def _rebuild_backend(device, xp_name, torch_device, reason, precision, precision_reason) -> Backend:
@@ -119,7 +154,7 @@ def cpu_backend() -> Backend:
     """
     import array_api_compat.numpy as xp
 
-    return Backend("cpu", xp, "cpu", "no backend given: the CPU", *_precision_on("cpu"))
+    return Backend("cpu", xp, "cpu", "no backend given: the CPU", *_precision_later("cpu"))
 
 
 def _precision_on(torch_device: str, precision: str = "auto") -> tuple[str, str]:
@@ -127,6 +162,17 @@ def _precision_on(torch_device: str, precision: str = "auto") -> tuple[str, str]
         return train_precision(torch_device, precision)
     except ImportError:  # no Torch: nothing trains here
         return "fp32", "Torch is not installed"
+
+
+def _precision_later(torch_device: str, precision: str = "auto") -> tuple[str, str | None]:
+    """``(precision, reason)`` now when that needs no Torch, else ``(precision, None)``: resolved on first read.
+
+    Bad values (parameter or ``KIT_PRECISION``) are refused now either way.
+    """
+    requested, _ = _requested_precision(precision)
+    if requested == "auto" and not torch_device.startswith("cuda"):
+        return precision, None
+    return _precision_on(torch_device, precision)
 
 
 def as_backend(backend) -> Backend:
@@ -250,7 +296,7 @@ def get_backend(device: str | None = "auto", precision: str = "auto") -> Backend
         else:
             import array_api_compat.torch as xp
         torch_device = "cuda:0"
-    return Backend(name, xp, torch_device, reason, *_precision_on(torch_device, precision))
+    return Backend(name, xp, torch_device, reason, *_precision_later(torch_device, precision))
 
 
 def check_device(device: str | None) -> None:
@@ -299,13 +345,7 @@ def train_precision(torch_device: str, precision: str = "auto") -> tuple[str, st
     >>> train_precision("cpu")[0] in ("fp32", "bf16")
     True
     """
-    source = "requested"
-    env = os.environ.get(PRECISION_ENV_VAR, "").strip().lower()
-    if env:
-        precision, source = env, f"{PRECISION_ENV_VAR}={env} overrides the parameter;"
-    if precision not in PRECISIONS:
-        where = PRECISION_ENV_VAR if env else "precision"
-        raise ParameterError(f"{where} must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    precision, source = _requested_precision(precision)
     if precision != "auto":
         return precision, f"{source} {precision}"
     if torch_device.startswith("cuda"):
@@ -318,6 +358,18 @@ def train_precision(torch_device: str, precision: str = "auto") -> tuple[str, st
     if torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported():
         return "bf16", f"{source} auto: the CPU has native bfloat16 instructions"
     return "fp32", f"{source} auto: no native bfloat16 on this CPU"
+
+
+def _requested_precision(precision: str) -> tuple[str, str]:
+    """The precision asked for (``KIT_PRECISION`` over the parameter) and who asked; a bad value is refused."""
+    source = "requested"
+    env = os.environ.get(PRECISION_ENV_VAR, "").strip().lower()
+    if env:
+        precision, source = env, f"{PRECISION_ENV_VAR}={env} overrides the parameter;"
+    if precision not in PRECISIONS:
+        where = PRECISION_ENV_VAR if env else "precision"
+        raise ParameterError(f"{where} must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return precision, source
 
 
 def cpu_training_path() -> tuple[str, str]:

@@ -71,3 +71,31 @@ def test_onednn_isa_cap_means_no_bf16(monkeypatch):
     precision, reason = backend.train_precision("cpu")
     assert precision == "fp32" and "ONEDNN_MAX_CPU_ISA=AVX2" in reason
     assert backend.train_precision("cpu", "bf16")[0] == "bf16"  # asked for, it is still given
+
+
+def test_resolving_the_backend_for_yield_does_not_import_torch(no_kit_device):
+    # Torch costs about 0.6 GB of memory; the yield notebook trains no network, so picking a precision must wait.
+    import subprocess
+    import sys
+
+    code = ("import sys, kit.yieldpred, kit.yieldpred.notebook\n"
+            "from kit.backend import as_backend, get_backend\n"
+            "d = as_backend(None).describe(), get_backend('cpu').describe()\n"
+            "print('torch' in sys.modules, d[0]['precision'], d[1]['precision'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "auto", "auto"]
+
+
+def test_a_lazy_precision_is_the_one_train_precision_picks(no_kit_device, monkeypatch):
+    import pickle
+
+    monkeypatch.delenv(backend.PRECISION_ENV_VAR, raising=False)
+    b = backend.get_backend("cpu")
+    assert b.requested_precision_reason is None  # not resolved yet
+    assert (b.precision, b.precision_reason) == backend.train_precision("cpu")
+    assert b.describe()["precision"] == b.precision  # Torch is imported in this process: recorded resolved
+    assert pickle.loads(pickle.dumps(b)).precision == b.precision
+    assert backend.get_backend("cpu", "bf16").precision == "bf16"
+    monkeypatch.setenv(backend.PRECISION_ENV_VAR, "half")
+    with pytest.raises(ParameterError, match="KIT_PRECISION must be one of"):  # refused when resolving, not at training
+        backend.get_backend("cpu")

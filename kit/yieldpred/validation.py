@@ -89,7 +89,8 @@ def cross_validate_spatial(features: pd.DataFrame, yields: pd.DataFrame, group_c
     Each fold tests one (season, group) and trains on other seasons *and*
     other groups (:func:`kit.ml.year_and_group_folds`): the skill for a
     commune the model has never seen, in a season it has never seen.
-    P50 only and without the shrinkage towards the baseline (no inner folds), unless ``shrink=True`` is passed.
+    P50 only, without the shrinkage towards the baseline and the plain-model blend (no inner folds), unless
+    ``shrink=True`` or ``blend_plain=True`` is passed.
 
     Returns
     -------
@@ -104,7 +105,7 @@ def cross_validate_spatial(features: pd.DataFrame, yields: pd.DataFrame, group_c
         raise ParameterError(f"no column {group_column!r} among the features; give the fields a group column (e.g. commune)")
     years, groups = train["year"].to_numpy(), train[group_column].astype(str).to_numpy()
     splits = year_and_group_folds(years, groups)
-    params = {"shrink": False, **params}  # one (season, group) per fold, many folds: no inner folds, to keep it quick
+    params = {"shrink": False, "blend_plain": False, **params}  # one (season, group) per fold, many folds: no inner folds, to keep it quick
     pred = cross_val_predict(lambda: YieldModel(calibrate=False, quantiles=(0.5,), **params), train, train["yield_t_ha"], splits,
                              years=years, groups=groups)
     obs = train.loc[pred.index, "yield_t_ha"].to_numpy()

@@ -58,3 +58,22 @@ def test_yield_model_constrains_by_agronomy_and_driver_line_extrapolates():
     lowest = float(y[X["year"] == 2014].mean())
     assert trees.predict(drought)["yield_p50"].mean() > lowest - 0.3  # trees stop at the driest training season
     assert line.predict(drought)["yield_p50"].mean() == pytest.approx(1.2, abs=0.25)  # the line reaches 0.0015 x 800
+
+
+def test_blend_takes_the_plain_lightgbm_where_the_data_break_a_constraint():
+    # Yield rising then falling with peak NDVI (lodging of rank canopies, say): the monotone median cannot follow it,
+    # a plain LightGBM can, and the inner year folds give it the weight.
+    rng = np.random.default_rng(5)
+    years, fields = list(range(2013, 2022)), [f"F{i}" for i in range(60)]
+    X = pd.DataFrame([(f, y) for y in years for f in fields], columns=["field_id", "year"])
+    X["ndvi_peak"] = rng.uniform(0.3, 0.9, len(X))
+    X["noise"] = rng.normal(size=len(X))
+    y = 4.0 - 12.0 * (X["ndvi_peak"] - 0.6) ** 2 + rng.normal(0, 0.1, len(X))
+    train = (X["year"] < 2021).to_numpy()
+    params = dict(n_estimators=60, calibrate=False, quantiles=(0.5,), calibration_folds=4)
+    blended = yieldpred.YieldModel(**params).fit(X[train], y[train])
+    stiff = yieldpred.YieldModel(blend_plain=False, **params).fit(X[train], y[train])
+    assert stiff.plain_ is None and stiff.plain_weight_ == 0.0 and blended.plain_weight_ >= 0.7
+    err = {name: float(np.sqrt(np.mean((m.predict(X[~train])["yield_p50"] - y[~train]) ** 2)))
+           for name, m in (("blended", blended), ("stiff", stiff))}
+    assert err["blended"] < 0.6 * err["stiff"]
