@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kit.i18n import _
 from kit.errors import InputDataError
 
 __all__ = [
@@ -350,11 +351,11 @@ def plot_network(network: WaterNetwork, values=None, *, ax=None, cmap="viridis",
     if show_sensors and len(network.sensors):
         p = network.sensors.loc[network.sensors["kind"] == "pressure", "element"]
         pts = xy.loc[[e for e in p if e in xy.index]]
-        ax.scatter(pts["x"], pts["y"], marker="^", s=node_size * 3, c="black", zorder=4, label="pressure sensor")
+        ax.scatter(pts["x"], pts["y"], marker="^", s=node_size * 3, c="black", zorder=4, label=_("pressure sensor"))
     if highlight:
         pts = xy.loc[list(highlight)]
         ax.scatter(pts["x"], pts["y"], s=node_size * 12, facecolors="none", edgecolors="#D55E00", linewidths=1.5,
-                   zorder=5, label="candidates")
+                   zorder=5, label=_("candidates"))
         ax.annotate("1", pts.iloc[0][["x", "y"]].to_numpy(), color="#D55E00", fontweight="bold",
                     xytext=(4, 4), textcoords="offset points")
     for tank in wn.tank_name_list + wn.reservoir_name_list:

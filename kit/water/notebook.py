@@ -13,41 +13,45 @@ import numpy as np
 import pandas as pd
 
 from kit.errors import InputDataError, ParameterError
-from kit.params import Param, Spec, is_url
+from kit.i18n import N_, _, format_quantity
+from kit.params import LANG, Param, Spec, is_url
 from kit.plotting import OKABE_ITO
+from kit.water.wording import (data_summary, device_line, fit_summary, metrics_table,  # noqa: F401 (the notebook's)
+                                 shown_alarms, shown_flags, shown_leaks)
 
 TZ = "Africa/Casablanca"  # naive timestamps and calendar features are Moroccan local time
 
 PARAMETERS = Spec(
     (
-        Param("network", "path", None, "EPANET .inp file of the network (SI units); None: L-Town (BattLeDIM 2020)"),
-        Param("scada", "source", None, "SCADA readings: a BattLeDIM .xlsx workbook (sheets Pressures (m), Flows "
+        Param("network", "path", None, N_("EPANET .inp file of the network (SI units); None: L-Town (BattLeDIM 2020)")),
+        Param("scada", "source", None, N_("SCADA readings: a BattLeDIM .xlsx workbook (sheets Pressures (m), Flows "
                                        "(m3_h), Levels (m), optional Demands (L_h)) or a folder of its per-sheet CSVs, "
                                        "a long historian export (timestamp, tag, value[, unit]), a wide CSV or Parquet "
                                        "(timestamp + one column per sensor, needs sensors), or a SQL historian's "
                                        "SQLAlchemy URL without password (postgresql://user@host/db; password from "
-                                       "~/.pgpass or PGPASSWORD); None: the embedded 4-week L-Town scenario"),
-        Param("sensors", "path", None, "wide CSV or Parquet: sensors table CSV (sensor_id, kind, element, unit); long "
+                                       "~/.pgpass or PGPASSWORD); None: the embedded 4-week L-Town scenario")),
+        Param("sensors", "path", None, N_("wide CSV or Parquet: sensors table CSV (sensor_id, kind, element, unit); long "
                                        "export: tag mapping CSV (tag, element[, kind, unit]), None if tags are element "
                                        "ids; workbook or CSV folder: not needed (a table given overrides the sheet "
-                                       "names); None: embedded"),
-        Param("scada_table", "str", "scada", "SQL historian only: table (schema.table) or SELECT with :start and :end "
-                                             "giving timestamp, tag, value[, unit]; rows from train_start on are read"),
+                                       "names); None: embedded")),
+        Param("scada_table", "str", "scada", N_("SQL historian only: table (schema.table) or SELECT with :start and :end "
+                                             "giving timestamp, tag, value[, unit]; rows from train_start on are read")),
         # The docs stay as the notebook's stored outputs show them; the kind also takes "YYYY-MM-DD HH:MM[:SS]".
-        Param("train_start", "datetime", "2024-01-01", "start of the period taken as leak-free, YYYY-MM-DD or YYYY-MM-DD HH:MM (local time)"),
-        Param("train_end", "datetime", "2024-01-08", "end of the leak-free period, exclusive, YYYY-MM-DD or YYYY-MM-DD HH:MM (local time)"),
-        Param("false_alarms_per_month", "float", 1.0, "target false-alarm rate that sets the CUSUM threshold, "
-                                                       "alarms per month", min=0.01, max=30.0),
-        Param("truth", "path", None, "optional truth to score the alarms: truth.csv, BattLeDIM's "
+        Param("train_start", "datetime", "2024-01-01", N_("start of the period taken as leak-free, YYYY-MM-DD or YYYY-MM-DD HH:MM (local time)")),
+        Param("train_end", "datetime", "2024-01-08", N_("end of the leak-free period, exclusive, YYYY-MM-DD or YYYY-MM-DD HH:MM (local time)")),
+        Param("false_alarms_per_month", "float", 1.0, N_("target false-alarm rate that sets the CUSUM threshold, "
+                                                       "alarms per month"), min=0.01, max=30.0),
+        Param("truth", "path", None, N_("optional truth to score the alarms: truth.csv, BattLeDIM's "
                                      "dataset_configuration.yaml or Leakages.csv (or their folder), or a leak list CSV "
-                                     "(pipe, start[, end, type, peak, peak_flow_lps]) (embedded data: its own truth)",
+                                     "(pipe, start[, end, type, peak, peak_flow_lps]) (embedded data: its own truth)"),
               optional=True),
-        Param("device", "device", "auto", "auto, cpu or cuda (env KIT_DEVICE overrides)",
+        Param("device", "device", "auto", N_("auto, cpu or cuda (env KIT_DEVICE overrides)"),
               choices=("auto", "cpu", "cuda")),
-        Param("output_dir", "output_dir", "outputs/leak_detection", "folder for alarms.csv, flags.csv, metrics.json"),
-        Param("scale", "int", 1, "embedded data only: length of the record in 4-week units (1: 4 weeks, "
-                                 "about a minute; 13: a year)", min=1, max=13),
-        Param("seed", "int", 2020, "random seed of the embedded scenario", min=0),
+        Param("output_dir", "output_dir", "outputs/leak_detection", N_("folder for alarms.csv, flags.csv, metrics.json")),
+        Param("scale", "int", 1, N_("embedded data only: length of the record in 4-week units (1: 4 weeks, "
+                                 "about a minute; 13: a year)"), min=1, max=13),
+        Param("seed", "int", 2020, N_("random seed of the embedded scenario"), min=0),
+        LANG,
     ),
     purpose="Leak alarms from SCADA pressures and flows: start time, leak flow and ranked candidate junctions.",
 )
@@ -80,8 +84,8 @@ def load_inputs(p) -> Inputs:
 
     window = training_window(p)
     if p.scada is None and p.sensors is not None:
-        raise InputDataError("sensors is given without scada; give the SCADA readings it declares as scada, "
-                             "or neither for the embedded scenario")
+        raise InputDataError(_("sensors is given without scada; give the SCADA readings it declares as scada, "
+                               "or neither for the embedded scenario"))
     network = load_network(p.network)
     embedded = p.scada is None
     if embedded:
@@ -138,8 +142,8 @@ def training_window(p) -> tuple[pd.Timestamp, pd.Timestamp]:
     """
     t0, t1 = local_stamp(p.train_start), local_stamp(p.train_end)
     if t1 <= t0:
-        raise ParameterError(f"train_end {p.train_end} is not after train_start {p.train_start}; "
-                             "give train_end later than train_start (the end is exclusive)")
+        raise ParameterError(_("train_end {end} is not after train_start {start}; give train_end later than train_start "
+                               "(the end is exclusive)").format(end=p.train_end, start=p.train_start))
     return t0, t1
 
 
@@ -154,10 +158,11 @@ def check_training_window(window, data) -> None:
     t0, t1 = window
     first, last = data.values.index[0], data.values.index[-1]
     if t0 < first - data.step or t1 > last + data.step:
-        span = f"{first.tz_convert(TZ):%Y-%m-%d %H:%M} to {(last + data.step).tz_convert(TZ):%Y-%m-%d %H:%M}"
-        asked = f"{t0.tz_convert(TZ):%Y-%m-%d %H:%M} to {t1.tz_convert(TZ):%Y-%m-%d %H:%M}"
-        raise InputDataError(f"the record covers {span} (local); the training window {asked} needs data in it: "
-                             "give train_start/train_end inside the record")
+        span = _("{first} to {last}").format(first=f"{first.tz_convert(TZ):%Y-%m-%d %H:%M}",
+                                            last=f"{(last + data.step).tz_convert(TZ):%Y-%m-%d %H:%M}")
+        asked = _("{first} to {last}").format(first=f"{t0.tz_convert(TZ):%Y-%m-%d %H:%M}", last=f"{t1.tz_convert(TZ):%Y-%m-%d %H:%M}")
+        raise InputDataError(_("the record covers {span} (local); the training window {asked} needs data in it: "
+                               "give train_start/train_end inside the record").format(span=span, asked=asked))
 
 
 def read_truth(path, network=None, *, tz: str = TZ) -> pd.DataFrame:
@@ -182,14 +187,6 @@ def read_truth(path, network=None, *, tz: str = TZ) -> pd.DataFrame:
     return read_any_truth(path, network, tz=tz)
 
 
-def data_summary(data) -> str:
-    v = data.values
-    kinds = data.sensors["kind"].value_counts().to_dict()
-    return (f"{len(v)} readings every {int(data.step.total_seconds() // 60)} min from "
-            f"{v.index[0].tz_convert(TZ):%Y-%m-%d %H:%M} to {v.index[-1].tz_convert(TZ):%Y-%m-%d %H:%M} (local); "
-            + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + f" sensors; {len(data.flags)} data-quality flags")
-
-
 def flags_for_display(flags: pd.DataFrame) -> pd.DataFrame:
     """The flags table as the notebook shows it: ``start``/``end`` as ``YYYY-MM-DD HH:MM`` (UTC).
 
@@ -210,10 +207,6 @@ def alarms_for_csv(alarms: pd.DataFrame) -> pd.DataFrame:
     out["leak_flow_lps"] = out["leak_flow_lps"].astype(float).round(2)
     out["score"] = out["score"].astype(float).round(3)
     return out
-
-
-def metrics_table(summary: dict) -> pd.DataFrame:
-    return pd.DataFrame({"value": {k: (round(v, 2) if isinstance(v, float) else v) for k, v in summary.items()}})
 
 
 def _mark_alarms(ax, alarms, truth=None):
@@ -238,21 +231,21 @@ def plot_residuals(det, alarms, truth=None):
     for i, s in enumerate(show):
         ax1.plot(r.index, r[s], lw=0.9, color=OKABE_ITO[i % 8], label=s)
     ax1.axhline(0, color="0.5", lw=0.6)
-    ax1.set_ylabel("residual, m (6-h mean)")
-    ax1.set_title("Pressure residuals (observed minus predicted) of the most alarmed sensors")
+    ax1.set_ylabel(_("residual, m (6-h mean)"))
+    ax1.set_title(_("Pressure residuals (observed minus predicted) of the most alarmed sensors"))
     ax1.legend(ncol=4, fontsize=8, frameon=False)
-    ax2.plot(det.cusum.index, det.cusum.max(axis=1), color=OKABE_ITO[0], lw=1, label="largest CUSUM")
-    ax2.axhline(1.0, color=OKABE_ITO[3], lw=1, label="threshold")
-    ax2.set_ylabel("CUSUM / threshold")
-    ax2.set_title("CUSUM over all sensors (alarm at 1)")
+    ax2.plot(det.cusum.index, det.cusum.max(axis=1), color=OKABE_ITO[0], lw=1, label=_("largest CUSUM"))
+    ax2.axhline(1.0, color=OKABE_ITO[3], lw=1, label=_("threshold"))
+    ax2.set_ylabel(_("CUSUM / threshold"))
+    ax2.set_title(_("CUSUM over all sensors (alarm at 1)"))
     for ax in (ax1, ax2):
         _mark_alarms(ax, alarms, truth)
-    handles = [plt.Line2D([], [], color=OKABE_ITO[3], ls="--", label="alarm")]
+    handles = [plt.Line2D([], [], color=OKABE_ITO[3], ls="--", label=_("alarm"))]
     if truth is not None:
-        handles += [plt.Line2D([], [], color=OKABE_ITO[2], label="leak start (truth)"),
-                    plt.Line2D([], [], color=OKABE_ITO[4], label="burst (truth)")]
+        handles += [plt.Line2D([], [], color=OKABE_ITO[2], label=_("leak start (truth)")),
+                    plt.Line2D([], [], color=OKABE_ITO[4], label=_("burst (truth)"))]
     ax2.legend(handles=ax2.get_legend_handles_labels()[0] + handles, fontsize=8, frameon=False, ncol=5)
-    ax2.set_xlabel("time (UTC)")
+    ax2.set_xlabel(_("time (UTC)"))
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
@@ -264,15 +257,15 @@ def plot_night_flow(night_flow: pd.Series, alarms, train_end=None):
 
     fig, ax = plt.subplots(figsize=(10, 3.6))
     x = pd.to_datetime(pd.Index(night_flow.index)).tz_localize(TZ)
-    ax.plot(x, night_flow.to_numpy(), marker="o", ms=3, color=OKABE_ITO[0], label="minimum night flow")
+    ax.plot(x, night_flow.to_numpy(), marker="o", ms=3, color=OKABE_ITO[0], label=_("minimum night flow"))
     if train_end is not None:
         base = night_flow[x < local_stamp(train_end)]
         if len(base):
-            ax.axhline(float(base.median()), color="0.4", ls=":", label="training median")
+            ax.axhline(float(base.median()), color="0.4", ls=":", label=_("training median"))
     for a in alarms.itertuples(index=False):
         ax.axvline(a.detected_at, color=OKABE_ITO[3], lw=1.2, ls="--")
     ax.set_ylabel("L/s")
-    ax.set_title("Minimum night flow (inlet flow minus tank storage change)")
+    ax.set_title(_("Minimum night flow (inlet flow minus tank storage change)"))
     ax.legend(frameon=False, fontsize=8)
     fig.autofmt_xdate()
     fig.tight_layout()
@@ -294,13 +287,14 @@ def plot_candidates(network, alarms, rankings, truth=None):
     for ax, a, ranking in zip(axes.ravel(), alarms.itertuples(index=False), rankings):
         top = a.candidates.split(";")
         fit = ranking["explained"].clip(lower=0).head(150)
-        plot_network(network, fit, ax=ax, cmap="viridis", label="share explained", highlight=top,
+        plot_network(network, fit, ax=ax, cmap="viridis", label=_("share explained"), highlight=top,
                      show_sensors=True, node_size=6)
         if truth is not None:
             leaks = truth[truth["is_leak"].astype(str).str.lower().isin(["true", "1"])]
             xy = network.node_xy().loc[leaks["node"]]
-            ax.scatter(xy["x"], xy["y"], marker="*", s=120, c=OKABE_ITO[2], zorder=6, label="true leak")
+            ax.scatter(xy["x"], xy["y"], marker="*", s=120, c=OKABE_ITO[2], zorder=6, label=_("true leak"))
             ax.legend(loc="lower left", fontsize=7)
-        ax.set_title(f"{a.alarm_id}: {a.leak_flow_lps:.1f} L/s, best {top[0]}", fontsize=10)
+        ax.set_title(_("{alarm}: {flow}, best {node}").format(alarm=a.alarm_id, flow=format_quantity(a.leak_flow_lps, "L/s", 1),
+                                                              node=top[0]), fontsize=10)
     fig.tight_layout()
     return fig
