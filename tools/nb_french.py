@@ -1,6 +1,6 @@
-"""Give notebooks 00 and 02 their French cells and the code cells that speak the report's language (idempotent).
+"""Give notebooks 00, 02 and 03 their French cells and the code cells that speak the report's language (idempotent).
 
-    python tools/nb_french.py notebooks/00_quickstart.ipynb notebooks/02_irrigation_planning.ipynb
+    python tools/nb_french.py notebooks/00_quickstart.ipynb notebooks/02_irrigation_planning.ipynb notebooks/03_leak_detection.ipynb
     python tools/nb_french.py --copies notebooks/00_quickstart.ipynb   # notebooks/fr/: the French run nbval checks
 
 Each English markdown cell is tagged ``lang-en`` and followed by its French
@@ -99,7 +99,62 @@ QUICKSTART_CODE = {
                 "print(quickstart.key_figures(mean_ndvi, vegetated))"),
 }
 
-PLANS = {"02_irrigation_planning": (IRRIGATION_FR, IRRIGATION_CODE), "00_quickstart": (QUICKSTART_FR, QUICKSTART_CODE)}
+LEAK_FR = {
+    "cell-00": f"""# Détection de fuites{NB}: des pressions et débits SCADA aux alarmes de fuite, avec débit, heure de début et localisation
+
+Pour les régies et opérateurs de distribution d’eau (ONEE, sociétés régionales de distribution) équipés de capteurs de pression, de débitmètres en entrée de réseau et d’un modèle EPANET du réseau. À partir d’une période que vous déclarez sans fuite, le notebook apprend comment chaque pression suit les autres, puis guette la baisse qu’une fuite laisse derrière elle{NB}:
+
+* des **alarmes** avec l’heure de début estimée, le débit de fuite (L/s) et une courte liste de nœuds candidats pour l’équipe de recherche acoustique (`alarms.csv`){NN};
+* des **anomalies de qualité des données** (lacunes, capteurs figés, horodatages en double, valeurs hors plage) dans `flags.csv`{NN};
+* l’évolution du **débit minimum de nuit** (MNF{NB}: débit entrant moins variation du stock du réservoir){NN};
+* des scores à la manière de BattLeDIM 2020 quand un fichier de vérité terrain est donné (`metrics.json`).
+
+Par défaut, il tourne sur le scénario L-Town intégré (le réseau et les capteurs de BattLeDIM, quatre semaines simulées avec trois fuites, une casse de type poteau d’incendie, des lacunes et un capteur figé). Les heures sans décalage UTC sont à l’heure locale du Maroc. Les fichiers de sortie gardent leurs noms de colonnes anglais documentés{NB}: d’autres systèmes les lisent.""",
+    "cell-04": f"""## Le réseau et l’enregistrement SCADA
+
+Les relevés sont convertis en mètres et en L/s sur une grille régulière en UTC{NN}; ce qui a dû être réparé ou masqué est signalé comme anomalie, et la détection porte sur le reste.""",
+    "cell-07": f"""## Apprendre le comportement normal
+
+Chaque pression est prédite à partir des autres pressions, du niveau du réservoir, du débit de la pompe et de l’heure de la journée, sur la période sans fuite. Le seuil du CUSUM est fixé pour que les résidus hors échantillon de cette période déclenchent `false_alarms_per_month` alarmes par mois. Une fuite déjà présente pendant l’apprentissage devient «{NB}normale{NB}»{NB}: elle n’est pas signalée, et les fuites suivantes sont encore trouvées par-dessus.""",
+    "cell-09": f"""## Alarmes
+
+`candidates` liste les nœuds du meilleur au moins bon (les signatures de fuite du modèle nominal qui expliquent le mieux la forme des résidus{NB}: des instantanés en régime permanent classent tous les nœuds, puis des simulations en période étendue de la liste courte, qui suivent la vidange des réservoirs, la reclassent){NN}; `score` est la part de cette forme qu’explique le meilleur candidat (0–1){NN}; `leak_flow_lps` vient du bilan hydraulique depuis le début estimé. Le tableau montre les cinq premiers candidats{NN}; `alarms.csv` les garde tous, avec ses noms de colonnes anglais.""",
+    "cell-13": f"""## Où envoyer l’équipe
+
+Chaque carte montre à quel point une fuite à chaque nœud explique la forme des résidus de l’alarme, les dix candidats classés (cerclés, le meilleur numéroté 1) et, quand un fichier de vérité terrain est donné, les fuites réelles (étoiles).""",
+    "cell-15": f"""## Scores par rapport à la vérité terrain (si elle est donnée)
+
+À la manière de BattLeDIM{NB}: une alarme pendant une fuite dont le meilleur candidat est à moins de 300{NN}m le long des conduites est un vrai positif{NN}; elle rapporte l’eau qu’elle économise jusqu’à la fin de l’enregistrement (0,80{NN}€/m³) moins le coût de recherche de l’équipe (500{NN}€ × distance / 300{NN}m){NN}; les autres alarmes (faux positifs) coûtent 500{NN}€ chacune. La somme est le score économique. Une fuite compte comme *détectée* quand une alarme tombe pendant qu’elle court, quelle que soit la localisation.""",
+    "cc49dfa4": f"""## À vous de jouer
+
+Trois exercices sur ce que fait le détecteur à l’intérieur. Chaque cellule marquée **exercice** est à compléter{NN}; la cellule suivante vérifie votre réponse et dit, en clair, si elle est juste. (`kit teach student leak_detection --lang fr --out DOSSIER` écrit la version sans les réponses.)
+
+### Exercice 1{NB}: le CUSUM à la main
+
+Pour chaque capteur, le détecteur transforme le résidu horaire de pression en une baisse normalisée `z` (positive quand la pression est plus basse que ce qu’attend le modèle) et la cumule{NB}: `S_t = max(0, S_{{t-1}} + z_t - k)`. La marge `k` (`detector.slack`, 2 écarts-types) évacue le bruit tandis qu’une baisse durable s’accumule. Une heure sans donnée (NaN) laisse `S` inchangé. Écrivez `my_cusum(z, slack)` pour un capteur (un tableau 1-D), qui renvoie `S` pour chaque heure.""",
+    "b2c27227": f"""### Exercice 2{NB}: la règle du seuil
+
+Une alarme se déclenche quand le plus grand `S` franchit un seuil. Le détecteur calcule `S` sur les résidus hors échantillon de la semaine d’apprentissage, garde le maximum de chaque jour et ajuste une loi de Gumbel à ces maxima par la méthode des moments{NB}: `beta = sd × √6 / π` (écart-type de l’échantillon), `mu = mean − 0.5772 × beta`. Le seuil est le niveau qu’un maximum journalier dépasse avec la probabilité `p = false_alarms_per_month / 30.44`{NB}: `mu − beta × ln(−ln(1 − p))`. Écrivez `threshold_rule(daily_max, false_alarms_per_month)`, en laissant de côté les jours sans valeur (NaN). (Le détecteur le multiplie ensuite par une `margin` de sécurité, 1,6, car une semaine d’apprentissage est courte.) Avant de lancer la vérification, devinez{NB}: pour une salle de contrôle plus calme, 0,25 fausse alarme par mois, le seuil est-il plus haut ou plus bas{NN}?""",
+    "3d6608ec": f"""### Exercice 3{NB}: une alarme sur le débit de nuit
+
+Les exploitants surveillent aussi le **débit minimum de nuit** (MNF){NB}: la nuit, la consommation est au plus bas, si bien que le débit d’une fuite ressort. `result.night_flow_lps` le donne nuit par nuit (L/s, indexé par date locale{NN}; la figure ci-dessus). Écrivez `first_mnf_alarm(mnf_lps, baseline_nights=7, rise_lps=1.0)`{NB}: prenez la médiane des `baseline_nights` premières nuits (la semaine sans fuite{NN}; les nuits sans données sont ignorées) et renvoyez la date de la première nuit suivante dont le MNF la dépasse de plus de `rise_lps`, ou `None`. Comparez ensuite avec les alarmes CUSUM{NB}: laquelle arrive la première, et laquelle dit à l’équipe où chercher{NN}?""",
+}
+
+LEAK_CODE = {
+    "cell-03": ('print(f"device: {backend.device} (the detector is NumPy on the CPU; the device is recorded)")',
+                "print(nbk.device_line(backend))"),
+    "cell-06": ("nbk.flags_for_display(flags)",
+                "nbk.shown_flags(nbk.flags_for_display(flags))  # flags.csv keeps sensor_id, start, end, flag, count"),
+    "cell-08": ('print(f"residual noise per hour: median {detector.sigma_hour_.median() * 1000:.1f} mm over {len(detector.sigma_hour_)} sensors; "\n      f"CUSUM threshold {detector.threshold_:.1f} standard deviations")',
+                "print(nbk.fit_summary(detector))"),
+    "cell-10": ('alarms.assign(candidates=alarms.candidates.str.split(";").str[:5].str.join(";") + " ...")',
+                "nbk.shown_alarms(alarms)  # five candidates shown; alarms.csv holds them all, English headers"),
+    "cell-16": ('    display(leaks.assign(detected_at=leaks.detected_at.dt.strftime("%Y-%m-%d %H:%M")).round(1))',
+                "    display(nbk.shown_leaks(leaks))"),
+}
+
+PLANS = {"02_irrigation_planning": (IRRIGATION_FR, IRRIGATION_CODE), "00_quickstart": (QUICKSTART_FR, QUICKSTART_CODE),
+         "03_leak_detection": (LEAK_FR, LEAK_CODE)}
 
 
 def _lines(text: str) -> list[str]:
