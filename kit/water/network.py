@@ -328,7 +328,7 @@ def plot_network(network: WaterNetwork, values=None, *, ax=None, cmap="viridis",
     from matplotlib.collections import LineCollection
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 7))
+        ax = plt.subplots(figsize=(7, 7))[1]
     xy = network.node_xy()
     wn = network.wn
     segments = []

@@ -10,11 +10,10 @@ reader types or a file holds (code spans, quoted values, ``field_id``,
 """
 import json
 import re
-from html.parser import HTMLParser
 
 import pytest
 
-from kit import i18n
+from tests.french_report import english_messages, names_set_aside, figure_words, read_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -24,93 +23,13 @@ ENGLISH_WORDS = {"the", "and", "of", "with", "from", "for", "is", "are", "by", "
                  "every", "more", "less", "only", "fields", "field", "water", "yield", "days", "day", "used", "saves"}
 
 
-class _Text(HTMLParser):
-    """Visible text of an HTML fragment, without code, styles and scripts; table headers apart."""
-
-    def __init__(self):
-        super().__init__()
-        self.text, self.headers, self._skip, self._in_th = [], [], 0, False
-
-    def handle_starttag(self, tag, attrs):
-        self._skip += tag in ("code", "style", "script")
-        self._in_th = self._in_th or tag == "th"
-        alt = dict(attrs).get("alt")
-        if tag == "img" and alt:
-            self.text.append(alt)
-
-    def handle_endtag(self, tag):
-        self._skip -= tag in ("code", "style", "script")
-        self._in_th = self._in_th and tag != "th"
-
-    def handle_data(self, data):
-        if not self._skip and data.strip():
-            (self.headers if self._in_th else self.text).append(data.strip())
-
-
-def _visible(html: str) -> _Text:
-    parser = _Text()
-    parser.feed(html)
-    return parser
-
-
-def _names_set_aside(text: str) -> str:
-    """Text without what is not prose: code spans, quoted values, paths, identifiers, URLs."""
-    text = re.sub(r"`[^`]*`", " ", text)
-    text = re.sub(r"'[^'\s]*'", " ", text)
-    text = re.sub(r"\S*[_/.]\S*\w", " ", text)  # field_id, schedule.csv, datasets/irrigation/README.md, (ERA5(-Land)
-    return text
-
-
 @pytest.fixture(scope="module")
 def french_run(tmp_path_factory):
     from kit.cli import main
 
     out = tmp_path_factory.mktemp("fr") / "irrigation"
     assert main(["run", "irrigation_planning", "--lang", "fr", "--out", str(out), "--no-progress", "-p", "device", "cpu"]) == 0
-    nb = json.loads((out / "notebook.ipynb").read_text(encoding="utf-8"))
-    prose, headers, figures = [], [], []
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "markdown":
-            prose.append("".join(cell["source"]))
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if output.get("output_type") == "stream":
-                prose.append("".join(output["text"]))
-            elif "text/html" in data:
-                page = _visible("".join(data["text/html"]))
-                prose += page.text
-                headers += page.headers
-            elif "text/plain" in data and "image/png" not in data:
-                prose.append("".join(data["text/plain"]))
-            if "image/png" in data:
-                figures.append(output["metadata"]["kit"]["figure_text"])
-    report = _visible((out / "report.html").read_text(encoding="utf-8"))
-    return {"out": out, "nb": nb, "prose": prose + report.text, "headers": headers + report.headers, "figures": figures}
-
-
-def _english_messages():
-    """The catalog's English messages whose French differs, as the pieces of text between placeholders."""
-    from babel.messages.pofile import read_po
-
-    with open(i18n.catalog_path("fr"), "rb") as fh:
-        catalog = read_po(fh, locale="fr")
-    pieces = set()
-    for m in catalog:
-        ids = m.id if isinstance(m.id, tuple) else (m.id,)
-        strings = m.string if isinstance(m.string, tuple) else (m.string,)
-        for english in ids:
-            if not english or english in strings:
-                continue
-            for piece in re.split(r"\{[^}]*\}", english):
-                piece = piece.strip(" ,.;:")
-                # a lone word only when it is the whole message ("wheat"): "plan" and "points" are French too
-                if len(piece.split()) >= 2 or (piece == english and re.fullmatch(r"[A-Za-z]{3,}", piece)):
-                    pieces.add(piece)
-    return pieces
-
-
-def _words(figure: dict) -> list[str]:
-    return [t for key in ("titles", "labels", "legend", "text", "ticks") for t in figure[key]]
+    return read_run(out)
 
 
 def test_every_figure_is_read(french_run):
@@ -119,17 +38,17 @@ def test_every_figure_is_read(french_run):
 
 
 def test_no_catalog_message_left_in_english(french_run):
-    pieces = _english_messages()
+    pieces = english_messages()
     assert {"Against the fixed calendar, the", "relative yield (FAO-33 Ky)", "wheat", "calendar"} <= pieces
-    shown = [_names_set_aside(t) for t in french_run["prose"]] + [w for f in french_run["figures"] for w in _words(f)]
+    shown = [names_set_aside(t) for t in french_run["prose"]] + [w for f in french_run["figures"] for w in figure_words(f)]
     text = "\n".join(shown)
     left = sorted(p for p in pieces if re.search(rf"(?<![\w-]){re.escape(p)}(?![\w-])", text))
     assert left == [], f"English left in the French report: {left}"
 
 
 def test_no_english_words_in_prose_plots_or_tables(french_run):
-    shown = [_names_set_aside(t) for t in french_run["prose"] + french_run["headers"]]
-    shown += [w for f in french_run["figures"] for w in _words(f)]
+    shown = [names_set_aside(t) for t in french_run["prose"] + french_run["headers"]]
+    shown += [w for f in french_run["figures"] for w in figure_words(f)]
     english = sorted({w for t in shown for w in re.findall(r"[A-Za-z]+", t) if w.lower() in ENGLISH_WORDS})
     assert english == [], f"English words in the French report: {english}"
 
