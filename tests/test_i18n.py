@@ -111,12 +111,12 @@ def test_report_shows_one_language_and_says_files_stay_english(tmp_path):
 
 
 def test_lang_is_a_parameter_of_every_notebook(tmp_path):
-    """Declared (irrigation_planning) or not (leak_detection): checked, named when wrong, in the manifest."""
-    plan = runner.plan("leak_detection", [("lang", "fr")], out=tmp_path / "run")
+    """Declared (irrigation_planning, leak_detection) or not (yield_prediction): checked, named when wrong, in the manifest."""
+    plan = runner.plan("yield_prediction", [("lang", "fr")], out=tmp_path / "run")
     assert plan.lang == "fr" and plan.all_parameters["lang"] == "fr"
     assert "lang" not in plan.kernel_parameters  # its parameters cell has no lang: KIT_LANG carries it
-    plan = runner.plan("irrigation_planning", [("lang", "fr")], out=tmp_path / "run")
-    assert plan.kernel_parameters["lang"] == "fr"
+    for declared in ("irrigation_planning", "leak_detection"):
+        assert runner.plan(declared, [("lang", "fr")], out=tmp_path / "run").kernel_parameters["lang"] == "fr"
     assert runner.plan("quickstart", (), out=tmp_path / "run").lang == "en"
     with pytest.raises(ParameterError, match=r"parameter 'lang' must be one of 'en', 'fr', got 'de'"):
         runner.plan("leak_detection", [("lang", "de")], out=tmp_path / "run")
