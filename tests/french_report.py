@@ -74,6 +74,15 @@ def figure_words(figure: dict) -> list[str]:
     return [t for key in ("titles", "labels", "legend", "text", "ticks") for t in figure[key]]
 
 
+def run_in_french(folder, name: str) -> dict:
+    """``kit run NAME --lang fr`` (CPU) into ``folder/NAME``, read by :func:`read_run`."""
+    from kit.cli import main
+
+    out = folder / name
+    assert main(["run", name, "--lang", "fr", "--out", str(out), "--no-progress", "-p", "device", "cpu"]) == 0
+    return read_run(out)
+
+
 def read_run(out) -> dict:
     """The executed notebook of the run in ``out`` and what its report shows: prose, table headers, figures' words."""
     nb = json.loads((out / "notebook.ipynb").read_text(encoding="utf-8"))
@@ -95,3 +104,27 @@ def read_run(out) -> dict:
                 figures.append(output["metadata"]["kit"]["figure_text"])
     report = visible_text((out / "report.html").read_text(encoding="utf-8"))
     return {"out": out, "nb": nb, "prose": prose + report.text, "headers": headers + report.headers, "figures": figures}
+
+
+def messages_left(run: dict, pieces) -> list[str]:
+    """The English catalog pieces still found in what the run's report shows (prose and figures)."""
+    shown = [names_set_aside(t) for t in run["prose"]] + [w for f in run["figures"] for w in figure_words(f)]
+    text = "\n".join(shown)
+    return sorted(p for p in pieces if re.search(rf"(?<![\w-]){re.escape(p)}(?![\w-])", text))
+
+
+def english_words_left(run: dict, words) -> list[str]:
+    """The ``words`` (lower case) found in the run's prose, table headers or figures."""
+    shown = [names_set_aside(t) for t in run["prose"] + run["headers"]]
+    shown += [w for f in run["figures"] for w in figure_words(f)]
+    return sorted({w for t in shown for w in re.findall(r"[A-Za-z]+", t) if w.lower() in words})
+
+
+def assert_no_english_left(run: dict, expected_pieces: set, words: set) -> None:
+    """No English catalog message (``expected_pieces`` must be among them) nor any of ``words`` in the report."""
+    pieces = english_messages()
+    assert expected_pieces <= pieces
+    left = messages_left(run, pieces)
+    assert left == [], f"English left in the French report: {left}"
+    english = english_words_left(run, words)
+    assert english == [], f"English words in the French report: {english}"

@@ -143,6 +143,7 @@ Les exploitants surveillent aussi le **débit minimum de nuit** (MNF){NB}: la nu
 LEAK_CODE = {
     "cell-03": ('print(f"device: {backend.device} (the detector is NumPy on the CPU; the device is recorded)")',
                 "print(nbk.device_line(backend))"),
+    "cell-05": ("print(network)\n", "print(nbk.network_summary(network))\n"),
     "cell-06": ("nbk.flags_for_display(flags)",
                 "nbk.shown_flags(nbk.flags_for_display(flags))  # flags.csv keeps sensor_id, start, end, flag, count"),
     "cell-08": ('print(f"residual noise per hour: median {detector.sigma_hour_.median() * 1000:.1f} mm over {len(detector.sigma_hour_)} sensors; "\n      f"CUSUM threshold {detector.threshold_:.1f} standard deviations")',

@@ -17,7 +17,7 @@ from kit.i18n import N_, _, format_quantity
 from kit.params import LANG, Param, Spec, is_url
 from kit.plotting import OKABE_ITO
 from kit.water.wording import (data_summary, device_line, fit_summary, metrics_table,  # noqa: F401 (the notebook's)
-                                 shown_alarms, shown_flags, shown_leaks)
+                                 network_summary, shown_alarms, shown_flags, shown_leaks)
 
 TZ = "Africa/Casablanca"  # naive timestamps and calendar features are Moroccan local time
 

@@ -52,6 +52,17 @@ def device_line(backend) -> str:
     return _("device: {device} (the detector is NumPy on the CPU; the device is recorded)").format(device=backend.device)
 
 
+def network_summary(network) -> str:
+    """The network's elements in one line: its ``repr`` in English, the field's words in French."""
+    if not _french():
+        return repr(network)
+    wn = network.wn
+    return _("network {name}: {junctions} junctions, {pipes} pipes, {tanks} tanks, {reservoirs} reservoirs, "
+             "{pumps} pumps, {valves} valves, {sensors} sensors").format(
+        name=network.name, junctions=_count(wn.num_junctions), pipes=_count(wn.num_pipes), tanks=wn.num_tanks,
+        reservoirs=wn.num_reservoirs, pumps=wn.num_pumps, valves=wn.num_valves, sensors=len(network.sensors))
+
+
 def data_summary(data) -> str:
     """One line on the record: readings, step, span (local time), sensors by kind, data-quality flags."""
     v = data.values
@@ -81,8 +92,8 @@ def _shown(frame: pd.DataFrame, digits: dict | None = None) -> pd.DataFrame:
     for col in out.columns:
         if pd.api.types.is_bool_dtype(out[col]):
             out[col] = out[col].map({True: _("yes"), False: _("no")})
-        elif out[col].dtype == object:
-            out[col] = out[col].map(lambda v: _(_VALUES[v]) if isinstance(v, str) and v in _VALUES else v)
+        elif not pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].astype(object).map(lambda v: _(_VALUES[v]) if isinstance(v, str) and v in _VALUES else v)
     return display_table(out, digits)
 
 

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from tests.french_report import english_messages, names_set_aside, figure_words, read_run
+from tests.french_report import assert_no_english_left, run_in_french
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -25,11 +25,7 @@ ENGLISH_WORDS = {"the", "and", "of", "with", "from", "for", "is", "are", "by", "
 
 @pytest.fixture(scope="module")
 def french_run(tmp_path_factory):
-    from kit.cli import main
-
-    out = tmp_path_factory.mktemp("fr") / "irrigation"
-    assert main(["run", "irrigation_planning", "--lang", "fr", "--out", str(out), "--no-progress", "-p", "device", "cpu"]) == 0
-    return read_run(out)
+    return run_in_french(tmp_path_factory.mktemp("fr"), "irrigation_planning")
 
 
 def test_every_figure_is_read(french_run):
@@ -37,20 +33,9 @@ def test_every_figure_is_read(french_run):
     assert any("Évapotranspiration de référence ET0" in t for t in french_run["figures"][0]["titles"])
 
 
-def test_no_catalog_message_left_in_english(french_run):
-    pieces = english_messages()
-    assert {"Against the fixed calendar, the", "relative yield (FAO-33 Ky)", "wheat", "calendar"} <= pieces
-    shown = [names_set_aside(t) for t in french_run["prose"]] + [w for f in french_run["figures"] for w in figure_words(f)]
-    text = "\n".join(shown)
-    left = sorted(p for p in pieces if re.search(rf"(?<![\w-]){re.escape(p)}(?![\w-])", text))
-    assert left == [], f"English left in the French report: {left}"
-
-
-def test_no_english_words_in_prose_plots_or_tables(french_run):
-    shown = [names_set_aside(t) for t in french_run["prose"] + french_run["headers"]]
-    shown += [w for f in french_run["figures"] for w in figure_words(f)]
-    english = sorted({w for t in shown for w in re.findall(r"[A-Za-z]+", t) if w.lower() in ENGLISH_WORDS})
-    assert english == [], f"English words in the French report: {english}"
+def test_no_catalog_message_nor_english_word_left(french_run):
+    """Narrative, printed lines, plots and shown tables: catalog messages and English words."""
+    assert_no_english_left(french_run, {"Against the fixed calendar, the", "relative yield (FAO-33 Ky)", "wheat", "calendar"}, ENGLISH_WORDS)
 
 
 def test_shown_table_headers_are_french(french_run):
