@@ -37,6 +37,11 @@ class QuantileGBM(RegressorMixin, BaseEstimator):
         which is then fitted by least squares (a mean; for yields, whose
         spread about a season's level is nearly symmetric, close to the
         median); the other quantiles stay free.
+    monotone_method : {"basic", "intermediate", "advanced"}
+        LightGBM's ``monotone_constraints_method``: how strictly a split's
+        children are bounded to keep the constraints. ``basic`` bounds both
+        children by their mean and stiffens the fit most; ``intermediate`` and
+        ``advanced`` keep the same monotone result with looser bounds.
     name : str
         Prefix of the output columns (``yield`` -> ``yield_p10`` ...).
 
@@ -65,7 +70,8 @@ class QuantileGBM(RegressorMixin, BaseEstimator):
 
     def __init__(self, quantiles=(0.1, 0.5, 0.9), n_estimators: int = 300, learning_rate: float = 0.03, num_leaves: int = 15,
                  min_child_samples: int = 20, subsample: float = 0.8, colsample_bytree: float = 0.8, reg_lambda: float = 1.0,
-                 max_bin: int = 255, seed: int = 0, n_jobs: int = 1, monotone=None, name: str = "yield"):
+                 max_bin: int = 255, seed: int = 0, n_jobs: int = 1, monotone=None, monotone_method: str = "basic",
+                 name: str = "yield"):
         self.quantiles = quantiles
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -78,6 +84,7 @@ class QuantileGBM(RegressorMixin, BaseEstimator):
         self.seed = seed
         self.n_jobs = n_jobs
         self.monotone = monotone
+        self.monotone_method = monotone_method
         self.name = name
 
     def _column(self, q) -> str:
@@ -91,7 +98,8 @@ class QuantileGBM(RegressorMixin, BaseEstimator):
         self.n_features_in_ = len(self.feature_names_)
         self.models_ = {}
         signs = dict(self.monotone or {})
-        extra = {"monotone_constraints": [int(signs.get(c, 0)) for c in self.feature_names_]} if signs else {}
+        extra = {"monotone_constraints": [int(signs.get(c, 0)) for c in self.feature_names_],
+                 "monotone_constraints_method": self.monotone_method} if signs else {}
         for q in self.quantiles_:
             constrained = bool(extra) and abs(q - 0.5) < 1e-9
             objective = {"objective": "regression", **extra} if constrained else {"objective": "quantile", "alpha": q}

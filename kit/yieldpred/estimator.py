@@ -161,8 +161,8 @@ class YieldModel(RegressorMixin, BaseEstimator):
                  station_weather: bool = False, shrink: bool = True, agronomic_constraints: bool = True,
                  driver: str | None = None, blend_plain: bool = True, *, quantiles=(0.1, 0.5, 0.9), n_estimators: int = 150,
                  learning_rate: float = 0.06, num_leaves: int = 15, min_child_samples: int = 20, subsample: float = 0.8,
-                 colsample_bytree: float = 0.8, reg_lambda: float = 1.0, max_bin: int = 63, seed: int = 0, n_jobs: int = 1,
-                 name: str = "yield"):
+                 colsample_bytree: float = 0.8, reg_lambda: float = 1.0, max_bin: int = 63, monotone_method: str = "basic",
+                 seed: int = 0, n_jobs: int = 1, name: str = "yield"):
         self.anomaly = anomaly
         self.history = history
         self.calibrate = calibrate
@@ -181,6 +181,7 @@ class YieldModel(RegressorMixin, BaseEstimator):
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
         self.max_bin = max_bin
+        self.monotone_method = monotone_method
         self.seed = seed
         self.n_jobs = n_jobs
         self.name = name
