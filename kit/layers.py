@@ -83,7 +83,7 @@ class Layer(NamedTuple):
 #: root package, which names only itself.
 LAYERS = (
     Layer("language", ("kit.i18n",)),
-    Layer("foundation", ("kit", "kit.errors", "kit.layers", "kit.provenance", "kit.plotting", "kit.exercise_checks",
+    Layer("foundation", ("kit", "kit.arrays", "kit.errors", "kit.layers", "kit.provenance", "kit.plotting", "kit.exercise_checks",
                           "kit.nbtolerance")),
     Layer("services", ("kit.backend", "kit.io", "kit.submissions")),
     Layer("arrays and records", ("kit.labeled", "kit.report", "kit.onnx", "kit.loadgen", "kit.bench_samples")),
