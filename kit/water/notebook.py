@@ -18,8 +18,8 @@ from kit.params import LANG, Param, Spec, is_url
 from kit.plotting import OKABE_ITO
 from kit.water.wording import (data_summary, device_line, fit_summary, metrics_table,  # noqa: F401 (the notebook's)
                                  network_summary, shown_alarms, shown_flags, shown_leaks)
+from kit.water.wording import TZ  # the record's local time zone, one definition for both modules
 
-TZ = "Africa/Casablanca"  # naive timestamps and calendar features are Moroccan local time
 
 PARAMETERS = Spec(
     (

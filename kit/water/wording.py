@@ -12,7 +12,7 @@ import pandas as pd
 
 from kit.i18n import N_, _, display_table, format_date, format_number, format_quantity, get_lang, ngettext
 
-TZ = "Africa/Casablanca"  # as kit.water.notebook.TZ (imported from there would be circular)
+TZ = "Africa/Casablanca"  # naive timestamps and calendar features are Moroccan local time (kit.water.notebook uses it)
 
 #: Sensor kinds as a count of them reads: "3 flow" / "3 débitmètres" (literal for the catalog's extraction).
 _KIND_COUNTS = {"flow": lambda n: ngettext("{n} flow", "{n} flow", n),
