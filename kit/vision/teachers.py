@@ -90,14 +90,11 @@ def _centernet_classes(state: dict) -> int:
 def _centernet_from(state: dict, num_classes: int, path, backend):
     from kit.backend import as_backend
     from kit.vision.models import CenterNet
+    from kit.vision.models.weights import fit_state
 
     head = "shared" if "head_trunk.0.weight" in state else "separate"
     net = CenterNet(num_classes, int(state["stem.0.0.weight"].shape[0]), int(state["lat16.weight"].shape[0]), head)
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as exc:
-        raise InputDataError(f"teacher file {path} does not fit a CenterNet: {str(exc).splitlines()[0]}") from None
-    return net.to(as_backend(backend).torch_device)
+    return fit_state(net, state, f"teacher file {path}", "a CenterNet").to(as_backend(backend).torch_device)
 
 
 def _torchvision_from(path, state: dict, arch: str, num_classes: int, image_size: int, backend):

@@ -44,9 +44,22 @@ def load_weights(model: torch.nn.Module, weights, what: str) -> torch.nn.Module:
     InputDataError
         The file is missing, unreadable or does not fit the network; one line, with the fix.
     """
-    state = read_state_dict(weights)
+    return fit_state(model, read_state_dict(weights), f"weights file {weights}", what)
+
+
+def fit_state(model: torch.nn.Module, state: dict, source: str, what: str) -> torch.nn.Module:
+    """Load ``state`` into ``model``, or one line saying that ``source`` does not fit ``what`` (and why).
+
+    Examples
+    --------
+    >>> net = torch.nn.Linear(2, 1)
+    >>> fit_state(net, {"weight": torch.zeros(1, 3)}, "weights file w.pt", "Linear(2, 1)")
+    Traceback (most recent call last):
+    ...
+    kit.errors.InputDataError: weights file w.pt does not fit Linear(2, 1): Error(s) in loading state_dict for Linear:
+    """
     try:
         model.load_state_dict(state)
     except Exception as exc:
-        raise InputDataError(f"weights file {weights} does not fit {what}: {str(exc).splitlines()[0]}") from None
+        raise InputDataError(f"{source} does not fit {what}: {str(exc).splitlines()[0]}") from None
     return model
