@@ -103,13 +103,16 @@ def test_a_fine_tuned_torchvision_checkpoint_teaches_through_its_boxes(tmp_path)
     assert 0.0 <= float(soft["heatmap"].min()) and float(soft["heatmap"].max()) <= 1.0
 
 
-@pytest.mark.parametrize("what", ["missing", "not_a_detector", "other_classes"])
+@pytest.mark.parametrize("what", ["missing", "not_a_detector", "other_classes", "missing_layer"])
 def test_bad_teacher_file_is_one_line(tmp_path, what):
     path = tmp_path / "teacher.pt"
     if what == "not_a_detector":
         torch.save({"layer.weight": torch.zeros(2, 2)}, path)
     elif what == "other_classes":
         torch.save(centernet(3, width=8, head_channels=16).state_dict(), path)
+    elif what == "missing_layer":
+        state = centernet(4, width=8, head_channels=16).state_dict()
+        torch.save({k: v for k, v in state.items() if k != "lat16.bias"}, path)
     with pytest.raises(InputDataError) as err:
         load_teacher(path, 4)
     assert "\n" not in str(err.value) and str(path) in str(err.value)
