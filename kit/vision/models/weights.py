@@ -56,10 +56,17 @@ def fit_state(model: torch.nn.Module, state: dict, source: str, what: str) -> to
     >>> fit_state(net, {"weight": torch.zeros(1, 3)}, "weights file w.pt", "Linear(2, 1)")
     Traceback (most recent call last):
     ...
-    kit.errors.InputDataError: weights file w.pt does not fit Linear(2, 1): Error(s) in loading state_dict for Linear:
+    kit.errors.InputDataError: weights file w.pt does not fit Linear(2, 1): Missing key(s) in state_dict: "bias".
     """
     try:
         model.load_state_dict(state)
     except Exception as exc:
-        raise InputDataError(f"{source} does not fit {what}: {str(exc).splitlines()[0]}") from None
+        raise InputDataError(f"{source} does not fit {what}: {_first_reason(exc)}") from None
     return model
+
+
+def _first_reason(exc: Exception, width: int = 240) -> str:
+    # torch's message starts with "Error(s) in loading state_dict for X:" and lists the keys on the next lines
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    reason = next((line for line in lines if not line.startswith("Error(s) in loading")), lines[0] if lines else "")
+    return reason if len(reason) <= width else reason[:width - 1] + "…"
