@@ -156,6 +156,7 @@ LEAK_CODE = {
 
 PLANS = {"02_irrigation_planning": (IRRIGATION_FR, IRRIGATION_CODE), "00_quickstart": (QUICKSTART_FR, QUICKSTART_CODE),
          "03_leak_detection": (LEAK_FR, LEAK_CODE)}
+PLANS["05_radiology_triage"] = __import__("runpy").run_path(str(Path(__file__).parent / "french" / "05_radiology_triage.py"))["PLAN"]
 
 
 def _lines(text: str) -> list[str]:

@@ -56,6 +56,7 @@ from pathlib import Path
 import pandas as pd
 
 from kit.errors import InputDataError, ParameterError
+from kit.i18n import N_, _
 from kit.io import atomic_path
 from kit.medical.burned_in import mask_dataset, screen_dataset
 from kit.medical.deid_clean import header_identifiers
@@ -104,8 +105,8 @@ class DeidResult:
         """One line on how lasting the pseudonyms are (never the secret)."""
         if self.single_use:
             return SINGLE_USE_NOTICE
-        return ("pseudonyms, UIDs and date shifts come from the persistent secret: the same patient gets the same "
-                "ones in every run with that secret")
+        return N_("pseudonyms, UIDs and date shifts come from the persistent secret: the same patient gets the same "
+                  "ones in every run with that secret")
 
 
 def _well_known(uid: str) -> bool:
@@ -334,7 +335,7 @@ class Deidentifier:
         if progress:
             from tqdm.auto import tqdm
 
-            iterator = tqdm(files, desc="de-identify", unit="file")
+            iterator = tqdm(files, desc=_("de-identify"), unit="file")
         for path in iterator:
             rel = path.relative_to(root).as_posix() if root is not None and path.is_relative_to(root) else str(path)
             try:

@@ -9,8 +9,18 @@ from __future__ import annotations
 import numpy as np
 
 from kit.exercise_checks import check
+from kit.i18n import _, format_number, format_percent, get_lang
 
 FINDING_KEPT = 0.5  # share of a finding's signal an augmentation must keep
+
+
+def _num(value, digits: int) -> str:
+    return format_number(value, digits) if get_lang() == "fr" else f"{value:.{digits}f}"
+
+
+def _pct(share, digits: int = 0) -> str:
+    """A share (0.221) as a percentage: ``22.1%`` as the English f-strings wrote it, ``22,1 %`` in French."""
+    return format_percent(100 * share, digits) if get_lang() == "fr" else f"{share:.{digits}%}"
 
 
 def _chests(n: int = 12, size: int = 64, seed: int = 11):
@@ -62,26 +72,26 @@ def check_augmentation(augmentation):
     def changed_share():
         return float(((out() - batch).abs().flatten(1).amax(1) > 1e-3).float().mean())
 
-    return check("exercise 1: an augmentation", [
-        (callable(augmentation), "the augmentation is callable",
-         "make an instance, e.g. RandomShift(max_px=4), and give it to the check"),
+    return check(_("exercise 1: an augmentation"), [
+        (callable(augmentation), _("the augmentation is callable"),
+         _("make an instance, e.g. RandomShift(max_px=4), and give it to the check")),
         (lambda: isinstance(out(), torch.Tensor) and out().shape == batch.shape and out().dtype == batch.dtype,
-         "it returns a batch of the same shape and dtype",
-         "call(images, generator) must return a float tensor of the same shape (batch, 1, H, W)"),
+         _("it returns a batch of the same shape and dtype"),
+         _("call(images, generator) must return a float tensor of the same shape (batch, 1, H, W)")),
         (lambda: bool(torch.isfinite(out()).all()) and float(out().min()) >= 0.0 and float(out().max()) <= 1.0,
-         "pixels stay in [0, 1]", "the output must stay in [0, 1] (clamp, or fill with 0 for air)"),
-        (lambda: changed_share() >= 0.5, lambda: f"it changes {changed_share():.0%} of the images",
-         "the augmentation leaves the images unchanged: it must move or alter the pixels"),
-        (lambda: bool(torch.equal(out(0), out(0))), "the same generator seed gives the same batch",
-         "draw every random number from the generator argument (torch.rand(..., generator=generator)) so a "
-         "seeded run is reproducible"),
-        (lambda: not torch.equal(out(0), out(1)), "a different seed gives a different batch",
-         "two generator seeds give the same output: draw the random numbers from the generator argument"),
+         _("pixels stay in [0, 1]"), _("the output must stay in [0, 1] (clamp, or fill with 0 for air)")),
+        (lambda: changed_share() >= 0.5, lambda: _("it changes {share} of the images").format(share=_pct(changed_share())),
+         _("the augmentation leaves the images unchanged: it must move or alter the pixels")),
+        (lambda: bool(torch.equal(out(0), out(0))), _("the same generator seed gives the same batch"),
+         _("draw every random number from the generator argument (torch.rand(..., generator=generator)) so a "
+           "seeded run is reproducible")),
+        (lambda: not torch.equal(out(0), out(1)), _("a different seed gives a different batch"),
+         _("two generator seeds give the same output: draw the random numbers from the generator argument")),
         (lambda: float(finding_kept(augmentation).min()) >= FINDING_KEPT,
-         lambda: f"and it keeps the label: at least {finding_kept(augmentation).min():.0%} of every finding's "
-                 "signal is left",
-         f"on some chests less than {FINDING_KEPT:.0%} of the finding's signal is left: the augmentation can "
-         "erase the finding, and an image labelled urgent would no longer show why (keep shifts small)"),
+         lambda: _("and it keeps the label: at least {share} of every finding's signal is left").format(
+             share=_pct(finding_kept(augmentation).min())),
+         _("on some chests less than {share} of the finding's signal is left: the augmentation can erase the finding, "
+           "and an image labelled urgent would no longer show why (keep shifts small)").format(share=_pct(FINDING_KEPT))),
     ])
 
 
@@ -102,19 +112,20 @@ def check_operating_threshold(threshold, labels_val, scores_val, target: float, 
     if labels_test is not None and scores_test is not None:
         yt = np.asarray(labels_test).astype(int).ravel()
         zt = np.asarray(scores_test, dtype=float).ravel()
-        test = [(True, lambda: f"on the test split: sensitivity {sens(float(threshold), yt, zt):.2f}, "
-                 f"specificity {spec(float(threshold), yt, zt):.2f}", "")]
-    return check("exercise 2: the operating threshold", [
-        (n_pos > 0, "the validation split has urgent studies", "the validation split has no urgent study"),
-        (threshold is not None, "a threshold is given", "set my_threshold to a logit value"),
-        (lambda: np.isfinite(float(threshold)), "it is a number", "my_threshold must be a finite number (a logit)"),
+        test = [(True, lambda: _("on the test split: sensitivity {sens}, specificity {spec}").format(
+            sens=_num(sens(float(threshold), yt, zt), 2), spec=_num(spec(float(threshold), yt, zt), 2)), "")]
+    return check(_("exercise 2: the operating threshold"), [
+        (n_pos > 0, _("the validation split has urgent studies"), _("the validation split has no urgent study")),
+        (threshold is not None, _("a threshold is given"), _("set my_threshold to a logit value")),
+        (lambda: np.isfinite(float(threshold)), _("it is a number"), _("my_threshold must be a finite number (a logit)")),
         (lambda: sens(float(threshold)) >= target - tol,
-         lambda: f"validation sensitivity {sens(float(threshold)):.3f} (target {target:.2f})",
-         "too high: fewer than the target share of the urgent validation studies score >= my_threshold"),
+         lambda: _("validation sensitivity {sens} (target {target})").format(sens=_num(sens(float(threshold)), 3),
+                                                                          target=_num(target, 2)),
+         _("too high: fewer than the target share of the urgent validation studies score >= my_threshold")),
         (lambda: sens(float(threshold)) <= target + tol,
-         lambda: f"specificity {spec(float(threshold)):.3f}: not lower than it needs to be",
-         "too low: more urgent studies are flagged than the target asks, at the cost of specificity; take the "
-         "(1 - target) quantile of the urgent studies' scores"),
+         lambda: _("specificity {spec}: not lower than it needs to be").format(spec=_num(spec(float(threshold)), 3)),
+         _("too low: more urgent studies are flagged than the target asks, at the cost of specificity; take the "
+           "(1 - target) quantile of the urgent studies' scores")),
         *test,
     ])
 
@@ -131,19 +142,20 @@ def check_ppv_at(ppv_at, operating_point: dict | None = None, prevalence: float 
     here = []
     if operating_point is not None:
         sens, spec = float(operating_point["sensitivity"]), float(operating_point["specificity"])
-        here = [(True, lambda: f"at this operating point (sensitivity {sens:.2f}, specificity {spec:.3f}) and "
-                 f"{prevalence:.0%} prevalence, {ppv_at(sens, spec, prevalence):.1%} of flagged studies are urgent",
+        here = [(True, lambda: _("at this operating point (sensitivity {sens}, specificity {spec}) and {prevalence} "
+                                 "prevalence, {ppv} of flagged studies are urgent").format(
+            sens=_num(sens, 2), spec=_num(spec, 3), prevalence=_pct(prevalence), ppv=_pct(ppv_at(sens, spec, prevalence), 1)),
                  "")]
 
     def right(case):
         return abs(float(ppv_at(*case)) - ppv_at_prevalence(*case)) < 1e-6
 
-    return check("exercise 3: PPV at another prevalence", [
-        (callable(ppv_at), "ppv_at is a function", "define ppv_at(sensitivity, specificity, prevalence)"),
-        (lambda: right(cases[0]), "sensitivity 0.9, specificity 0.8 at 10 % prevalence: PPV 0.333",
-         "PPV = true positives / all positives = sens × prev / (sens × prev + (1 − spec) × (1 − prev)); "
-         "for 0.9, 0.8, 0.1 it is 0.333"),
-        (lambda: all(right(c) for c in cases), "and on other cases",
-         "right for one case, wrong for others: use all three arguments"),
+    return check(_("exercise 3: PPV at another prevalence"), [
+        (callable(ppv_at), _("ppv_at is a function"), _("define ppv_at(sensitivity, specificity, prevalence)")),
+        (lambda: right(cases[0]), _("sensitivity 0.9, specificity 0.8 at 10 % prevalence: PPV 0.333"),
+         _("PPV = true positives / all positives = sens × prev / (sens × prev + (1 − spec) × (1 − prev)); "
+           "for 0.9, 0.8, 0.1 it is 0.333")),
+        (lambda: all(right(c) for c in cases), _("and on other cases"),
+         _("right for one case, wrong for others: use all three arguments")),
         *here,
     ])

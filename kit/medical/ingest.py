@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from kit.errors import InputDataError, ParameterError
+from kit.i18n import _
 from kit.io import atomic_path
 from kit.medical.pixels import display_image
 from kit.medical.reader import DEFAULT_MAX_DECODED_BYTES, QuarantineError, read_image_file
@@ -212,7 +213,7 @@ def ingest_folder(
     if progress:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(files, desc="ingest", unit="file")
+        iterator = tqdm(files, desc=_("ingest"), unit="file")
     for path in iterator:
         rel = path.relative_to(base).as_posix()
         try:

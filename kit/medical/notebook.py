@@ -16,7 +16,12 @@ import pandas as pd
 from kit.errors import InputDataError, ParameterError
 from kit.medical.report_figures import (gradcam_examples, plot_calibration, plot_gradcam,  # noqa: F401
                                         plot_roc, plot_subgroups, plot_training, plot_waits)
-from kit.params import Param, Spec
+from kit.i18n import N_, _
+from kit.medical.wording import (SOURCE_EMBEDDED, SOURCE_USER, card_preview, data_lines,  # noqa: F401 (the notebook's)
+                                  deid_summary, device_line, ece_line, fit_summary, gradcam_titles, int8_line,
+                                  pacs_line, shown_quarantine, shown_subgroups, shown_waits, test_summary,
+                                  waits_line, worklist_line)
+from kit.params import LANG, Param, Spec
 
 with warnings.catch_warnings():
     # Without ipywidgets tqdm.auto falls back to text bars (fine) but warns once, into the report.
@@ -36,33 +41,34 @@ SUBGROUP_MIN_CELL = 10
 
 PARAMETERS = Spec(
     (
-        Param("dicom_dir", "path", None, "folder of DICOM files to triage; None for the embedded synthetic set"),
-        Param("labels", "path", None, "CSV StudyInstanceUID,label (1 urgent) for dicom_dir: train and evaluate on it"),
-        Param("target_sensitivity", "float", 0.9, "sensitivity of the operating point, chosen on validation data",
+        Param("dicom_dir", "path", None, N_("folder of DICOM files to triage; None for the embedded synthetic set")),
+        Param("labels", "path", None, N_("CSV StudyInstanceUID,label (1 urgent) for dicom_dir: train and evaluate on it")),
+        Param("target_sensitivity", "float", 0.9, N_("sensitivity of the operating point, chosen on validation data"),
               min=0.5, max=0.995),
-        Param("operating_rule", "str", "lower_bound", "how the threshold meets target_sensitivity on validation: "
+        Param("operating_rule", "str", "lower_bound", N_("how the threshold meets target_sensitivity on validation: "
               "lower_bound (its 95 % Wilson lower bound does, a margin for sampling error) or quantile (its "
-              "point estimate does)", choices=("lower_bound", "quantile")),
-        Param("image_size", "int", 64, "side the images are resized to for the classifier, pixels", min=32, max=512),
-        Param("epochs", "int", 8, "training epochs", min=1, max=200),
-        Param("device", "device", "auto", "auto, cpu or cuda (env KIT_DEVICE overrides)", choices=("auto", "cpu", "cuda")),
-        Param("output_dir", "output_dir", "outputs/radiology_triage", "folder for deid/, CSVs, model card, metrics"),
-        Param("scale", "float", 1.0, "embedded set size: 1 is 2,000 studies (about 3 min on 2 cores)",
+              "point estimate does)"), choices=("lower_bound", "quantile")),
+        Param("image_size", "int", 64, N_("side the images are resized to for the classifier, pixels"), min=32, max=512),
+        Param("epochs", "int", 8, N_("training epochs"), min=1, max=200),
+        Param("device", "device", "auto", N_("auto, cpu or cuda (env KIT_DEVICE overrides)"), choices=("auto", "cpu", "cuda")),
+        Param("output_dir", "output_dir", "outputs/radiology_triage", N_("folder for deid/, CSVs, model card, metrics")),
+        Param("scale", "float", 1.0, N_("embedded set size: 1 is 2,000 studies (about 3 min on 2 cores)"),
               min=0.05, max=20.0),
-        Param("model", "path", None, "checkpoint from an earlier run (model.pt), or torchxrayvision weights (a file "
-              "as its cache names it, or that folder) to fine-tune here; None to train from scratch"),
-        Param("deid_profile", "str", "basic", "PS3.15 Annex E: basic (Basic Profile alone), or basic plus options, "
+        Param("model", "path", None, N_("checkpoint from an earlier run (model.pt), or torchxrayvision weights (a file "
+              "as its cache names it, or that folder) to fine-tune here; None to train from scratch")),
+        Param("deid_profile", "str", "basic", N_("PS3.15 Annex E: basic (Basic Profile alone), or basic plus options, "
               "comma-separated, e.g. basic,retain_patient_characteristics,retain_longitudinal_modified_dates; "
               "clean options: clean_pixel_data, clean_descriptors, clean_graphics, clean_structured_content; "
-              "retain_safe_private keeps the private attributes of PS3.15 Table E.3.10-1"),
-        Param("mask_burned_in", "bool", False, "the Clean Pixel Data option as a switch (True adds clean_pixel_data "
+              "retain_safe_private keeps the private attributes of PS3.15 Table E.3.10-1")),
+        Param("mask_burned_in", "bool", False, N_("the Clean Pixel Data option as a switch (True adds clean_pixel_data "
               "to deid_profile): text found in the pixels is masked (audited), BurnedInAnnotation set to NO, "
-              "instead of the image being withheld"),
-        Param("seed", "int", 0, "random seed (data, split, training, simulation)", min=0),
-        Param("pacs", "source", None, "PACS to triage instead of dicom_dir: DICOMweb root URL (login from ~/.netrc) or dimse://AET@host:port"),
+              "instead of the image being withheld")),
+        Param("seed", "int", 0, N_("random seed (data, split, training, simulation)"), min=0),
+        Param("pacs", "source", None, N_("PACS to triage instead of dicom_dir: DICOMweb root URL (login from ~/.netrc) or dimse://AET@host:port")),
         Param("pacs_query", "dict", {"date": "since_last_run", "modality": "CR,DX", "body_part": "CHEST"},
-              "studies to fetch from pacs: date (since_last_run, all, YYYY-MM-DD[/YYYY-MM-DD]), modality, body_part"),
-        Param("push_results", "bool", True, "store one DICOM SR per triaged study back into the pacs"),
+              N_("studies to fetch from pacs: date (since_last_run, all, YYYY-MM-DD[/YYYY-MM-DD]), modality, body_part")),
+        Param("push_results", "bool", True, N_("store one DICOM SR per triaged study back into the pacs")),
+        LANG,
     ),
     purpose="Triage chest radiographs: DICOM ingest, de-identification, an urgent-finding classifier and a "
             "prioritized worklist.",
@@ -118,8 +124,14 @@ class Inputs:
     train_dir: Path | None
     train_labels: pd.Series | None
     triage_dir: Path
-    source: str
+    source_message: tuple  # (msgid, fields): the data source, shown in the report's language
     fetched: object = None  # kit.medical.pacs.Fetched when the studies come from a PACS
+
+    @property
+    def source(self) -> str:
+        """The data source in English, as the model card names it."""
+        msgid, fields = self.source_message
+        return msgid.format(**fields)
 
     @property
     def same_folder(self) -> bool:
@@ -141,15 +153,14 @@ def resolve_inputs(p) -> Inputs:
     parse_deid_profile(p.deid_profile)  # a bad option stops the run before anything is written
     secret_from_env()  # so does a bad KIT_DEID_SECRET / KIT_DEID_SECRET_FILE
     if p.pacs is not None and (p.dicom_dir is not None or p.labels is not None):
-        raise ParameterError("parameter 'pacs' replaces 'dicom_dir' and 'labels'; give either pacs or dicom_dir")
+        raise ParameterError(_("parameter 'pacs' replaces 'dicom_dir' and 'labels'; give either pacs or dicom_dir"))
     if p.labels is not None and p.dicom_dir is None:
-        raise ParameterError("parameter 'labels' needs 'dicom_dir' (the folder the labels describe); give both")
+        raise ParameterError(_("parameter 'labels' needs 'dicom_dir' (the folder the labels describe); give both"))
     if p.dicom_dir is not None and p.labels is not None:
         labels = read_labels(p.labels)
-        return Inputs(Path(p.dicom_dir), labels, Path(p.dicom_dir), "the user's labelled studies (dicom_dir, labels)")
+        return Inputs(Path(p.dicom_dir), labels, Path(p.dicom_dir), (SOURCE_USER, {}))
     embedded = embedded_dicom_dir(p.scale, p.seed)
-    source = (f"embedded synthetic chest radiographs (kit.medical.synth_chest_xrays, "
-              f"{int(round(EMBEDDED_STUDIES * p.scale))} studies, seed {p.seed})")
+    source = (SOURCE_EMBEDDED, {"n": int(round(EMBEDDED_STUDIES * p.scale)), "seed": p.seed})
     labels = read_labels(embedded / "labels.csv")
     if p.pacs is not None:
         from kit.medical.pacs_triage import fetch_for_run
@@ -163,12 +174,11 @@ def attach_labels(table: pd.DataFrame, labels: pd.Series, what: str = "dicom_dir
     """Per-image 0/1 labels (−1 when the study has none); refuse a labels file that matches nothing."""
     y = table["study_uid"].astype(str).map(labels).fillna(-1).astype(int).to_numpy()
     if len(table) and (y >= 0).sum() == 0:
-        raise InputDataError(
-            f"the labels match none of the {len(table)} studies in {what}: key them by the original "
-            "StudyInstanceUID (before de-identification)"
-        )
+        raise InputDataError(_(
+            "the labels match none of the {n} studies in {what}: key them by the original "
+            "StudyInstanceUID (before de-identification)").format(n=len(table), what=what))
     if (y >= 0).sum() and len(np.unique(y[y >= 0])) < 2:
-        raise InputDataError("the labels have only one class; training needs urgent (1) and non-urgent (0) studies")
+        raise InputDataError(_("the labels have only one class; training needs urgent (1) and non-urgent (0) studies"))
     return y
 
 
@@ -303,8 +313,8 @@ def require_images(result, what: str) -> None:
     """Refuse a folder with no usable image, naming the commonest reason."""
     if len(result.table) == 0:
         reason = result.quarantine.reason.iloc[0] if len(result.quarantine) else "no files"
-        raise InputDataError(f"{what} holds no usable DICOM image ({len(result.quarantine)} files set aside, "
-                             f"e.g. {reason}); give the folder exported from the PACS")
+        raise InputDataError(_("{what} holds no usable DICOM image ({n} files set aside, e.g. {reason}); give the "
+                               "folder exported from the PACS").format(what=what, n=len(result.quarantine), reason=reason))
 
 
 def deidentify_into(files, root, out_dir, audit_csv, profile: str = "basic", mask_burned_in: bool = False):

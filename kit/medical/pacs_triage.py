@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from kit import report
+from kit.i18n import _
 from kit.medical import pacs
 from kit.medical.sr import TriageModel, triage_report
 
@@ -32,9 +33,10 @@ def fetch_for_run(p) -> pacs.Fetched:
 def summary(fetched: pacs.Fetched) -> str:
     """One line: what the query matched and what was fetched."""
     c = fetched.counts
-    return (f"PACS: {c['studies_matched']} studies match the query, {c['already_triaged']} triaged by an earlier run, "
-            f"{c['series_other_body_part']} series of another body part left; fetched {len(fetched.study_uids)} "
-            f"studies, {fetched.n_instances} instances")
+    return _("PACS: {matched} studies match the query, {triaged} triaged by an earlier run, {other} series of another "
+             "body part left; fetched {fetched} studies, {instances} instances").format(
+        matched=c["studies_matched"], triaged=c["already_triaged"], other=c["series_other_body_part"],
+        fetched=len(fetched.study_uids), instances=fetched.n_instances)
 
 
 def _sha256(path) -> str:

@@ -4,6 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kit.i18n import N_, _, format_number, get_lang
+
+#: The waits figure's policy names (``label=_(policy.upper())``).
+POLICY_NAMES = (N_("FIFO"), N_("AI"))
+
 __all__ = ["plot_training", "plot_roc", "plot_calibration", "gradcam_examples", "plot_gradcam", "plot_waits", "plot_subgroups"]
 
 
@@ -13,6 +18,11 @@ def _colors():
     return OKABE_ITO
 
 
+def _num(value, digits: int) -> str:
+    """As the English f-strings wrote it (``0.936``), or in French style (``0,936``)."""
+    return format_number(value, digits) if get_lang() == "fr" else f"{value:.{digits}f}"
+
+
 def plot_training(history):
     """Training and validation loss, and validation AUROC, per epoch."""
     import matplotlib.pyplot as plt
@@ -20,13 +30,13 @@ def plot_training(history):
     c = _colors()
     h = pd.DataFrame(history)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    axes[0].plot(h.epoch, h.train_loss, "o-", color=c[0], label="training (augmented)")
+    axes[0].plot(h.epoch, h.train_loss, "o-", color=c[0], label=_("training (augmented)"))
     if "val_loss" in h:
-        axes[0].plot(h.epoch, h.val_loss, "s-", color=c[1], label="validation")
+        axes[0].plot(h.epoch, h.val_loss, "s-", color=c[1], label=_("validation"))
         axes[1].plot(h.epoch, h.val_auroc, "s-", color=c[1])
-    axes[0].set(xlabel="epoch", ylabel="binary cross-entropy", title="Loss", yscale="log")
+    axes[0].set(xlabel=_("epoch"), ylabel=_("binary cross-entropy"), title=_("Loss"), yscale="log")
     axes[0].legend(frameon=False)
-    axes[1].set(xlabel="epoch", ylabel="AUROC", title="Validation AUROC", ylim=(0.5, 1.01))
+    axes[1].set(xlabel=_("epoch"), ylabel=_("AUROC"), title=_("Validation AUROC"), ylim=(0.5, 1.01))
     fig.tight_layout()
     return fig
 
@@ -40,13 +50,15 @@ def plot_roc(labels, scores, op: dict, auc: tuple, target: float):
     c = _colors()
     fpr, tpr = roc_curve_points(labels, scores)
     fig, ax = plt.subplots(figsize=(5.2, 5))
-    ax.plot(fpr, tpr, color=c[0], lw=2, label=f"AUROC {auc[0]:.3f} (95% CI {auc[1]:.3f}–{auc[2]:.3f})")
-    ax.plot([0, 1], [0, 1], ":", color="grey", label="chance")
-    ax.axhline(target, color=c[2], ls="--", lw=1, label=f"target sensitivity {target:.2f}")
+    ax.plot(fpr, tpr, color=c[0], lw=2, label=_("AUROC {auc} (95% CI {low}–{high})").format(auc=_num(auc[0], 3), low=_num(auc[1], 3),
+                                                                              high=_num(auc[2], 3)))
+    ax.plot([0, 1], [0, 1], ":", color="grey", label=_("chance"))
+    ax.axhline(target, color=c[2], ls="--", lw=1, label=_("target sensitivity {target}").format(target=_num(target, 2)))
     ax.plot(1 - op["specificity"], op["sensitivity"], "o", color=c[3], ms=9,
-            label=f"operating point: sens {op['sensitivity']:.2f}, spec {op['specificity']:.2f}")
-    ax.set(xlabel="1 − specificity (false-positive rate)", ylabel="sensitivity (true-positive rate)",
-           title="ROC, test split", xlim=(-0.01, 1.01), ylim=(-0.01, 1.01))
+            label=_("operating point: sens {sens}, spec {spec}").format(sens=_num(op["sensitivity"], 2),
+                                                                        spec=_num(op["specificity"], 2)))
+    ax.set(xlabel=_("1 − specificity (false-positive rate)"), ylabel=_("sensitivity (true-positive rate)"),
+           title=_("ROC, test split"), xlim=(-0.01, 1.01), ylim=(-0.01, 1.01))
     ax.legend(frameon=False, loc="lower right", fontsize=8.5)
     fig.tight_layout()
     return fig
@@ -61,19 +73,19 @@ def plot_calibration(labels, p_raw, p_cal, n_bins: int = 10):
     c = _colors()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [1.1, 1]})
     ax = axes[0]
-    ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect calibration")
-    for p, name, col, mk in ((p_raw, "network (T = 1)", c[1], "s"), (p_cal, "temperature-scaled", c[0], "o")):
+    ax.plot([0, 1], [0, 1], ":", color="grey", label=_("perfect calibration"))
+    for p, name, col, mk in ((p_raw, _("network (T = 1)"), c[1], "s"), (p_cal, _("temperature-scaled"), c[0], "o")):
         curve = reliability_curve(p, labels, n_bins)
         ece = expected_calibration_error(p, labels, n_bins)
-        ax.plot(curve.mean_predicted, curve.observed, mk + "-", color=col, label=f"{name}, ECE {ece:.3f}")
-    ax.set(xlabel="predicted probability of an urgent finding", ylabel="observed fraction urgent",
-           title="Calibration, test split", xlim=(0, 1), ylim=(0, 1))
+        ax.plot(curve.mean_predicted, curve.observed, mk + "-", color=col, label=_("{name}, ECE {ece}").format(name=name, ece=_num(ece, 3)))
+    ax.set(xlabel=_("predicted probability of an urgent finding"), ylabel=_("observed fraction urgent"),
+           title=_("Calibration, test split"), xlim=(0, 1), ylim=(0, 1))
     ax.legend(frameon=False, fontsize=8.5)
     y = np.asarray(labels)
     bins = np.linspace(0, 1, 21)
-    axes[1].hist(np.asarray(p_cal)[y == 0], bins=bins, color=c[2], alpha=0.8, label="no urgent finding")
-    axes[1].hist(np.asarray(p_cal)[y == 1], bins=bins, color=c[3], alpha=0.8, label="urgent finding")
-    axes[1].set(xlabel="calibrated p_urgent", ylabel="studies", title="Scores by true class", yscale="log")
+    axes[1].hist(np.asarray(p_cal)[y == 0], bins=bins, color=c[2], alpha=0.8, label=_("no urgent finding"))
+    axes[1].hist(np.asarray(p_cal)[y == 1], bins=bins, color=c[3], alpha=0.8, label=_("urgent finding"))
+    axes[1].set(xlabel=_("calibrated p_urgent"), ylabel=_("studies"), title=_("Scores by true class"), yscale="log")
     axes[1].legend(frameon=False)
     fig.tight_layout()
     return fig
@@ -122,7 +134,7 @@ def plot_gradcam(images, cams, titles):
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
-    fig.suptitle("Grad-CAM: where the urgent score comes from (test split)", fontweight="bold")
+    fig.suptitle(_("Grad-CAM: where the urgent score comes from (test split)"), fontweight="bold")
     fig.tight_layout()
     return fig
 
@@ -134,20 +146,20 @@ def plot_waits(sim):
     c = _colors()
     s = sim.studies[sim.studies.urgent]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1.3, 1]})
-    for policy, col, name in (("fifo", c[1], "first in, first out"), ("ai", c[0], "AI priority + aging cap")):
+    for policy, col, name in (("fifo", c[1], _("first in, first out")), ("ai", c[0], _("AI priority + aging cap"))):
         w = np.sort(s[f"wait_{policy}_min"].to_numpy())
         axes[0].step(w, np.arange(1, len(w) + 1) / len(w), where="post", color=col, lw=2, label=name)
-    axes[0].set(xlabel="wait before the read starts, min", ylabel="fraction of urgent studies read",
-                title="Urgent studies: time to read")
+    axes[0].set(xlabel=_("wait before the read starts, min"), ylabel=_("fraction of urgent studies read"),
+                title=_("Urgent studies: time to read"))
     axes[0].legend(frameon=False, loc="lower right")
     stats = ["median", "mean", "p95", "max"]
     x = np.arange(len(stats))
     for k, (policy, col) in enumerate((("fifo", c[1]), ("ai", c[0]))):
         vals = [sim.metric(st, policy) for st in stats]
-        bars = axes[1].bar(x + (k - 0.5) * 0.38, vals, 0.38, color=col, label=policy.upper())
+        bars = axes[1].bar(x + (k - 0.5) * 0.38, vals, 0.38, color=col, label=_(policy.upper()))
         axes[1].bar_label(bars, fmt="%.0f", fontsize=8)
-    axes[1].set_xticks(x, stats)
-    axes[1].set(ylabel="minutes", title="Urgent waits by statistic")
+    axes[1].set_xticks(x, [_(st) for st in stats])
+    axes[1].set(ylabel=_("minutes"), title=_("Urgent waits by statistic"))
     axes[1].legend(frameon=False)
     fig.tight_layout()
     return fig
@@ -162,14 +174,15 @@ def plot_subgroups(subgroups: pd.DataFrame, target: float):
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(sub) + 1.4))
     ypos = np.arange(len(sub))[::-1]
     colors = {a: c[i % len(c)] for i, a in enumerate(dict.fromkeys(sub.attribute))}
-    for yv, (_, r) in zip(ypos, sub.iterrows()):
+    for yv, (_row, r) in zip(ypos, sub.iterrows()):
         # max(0, ...): a Wilson bound at a sensitivity of 0 or 1 can sit a rounding error inside the estimate
         err = [[max(0.0, r.sensitivity - r.sensitivity_low)], [max(0.0, r.sensitivity_high - r.sensitivity)]]
         ax.errorbar(r.sensitivity, yv, xerr=err,
                     fmt="o", color=colors[r.attribute], capsize=3)
-    ax.axvline(target, color="grey", ls="--", lw=1, label=f"target {target:.2f}")
-    ax.set_yticks(ypos, [f"{r.attribute}: {r.group} (n={r.n_urgent})" for _, r in sub.iterrows()], fontsize=8)
-    ax.set(xlabel="sensitivity (95% Wilson interval)", title="Sensitivity by subgroup, test split", xlim=(0, 1.02))
+    ax.axvline(target, color="grey", ls="--", lw=1, label=_("target {target}").format(target=_num(target, 2)))
+    ax.set_yticks(ypos, [_("{attribute}: {group} (n={n})").format(attribute=_(r.attribute), group=_(r.group), n=r.n_urgent)
+                         for _row, r in sub.iterrows()], fontsize=8)
+    ax.set(xlabel=_("sensitivity (95% Wilson interval)"), title=_("Sensitivity by subgroup, test split"), xlim=(0, 1.02))
     ax.legend(frameon=False, loc="lower left")
     fig.tight_layout()
     return fig

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from kit.errors import InputDataError, ParameterError
+from kit.i18n import _
 from kit.medical.augment import default_augmentation
 from kit.medical.calibrate import apply_temperature, fit_temperature
 from kit.medical.evaluate import auroc, operating_threshold
@@ -165,7 +166,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         step = self._train_step(model, steps, dev)
         aug = default_augmentation() if self.augment else None
         validation = None if X_val is None else training.Validation(lambda m: self._val_metrics(m, X_val, y_val))
-        bar = training.Progress(f"train {self.arch}", _postfix, batches=self.epochs * steps, show=self.progress)
+        bar = training.Progress(_("train {arch}").format(arch=self.arch), _postfix, batches=self.epochs * steps, show=self.progress)
         fitted = training.fit(model, lambda epoch: self._batches(xt, yt, gen, aug, dev), step, epochs=self.epochs,
                               validation=validation, progress=bar, history_row=_history_row)
         self.history_ = fitted.history

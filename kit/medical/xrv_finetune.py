@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kit.errors import ParameterError
+from kit.i18n import _
 from kit.medical import xrv as xrv_weights
 from kit.medical.evaluate import auroc
 from kit.medical.train import TriageClassifier, _history_row, _postfix, read_checkpoint, to_tensor
@@ -226,7 +227,7 @@ class XrvTriageClassifier(TriageClassifier):
         step = self._train_step(module, steps, dev)
         validation = None if X_val is None else training.Validation(
             lambda m: _val_metrics(m, val_inputs, self._labels(y_val, len(val_inputs)), dev))
-        bar = training.Progress(f"fine-tune {self.arch}", _postfix, batches=self.epochs * steps, show=self.progress)
+        bar = training.Progress(_("fine-tune {arch}").format(arch=self.arch), _postfix, batches=self.epochs * steps, show=self.progress)
         fitted = training.fit(module, lambda epoch: self._feature_batches(inputs, yt, gen, dev), step,
                               epochs=self.epochs, validation=validation, progress=bar, history_row=_history_row)
         self.history_ = fitted.history
