@@ -1,4 +1,4 @@
-"""Curves along the upper envelope, the water-deficit and temperature-weighted light-use features, agronomic constraints, the driver line."""
+"""Curves along the upper envelope, the water-deficit and temperature-weighted light-use features, agronomic constraints, the driver line, the blend."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -77,3 +77,23 @@ def test_blend_takes_the_plain_lightgbm_where_the_data_break_a_constraint():
     err = {name: float(np.sqrt(np.mean((m.predict(X[~train])["yield_p50"] - y[~train]) ** 2)))
            for name, m in (("blended", blended), ("stiff", stiff))}
     assert err["blended"] < 0.6 * err["stiff"]
+
+
+def test_inner_mse_records_what_the_inner_folds_saw():
+    # The same hump as above: on the inner folds the plain LightGBM's error is far below the monotone median's, the
+    # field-mean baseline's is about the variance of the yields (no field effect), and the forecast is never worse
+    # than the median alone (the weights a=0, w=1 are on the grid).
+    rng = np.random.default_rng(5)
+    years, fields = list(range(2013, 2022)), [f"F{i}" for i in range(60)]
+    X = pd.DataFrame([(f, y) for y in years for f in fields], columns=["field_id", "year"])
+    X["ndvi_peak"] = rng.uniform(0.3, 0.9, len(X))
+    y = (4.0 - 12.0 * (X["ndvi_peak"] - 0.6) ** 2 + rng.normal(0, 0.1, len(X))).to_numpy()
+    params = dict(n_estimators=60, calibrate=False, quantiles=(0.5,), calibration_folds=4)
+    mse = yieldpred.YieldModel(**params).fit(X, y).inner_mse_
+    assert mse["plain"] < 0.3 * mse["median"]
+    assert mse["forecast"] <= mse["median"] and mse["forecast"] < 1.5 * mse["plain"]
+    # a field's mean of the 6-7 seasons an inner fold trains on (9 seasons, 4 folds) misses by var(y) (1 + 1/6.75)
+    assert mse["baseline"] == pytest.approx(np.var(y) * (1 + 1 / 6.75), rel=0.1)
+    alone = yieldpred.YieldModel(blend_plain=False, **params).fit(X, y).inner_mse_
+    assert alone["plain"] == alone["median"] == pytest.approx(mse["median"], rel=1e-9)
+    assert yieldpred.YieldModel(blend_plain=False, shrink=False, **params).fit(X, y).inner_mse_ is None
