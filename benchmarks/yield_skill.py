@@ -42,7 +42,7 @@ Measured with ``--decompose`` (December 2026, index series, LOYO NRMSE of P50; k
 kit features): low-noise seeds 0-2 0.102/0.099/0.093, 0.117/0.114/0.113, 0.141/0.139/0.142; green-area 0.080/0.083/0.087,
 0.071/0.070/0.072, 0.081/0.080/0.082; semi-arid seed 0 0.139/0.131/0.130; embedded region (notebook 01, seeds 0, 1)
 0.156/0.156/0.164, 0.160/0.173/0.179. Over these wheat cases the median alone equals the plain LightGBM (0.102 vs
-0.103 mean) and the blend-and-shrinkage step costs 0.0025: inner folds claim gains (low-noise seed 0: +8 % of the
+0.103 mean) and the blend-and-shrinkage step costs 0.002: inner folds claim gains (low-noise seed 0: +8 % of the
 squared error) that the held-out seasons lose (-7 %), mostly by shrinking towards the trend in extreme seasons. It
 is kept because it gains 0.013 on the embedded seed 1. Subsampling off, ``reg_lambda`` 0, ``min_child_samples`` 10,
 100 trees at 0.1, and other selection rules (no gate, a 2 % gate, shrinkage gated, field mean only, inner
