@@ -243,7 +243,7 @@ def main(argv=None):
                                     args.decompose)
                     rows += case
                     for r in case:
-                        print(f"  {source:<12} {variant:<11} seed {seed}  {r['model']:<19} NRMSE {r['nrmse_p50']:.3f}  "
+                        print(f"  {source:<12} {variant:<11} seed {seed}  {r['model']:<24} NRMSE {r['nrmse_p50']:.3f}  "
                               f"coverage {r['coverage_p10_p90']:.2f}", flush=True)
     print_table(pd.DataFrame(rows))
     return pd.DataFrame(rows)
