@@ -150,6 +150,14 @@ class YieldModel(RegressorMixin, BaseEstimator):
         The plain LightGBM of ``blend_plain``, fitted on all training rows.
     plain_weight_ : float
         Weight of the plain LightGBM in the median, in [0, 1] (0: the quantile models' median alone).
+    inner_mse_ : dict or None
+        Mean squared error (t²/ha²) of the inner out-of-year predictions:
+        ``median`` (the quantile models' median alone), ``plain`` (the plain
+        LightGBM; the median again without ``blend_plain``), ``baseline`` (the one
+        shrunk towards) and ``forecast`` (after the blend and the shrinkage);
+        None when neither ``shrink`` nor ``blend_plain`` ran inner folds. What
+        the inner folds claim the blend and shrinkage gain, to compare with
+        the held-out seasons' (benchmarks/yield_skill.py ``--decompose``).
     widen_t_ha_ : float
         Conformal widening of each side of the P10-P90 interval (t/ha; negative narrows it).
     X_fit_, y_fit_ : pandas.DataFrame, numpy.ndarray
@@ -255,6 +263,7 @@ class YieldModel(RegressorMixin, BaseEstimator):
         self.plain_ = self._fit_plain(X, y)
         self.X_fit_, self.y_fit_ = X, y
         self.widen_t_ha_, self.shrink_weight_, self.shrink_to_, self.plain_weight_ = 0.0, 1.0, "trend", 0.0
+        self.inner_mse_ = None
         interval = len(self.quantiles) > 1
         if (self.calibrate and interval) or self.shrink or self.blend_plain:
             inner = self._inner_predictions(X, y)
@@ -319,6 +328,8 @@ class YieldModel(RegressorMixin, BaseEstimator):
         i = int(np.argmin(best)) if best[0] > best.min() * (1 + BLEND_MIN_GAIN) else 0
         j = int(np.argmin(errors[i]))
         self.plain_weight_, self.shrink_weight_ = float(blend[i]), float(shrink[j])
+        self.inner_mse_ = {"median": float(np.mean((p50 - y) ** 2)), "plain": float(np.mean((plain - y) ** 2)),
+                           "baseline": float(np.mean((b - y) ** 2)), "forecast": float(errors[i, j])}
 
     def _combine(self, pred: pd.DataFrame, plain: np.ndarray, base: np.ndarray) -> pd.DataFrame:
         """Move every quantile with the median, blended with the plain model's and shrunk (the interval keeps its shape)."""

@@ -1,4 +1,4 @@
-"""Curves along the upper envelope, the water-deficit and temperature-weighted light-use features, agronomic constraints, the driver line."""
+"""Curves along the upper envelope, the water-deficit and temperature-weighted light-use features, agronomic constraints, the driver line, the blend."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -60,15 +60,20 @@ def test_yield_model_constrains_by_agronomy_and_driver_line_extrapolates():
     assert line.predict(drought)["yield_p50"].mean() == pytest.approx(1.2, abs=0.25)  # the line reaches 0.0015 x 800
 
 
-def test_blend_takes_the_plain_lightgbm_where_the_data_break_a_constraint():
-    # Yield rising then falling with peak NDVI (lodging of rank canopies, say): the monotone median cannot follow it,
-    # a plain LightGBM can, and the inner year folds give it the weight.
+def _hump():
+    """Nine seasons of 60 fields whose yield (t/ha) rises then falls with peak NDVI, and a column of noise."""
     rng = np.random.default_rng(5)
     years, fields = list(range(2013, 2022)), [f"F{i}" for i in range(60)]
     X = pd.DataFrame([(f, y) for y in years for f in fields], columns=["field_id", "year"])
     X["ndvi_peak"] = rng.uniform(0.3, 0.9, len(X))
     X["noise"] = rng.normal(size=len(X))
-    y = 4.0 - 12.0 * (X["ndvi_peak"] - 0.6) ** 2 + rng.normal(0, 0.1, len(X))
+    return X, (4.0 - 12.0 * (X["ndvi_peak"] - 0.6) ** 2 + rng.normal(0, 0.1, len(X))).to_numpy()
+
+
+def test_blend_takes_the_plain_lightgbm_where_the_data_break_a_constraint():
+    # Yield rising then falling with peak NDVI (lodging of rank canopies, say): the monotone median cannot follow it,
+    # a plain LightGBM can, and the inner year folds give it the weight.
+    X, y = _hump()
     train = (X["year"] < 2021).to_numpy()
     params = dict(n_estimators=60, calibrate=False, quantiles=(0.5,), calibration_folds=4)
     blended = yieldpred.YieldModel(**params).fit(X[train], y[train])
@@ -77,3 +82,19 @@ def test_blend_takes_the_plain_lightgbm_where_the_data_break_a_constraint():
     err = {name: float(np.sqrt(np.mean((m.predict(X[~train])["yield_p50"] - y[~train]) ** 2)))
            for name, m in (("blended", blended), ("stiff", stiff))}
     assert err["blended"] < 0.6 * err["stiff"]
+
+
+def test_inner_mse_records_what_the_inner_folds_saw():
+    # The same hump as above: on the inner folds the plain LightGBM's error is far below the monotone median's, the
+    # field-mean baseline's is about the variance of the yields (no field effect), and the forecast is never worse
+    # than the median alone (the weights a=0, w=1 are on the grid).
+    X, y = _hump()
+    params = dict(n_estimators=60, calibrate=False, quantiles=(0.5,), calibration_folds=4)
+    mse = yieldpred.YieldModel(**params).fit(X, y).inner_mse_
+    assert mse["plain"] < 0.3 * mse["median"]
+    assert mse["forecast"] <= mse["median"] and mse["forecast"] < 1.5 * mse["plain"]
+    # a field's mean of the 6-7 seasons an inner fold trains on (9 seasons, 4 folds) misses by var(y) (1 + 1/6.75)
+    assert mse["baseline"] == pytest.approx(np.var(y) * (1 + 1 / 6.75), rel=0.1)
+    alone = yieldpred.YieldModel(blend_plain=False, **params).fit(X, y).inner_mse_
+    assert alone["plain"] == alone["median"] == pytest.approx(mse["median"], rel=1e-9)
+    assert yieldpred.YieldModel(blend_plain=False, shrink=False, **params).fit(X, y).inner_mse_ is None
