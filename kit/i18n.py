@@ -198,18 +198,42 @@ def select_cells(nb, lang: str):
     return nb
 
 
+def _shown_value(value, digits: int | None):
+    """One cell of a mixed (object) column as shown: a boolean as a word, a number in the language's style."""
+    import numbers
+
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return _("yes") if value else _("no")
+    if isinstance(value, numbers.Integral):
+        return format_number(value, 0 if digits is None else digits)
+    if isinstance(value, numbers.Real):
+        return "" if value != value else format_number(value, 2 if digits is None else digits)  # NaN: blank
+    return value
+
+
 def display_table(frame, digits: dict | None = None):
     """A table as a reader of another language is shown it: headers translated, numbers in its style.
 
     English returns ``frame`` itself: its headers are the documented column
     names of the output files, which are also the catalog's msgids (mark them
-    with :func:`N_` where the table is made). Values stay numbers in the files.
+    with :func:`N_` where the table is made), and its booleans show as
+    ``True``/``False``. In French, booleans show as ``oui``/``non``, numbers
+    with a decimal comma, dates as ``1 mars 2026``. Values stay numbers in the files.
 
     Parameters
     ----------
     frame : pandas.DataFrame
     digits : dict, optional
         Column -> decimals shown (default: 0 for integers, 2 for floats).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> with using("fr"):
+    ...     display_table(pd.DataFrame({"detected": [True, False], "delay_h": [1.25, 30.0]})).to_dict("list")
+    {'détectée': ['oui', 'non'], 'délai (h)': ['1,25', '30,00']}
     """
     if get_lang() == DEFAULT_LANG:
         return frame
@@ -219,11 +243,15 @@ def display_table(frame, digits: dict | None = None):
     out = pd.DataFrame(index=frame.index)
     for col in frame.columns:
         values = frame[col]
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        if pd.api.types.is_bool_dtype(values):  # also pandas' nullable "boolean", whose NA shows blank
+            out[col] = [("" if pd.isna(v) else _("yes") if v else _("no")) for v in values]
+        elif pd.api.types.is_numeric_dtype(values):
             d = digits.get(col, 0 if pd.api.types.is_integer_dtype(values) else 2)
             out[col] = [format_number(v, d) if pd.notna(v) else "" for v in values]
         elif pd.api.types.is_datetime64_any_dtype(values):
             out[col] = [format_date(v) if pd.notna(v) else "" for v in values]
+        elif values.dtype == object:  # mixed values (a metrics column of counts, rates and flags)
+            out[col] = [_shown_value(v, digits.get(col)) for v in values]
         else:
             out[col] = values
     out.columns = [_(str(c)) for c in frame.columns]

@@ -203,3 +203,19 @@ def test_french_copies_follow_their_source(copy):
     have = nbformat.read(copy, as_version=4)
     assert [(c.cell_type, c.source) for c in have.cells] == [(c.cell_type, c.source) for c in wanted.cells]
     assert all(c.get("execution_count") for c in have.cells if c.cell_type == "code"), "stored executed (nbval)"
+
+
+def test_shown_tables_say_oui_non_in_french_and_keep_english_untouched():
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({"detected": [True, False], "delay_h": [1.25, np.nan], "is_leak": pd.array([True, None], "boolean"),
+                          "value": [np.True_, 1234.5]})
+    assert i18n.display_table(frame) is frame  # English: the frame itself, True/False as before
+    with using("fr"):
+        shown = i18n.display_table(frame, {"value": 1})
+    assert list(shown.columns) == ["détectée", "délai (h)", _french_catalog()["is_leak"].string, "valeur"]
+    assert shown.iloc[:, 0].tolist() == ["oui", "non"]
+    assert shown.iloc[:, 1].tolist() == ["1,25", ""]
+    assert shown.iloc[:, 2].tolist() == ["oui", ""]
+    assert shown.iloc[:, 3].tolist() == ["oui", f"1{NNBSP}234,5"]
