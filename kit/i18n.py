@@ -124,6 +124,46 @@ def N_(message: str) -> str:
     return message
 
 
+class Message(str):
+    """An English message that keeps its msgid and fields, to be shown later in the report's language.
+
+    It *is* the English text (a ``str``: written to manifests, compared in
+    tests, formatted as before); :meth:`shown` gives it in the current
+    language, fields that are messages too translated with it. For texts made
+    before the language is known and kept (the device's reason).
+    Mark the msgid with :func:`N_`.
+
+    Examples
+    --------
+    >>> reason = Message(N_("{source} cpu"), source=Message(N_("requested")))
+    >>> reason, reason.shown("fr")
+    ('requested cpu', 'demandé cpu')
+    """
+
+    def __new__(cls, msgid: str, **fields):
+        self = super().__new__(cls, msgid.format(**fields))
+        self.msgid, self.fields = msgid, fields
+        return self
+
+    def __reduce__(self):  # pickled as msgid and fields (str's own pickling would lose them)
+        return _message, (self.msgid, self.fields)
+
+    def shown(self, lang: str | None = None) -> str:
+        """The message in ``lang`` (default: the current language)."""
+        with using(lang) if lang else contextlib.nullcontext():
+            fields = {k: v.shown() if isinstance(v, Message) else v for k, v in self.fields.items()}
+            return _(self.msgid).format(**fields)
+
+
+def _message(msgid, fields):
+    return Message(msgid, **fields)
+
+
+def shown(text) -> str:
+    """``text`` in the current language if it is a :class:`Message`, else as it is (a reason from elsewhere)."""
+    return text.shown() if isinstance(text, Message) else str(text)
+
+
 def format_number(value, digits: int = 0, lang: str | None = None) -> str:
     """``value`` with ``digits`` decimals and grouped thousands, as the language writes it.
 
@@ -261,5 +301,5 @@ def display_table(frame, digits: dict | None = None):
 
 
 __all__ = ["LANGS", "DEFAULT_LANG", "LANG_ENV", "NNBSP", "check_lang", "set_lang", "get_lang", "using", "translations",
-           "_", "ngettext", "N_", "format_number", "format_quantity", "format_percent", "format_date", "cell_lang",
+           "_", "ngettext", "N_", "Message", "shown", "format_number", "format_quantity", "format_percent", "format_date", "cell_lang",
            "select_cells", "display_table", "catalog_path"]
