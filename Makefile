@@ -64,7 +64,7 @@ nbval: venv
 # notebooks/fr/ holds French copies nbval checks too, made from their source (tools/nb_french.py --copies).
 notebooks: venv
 	$(BIN)/python tools/execute_notebooks.py notebooks/*.ipynb
-	$(BIN)/python tools/nb_french.py --copies notebooks/00_quickstart.ipynb
+	$(BIN)/python tools/nb_french.py --copies notebooks/00_quickstart.ipynb notebooks/02_irrigation_planning.ipynb
 	$(BIN)/python tools/execute_notebooks.py notebooks/fr/*.ipynb
 
 lab: venv

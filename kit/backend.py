@@ -29,6 +29,7 @@ from array_api_compat import array_namespace, is_torch_array
 
 from kit.arrays import sum_by_label, to_numpy  # re-exported: kernels import them from here
 from kit.errors import DeviceUnavailable, ParameterError
+from kit.i18n import N_, Message, _
 
 DEVICES = ("auto", "cpu", "cuda")
 ENV_VAR = "KIT_DEVICE"
@@ -147,7 +148,7 @@ def cpu_backend() -> Backend:
     """
     import array_api_compat.numpy as xp
 
-    return Backend("cpu", xp, "cpu", "no backend given: the CPU", *_precision_later("cpu"))
+    return Backend("cpu", xp, "cpu", Message(N_("no backend given: the CPU")), *_precision_later("cpu"))
 
 
 def _precision_on(torch_device: str, precision: str = "auto") -> tuple[str, str]:
@@ -162,7 +163,7 @@ def _precision_later(torch_device: str, precision: str = "auto") -> tuple[str, s
 
     Bad values (parameter or ``KIT_PRECISION``) are refused now either way.
     """
-    requested, _ = _requested_precision(precision)
+    requested = _requested_precision(precision)[0]
     if requested == "auto" and not torch_device.startswith("cuda"):
         return precision, None
     return _precision_on(torch_device, precision)
@@ -188,34 +189,35 @@ def as_backend(backend) -> Backend:
         return cpu_backend()
     if isinstance(backend, str):
         return get_backend(backend)
-    raise ParameterError(f"backend must be a kit.backend.Backend, None or one of {', '.join(DEVICES)}, got {backend!r}")
+    raise ParameterError(_("backend must be a kit.backend.Backend, None or one of {choices}, got {value!r}").format(
+        choices=", ".join(DEVICES), value=backend))
 
 
 def _cupy_status() -> tuple[bool, str]:
     try:
         import cupy
     except ImportError:
-        return False, "CuPy is not installed (pip install 'sector-kit[gpu]')"
+        return False, Message(N_("CuPy is not installed (pip install 'sector-kit[gpu]')"))
     except Exception as exc:  # a broken CUDA install raises at import
-        return False, f"CuPy failed to import: {exc}"
+        return False, Message(N_("CuPy failed to import: {error}"), error=str(exc))
     try:
         if not cupy.cuda.is_available():
-            return False, "CuPy is installed but sees no CUDA device (no driver or no GPU)"
-        return True, f"CuPy sees {cupy.cuda.runtime.getDeviceCount()} CUDA device(s)"
+            return False, Message(N_("CuPy is installed but sees no CUDA device (no driver or no GPU)"))
+        return True, Message(N_("CuPy sees {n} CUDA device(s)"), n=cupy.cuda.runtime.getDeviceCount())
     except Exception as exc:
-        return False, f"CuPy could not query CUDA: {exc}"
+        return False, Message(N_("CuPy could not query CUDA: {error}"), error=str(exc))
 
 
 def _torch_status() -> tuple[bool, str]:
     try:
         import torch
     except ImportError:
-        return False, "Torch is not installed"
+        return False, Message(N_("Torch is not installed"))
     if not torch.cuda.is_available():
-        built = torch.version.cuda
-        why = "no CUDA driver or device" if built else "Torch is a CPU-only build"
-        return False, f"Torch {torch.__version__} sees no CUDA device ({why})"
-    return True, f"Torch sees {torch.cuda.device_count()} CUDA device(s): {torch.cuda.get_device_name(0)}"
+        why = Message(N_("no CUDA driver or device")) if torch.version.cuda else Message(N_("Torch is a CPU-only build"))
+        return False, Message(N_("Torch {version} sees no CUDA device ({why})"), version=torch.__version__, why=why)
+    return True, Message(N_("Torch sees {n} CUDA device(s): {name}"), n=torch.cuda.device_count(),
+                         name=torch.cuda.get_device_name(0))
 
 
 def cuda_status() -> dict:
@@ -252,23 +254,27 @@ def resolve_device(device: str | None = "auto") -> tuple[str, str]:
     >>> resolve_device("cpu")
     ('cpu', 'requested cpu')
     """
-    source = "requested"
+    # The reason is a kit.i18n.Message: English where it is stored (manifest), the report's language where shown.
+    source = Message(N_("requested"))
     env = os.environ.get(ENV_VAR, "").strip().lower()
     if env:
-        device, source = env, f"{ENV_VAR}={env} overrides the parameter;"
+        device, source = env, Message(N_("{variable}={value} overrides the parameter;"), variable=ENV_VAR, value=env)
     device = (device or "auto").strip().lower()
     if device not in DEVICES:
-        raise ParameterError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+        raise ParameterError(_("device must be one of {choices}, got {value!r}").format(choices=", ".join(DEVICES),
+                                                                                          value=device))
     if device == "cpu":
-        return "cpu", f"{source} cpu"
+        return "cpu", Message(N_("{source} cpu"), source=source)
     status = cuda_status()
     usable = [msg for ok, msg in status.values() if ok]
     if usable:
-        return "cuda", f"{source} {device}: {usable[0]}"
-    why = "; ".join(msg for _, msg in status.values())
+        return "cuda", Message(N_("{source} {device}: {status}"), source=source, device=device, status=usable[0])
+    cupy_why, torch_why = (msg for _ok, msg in status.values())
+    why = Message(N_("{cupy}; {torch}"), cupy=cupy_why, torch=torch_why)
     if device == "cuda":
-        raise DeviceUnavailable(f"device 'cuda' is not usable here: {why}. Use device='cpu' or 'auto'.")
-    return "cpu", f"{source} auto: no GPU ({why})"
+        raise DeviceUnavailable(_("device 'cuda' is not usable here: {why}. Use device='cpu' or 'auto'.").format(
+            why=why.shown()))
+    return "cpu", Message(N_("{source} auto: no GPU ({why})"), source=source, why=why)
 
 
 def get_backend(device: str | None = "auto", precision: str = "auto") -> Backend:

@@ -124,6 +124,46 @@ def N_(message: str) -> str:
     return message
 
 
+class Message(str):
+    """An English message that keeps its msgid and fields, to be shown later in the report's language.
+
+    It *is* the English text (a ``str``: written to manifests, compared in
+    tests, formatted as before); :meth:`shown` gives it in the current
+    language, fields that are messages too translated with it. For texts made
+    before the language is known and kept (the device's reason).
+    Mark the msgid with :func:`N_`.
+
+    Examples
+    --------
+    >>> reason = Message(N_("{source} cpu"), source=Message(N_("requested")))
+    >>> reason, reason.shown("fr")
+    ('requested cpu', 'demandé cpu')
+    """
+
+    def __new__(cls, msgid: str, **fields):
+        self = super().__new__(cls, msgid.format(**fields))
+        self.msgid, self.fields = msgid, fields
+        return self
+
+    def __reduce__(self):  # pickled as msgid and fields (str's own pickling would lose them)
+        return _message, (self.msgid, self.fields)
+
+    def shown(self, lang: str | None = None) -> str:
+        """The message in ``lang`` (default: the current language)."""
+        with using(lang) if lang else contextlib.nullcontext():
+            fields = {k: v.shown() if isinstance(v, Message) else v for k, v in self.fields.items()}
+            return _(self.msgid).format(**fields)
+
+
+def _message(msgid, fields):
+    return Message(msgid, **fields)
+
+
+def shown(text) -> str:
+    """``text`` in the current language if it is a :class:`Message`, else as it is (a reason from elsewhere)."""
+    return text.shown() if isinstance(text, Message) else str(text)
+
+
 def format_number(value, digits: int = 0, lang: str | None = None) -> str:
     """``value`` with ``digits`` decimals and grouped thousands, as the language writes it.
 
@@ -198,18 +238,42 @@ def select_cells(nb, lang: str):
     return nb
 
 
+def _shown_value(value, digits: int | None):
+    """One cell of a mixed (object) column as shown: a boolean as a word, a number in the language's style."""
+    import numbers
+
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return _("yes") if value else _("no")
+    if isinstance(value, numbers.Integral):
+        return format_number(value, 0 if digits is None else digits)
+    if isinstance(value, numbers.Real):
+        return "" if value != value else format_number(value, 2 if digits is None else digits)  # NaN: blank
+    return value
+
+
 def display_table(frame, digits: dict | None = None):
     """A table as a reader of another language is shown it: headers translated, numbers in its style.
 
     English returns ``frame`` itself: its headers are the documented column
     names of the output files, which are also the catalog's msgids (mark them
-    with :func:`N_` where the table is made). Values stay numbers in the files.
+    with :func:`N_` where the table is made), and its booleans show as
+    ``True``/``False``. In French, booleans show as ``oui``/``non``, numbers
+    with a decimal comma, dates as ``1 mars 2026``. Values stay numbers in the files.
 
     Parameters
     ----------
     frame : pandas.DataFrame
     digits : dict, optional
         Column -> decimals shown (default: 0 for integers, 2 for floats).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> with using("fr"):
+    ...     display_table(pd.DataFrame({"detected": [True, False], "delay_h": [1.25, 30.0]})).to_dict("list")
+    {'détectée': ['oui', 'non'], 'délai (h)': ['1,25', '30,00']}
     """
     if get_lang() == DEFAULT_LANG:
         return frame
@@ -219,11 +283,15 @@ def display_table(frame, digits: dict | None = None):
     out = pd.DataFrame(index=frame.index)
     for col in frame.columns:
         values = frame[col]
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        if pd.api.types.is_bool_dtype(values):  # also pandas' nullable "boolean", whose NA shows blank
+            out[col] = [("" if pd.isna(v) else _("yes") if v else _("no")) for v in values]
+        elif pd.api.types.is_numeric_dtype(values):
             d = digits.get(col, 0 if pd.api.types.is_integer_dtype(values) else 2)
             out[col] = [format_number(v, d) if pd.notna(v) else "" for v in values]
         elif pd.api.types.is_datetime64_any_dtype(values):
             out[col] = [format_date(v) if pd.notna(v) else "" for v in values]
+        elif values.dtype == object:  # mixed values (a metrics column of counts, rates and flags)
+            out[col] = [_shown_value(v, digits.get(col)) for v in values]
         else:
             out[col] = values
     out.columns = [_(str(c)) for c in frame.columns]
@@ -233,5 +301,5 @@ def display_table(frame, digits: dict | None = None):
 
 
 __all__ = ["LANGS", "DEFAULT_LANG", "LANG_ENV", "NNBSP", "check_lang", "set_lang", "get_lang", "using", "translations",
-           "_", "ngettext", "N_", "format_number", "format_quantity", "format_percent", "format_date", "cell_lang",
+           "_", "ngettext", "N_", "Message", "shown", "format_number", "format_quantity", "format_percent", "format_date", "cell_lang",
            "select_cells", "display_table", "catalog_path"]

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from kit.i18n import _, get_lang, ngettext
+from kit.i18n import N_, _, format_date, format_number, format_quantity, get_lang, ngettext
 from kit.io import atomic_path
 
 _MAX_METRICS = 6
@@ -37,10 +37,36 @@ def collect_runs(root) -> list[dict]:
     return runs
 
 
+#: The manifest's statuses as the index shows them (the manifest keeps the English codes).
+_STATUS = {"ok": N_("ok"), "failed": N_("failed")}
+
+
 def _fmt(value) -> str:
+    """A metric's value as shown: 4 significant digits; in French a decimal comma, grouped thousands, oui/non."""
+    english = get_lang() == "en"
+    if isinstance(value, bool):
+        return str(value) if english else _("yes") if value else _("no")
     if isinstance(value, float):
-        return f"{value:.4g}"
+        text = f"{value:.4g}"
+        if english or "e" in text or "inf" in text or "nan" in text:
+            return text if english else text.replace(".", ",")
+        return format_number(value, len(text.split(".")[1]) if "." in text else 0)
+    if isinstance(value, int) and not english:
+        return format_number(value)
     return str(value)
+
+
+def _started(iso: str) -> str:
+    """The run's start (UTC) as the language writes it: ISO in English, ``2 décembre 2026 22:06:23`` in French."""
+    if get_lang() == "en" or not iso:
+        return iso
+    import datetime as dt
+
+    try:
+        when = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{format_date(when)} {when:%H:%M:%S}"
 
 
 _CSS = """
@@ -64,7 +90,7 @@ def write_index(root, title: str | None = None) -> Path:
     if not root.is_dir():
         from kit.errors import KitError
 
-        raise KitError(f"{root} is not a folder; give the folder that holds the run folders")
+        raise KitError(_("{root} is not a folder; give the folder that holds the run folders").format(root=root))
     runs = collect_runs(root)
     rows = []
     for run in runs:
@@ -84,13 +110,16 @@ def write_index(root, title: str | None = None) -> Path:
         if (run["_dir"] / "notebook.ipynb").exists():
             links.append(f'<a href="{html.escape(rel)}/notebook.ipynb">{notebook_word}</a>')
         duration = run.get("duration_s")
+        duration_text = "" if duration is None else (f"{duration:.1f} s" if get_lang() == "en" else format_quantity(duration, "s", 1))
+        status = run.get("status", "?")
+        status_text = _(_STATUS[status]) if status in _STATUS else status
         rows.append(
             f'<tr class="{"ok" if ok else "failed"}"><td>{html.escape(run.get("notebook", "?"))}<br><code>{html.escape(rel)}</code></td>'
-            f'<td class="status {"ok" if ok else "bad"}">{html.escape(run.get("status", "?"))}'
+            f'<td class="status {"ok" if ok else "bad"}">{html.escape(status_text)}'
             f'{" (" + reused_word + ")" if run.get("reused_from") else ""}{err_text}</td>'
             f"<td><code>{html.escape(param_text)}</code></td>"
-            f"<td>{'' if duration is None else f'{duration:.1f} s'}</td>"
-            f"<td>{metric_text}</td><td>{html.escape(run.get('start', ''))}</td><td>{' · '.join(links)}</td></tr>"
+            f"<td>{duration_text}</td>"
+            f"<td>{metric_text}</td><td>{html.escape(_started(run.get('start', '')))}</td><td>{' · '.join(links)}</td></tr>"
         )
     failed = sum(r.get("status") != "ok" for r in runs)
     title = title or _("Reports in {folder}").format(folder=root.name)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from kit.i18n import N_, _, format_number, format_percent, ngettext
+from kit.i18n import N_, _, format_number, format_percent, ngettext, shown
 from kit.params import LANG, Param, Spec
 
 PARAMETERS = Spec(
@@ -98,5 +98,5 @@ def key_figures(mean_ndvi: float, vegetated_fraction: float) -> str:
 
 
 def device_line(backend) -> str:
-    """Which device runs the kernels, and why (the reason is :mod:`kit.backend`'s, in English)."""
-    return _("device: {device} ({reason})").format(device=backend.device, reason=backend.reason)
+    """Which device runs the kernels, and why (:mod:`kit.backend`'s reason, in the report's language)."""
+    return _("device: {device} ({reason})").format(device=backend.device, reason=shown(backend.reason))

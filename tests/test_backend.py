@@ -25,6 +25,22 @@ def test_cuda_without_gpu_is_a_clear_error(no_kit_device):
         backend.resolve_device("cuda")
 
 
+@pytest.mark.skipif(GPU_PRESENT, reason="a GPU is present: auto would pick it")
+def test_the_reason_is_english_where_stored_and_french_where_shown(no_kit_device):
+    import json
+    import pickle
+
+    from kit import i18n
+
+    device, reason = backend.resolve_device("auto")
+    assert json.loads(json.dumps(reason)) == reason and reason.startswith("requested auto: no GPU (")
+    french = pickle.loads(pickle.dumps(reason)).shown("fr")  # a Backend crosses to workers pickled
+    assert french.startswith("demandé auto\u00a0: pas de GPU (") and "sees no CUDA" not in french
+    with i18n.using("fr"), pytest.raises(DeviceUnavailable, match="n’est pas utilisable ici.*Utilisez device='cpu'"):
+        backend.resolve_device("cuda")
+    assert i18n.shown("plain text") == "plain text"
+
+
 def test_env_overrides_parameter(monkeypatch):
     monkeypatch.setenv("KIT_DEVICE", "cpu")
     device, reason = backend.resolve_device("cuda")

@@ -166,6 +166,9 @@ def test_pipeline_spec_takes_lang(tmp_path):
     path.write_text(yaml.safe_dump({**spec, "lang": "ar"}))
     with pytest.raises(SpecError, match="lang must be one of en, fr, got 'ar'"):
         load_pipeline(path)
+    path.write_text(yaml.safe_dump({**spec, "runs": [{"notebook": "quickstart", "matrix": {"seed": []}}]}))
+    with pytest.raises(SpecError, match=r"^runs\[0\]\.matrix\.seed doit être une liste non vide de valeurs"):
+        load_pipeline(path)  # once the spec's lang is read, its errors speak it
     path.write_text(yaml.safe_dump({**spec, "lang": None, "runs": [{"notebook": "quickstart", "parameters": {"lang": "de"}}]}))
     with pytest.raises(SpecError, match="runs\\[0\\]: parameter 'lang' must be one of"):
         load_pipeline(path)
@@ -189,8 +192,11 @@ def test_kit_list_shows_lang_for_every_notebook(capsys):
 FRENCH_COPIES = sorted((ROOT / "notebooks" / "fr").glob("*.ipynb"))
 
 
-def test_quickstart_has_a_french_copy_for_nbval():
-    assert [p.name for p in FRENCH_COPIES] == ["00_quickstart.ipynb"]
+def test_quickstart_and_a_sector_notebook_have_french_copies_for_nbval():
+    assert [p.name for p in FRENCH_COPIES] == ["00_quickstart.ipynb", "02_irrigation_planning.ipynb"]
+    makefile = (ROOT / "Makefile").read_text()
+    assert "nb_french.py --copies notebooks/00_quickstart.ipynb notebooks/02_irrigation_planning.ipynb" in makefile
+    assert "pytest tests notebooks " in makefile  # nbval collects notebooks/fr/ with the English notebooks
 
 
 @pytest.mark.parametrize("copy", FRENCH_COPIES, ids=[p.stem for p in FRENCH_COPIES])
@@ -203,3 +209,19 @@ def test_french_copies_follow_their_source(copy):
     have = nbformat.read(copy, as_version=4)
     assert [(c.cell_type, c.source) for c in have.cells] == [(c.cell_type, c.source) for c in wanted.cells]
     assert all(c.get("execution_count") for c in have.cells if c.cell_type == "code"), "stored executed (nbval)"
+
+
+def test_shown_tables_say_oui_non_in_french_and_keep_english_untouched():
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({"detected": [True, False], "delay_h": [1.25, np.nan], "is_leak": pd.array([True, None], "boolean"),
+                          "value": [np.True_, 1234.5]})
+    assert i18n.display_table(frame) is frame  # English: the frame itself, True/False as before
+    with using("fr"):
+        shown = i18n.display_table(frame, {"value": 1})
+    assert list(shown.columns) == ["détectée", "délai (h)", _french_catalog()["is_leak"].string, "valeur"]
+    assert shown.iloc[:, 0].tolist() == ["oui", "non"]
+    assert shown.iloc[:, 1].tolist() == ["1,25", ""]
+    assert shown.iloc[:, 2].tolist() == ["oui", ""]
+    assert shown.iloc[:, 3].tolist() == ["oui", f"1{NNBSP}234,5"]

@@ -44,3 +44,21 @@ def test_cli_index(tmp_path, capsys):
 def test_cli_index_missing_folder(tmp_path, capsys):
     assert main(["report", "index", str(tmp_path / "nope")]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_index_in_french_writes_values_the_french_way(tmp_path):
+    from kit.i18n import NNBSP, using
+
+    fake_run(tmp_path, "alpha", "ok", {"water_saved_m3": 1234.5678, "relative_yield": 0.91234, "n_fields": 12000,
+                                       "converged": True}, start="2026-03-01T05:30:00+00:00")
+    fake_run(tmp_path, "beta", "failed", {})
+    with using("fr"):
+        page = write_index(tmp_path).read_text()
+    assert f"water_saved_m3 = 1{NNBSP}235" in page and "relative_yield = 0,9123" in page
+    assert f"n_fields = 12{NNBSP}000" in page and "converged = oui" in page
+    assert f"12,5{NNBSP}s" in page and "1 mars 2026 05:30:00" in page
+    assert "réussie" in page and "échouée" in page and "2 exécutions, 1 en échec" in page
+    assert "<th>statut</th>" in page and ">ok<" not in page and ">failed<" not in page
+    assert "relative_yield = 0.9123" in write_index(tmp_path).read_text()  # English as before
+    manifest = json.loads((tmp_path / "alpha" / "manifest.json").read_text())
+    assert manifest["status"] == "ok"  # what other programs read stays as it is

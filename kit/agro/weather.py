@@ -35,6 +35,7 @@ import pandas as pd
 
 from kit.agro.weather_sources import DEFAULT_TZ, convert_weather, sniff_weather_format
 from kit.errors import InputDataError
+from kit.i18n import N_, _
 from kit.io import read_csv_table
 
 REQUIRED = ("date", "tmin_c", "tmax_c")
@@ -56,7 +57,8 @@ class GapFillWarning(UserWarning):
 
 def _where(source: str, df: pd.DataFrame, i: int) -> str:
     # Line numbers are the file's (header is line 1) so users can find the row in a spreadsheet.
-    return f"{source} line {int(df['_line'].iloc[i])} (date {df['date'].iloc[i]:%Y-%m-%d})"
+    return _("{source} line {line} (date {date})").format(source=source, line=int(df["_line"].iloc[i]),
+                                                          date=f"{df['date'].iloc[i]:%Y-%m-%d}")
 
 
 def read_weather(path_or_df, lat_deg=None, elevation_m=None, *, lon_deg=None, tz: str = DEFAULT_TZ,
@@ -166,14 +168,14 @@ def _contract_columns(raw: pd.DataFrame, source: str) -> pd.DataFrame:
     """The contract's columns of ``raw`` and ``_line`` (file line of each row); required ones checked, others warned of."""
     missing = [c for c in REQUIRED if c not in raw.columns]
     if missing:
-        raise InputDataError(
-            f"{source}: missing required column(s) {', '.join(missing)}; columns are {', '.join(raw.columns)}"
-            " (required: date, tmin_c, tmax_c; see the irrigation dataset card)"
-        )
+        raise InputDataError(_("{source}: missing required column(s) {missing}; columns are {columns} (required: date, "
+                               "tmin_c, tmax_c; see the irrigation dataset card)").format(
+            source=source, missing=", ".join(missing), columns=", ".join(raw.columns)))
     unknown = [c for c in raw.columns if c not in REQUIRED + OPTIONAL]
     if unknown:
         # stacklevel 3: the warning names the caller of read_weather
-        warnings.warn(f"{source}: ignoring column(s) {', '.join(unknown)} (not in the weather contract)", stacklevel=3)
+        warnings.warn(_("{source}: ignoring column(s) {columns} (not in the weather contract)").format(
+            source=source, columns=", ".join(unknown)), stacklevel=3)
     df = raw[[c for c in raw.columns if c in REQUIRED + OPTIONAL]].copy()
     df["_line"] = np.arange(len(df)) + 2
     return df
@@ -185,14 +187,16 @@ def _parse_values(df: pd.DataFrame, source: str) -> pd.DataFrame:
     bad = dates.isna()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InputDataError(f"{source} line {i + 2}, column date: {df['date'].iloc[i]!r} is not a date; write YYYY-MM-DD")
+        raise InputDataError(_("{source} line {line}, column date: {value!r} is not a date; write YYYY-MM-DD").format(
+            source=source, line=i + 2, value=df["date"].iloc[i]))
     df["date"] = dates.dt.normalize()
     for col in [c for c in df.columns if c not in ("date", "_line")]:
         values = pd.to_numeric(df[col], errors="coerce")
         bad = values.isna() & df[col].notna() & (df[col].astype(str).str.strip() != "")
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise InputDataError(f"{_where(source, df, i)}, column {col}: {df[col].iloc[i]!r} is not a number")
+            raise InputDataError(_("{where}, column {column}: {value!r} is not a number").format(
+                where=_where(source, df, i), column=col, value=df[col].iloc[i]))
         df[col] = values.astype(float)
     return df
 
@@ -202,9 +206,8 @@ def _check_unique_dates(df: pd.DataFrame, source: str) -> None:
     if dup.any():
         rows = df.loc[dup, "_line"].tolist()
         day = df.loc[dup, "date"].iloc[0]
-        raise InputDataError(
-            f"{source} lines {', '.join(map(str, rows[:4]))}, column date: {day:%Y-%m-%d} appears more than once; keep one row per day"
-        )
+        raise InputDataError(_("{source} lines {lines}, column date: {date} appears more than once; keep one row per "
+                               "day").format(source=source, lines=", ".join(map(str, rows[:4])), date=f"{day:%Y-%m-%d}"))
 
 
 def _site(df: pd.DataFrame, source: str, lat_deg, elevation_m) -> dict:
@@ -214,12 +217,14 @@ def _site(df: pd.DataFrame, source: str, lat_deg, elevation_m) -> dict:
         if given is None and name in df.columns and df[name].notna().any():
             values = df[name].dropna().unique()
             if len(values) > 1:
-                raise InputDataError(f"{source}, column {name}: several values ({values[0]}, {values[1]}, ...); one station per file")
+                raise InputDataError(_("{source}, column {column}: several values ({first}, {second}, ...); one station per "
+                                       "file").format(source=source, column=name, first=values[0], second=values[1]))
             given = float(values[0])
         site[name] = None if given is None else float(given)
         df[name] = np.nan if given is None else float(given)
     if site["lat_deg"] is not None and not -90 <= site["lat_deg"] <= 90:
-        raise InputDataError(f"{source}: lat_deg {site['lat_deg']} is outside -90..90; give the latitude in decimal degrees")
+        raise InputDataError(_("{source}: lat_deg {value} is outside -90..90; give the latitude in decimal degrees").format(
+            source=source, value=site["lat_deg"]))
     return site
 
 
@@ -228,37 +233,39 @@ def _site(df: pd.DataFrame, source: str, lat_deg, elevation_m) -> dict:
 def _check_values(df: pd.DataFrame, source: str) -> None:
     def fail(mask, col, what):
         i = int(np.flatnonzero(mask.to_numpy())[0])
-        raise InputDataError(f"{_where(source, df, i)}, column {col}: {df[col].iloc[i]:g} {what}")
+        raise InputDataError(_("{where}, column {column}: {value} {problem}").format(
+            where=_where(source, df, i), column=col, value=f"{df[col].iloc[i]:g}", problem=_(what)))
 
     for col in ("tmin_c", "tmax_c"):
         if df[col].isna().any():
             i = int(np.flatnonzero(df[col].isna().to_numpy())[0])
-            raise InputDataError(f"{_where(source, df, i)}, column {col}: value is empty; {col} is required every day")
+            raise InputDataError(_("{where}, column {column}: value is empty; {column} is required every day").format(
+                where=_where(source, df, i), column=col))
     bad = df["tmax_c"] < df["tmin_c"]
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputDataError(
-            f"{_where(source, df, i)}, column tmax_c: {df['tmax_c'].iloc[i]:g} °C is below tmin_c {df['tmin_c'].iloc[i]:g} °C; check for swapped columns"
-        )
+        raise InputDataError(_("{where}, column tmax_c: {tmax} °C is below tmin_c {tmin} °C; check for swapped columns")
+                             .format(where=_where(source, df, i), tmax=f"{df['tmax_c'].iloc[i]:g}",
+                                     tmin=f"{df['tmin_c'].iloc[i]:g}"))
     for col in _PERCENT:
         if col in df.columns:
             bad = (df[col] < 0) | (df[col] > 100)
             if bad.any():
-                fail(bad, col, "is outside 0-100 %; give relative humidity in percent")
+                fail(bad, col, N_("is outside 0-100 %; give relative humidity in percent"))
     for col in _NON_NEGATIVE:
         if col in df.columns:
             bad = df[col] < 0
             if bad.any():
-                fail(bad, col, "is negative; it must be >= 0")
+                fail(bad, col, N_("is negative; it must be >= 0"))
     if "sunshine_h" in df.columns and (df["sunshine_h"] > 24).any():
-        fail(df["sunshine_h"] > 24, "sunshine_h", "hours exceeds 24")
+        fail(df["sunshine_h"] > 24, "sunshine_h", N_("hours exceeds 24"))
     if "wind_height_m" in df.columns and (df["wind_height_m"] <= 0.5).any():
-        fail(df["wind_height_m"] <= 0.5, "wind_height_m", "m is too low for the log wind profile; give the anemometer height (> 0.5 m)")
+        fail(df["wind_height_m"] <= 0.5, "wind_height_m", N_("m is too low for the log wind profile; give the anemometer height (> 0.5 m)"))
     for col in ("tmin_c", "tmax_c", "tdew_c"):
         if col in df.columns:
             bad = (df[col] < -60) | (df[col] > 60)
             if bad.any():
-                fail(bad, col, "°C is not a plausible air temperature; check the unit (°C)")
+                fail(bad, col, N_("°C is not a plausible air temperature; check the unit (°C)"))
 
 
 def _fill_gaps(df: pd.DataFrame, source: str, max_gap_days: int) -> pd.DataFrame:
@@ -273,10 +280,10 @@ def _fill_gaps(df: pd.DataFrame, source: str, max_gap_days: int) -> pd.DataFrame
     runs = pd.Series(missing).groupby(run_id)
     longest = max(runs, key=lambda kv: len(kv[1]))[1]
     if len(longest) > max_gap_days:
-        raise InputDataError(
-            f"{source}, column date: {len(longest)} missing days from {longest.iloc[0]:%Y-%m-%d} to {longest.iloc[-1]:%Y-%m-%d}"
-            f" (at most {max_gap_days} consecutive days are filled); complete the record or pass a shorter season"
-        )
+        raise InputDataError(_("{source}, column date: {n} missing days from {first} to {last} (at most {max_gap} "
+                               "consecutive days are filled); complete the record or pass a shorter season").format(
+            source=source, n=len(longest), first=f"{longest.iloc[0]:%Y-%m-%d}", last=f"{longest.iloc[-1]:%Y-%m-%d}",
+            max_gap=max_gap_days))
     out = df.reindex(full)
     out.index.name = "date"
     out["filled"] = out["filled"].isna()
@@ -289,7 +296,8 @@ def _fill_gaps(df: pd.DataFrame, source: str, max_gap_days: int) -> pd.DataFrame
     out.loc[out["filled"], others] = interp.loc[out["filled"], others]
     out["_line"] = out["_line"].ffill()
     warnings.warn(
-        f"{source}: filled {len(missing)} missing date(s) in {run_id[-1]} gap(s) by interpolation (no rain on filled days)",
+        _("{source}: filled {n} missing date(s) in {gaps} gap(s) by interpolation (no rain on filled days)").format(
+            source=source, n=len(missing), gaps=run_id[-1]),
         GapFillWarning,
         stacklevel=3,
     )

@@ -30,8 +30,9 @@ from pathlib import Path
 
 import yaml
 
-from kit import notebooks
+from kit import i18n, notebooks
 from kit.errors import DeviceUnavailable, KitError
+from kit.i18n import _
 from kit.params import LANG, is_url
 
 EXECUTORS = ("local", "dask")
@@ -84,12 +85,12 @@ def _template_fields(value, where):
     try:
         parsed = list(string.Formatter().parse(value))
     except ValueError as exc:
-        raise SpecError(f"{where}: bad template {value!r} ({exc}); write {{run_date}} or {{run_date:%Y-%m-%d}}") from None
-    for _, name, _, _ in parsed:
+        raise SpecError(_("{where}: bad template {value!r} ({error}); write {{run_date}} or {{run_date:%Y-%m-%d}}").format(
+            where=where, value=value, error=exc)) from None
+    for _text, name, _spec, _conversion in parsed:
         if name is not None and name not in TEMPLATE_FIELDS:
-            raise SpecError(
-                f"{where}: unknown template field {{{name}}} in {value!r}; available: {{run_date}}, {{run_date:%Y-%m-%d}}"
-            )
+            raise SpecError(_("{where}: unknown template field {{{name}}} in {value!r}; available: {{run_date}}, "
+                              "{{run_date:%Y-%m-%d}}").format(where=where, name=name, value=value))
 
 
 def _slug(value) -> str:
@@ -100,7 +101,8 @@ def _check_cron(expr, where):
     from croniter import croniter
 
     if not isinstance(expr, str) or not croniter.is_valid(expr):
-        raise SpecError(f"{where}: {expr!r} is not a cron expression; write five fields, e.g. '0 5 * * 1' (05:00 on Mondays)")
+        raise SpecError(_("{where}: {expr!r} is not a cron expression; write five fields, e.g. '0 5 * * 1' (05:00 on "
+                          "Mondays)").format(where=where, expr=expr))
 
 
 def _check_run_parameters(notebook_path, params: dict, where: str) -> None:
@@ -132,12 +134,13 @@ def _check_run_parameters(notebook_path, params: dict, where: str) -> None:
 def _expand(run: dict, index: int, lang: str | None = None) -> list[PlannedRun]:
     where = f"runs[{index}]"
     if not isinstance(run, dict):
-        raise SpecError(f"{where}: each run is a mapping with 'notebook' and 'parameters' or 'matrix'")
+        raise SpecError(_("{where}: each run is a mapping with 'notebook' and 'parameters' or 'matrix'").format(where=where))
     unknown = set(run) - _RUN_KEYS
     if unknown:
-        raise SpecError(f"{where}: unknown key {sorted(unknown)[0]!r}; a run has {', '.join(sorted(_RUN_KEYS))}")
+        raise SpecError(_("{where}: unknown key {key!r}; a run has {keys}").format(where=where, key=sorted(unknown)[0],
+                                                                                  keys=", ".join(sorted(_RUN_KEYS))))
     if "notebook" not in run:
-        raise SpecError(f"{where}: missing 'notebook'; name one from `kit list`")
+        raise SpecError(_("{where}: missing 'notebook'; name one from `kit list`").format(where=where))
     try:
         path = notebooks.find_notebook(run["notebook"])
     except KitError as exc:
@@ -146,14 +149,14 @@ def _expand(run: dict, index: int, lang: str | None = None) -> list[PlannedRun]:
     base = run.get("parameters") or {}
     matrix = run.get("matrix") or {}
     if not isinstance(base, dict):
-        raise SpecError(f"{where}.parameters must be a mapping of name: value")
+        raise SpecError(_("{where}.parameters must be a mapping of name: value").format(where=where))
     if not isinstance(matrix, dict):
-        raise SpecError(f"{where}.matrix must be a mapping of name: [values]")
+        raise SpecError(_("{where}.matrix must be a mapping of name: [values]").format(where=where))
     for key, values in matrix.items():
         if not isinstance(values, list) or not values:
-            raise SpecError(f"{where}.matrix.{key} must be a non-empty list of values, e.g. [a, b]")
+            raise SpecError(_("{where}.matrix.{key} must be a non-empty list of values, e.g. [a, b]").format(where=where, key=key))
         if key in base:
-            raise SpecError(f"{where}: {key!r} is in both matrix and parameters; keep it in one")
+            raise SpecError(_("{where}: {key!r} is in both matrix and parameters; keep it in one").format(where=where, key=key))
     for key, value in base.items():
         _template_fields(value, f"{where}.parameters.{key}")
     keys = list(matrix)
@@ -188,34 +191,43 @@ def load_pipeline(path, *, cwd=None) -> Pipeline:
         raise SpecError(f"cannot read pipeline spec {path}: {first}") from None
     if not isinstance(data, dict):
         raise SpecError(f"pipeline spec {path} must be a YAML mapping with name, output and runs")
+    lang = data.get("lang") or LANG.default  # first: the errors below speak it (those above stay English)
+    if lang not in LANG.choices:
+        raise SpecError(f"{path.name}: lang must be one of {', '.join(LANG.choices)}, got {lang!r}")
+    with i18n.using(lang):
+        return _load(path, data, lang, cwd)
+
+
+def _load(path: Path, data: dict, lang: str, cwd) -> Pipeline:
     unknown = set(data) - _TOP_KEYS
     if unknown:
-        raise SpecError(f"{path.name}: unknown key {sorted(unknown)[0]!r}; a spec has {', '.join(sorted(_TOP_KEYS))}")
+        raise SpecError(_("{file}: unknown key {key!r}; a spec has {keys}").format(file=path.name, key=sorted(unknown)[0],
+                                                                                   keys=", ".join(sorted(_TOP_KEYS))))
     for key in ("name", "output", "runs"):
         if key not in data:
-            raise SpecError(f"{path.name}: missing {key!r}")
+            raise SpecError(_("{file}: missing {key!r}").format(file=path.name, key=key))
     if data.get("schedule") is not None:
         _check_cron(data["schedule"], f"{path.name}: schedule")
     executor = data.get("executor", "local")
     if executor not in EXECUTORS:
-        raise SpecError(f"{path.name}: executor must be local or dask, got {executor!r}")
+        raise SpecError(_("{file}: executor must be local or dask, got {value!r}").format(file=path.name, value=executor))
     for key in ("max_parallel", "retries"):
         value = data.get(key, 1 if key == "max_parallel" else 0)
         if not isinstance(value, int) or isinstance(value, bool) or value < (1 if key == "max_parallel" else 0):
-            raise SpecError(f"{path.name}: {key} must be a whole number {'>= 1' if key == 'max_parallel' else '>= 0'}, got {value!r}")
+            raise SpecError(_("{file}: {key} must be a whole number >= {minimum}, got {value!r}").format(
+                file=path.name, key=key, minimum=1 if key == "max_parallel" else 0, value=value))
     timeout = data.get("timeout_s")
     if timeout is not None and (not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0):
-        raise SpecError(f"{path.name}: timeout_s must be a positive number of seconds, got {timeout!r}")
+        raise SpecError(_("{file}: timeout_s must be a positive number of seconds, got {value!r}").format(file=path.name,
+                                                                                                          value=timeout))
     if not isinstance(data["runs"], list) or not data["runs"]:
-        raise SpecError(f"{path.name}: runs must be a non-empty list")
-    lang = data.get("lang") or LANG.default
-    if lang not in LANG.choices:
-        raise SpecError(f"{path.name}: lang must be one of {', '.join(LANG.choices)}, got {lang!r}")
+        raise SpecError(_("{file}: runs must be a non-empty list").format(file=path.name))
     runs = [r for i, run in enumerate(data["runs"]) for r in _expand(run, i, lang)]
     ids = [r.run_id for r in runs]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
-        raise SpecError(f"{path.name}: two runs would share the folder {dupes[0]!r}; give one an 'id'")
+        raise SpecError(_("{file}: two runs would share the folder {run!r}; give one an 'id'").format(file=path.name,
+                                                                                                      run=dupes[0]))
     output = Path(data["output"])
     if not output.is_absolute():
         output = Path(cwd or Path.cwd()) / output

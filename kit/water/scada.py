@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from kit.errors import InputDataError
+from kit.i18n import _
 from kit.params import is_url
 from kit.water.scada_formats import declare_sensors, read_raw_scada, read_sensors, wide_from_long
 from kit.water.scada_formats.sensors import SI_UNIT  # noqa: F401  (the kit's unit per kind, imported from here before)
@@ -77,22 +78,22 @@ def _parse_times(raw: pd.Series, source: str, tz: str, flags: list, header_rows:
         bad = t.isna()
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputDataError(f"{source} row {i + 1 + header_rows}: empty timestamp; fill or remove the row")
+            raise InputDataError(_("{source} row {row}: empty timestamp; fill or remove the row").format(source=source, row=i + 1 + header_rows))
         naive = t.dt.tz is None
     else:
         text = raw.astype("string").str.strip()
         has_offset = text.str.contains(_OFFSET, na=False)
         if has_offset.any() and not has_offset.all():
             i = int(np.flatnonzero(~has_offset.to_numpy())[0])
-            raise InputDataError(f"{source} row {i + 1 + header_rows}: timestamp {raw.iloc[i]!r} has no UTC offset "
-                                 "while others have one; write every timestamp with its offset (e.g. +01:00)")
+            raise InputDataError(_("{source} row {row}: timestamp {value!r} has no UTC offset while others have one; write every "
+                                   "timestamp with its offset (e.g. +01:00)").format(source=source, row=i + 1 + header_rows, value=raw.iloc[i]))
         naive = not has_offset.any()
         t = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=not naive)
         bad = t.isna()
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputDataError(f"{source} row {i + 1 + header_rows}: timestamp {raw.iloc[i]!r} cannot be parsed; "
-                                 "write timestamps in ISO 8601, e.g. 2024-01-31T13:05:00+01:00")
+            raise InputDataError(_("{source} row {row}: timestamp {value!r} cannot be parsed; write timestamps in ISO 8601, e.g. "
+                                   "2024-01-31T13:05:00+01:00").format(source=source, row=i + 1 + header_rows, value=raw.iloc[i]))
     if naive:
         t = _localize(t, tz, flags)
     return t.dt.tz_convert("UTC")
@@ -289,7 +290,7 @@ def scada_from_table(table: pd.DataFrame, sensors: pd.DataFrame, network=None, *
             or DEFAULT_RANGES[row.kind]
         columns[sid], present_cols[sid] = _clean_column(table[sid], row, times, step, stuck_span, (lo, hi), flags)
     if not columns:
-        raise InputDataError(f"{source} has no sensor column; add columns named by the sensors table")
+        raise InputDataError(_("{source} has no sensor column; add columns named by the sensors table").format(source=source))
     values = pd.DataFrame(columns, index=index).resample(step).mean()
     present = pd.DataFrame(present_cols, index=index).resample(step).sum() > 0
     for sid in present.columns:
@@ -302,14 +303,14 @@ def _checked_table(table: pd.DataFrame, sensors: pd.DataFrame, source: str) -> p
     """The table, refused when it has no ``timestamp``, no rows or a column the sensors table lacks."""
     table = table.rename(columns=lambda c: str(c).strip())
     if "timestamp" not in table.columns:
-        raise InputDataError(f"{source} has no 'timestamp' column; name the time column timestamp")
+        raise InputDataError(_("{source} has no 'timestamp' column; name the time column timestamp").format(source=source))
     known = set(sensors["sensor_id"])
     for col in table.columns:
         if col != "timestamp" and col not in known:
-            raise InputDataError(f"{source}: column {col!r} is not in the sensors table; add a row for it "
-                                 "(sensor_id, kind, element, unit) or remove the column")
+            raise InputDataError(_("{source}: column {column!r} is not in the sensors table; add a row for it (sensor_id, kind, "
+                                   "element, unit) or remove the column").format(source=source, column=col))
     if not len(table):
-        raise InputDataError(f"{source} has no rows; export a period with readings")
+        raise InputDataError(_("{source} has no rows; export a period with readings").format(source=source))
     return table
 
 
@@ -325,8 +326,8 @@ def _time_axis(table: pd.DataFrame, source: str, tz: str, step, flags: list, hea
     back = np.flatnonzero(diffs < 0)
     if back.size:
         i = int(back[0])
-        raise InputDataError(f"{source} row {i + 1 + header_rows}: timestamp {table['timestamp'].iloc[i]} is earlier "
-                             "than the row before; sort the file by time (duplicated stamps are allowed)")
+        raise InputDataError(_("{source} row {row}: timestamp {value} is earlier than the row before; sort the file by time "
+                               "(duplicated stamps are allowed)").format(source=source, row=i + 1 + header_rows, value=table["timestamp"].iloc[i]))
     dups = diffs == 0
     if dups.any():
         flags.append(("*", times[dups].min(), times[dups].max(), "duplicate_timestamp", int(dups.sum())))
@@ -334,7 +335,7 @@ def _time_axis(table: pd.DataFrame, source: str, tz: str, step, flags: list, hea
     positive = diffs[diffs > 0]
     if step is None:
         if not positive.size:
-            raise InputDataError(f"{source} has a single time stamp; give step= or a longer record")
+            raise InputDataError(_("{source} has a single time stamp; give step= or a longer record").format(source=source))
         step = pd.Timedelta(seconds=float(np.median(positive)))
     step = pd.Timedelta(step)
     off = ((times - times.dt.floor(step)) != pd.Timedelta(0)).to_numpy()

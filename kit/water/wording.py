@@ -18,7 +18,7 @@ TZ = "Africa/Casablanca"  # naive timestamps and calendar features are Moroccan 
 _KIND_COUNTS = {"flow": lambda n: ngettext("{n} flow", "{n} flow", n),
                 "level": lambda n: ngettext("{n} level", "{n} level", n),
                 "pressure": lambda n: ngettext("{n} pressure", "{n} pressure", n)}
-#: Shown values of the flag, type and boolean columns (the files keep the English codes).
+#: Shown values of the flag and type columns (booleans: kit.i18n.display_table) (the files keep the English codes).
 _VALUES = {"gap": N_("gap"), "stuck": N_("stuck"), "duplicate_timestamp": N_("duplicate_timestamp"),
            "out_of_range": N_("out_of_range"), "no_data": N_("no_data"), "abrupt": N_("abrupt"),
            "incipient": N_("incipient"), "burst": N_("burst")}
@@ -85,14 +85,13 @@ def fit_summary(detector) -> str:
 
 
 def _shown(frame: pd.DataFrame, digits: dict | None = None) -> pd.DataFrame:
-    """``frame`` in the report's language: codes and booleans as words, headers translated, numbers French."""
+    """``frame`` in the report's language: codes as words, then :func:`kit.i18n.display_table` (booleans, headers, numbers)."""
     if not _french():
         return frame
     out = frame.copy()
     for col in out.columns:
-        if pd.api.types.is_bool_dtype(out[col]):
-            out[col] = out[col].map({True: _("yes"), False: _("no")})
-        elif not pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_datetime64_any_dtype(out[col]):
+        if (not pd.api.types.is_bool_dtype(out[col]) and not pd.api.types.is_numeric_dtype(out[col])
+                and not pd.api.types.is_datetime64_any_dtype(out[col])):
             out[col] = out[col].astype(object).map(lambda v: _(_VALUES[v]) if isinstance(v, str) and v in _VALUES else v)
     return display_table(out, digits)
 

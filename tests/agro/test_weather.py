@@ -45,6 +45,11 @@ def test_tmax_below_tmin_names_line_and_column(tmp_path):
     with pytest.raises(InputDataError, match=r"line 6 \(date 2024-03-05\), column tmax_c") as err:
         read_weather(write(tmp_path, df))
     assert "\n" not in str(err.value)
+    from kit.i18n import using
+
+    with using("fr"), pytest.raises(InputDataError, match=r"^\S+ ligne 6 \(date 2024-03-05\), colonne tmax_c\u00a0: 5\u202f°C "
+                                                        r"est inférieur à tmin_c .*inversées$"):
+        read_weather(tmp_path / "weather.csv")  # a French run's reader speaks French
 
 
 @pytest.mark.parametrize("col,value,what", [

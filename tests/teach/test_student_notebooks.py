@@ -79,11 +79,12 @@ def test_teach_parameters_are_injected_after_the_parameters_cell():
     assert with_parameters(nb, {}) is nb
 
 
-def test_french_student_version_fails_then_passes(tmp_path):
-    """`kit teach student irrigation_planning --lang fr`: French narrative, verdicts in French, same checks."""
+@pytest.mark.parametrize("name", ["irrigation_planning", "leak_detection"])
+def test_french_student_version_fails_then_passes(name, tmp_path):
+    """`kit teach student NAME --lang fr`: French narrative, verdicts in French, same checks."""
     from kit.i18n import _, using
 
-    path = notebooks.find_notebook("irrigation_planning")
+    path = notebooks.find_notebook(name)
     instructor = nbformat.read(path, as_version=4)
     params = _parameters(path, instructor, tmp_path / "outputs")
     student_path = make_student(path, tmp_path, lang="fr")

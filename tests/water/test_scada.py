@@ -83,6 +83,11 @@ def test_unparseable_and_backward_timestamps(tmp_path):
                  "timestamp,P1\n2024-01-01T00:00+01:00,1\n2024-01-01T00:05,1\n")
     with pytest.raises(InputDataError, match="no UTC offset"):
         read_scada(x, s)
+    from kit.i18n import using
+
+    with using("fr"), pytest.raises(InputDataError, match=r"^fichier SCADA \S+ ligne 3\u00a0: l’horodatage .* n’a pas de "
+                                                        r"décalage UTC .*\(par exemple \+01:00\)$"):
+        read_scada(x, s)  # a French run's reader speaks French
 
 
 def test_time_zones_and_resampling(tmp_path):

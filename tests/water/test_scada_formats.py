@@ -219,6 +219,13 @@ def test_long_export_unknown_tags(scenario, ltown, tmp_path):
         read_scada(tmp_path / "ids.csv", None, ltown)
     assert str(err.value) == (f"SCADA file {tmp_path / 'ids.csv'}: tag 'FIT-101' is not a node or link id of network "
                               "L-TOWN; give sensors= a tag mapping (tag, element[, kind, unit])")
+    from kit.i18n import using
+
+    with using("fr"), pytest.raises(InputDataError) as err:
+        read_scada(tmp_path / "ids.csv", None, ltown)
+    assert str(err.value) == (f"fichier SCADA {tmp_path / 'ids.csv'}\u00a0: le tag 'FIT-101' n’est pas un id de nœud ou de "
+                              "tronçon du réseau L-TOWN\u202f; donnez à sensors= une table de correspondance (tag, element"
+                              "[, kind, unit])")
     long[long.TagName != "FIT-101"].to_parquet(tmp_path / "ids.parquet")
     data = read_scada(tmp_path / "ids.parquet", None, ltown)
     assert data.sensors.set_index("sensor_id").loc[["n1", "p227", "T1"], "kind"].tolist() == ["pressure", "flow",

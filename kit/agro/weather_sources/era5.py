@@ -38,6 +38,7 @@ import xarray as xr
 
 from kit.agro import fao56
 from kit.errors import InputDataError
+from kit.i18n import _
 
 #: Unit spellings → (scale, offset) to the kit's unit, per kind of variable.
 UNITS = {
@@ -88,9 +89,11 @@ def _normalise(ds: xr.Dataset, path: Path, info: dict) -> xr.Dataset:
     elif "time" in ds.dims:
         info["time_dim"] = info.get("time_dim") or "time"
     else:
-        raise InputDataError(f"{path}: no valid_time or time dimension; download ERA5 hourly data as NetCDF from the CDS")
+        raise InputDataError(_("{path}: no valid_time or time dimension; download ERA5 hourly data as NetCDF from the CDS")
+                             .format(path=path))
     if "step" in ds.dims:
-        raise InputDataError(f"{path}: forecast layout (a step dimension); download the reanalysis, not forecasts")
+        raise InputDataError(_("{path}: forecast layout (a step dimension); download the reanalysis, not forecasts").format(
+            path=path))
     if "expver" in ds.dims:
         # Old CDS: ERA5 (1) and ERA5T (5) side by side, each NaN where the other holds the hour.
         merged = ds.isel(expver=0)
@@ -100,13 +103,15 @@ def _normalise(ds: xr.Dataset, path: Path, info: dict) -> xr.Dataset:
         info["notes"].append("expver dimension (ERA5 + ERA5T) combined: each hour from the version that holds it")
     if "number" in ds.dims:
         if ds.sizes["number"] > 1:
-            raise InputDataError(f"{path}: {ds.sizes['number']} ensemble members; download the reanalysis (one member)")
+            raise InputDataError(_("{path}: {n} ensemble members; download the reanalysis (one member)").format(
+                path=path, n=ds.sizes["number"]))
         ds = ds.isel(number=0)
     ds = ds.drop_vars([c for c in ("number", "expver", "surface") if c in ds.coords])
     ds = ds.rename({k: v for k, v in (("lat", "latitude"), ("lon", "longitude")) if k in ds.variables})
     for axis in ("latitude", "longitude"):
         if axis not in ds.variables:
-            raise InputDataError(f"{path}: no {axis} coordinate; download ERA5 on its regular lat/lon grid")
+            raise InputDataError(_("{path}: no {axis} coordinate; download ERA5 on its regular lat/lon grid").format(
+                path=path, axis=axis))
         if axis not in ds.dims:
             ds = ds.expand_dims(axis)  # a CDS time series of one point
     if bool((ds["longitude"] > 180.0).any()):  # 0..360 grids of older requests
@@ -117,14 +122,15 @@ def _normalise(ds: xr.Dataset, path: Path, info: dict) -> xr.Dataset:
 def _hourly_axis(ds: xr.Dataset, path: Path) -> xr.Dataset:
     times = pd.DatetimeIndex(ds["time"].values)
     if len(times) < 2:
-        raise InputDataError(f"{path}: {len(times)} time step; download at least one whole day of hourly data")
+        raise InputDataError(_("{path}: {n} time step; download at least one whole day of hourly data").format(
+            path=path, n=len(times)))
     step = pd.Series(times[1:] - times[:-1]).median()
     if step >= pd.Timedelta(days=1):
-        raise InputDataError(f"{path}: one value per day (a CDS daily-statistics download holds one statistic "
-                             "per file under the same name, so tmin and tmax cannot be told apart); download hourly "
-                             "data (reanalysis-era5-land or reanalysis-era5-single-levels)")
+        raise InputDataError(_("{path}: one value per day (a CDS daily-statistics download holds one statistic "
+                               "per file under the same name, so tmin and tmax cannot be told apart); download hourly "
+                               "data (reanalysis-era5-land or reanalysis-era5-single-levels)").format(path=path))
     if step != _HOUR:
-        raise InputDataError(f"{path}: time step {step}; download every hour (00:00 to 23:00)")
+        raise InputDataError(_("{path}: time step {step}; download every hour (00:00 to 23:00)").format(path=path, step=step))
     full = pd.date_range(times[0], times[-1], freq="h")
     return ds if len(full) == len(times) else ds.reindex(time=full)
 
@@ -137,7 +143,8 @@ def _convert(da: xr.DataArray, name: str, info: dict) -> xr.DataArray:
         unit = next(iter(UNITS[kind]))
         info["notes"].append(f"{name} has no units attribute; read as {unit} (the CDS unit)")
     if unit not in UNITS[kind]:
-        raise InputDataError(f"{info['file']}: {name} is in {unit!r}; expected {' or '.join(UNITS[kind])}")
+        raise InputDataError(_("{file}: {name} is in {unit!r}; expected {units}").format(
+            file=info["file"], name=name, unit=unit, units=" or ".join(UNITS[kind])))
     scale, offset = UNITS[kind][unit]
     if (scale, offset) != (1.0, 0.0):
         target = {"temperature": "°C", "energy": "MJ m-2", "depth": "mm", "geopotential": "m (÷ 9.80665)"}[kind]
@@ -154,7 +161,8 @@ def accumulation_kind(ds: xr.Dataset, given: str, info: dict) -> str:
     ``accumulation=``. ``"none"`` when the file has no accumulated variable.
     """
     if given not in ACCUMULATIONS:
-        raise InputDataError(f"accumulation={given!r}; choose one of {', '.join(ACCUMULATIONS)}")
+        raise InputDataError(_("accumulation={value!r}; choose one of {choices}").format(value=given,
+                                                                                   choices=", ".join(ACCUMULATIONS)))
     names = [n for n in ("ssrd", "tp") if n in ds]
     if not names:
         return "none"
@@ -174,8 +182,9 @@ def accumulation_kind(ds: xr.Dataset, given: str, info: dict) -> str:
     if spacing is not None and abs(spacing - 0.25) < 1e-6:
         info["notes"].append("accumulation hourly: 0.25° grid (ERA5)")
         return "hourly"
-    raise InputDataError(f"{info['file']}: cannot tell whether {' and '.join(names)} are hourly (ERA5) or running "
-                         "totals since 00 UTC (ERA5-Land); pass accumulation='hourly' or 'since_00utc'")
+    raise InputDataError(_("{file}: cannot tell whether {names} are hourly (ERA5) or running totals since 00 UTC "
+                           "(ERA5-Land); pass accumulation='hourly' or 'since_00utc'").format(
+        file=info["file"], names=" and ".join(names)))
 
 
 def _accumulation_from_values(da: xr.DataArray):
@@ -234,7 +243,8 @@ def hourly_weather(ds: xr.Dataset, info: dict, accumulation: str = "auto") -> xr
     ``rain_mm`` (each hour's amount), and ``elevation_m`` (from ``z``).
     """
     if "t2m" not in ds:
-        raise InputDataError(f"{info['file']}: no t2m (2 metre temperature); request 2m_temperature from the CDS")
+        raise InputDataError(_("{file}: no t2m (2 metre temperature); request 2m_temperature from the CDS").format(
+            file=info["file"]))
     kind = accumulation_kind(ds, accumulation, info)
     has_data = ds["t2m"].notnull().any("time")  # ERA5-Land sea cells hold no value at all
     for name in [n for n in VARIABLES if n in ds and "time" in ds[n].dims]:

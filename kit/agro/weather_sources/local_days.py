@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from kit.errors import InputDataError
+from kit.i18n import _
 
 #: Morocco's clock: UTC+1, UTC+0 during Ramadan (tz database).
 DEFAULT_TZ = "Africa/Casablanca"
@@ -44,7 +45,8 @@ def _local_days(times, tz: str):
         utc = pd.DatetimeIndex(times).tz_localize("UTC")
         local, began = utc.tz_convert(tz), (utc - _HOUR).tz_convert(tz)
     except Exception as exc:  # an unknown zone name: pytz, zoneinfo and dateutil raise different types
-        raise InputDataError(f"tz={tz!r} is not a time zone of the tz database ({exc}); e.g. 'Africa/Casablanca'") from None
+        raise InputDataError(_("tz={tz!r} is not a time zone of the tz database ({error}); e.g. 'Africa/Casablanca'").format(
+            tz=tz, error=exc)) from None
     return local.tz_localize(None).normalize(), began.tz_localize(None).normalize()
 
 
@@ -107,8 +109,8 @@ def _day_statistics(name: str, groups) -> dict:
 
 def _describe_days(days: pd.DatetimeIndex, hours: np.ndarray, keep: np.ndarray, info: dict) -> None:
     if not keep.any():
-        raise InputDataError(f"{info['file']}: no complete local day (every hour of 00:00-24:00 local time); "
-                             "download whole days with one more hour on each side")
+        raise InputDataError(_("{file}: no complete local day (every hour of 00:00-24:00 local time); "
+                               "download whole days with one more hour on each side").format(file=info["file"]))
     info["days"] = int(keep.sum())
     info["days_dropped"] = days[~keep].strftime("%Y-%m-%d").tolist()
     if (~keep).any():
@@ -130,19 +132,22 @@ def nearest_cell(ds: xr.Dataset, lat_deg, lon_deg, info: dict) -> xr.Dataset:
     if lat_deg is None or lon_deg is None:
         if lats.size == 1 and lons.size == 1:
             return _cell(ds, 0, 0, lat_deg, lon_deg, info)
-        raise InputDataError(f"{info['file']} holds {lats.size} x {lons.size} cells; give lat_deg and lon_deg of the "
-                             "site (or use convert_weather_grid for every cell)")
+        raise InputDataError(_("{file} holds {n_lat} x {n_lon} cells; give lat_deg and lon_deg of the site (or use "
+                               "convert_weather_grid for every cell)").format(file=info["file"], n_lat=lats.size,
+                                                                              n_lon=lons.size))
     step = max([np.median(np.abs(np.diff(a))) for a in (lats, lons) if a.size > 1] or [0.25])
     lon = float(lon_deg) - 360.0 if float(lon_deg) > 180.0 else float(lon_deg)
     dist = np.hypot(lats[:, None] - float(lat_deg), (lons[None, :] - lon) * np.cos(np.radians(float(lat_deg))))
     i, j = np.unravel_index(np.argmin(dist), dist.shape)
     if dist[i, j] > 1.5 * step:
-        raise InputDataError(f"{info['file']}: site {lat_deg}°N {lon_deg}°E is outside the file's area (latitudes "
-                             f"{lats.min():g}..{lats.max():g}, longitudes {lons.min():g}..{lons.max():g})")
+        raise InputDataError(_("{file}: site {lat}°N {lon}°E is outside the file's area (latitudes {lat_min}..{lat_max}, "
+                               "longitudes {lon_min}..{lon_max})").format(
+            file=info["file"], lat=lat_deg, lon=lon_deg, lat_min=f"{lats.min():g}", lat_max=f"{lats.max():g}",
+            lon_min=f"{lons.min():g}", lon_max=f"{lons.max():g}"))
     if not bool(ds["t2m"].isel(latitude=i, longitude=j).notnull().any()):
         has = ds["t2m"].notnull().any("time").transpose("latitude", "longitude").values
         if not has.any():
-            raise InputDataError(f"{info['file']}: t2m has no value in any cell")
+            raise InputDataError(_("{file}: t2m has no value in any cell").format(file=info["file"]))
         i, j = np.unravel_index(np.argmin(np.where(has, dist, np.inf)), dist.shape)
         info["notes"].append("the nearest cell has no data (sea in ERA5-Land): the nearest cell with data is used")
     return _cell(ds, i, j, lat_deg, lon_deg, info)

@@ -35,6 +35,7 @@ import pandas as pd
 
 from kit.agro.weather_sources.description import contract_table, new_description
 from kit.errors import InputDataError
+from kit.i18n import _
 
 #: Unit spellings POWER uses → factor to the contract's unit, per kind of parameter.
 UNIT_FACTORS = {
@@ -79,7 +80,8 @@ def convert_power_csv(path, lat_deg=None):
     try:
         raw = pd.read_csv(io.StringIO("\n".join(body)), skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputDataError(f"{path}: the POWER columns after the header are not readable CSV ({exc})") from None
+        raise InputDataError(_("{path}: the POWER columns after the header are not readable CSV ({error})").format(
+            path=path, error=exc)) from None
     raw.columns = [str(c).strip().upper() for c in raw.columns]
     raw.index = _csv_dates(raw, path)
     values = raw.drop(columns=[c for c in ("YEAR", "MO", "DY", "DOY", "LAT", "LON") if c in raw.columns])
@@ -98,11 +100,12 @@ def convert_power_json(path, lat_deg=None):
     coords = list((data.get("geometry") or {}).get("coordinates") or [])
     series = data["properties"]["parameter"]
     if not isinstance(series, dict) or not series:
-        raise InputDataError(f"{path}: properties.parameter holds no parameter; download daily point data again")
+        raise InputDataError(_("{path}: properties.parameter holds no parameter; download daily point data again").format(
+            path=path))
     keys = {len(str(k)) for s in series.values() for k in s}
     if keys != {8}:
-        raise InputDataError(f"{path}: POWER keys are not YYYYMMDD days (hourly or monthly data); "
-                             "download from the daily temporal API")
+        raise InputDataError(_("{path}: POWER keys are not YYYYMMDD days (hourly or monthly data); "
+                               "download from the daily temporal API").format(path=path))
     values = pd.DataFrame({name: pd.Series(s, dtype=float) for name, s in series.items()})
     values.index = pd.to_datetime(values.index, format="%Y%m%d")
     meta = {
@@ -125,7 +128,8 @@ def _split_header(lines, path):
         return meta, lines
     end = next((i for i, line in enumerate(lines) if line.strip().upper() == "-END HEADER-"), None)
     if end is None:
-        raise InputDataError(f"{path}: -BEGIN HEADER- without -END HEADER-; the POWER file is cut, download it again")
+        raise InputDataError(_("{path}: -BEGIN HEADER- without -END HEADER-; the POWER file is cut, download it again")
+                             .format(path=path))
     for line in lines[1:end]:
         _read_header_line(line.strip(), meta, path)
     return meta, lines[end + 1:]
@@ -134,7 +138,8 @@ def _split_header(lines, path):
 def _read_header_line(line: str, meta: dict, path) -> None:
     low = line.lower()
     if low.startswith("nasa/power") and re.search(r"\b(hourly|monthly|climatolog)", low):
-        raise InputDataError(f"{path}: {line!r} is not daily data; download from the daily temporal API")
+        raise InputDataError(_("{path}: {line!r} is not daily data; download from the daily temporal API").format(
+            path=path, line=line))
     if m := re.match(r"location:\s*latitude\s+(\S+)\s+longitude\s+(\S+)", line, re.I):
         meta["lat_deg"], meta["lon_deg"] = _number(m.group(1)), _number(m.group(2))
     elif low.startswith("elevation") and (m := re.search(r"=\s*(\S+)\s*meters", line, re.I)):
@@ -158,7 +163,8 @@ def _number(text):
 
 def _csv_dates(raw: pd.DataFrame, path) -> pd.DatetimeIndex:
     if "HR" in raw.columns:
-        raise InputDataError(f"{path}: hourly POWER data (an HR column); download from the daily temporal API")
+        raise InputDataError(_("{path}: hourly POWER data (an HR column); download from the daily temporal API").format(
+            path=path))
     try:
         if {"YEAR", "MO", "DY"} <= set(raw.columns):
             return pd.DatetimeIndex(pd.to_datetime(
@@ -167,8 +173,9 @@ def _csv_dates(raw: pd.DataFrame, path) -> pd.DatetimeIndex:
             stamp = raw["YEAR"].astype(int).astype(str) + raw["DOY"].astype(int).astype(str).str.zfill(3)
             return pd.DatetimeIndex(pd.to_datetime(stamp, format="%Y%j"))
     except (ValueError, TypeError) as exc:
-        raise InputDataError(f"{path}: POWER date columns are not whole numbers ({exc})") from None
-    raise InputDataError(f"{path}: POWER columns {', '.join(raw.columns[:6])} have neither YEAR,MO,DY nor YEAR,DOY")
+        raise InputDataError(_("{path}: POWER date columns are not whole numbers ({error})").format(path=path, error=exc)) from None
+    raise InputDataError(_("{path}: POWER columns {columns} have neither YEAR,MO,DY nor YEAR,DOY").format(
+        path=path, columns=", ".join(raw.columns[:6])))
 
 
 def _to_contract(values: pd.DataFrame, meta: dict, info: dict, lat_deg):
@@ -189,8 +196,9 @@ def _to_contract(values: pd.DataFrame, meta: dict, info: dict, lat_deg):
             info["variables"][column] = name
     missing = [name for name, column in (("T2M_MIN", "tmin_c"), ("T2M_MAX", "tmax_c")) if column not in cols]
     if missing:
-        raise InputDataError(f"{info['file']}: no {' or '.join(missing)} parameter (parameters: "
-                             f"{', '.join(values.columns)}); request T2M_MIN and T2M_MAX from POWER")
+        raise InputDataError(_("{file}: no {missing} parameter (parameters: {parameters}); request T2M_MIN and "
+                               "T2M_MAX from POWER").format(file=info["file"], missing=" or ".join(missing),
+                                                            parameters=", ".join(values.columns)))
     if "wind_ms" in cols:
         cols["wind_height_m"] = 10.0 if info["variables"]["wind_ms"] == "WS10M" else 2.0
     if "tdew_c" not in cols and {"QV2M", "PS"} <= set(values.columns):
@@ -205,12 +213,14 @@ def _factor(name: str, kind: str, units: dict, info: dict):
     if unit is None:
         if kind == "radiation":
             info["notes"].append(f"{name} has no declared unit (file without header): left out, ET0 estimates Rs")
-            warnings.warn(f"{info['file']}: {name} has no declared unit; radiation left out", stacklevel=4)
+            warnings.warn(_("{file}: {name} has no declared unit; radiation left out").format(file=info["file"], name=name),
+                          stacklevel=4)
             return None
         return 1.0  # every other daily parameter has one unit only
     factors = UNIT_FACTORS[kind]
     if unit not in factors:
-        raise InputDataError(f"{info['file']}: {name} is in {unit!r}; expected one of {', '.join(factors)}")
+        raise InputDataError(_("{file}: {name} is in {unit!r}; expected one of {units}").format(
+            file=info["file"], name=name, unit=unit, units=", ".join(factors)))
     if factors[unit] != 1.0:
         info["units_converted"][name] = f"{unit} × {factors[unit]:g} → MJ/m²/day" if kind == "radiation" \
             else f"{unit} × {factors[unit]:g}"
@@ -259,6 +269,7 @@ def _drop_days_without_temperature(table: pd.DataFrame, info: dict) -> pd.DataFr
         info["notes"].append(f"{int(bad.sum())} day(s) without T2M_MIN/T2M_MAX dropped (fill value)")
         table = table.loc[~bad].reset_index(drop=True)
     if table.empty:
-        raise InputDataError(f"{info['file']}: no day has both T2M_MIN and T2M_MAX; download another period")
+        raise InputDataError(_("{file}: no day has both T2M_MIN and T2M_MAX; download another period").format(
+            file=info["file"]))
     info["days"] = len(table)
     return table

@@ -6,13 +6,14 @@ import zipfile
 from pathlib import Path
 
 from kit.errors import InputDataError
+from kit.i18n import N_, _
 
 #: Formats :func:`sniff_weather_format` recognises.
 FORMATS = ("kit_csv", "kit_netcdf", "nasa_power_csv", "nasa_power_json", "era5_netcdf")
 #: ERA5 / ERA5-Land short names (as the CDS writes them in NetCDF) that mark a reanalysis file.
 ERA5_NAMES = ("t2m", "d2m", "u10", "v10", "ssrd", "tp")
 
-EXPECTED = ("expected the kit's weather CSV (columns date, tmin_c, tmax_c), a NASA POWER daily CSV "
+EXPECTED = N_("expected the kit's weather CSV (columns date, tmin_c, tmax_c), a NASA POWER daily CSV "
             "(-BEGIN HEADER- ... -END HEADER-, then YEAR,MO,DY or YEAR,DOY columns) or JSON, or an ERA5/ERA5-Land "
             "NetCDF (or the CDS zip of NetCDFs) with t2m")
 
@@ -44,11 +45,12 @@ def sniff_weather_format(path) -> str:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputDataError(f"weather file {path} does not exist; give a path to a weather file ({EXPECTED})")
+        raise InputDataError(_("weather file {path} does not exist; give a path to a weather file ({expected})").format(
+            path=path, expected=_(EXPECTED)))
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if head.startswith(b"GRIB"):
-        raise InputDataError(f"{path} is GRIB; download the ERA5 data as NetCDF (CDS data_format 'netcdf')")
+        raise InputDataError(_("{path} is GRIB; download the ERA5 data as NetCDF (CDS data_format 'netcdf')").format(path=path))
     if head.startswith(_NETCDF_MAGIC):
         return _netcdf_kind(path)
     if head.startswith(b"PK\x03\x04"):
@@ -63,7 +65,8 @@ def sniff_weather_format(path) -> str:
     names = {c.strip().lower() for c in first.split(",")}
     if {"date", "tmin_c", "tmax_c"} <= names:
         return "kit_csv"
-    raise InputDataError(f"{path}: not a weather file the kit can read ({EXPECTED})")
+    raise InputDataError(_("{path}: not a weather file the kit can read ({expected})").format(path=path,
+                                                                                              expected=_(EXPECTED)))
 
 
 def _first_line(text: str) -> str:
@@ -83,10 +86,12 @@ def _json_kind(path: Path) -> str:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InputDataError(f"{path}: starts like JSON but is not readable JSON ({exc}); {EXPECTED}") from None
+        raise InputDataError(_("{path}: starts like JSON but is not readable JSON ({error}); {expected}").format(
+            path=path, error=exc, expected=_(EXPECTED))) from None
     if isinstance(data, dict) and isinstance(data.get("properties"), dict) and "parameter" in data["properties"]:
         return "nasa_power_json"
-    raise InputDataError(f"{path}: JSON without properties.parameter, so not a NASA POWER point file; {EXPECTED}")
+    raise InputDataError(_("{path}: JSON without properties.parameter, so not a NASA POWER point file; {expected}").format(
+        path=path, expected=_(EXPECTED)))
 
 
 def _netcdf_kind(path: Path) -> str:
@@ -96,12 +101,15 @@ def _netcdf_kind(path: Path) -> str:
         with xr.open_dataset(path, decode_times=False) as ds:
             names = set(map(str, ds.data_vars))
     except (OSError, ValueError) as exc:
-        raise InputDataError(f"{path}: NetCDF that could not be opened ({exc})") from None
+        raise InputDataError(_("{path}: NetCDF that could not be opened ({error})").format(path=path, error=exc)) from None
     if {"tmin_c", "tmax_c"} <= names:
         return "kit_netcdf"
     if names & set(ERA5_NAMES):
         return "era5_netcdf"
-    raise InputDataError(f"{path}: NetCDF with variables {', '.join(sorted(names)) or 'none'}; {EXPECTED}")
+    if not names:
+        raise InputDataError(_("{path}: NetCDF with no data variable; {expected}").format(path=path, expected=_(EXPECTED)))
+    raise InputDataError(_("{path}: NetCDF with variables {names}; {expected}").format(
+        path=path, names=", ".join(sorted(names)), expected=_(EXPECTED)))
 
 
 def _zip_kind(path: Path) -> str:
@@ -109,7 +117,7 @@ def _zip_kind(path: Path) -> str:
         with zipfile.ZipFile(path) as zf:
             members = [n for n in zf.namelist() if n.lower().endswith(".nc")]
     except zipfile.BadZipFile:
-        raise InputDataError(f"{path}: a damaged zip file; download it again") from None
+        raise InputDataError(_("{path}: a damaged zip file; download it again").format(path=path)) from None
     if members:
         return "era5_netcdf"
-    raise InputDataError(f"{path}: zip without NetCDF (.nc) files; {EXPECTED}")
+    raise InputDataError(_("{path}: zip without NetCDF (.nc) files; {expected}").format(path=path, expected=_(EXPECTED)))

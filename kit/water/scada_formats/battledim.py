@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from kit.errors import InputDataError
+from kit.i18n import _
 from kit.water.scada_formats.quantities import QuantityTable, quantity_of_file, quantity_of_sheet, wide_from_quantities
 from kit.water.scada_formats.raw import RawScada
 from kit.water.scada_formats.text import read_delimited
@@ -52,8 +53,8 @@ def read_workbook(path, network=None, sensors: pd.DataFrame | None = None) -> Ra
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:
-        raise InputDataError(f"{source} could not be opened ({type(exc).__name__}: {exc}); "
-                             "save it from Excel or LibreOffice as .xlsx") from None
+        raise InputDataError(_("{source} could not be opened ({error}); save it from Excel or LibreOffice as .xlsx").format(
+            source=source, error=f"{type(exc).__name__}: {exc}")) from None
     with book:
         parts = []
         for name in book.sheet_names:
@@ -62,8 +63,9 @@ def read_workbook(path, network=None, sensors: pd.DataFrame | None = None) -> Ra
                 parts.append(QuantityTable(f"sheet {name!r} of {source}", *quantity,
                                            pd.read_excel(book, sheet_name=name)))
     if not parts:
-        raise InputDataError(f"{source} has no sheet named {_EXPECTED} (its sheets: {', '.join(book.sheet_names)}); "
-                             "name each sheet by its quantity and unit as BattLeDIM does")
+        raise InputDataError(_("{source} has no sheet named {expected} (its sheets: {sheets}); name each sheet by its quantity "
+                               "and unit as BattLeDIM does").format(source=source, expected=_EXPECTED,
+                                                                    sheets=", ".join(book.sheet_names)))
     return wide_from_quantities(parts, network, sensors, source=source)
 
 
@@ -99,8 +101,8 @@ def read_csv_folder(path, network=None, sensors: pd.DataFrame | None = None) -> 
         if quantity is not None:
             parts.append(QuantityTable(label, *quantity, read_delimited(file, label)))
     if not parts:
-        raise InputDataError(f"{source} holds no *Pressures*.csv, *Flows*.csv, *Levels*.csv or *Demands*.csv; "
-                             "put BattLeDIM's per-sheet CSVs (e.g. 2019_SCADA_Pressures.csv) in it")
+        raise InputDataError(_("{source} holds no *Pressures*.csv, *Flows*.csv, *Levels*.csv or *Demands*.csv; put "
+                               "BattLeDIM's per-sheet CSVs (e.g. 2019_SCADA_Pressures.csv) in it").format(source=source))
     return wide_from_quantities(_years_joined(parts), network, sensors, source=source)
 
 

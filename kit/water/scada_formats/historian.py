@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from kit.errors import InputDataError
+from kit.i18n import _
 from kit.water.scada_formats.raw import RawScada
 from kit.water.scada_formats.sensors import SENSOR_COLUMNS, SI_UNIT, check_element, kind_of_element, sensor_unit
 from kit.water.scada_formats.text import TIME_NAMES, find_column
@@ -38,21 +39,22 @@ def _mapping(mapping: pd.DataFrame, network, source: str) -> dict:
     cols = {str(c).strip().lower(): c for c in mapping.columns}
     key = cols.get("tag", cols.get("sensor_id"))
     if key is None or "element" not in cols:
-        raise InputDataError(f"{source} needs a column tag (or sensor_id) and a column element; "
-                             "optional: kind, unit")
+        raise InputDataError(_("{source} needs a column tag (or sensor_id) and a column element; optional: kind, unit").format(
+            source=source))
     key_name = "tag" if "tag" in cols else "sensor_id"
     out = {}
     for i, row in enumerate(mapping.to_dict("records")):
         get = lambda name: str(row.get(cols.get(name), "") or "").strip()  # noqa: E731
         tag, element, unit = get(key_name), get("element"), get("unit")
-        where = f"{source} row {i + 2}, tag {tag!r}: "
+        where = _("{source} row {row}, tag {tag!r}: ").format(source=source, row=i + 2, tag=tag)
         if tag in out:
-            raise InputDataError(f"{where}the tag appears twice; keep one row per tag")
+            raise InputDataError(_("{where}the tag appears twice; keep one row per tag").format(where=where))
         kind = get("kind").lower() or (kind_of_element(element, network) if network is not None else None)
         if not kind:
-            raise InputDataError(f"{where}element {element!r} is not a node or link of network "
-                                 f"{network.name}; use an id of the .inp file" if network is not None else
-                                 f"{where}no kind and no network to infer it from; add a kind column")
+            raise InputDataError(_("{where}element {element!r} is not a node or link of network {network}; use an id of "
+                                   "the .inp file").format(where=where, element=element, network=network.name)
+                                 if network is not None else
+                                 _("{where}no kind and no network to infer it from; add a kind column").format(where=where))
         check_element(kind, element, network, where)
         if unit:
             sensor_unit(kind, unit, where)
@@ -63,14 +65,14 @@ def _mapping(mapping: pd.DataFrame, network, source: str) -> dict:
 def _element_tags(tags: pd.Series, network, source: str) -> dict:
     """Without a mapping: each tag is an element id of the network."""
     if network is None:
-        raise InputDataError(f"{source} has tags but no tag mapping; give sensors= a mapping (tag, element) "
-                             "or the network whose element ids the tags are")
+        raise InputDataError(_("{source} has tags but no tag mapping; give sensors= a mapping (tag, element) or the network "
+                               "whose element ids the tags are").format(source=source))
     out = {}
     for tag in pd.unique(tags):
         kind = kind_of_element(tag, network)
         if kind is None:
-            raise InputDataError(f"{source}: tag {tag!r} is not a node or link id of network {network.name}; "
-                                 "give sensors= a tag mapping (tag, element[, kind, unit])")
+            raise InputDataError(_("{source}: tag {tag!r} is not a node or link id of network {network}; give sensors= a tag "
+                                   "mapping (tag, element[, kind, unit])").format(source=source, tag=tag, network=network.name))
         out[tag] = (tag, kind, tag, None)
     return out
 
@@ -85,11 +87,11 @@ def _row_factors(long: pd.DataFrame, known: dict, unit_col, source: str):
     missing = units.isna().to_numpy()
     if missing.any():
         tag = long["tag"].iloc[int(np.flatnonzero(missing)[0])]
-        raise InputDataError(f"{source}: tag {tag!r} has no unit; add a unit column to the export or a unit to "
-                             "its row of the tag mapping")
+        raise InputDataError(_("{source}: tag {tag!r} has no unit; add a unit column to the export or a unit to its row of "
+                               "the tag mapping").format(source=source, tag=tag))
     pairs = pd.DataFrame({"kind": long["tag"].map({t: v[1] for t, v in known.items()}), "unit": units.astype(str),
                           "tag": long["tag"]})
-    table = {(kind, unit): sensor_unit(kind, unit, f"{source}, tag {tag!r}: ")
+    table = {(kind, unit): sensor_unit(kind, unit, _("{source}, tag {tag!r}: ").format(source=source, tag=tag))
              for kind, unit, tag in pairs.drop_duplicates(["kind", "unit"]).itertuples(index=False)}
     keys = list(zip(pairs["kind"], pairs["unit"]))
     return (pd.Series([table[k][0] for k in keys], index=long.index, dtype=object),
@@ -104,8 +106,9 @@ def _time_order(raw: pd.Series, source: str, header_rows: int) -> pd.Series:
         key = pd.to_datetime(raw.astype("string").str.strip(), format="ISO8601", utc=True, errors="coerce")
     bad = np.flatnonzero(key.isna().to_numpy())
     if bad.size:
-        raise InputDataError(f"{source} row {bad[0] + 1 + header_rows}: time {raw.iloc[bad[0]]!r} cannot be parsed; "
-                             "write times in ISO 8601, e.g. 2024-01-31T13:05:00+01:00")
+        raise InputDataError(_("{source} row {row}: time {value!r} cannot be parsed; write times in ISO 8601, e.g. "
+                               "2024-01-31T13:05:00+01:00").format(source=source, row=bad[0] + 1 + header_rows,
+                                                                    value=raw.iloc[bad[0]]))
     return key
 
 
@@ -156,15 +159,16 @@ def wide_from_long(long_table: pd.DataFrame, mapping: pd.DataFrame | None = None
             for what, names in (("time", TIME_NAMES), ("tag", TAG_NAMES), ("value", VALUE_NAMES))}
     for what, col in cols.items():
         if col is None:
-            raise InputDataError(f"{source} has no {what} column; name its columns timestamp, tag, value[, unit]")
+            raise InputDataError(_("{source} has no {what} column; name its columns timestamp, tag, value[, unit]").format(
+                source=source, what=what))
     unit_col = find_column(long_table.columns, UNIT_NAMES)
     long = long_table.reset_index(drop=True)
     long = long.assign(tag=long[cols["tag"]].astype(str).str.strip())
     flags = []
     if mapping is None:
         if unit_col is None:
-            raise InputDataError(f"{source} has no unit column; add one (the unit of each row) or give sensors= "
-                                 "a tag mapping with units")
+            raise InputDataError(_("{source} has no unit column; add one (the unit of each row) or give sensors= a tag mapping "
+                                   "with units").format(source=source))
         known = _element_tags(long["tag"], network, source)
     else:
         known = _mapping(mapping, network, mapping_source)
@@ -175,15 +179,17 @@ def wide_from_long(long_table: pd.DataFrame, mapping: pd.DataFrame | None = None
 def _drop_unmapped(long: pd.DataFrame, known: dict, source: str, unmapped: str):
     """Rows of mapped tags, and an ``unmapped_tag`` flag per other tag (or a refusal)."""
     if unmapped not in ("flag", "error"):
-        raise InputDataError(f"unmapped must be 'flag' or 'error', got {unmapped!r}")
+        raise InputDataError(_("unmapped must be 'flag' or 'error', got {value!r}").format(value=unmapped))
     inside = long["tag"].isin(set(known)).to_numpy()
     if inside.all():
         return long, []
     first = long["tag"].iloc[int(np.flatnonzero(~inside)[0])]
     if unmapped == "error" or not inside.any():
-        raise InputDataError(f"{source}: tag {first!r} is not in the tag mapping"
-                             + ("" if inside.any() else " (nor is any other tag)")
-                             + "; add a row for it (tag, element[, kind, unit]) or leave it out of the export")
+        message = (_("{source}: tag {tag!r} is not in the tag mapping; add a row for it (tag, element[, kind, unit]) or "
+                     "leave it out of the export") if inside.any() else
+                   _("{source}: tag {tag!r} is not in the tag mapping (nor is any other tag); add a row for it (tag, "
+                     "element[, kind, unit]) or leave it out of the export"))
+        raise InputDataError(message.format(source=source, tag=first))
     counts = long.loc[~inside, "tag"].value_counts(sort=False)
     flags = [(tag, pd.NaT, pd.NaT, "unmapped_tag", int(n)) for tag, n in counts.items()]
     return long.loc[inside].reset_index(drop=True), flags
@@ -205,7 +211,7 @@ def _pivot(long, known, cols, unit_col, source, header_rows, flags) -> RawScada:
     value = long[cols["value"]].astype(object)
     rows = []
     for sid, own in units.groupby(sensor, sort=False):
-        _, kind, element, _ = known[long["tag"].iloc[own.index[0]]]
+        kind, element = known[long["tag"].iloc[own.index[0]]][1:3]
         if own.nunique() == 1:
             rows.append((sid, kind, element, own.iloc[0], float(factors[own.index[0]])))
             continue

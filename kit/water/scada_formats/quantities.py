@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from kit.errors import InputDataError
+from kit.i18n import N_, _
 from kit.water.scada_formats.raw import RawScada
 from kit.water.scada_formats.sensors import SENSOR_COLUMNS, sensor_unit
 from kit.water.scada_formats.text import TIME_NAMES, find_column, header_unit, is_text
@@ -99,13 +100,13 @@ def _trimmed(part: QuantityTable) -> pd.DataFrame:
         if not blank_header:
             keep.append(col)
         elif frame[col].notna().any() and (frame[col].astype(str).str.strip() != "").any():
-            raise InputDataError(f"{part.label}: column {j + 1} has values but no header; "
-                                 "name it by its node or link id")
+            raise InputDataError(_("{label}: column {column} has values but no header; name it by its node or link id").format(
+                label=part.label, column=j + 1))
     frame = frame[keep]
     time_col = find_column(frame.columns, TIME_NAMES)
     if time_col is None:
-        raise InputDataError(f"{part.label} has no Timestamp column; its first column must be Timestamp "
-                             "(then one column per node or link id)")
+        raise InputDataError(_("{label} has no Timestamp column; its first column must be Timestamp (then one column per "
+                               "node or link id)").format(label=part.label))
     filled = frame.notna()
     for col in frame.columns:
         if is_text(frame[col]):
@@ -116,17 +117,18 @@ def _trimmed(part: QuantityTable) -> pd.DataFrame:
 
 def _declare_column(part: QuantityTable, header, network, given: dict) -> tuple:
     """``(sensor_id, kind, element, unit, factor)`` of one column of a quantity table."""
-    where = f"{part.label}, column {str(header)!r}: "
+    where = _("{label}, column {column!r}: ").format(label=part.label, column=str(header))
     text = str(header).strip()
     name, unit = (text, None) if network is not None and text in set(network.nodes) | set(network.links) \
         else header_unit(text)
     sensor_id = f"demand_{name}" if part.kind == "demand" else name
     if sensor_id in given:
         return tuple(given[sensor_id][c] for c in SENSOR_COLUMNS)
-    pool = "link" if part.kind == "flow" else "node"
+    pool = _(N_("link")) if part.kind == "flow" else _(N_("node"))
     if network is not None and name not in set(network.links if part.kind == "flow" else network.nodes):
-        raise InputDataError(f"{part.label}: column {name!r} is not a {pool} of network {network.name}; "
-                             f"name the column by a {pool} id of the .inp file, or map it in a sensors table")
+        raise InputDataError(_("{label}: column {column!r} is not a {pool} of network {network}; name the column by a {pool} "
+                               "id of the .inp file, or map it in a sensors table").format(
+            label=part.label, column=name, pool=pool, network=network.name))
     canonical, factor = sensor_unit(part.kind, unit or part.unit, where)
     return sensor_id, part.kind, name, canonical, factor
 
@@ -140,12 +142,12 @@ def _time_key(frame: pd.DataFrame, label: str) -> pd.Series:
         key = pd.to_datetime(raw.astype("string").str.strip(), format="ISO8601", utc=True, errors="coerce")
     bad = np.flatnonzero(key.isna().to_numpy())
     if bad.size:
-        raise InputDataError(f"{label} row {bad[0] + 2}: Timestamp {raw.iloc[bad[0]]!r} cannot be parsed; "
-                             "write date-time cells or ISO 8601 text, e.g. 2019-01-01 00:05")
+        raise InputDataError(_("{label} row {row}: Timestamp {value!r} cannot be parsed; write date-time cells or ISO 8601 "
+                               "text, e.g. 2019-01-01 00:05").format(label=label, row=bad[0] + 2, value=raw.iloc[bad[0]]))
     back = np.flatnonzero(key.diff().dt.total_seconds().to_numpy() < 0)
     if back.size:
-        raise InputDataError(f"{label} row {back[0] + 2}: Timestamp {raw.iloc[back[0]]} is earlier than the row "
-                             "before; sort it by time")
+        raise InputDataError(_("{label} row {row}: Timestamp {value} is earlier than the row before; sort it by time").format(
+            label=label, row=back[0] + 2, value=raw.iloc[back[0]]))
     return key
 
 
@@ -193,15 +195,15 @@ def wide_from_quantities(parts: list, network=None, sensors: pd.DataFrame | None
         for header in frame.columns[1:]:
             row = _declare_column(part, header, network, given)
             if row[0] in seen:
-                raise InputDataError(f"sensor {row[0]!r} is in both {seen[row[0]]} and {part.label}; "
-                                     "keep one column per sensor")
+                raise InputDataError(_("sensor {sensor!r} is in both {first} and {second}; keep one column per sensor").format(
+                    sensor=row[0], first=seen[row[0]], second=part.label))
             seen[row[0]] = part.label
             renamed[header] = row[0]
             rows.append(row)
         frames.append(frame.rename(columns=renamed))
         labels.append(part.label)
     if not rows:
-        raise InputDataError(f"{source} has no sensor column; add columns named by node or link ids")
+        raise InputDataError(_("{source} has no sensor column; add columns named by node or link ids").format(source=source))
     for sid, row in given.items():  # declared but never written: the cleaning flags them no_data
         if sid not in seen:
             rows.append(tuple(row[c] for c in SENSOR_COLUMNS))

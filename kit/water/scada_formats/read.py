@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from kit.errors import InputDataError
+from kit.i18n import N_, _
 from kit.water.scada_formats.battledim import read_csv_folder, read_workbook
 from kit.water.scada_formats.historian import is_long, wide_from_long
 from kit.water.scada_formats.raw import RawScada
@@ -21,8 +22,8 @@ from kit.water.scada_formats.text import read_delimited
 
 __all__ = ["read_raw_scada", "scada_format"]
 
-_FORMATS = "a wide CSV or Parquet file with its sensors table, a long historian export, a BattLeDIM .xlsx " \
-           "workbook or a folder of BattLeDIM CSVs"
+_FORMATS = N_("a wide CSV or Parquet file with its sensors table, a long historian export, a BattLeDIM .xlsx " \
+           "workbook or a folder of BattLeDIM CSVs")
 
 
 def scada_format(path) -> str:
@@ -31,7 +32,7 @@ def scada_format(path) -> str:
     if path.is_dir():
         return "csv_folder"
     if not path.is_file():
-        raise InputDataError(f"SCADA file {path} does not exist; give {_FORMATS}")
+        raise InputDataError(_("SCADA file {path} does not exist; give {formats}").format(path=path, formats=_(_FORMATS)))
     with path.open("rb") as fh:
         magic = fh.read(8)
     if magic.startswith(b"PK\x03\x04"):
@@ -39,7 +40,7 @@ def scada_format(path) -> str:
     if magic.startswith(b"PAR1"):
         return "parquet"
     if magic.startswith(b"\xd0\xcf\x11\xe0"):
-        raise InputDataError(f"SCADA file {path} is an old Excel .xls workbook; save it as .xlsx")
+        raise InputDataError(_("SCADA file {path} is an old Excel .xls workbook; save it as .xlsx").format(path=path))
     return "csv"
 
 
@@ -48,11 +49,11 @@ def _table(path: Path, kind: str) -> pd.DataFrame:
         try:
             table = pd.read_parquet(path)
         except Exception as exc:
-            raise InputDataError(f"SCADA file {path} could not be read ({type(exc).__name__}: {exc}); "
-                                 "save it as CSV or Parquet with a timestamp column") from None
+            raise InputDataError(_("SCADA file {path} could not be read ({error}); save it as CSV or Parquet with a timestamp "
+                                   "column").format(path=path, error=f"{type(exc).__name__}: {exc}")) from None
         table.columns = [str(c).strip() for c in table.columns]
         return table
-    return read_delimited(path, f"SCADA file {path}")
+    return read_delimited(path, _("SCADA file {path}").format(path=path))
 
 
 def mapping_table(sensors_path) -> pd.DataFrame | None:
@@ -61,26 +62,27 @@ def mapping_table(sensors_path) -> pd.DataFrame | None:
         return None
     path = Path(sensors_path)
     if not path.is_file():
-        raise InputDataError(f"tag mapping {path} does not exist; give a CSV with tag, element[, kind, unit]")
-    return read_delimited(path, f"tag mapping {path}", all_text=True)
+        raise InputDataError(_("tag mapping {path} does not exist; give a CSV with tag, element[, kind, unit]").format(path=path))
+    return read_delimited(path, _("tag mapping {path}").format(path=path), all_text=True)
 
 
 def _wide(path: Path, table: pd.DataFrame, sensors_path, network, header_rows: int) -> RawScada:
     """A wide table checked against its sensors table (which it cannot do without)."""
     if sensors_path is None:
-        raise InputDataError(f"SCADA file {path} is a wide table (timestamp + one column per sensor) and needs "
-                             "its sensors table: give sensors (sensor_id, kind, element, unit)")
+        raise InputDataError(_("SCADA file {path} is a wide table (timestamp + one column per sensor) and needs its sensors "
+                               "table: give sensors (sensor_id, kind, element, unit)").format(path=path))
     sensors = read_sensors(sensors_path, network)
     time_col = next((c for c in table.columns if c.lower() == "timestamp"), None)
     if time_col is None:
-        raise InputDataError(f"SCADA file {path} has no 'timestamp' column; name the time column timestamp")
+        raise InputDataError(_("SCADA file {path} has no 'timestamp' column; name the time column timestamp").format(path=path))
     table = table.rename(columns={time_col: "timestamp"})
     known = set(sensors["sensor_id"])
     for col in table.columns:
         if col != "timestamp" and col not in known:
-            raise InputDataError(f"SCADA file {path}: column {col!r} is not in the sensors table {sensors_path}; "
-                                 "add a row for it (sensor_id, kind, element, unit) or remove the column")
-    return RawScada(table, sensors, f"SCADA file {path}", (), header_rows)
+            raise InputDataError(_("SCADA file {path}: column {column!r} is not in the sensors table {sensors}; add a row for it "
+                                   "(sensor_id, kind, element, unit) or remove the column").format(
+                path=path, column=col, sensors=sensors_path))
+    return RawScada(table, sensors, _("SCADA file {path}").format(path=path), (), header_rows)
 
 
 def read_raw_scada(scada_path, sensors_path=None, network=None) -> RawScada:
@@ -116,6 +118,6 @@ def read_raw_scada(scada_path, sensors_path=None, network=None) -> RawScada:
     header_rows = 0 if kind == "parquet" else 1
     if is_long(table.columns):
         mapping = mapping_table(sensors_path)
-        return wide_from_long(table, mapping, network, source=f"SCADA file {path}",
-                              mapping_source=f"tag mapping {sensors_path}", header_rows=header_rows)
+        return wide_from_long(table, mapping, network, source=_("SCADA file {path}").format(path=path),
+                              mapping_source=_("tag mapping {path}").format(path=sensors_path), header_rows=header_rows)
     return _wide(path, table, sensors_path, network, header_rows)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from kit.errors import InputDataError
+from kit.i18n import N_, _
 from kit.water.scada_formats.text import read_delimited
 from kit.water.units import UNITS, canonical_unit
 
@@ -42,15 +43,15 @@ def sensor_unit(kind: str, unit, where: str = "") -> tuple[str, float]:
     """
     kind = str(kind).strip().lower()
     if kind not in SENSOR_UNITS:
-        raise InputDataError(f"{where}kind {kind!r} is unknown; use pressure, flow, level or demand")
+        raise InputDataError(_("{where}kind {kind!r} is unknown; use pressure, flow, level or demand").format(where=where, kind=kind))
     text = str(unit).strip().replace("_", "/")
     if kind in ("flow", "demand") and text.lower().replace(" ", "") in _LITRES_PER_HOUR:
         return "L/h", _L_PER_H
     try:
         name = canonical_unit("flow" if kind == "demand" else kind, text, where)
     except InputDataError:
-        raise InputDataError(f"{where}unit {unit!r} is unknown for a {kind} sensor; "
-                             f"use one of {', '.join(SENSOR_UNITS[kind])}") from None
+        raise InputDataError(_("{where}unit {unit!r} is unknown for a {kind} sensor; use one of {units}").format(
+            where=where, unit=unit, kind=kind, units=", ".join(SENSOR_UNITS[kind]))) from None
     return name, SENSOR_UNITS[kind][name]
 
 
@@ -69,10 +70,10 @@ def check_element(kind: str, element: str, network, where: str) -> None:
     """Refuse an element the network lacks: flows are on links, the other kinds at nodes."""
     if network is None:
         return
-    pool, what = (network.links, "link") if kind == "flow" else (network.nodes, "node")
+    pool, what = (network.links, N_("link")) if kind == "flow" else (network.nodes, N_("node"))
     if element not in set(pool):
-        raise InputDataError(f"{where}element {element!r} is not a {what} of network {network.name}; "
-                             f"use the id of a {what} of the .inp file")
+        raise InputDataError(_("{where}element {element!r} is not a {what} of network {network}; use the id of a {what} "
+                               "of the .inp file").format(where=where, element=element, what=_(what), network=network.name))
 
 
 def declare_sensors(table: pd.DataFrame, network=None, *, source: str = "sensors table",
@@ -101,16 +102,17 @@ def declare_sensors(table: pd.DataFrame, network=None, *, source: str = "sensors
     """
     missing = [c for c in ("sensor_id", "kind", "element", "unit") if c not in table.columns]
     if missing:
-        raise InputDataError(f"{source} has no column {missing[0]!r}; its header must be sensor_id,kind,element,unit")
+        raise InputDataError(_("{source} has no column {column!r}; its header must be sensor_id,kind,element,unit").format(
+            source=source, column=missing[0]))
     table = table[["sensor_id", "kind", "element", "unit"]].astype(str).apply(lambda s: s.str.strip())
     dup = table["sensor_id"].duplicated()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
-        raise InputDataError(f"{source} row {i + 1 + header_rows}: sensor_id {table.sensor_id.iloc[i]!r} appears "
-                             "twice; keep one row per sensor")
+        raise InputDataError(_("{source} row {row}: sensor_id {sensor!r} appears twice; keep one row per sensor").format(
+            source=source, row=i + 1 + header_rows, sensor=table.sensor_id.iloc[i]))
     units, factors = [], []
     for i, row in enumerate(table.itertuples(index=False)):
-        where = f"{source} row {i + 1 + header_rows}, sensor {row.sensor_id!r}: "
+        where = _("{source} row {row}, sensor {sensor!r}: ").format(source=source, row=i + 1 + header_rows, sensor=row.sensor_id)
         unit, factor = sensor_unit(row.kind, row.unit, where)
         check_element(row.kind.lower(), row.element, network, where)
         units.append(unit)
@@ -139,6 +141,7 @@ def read_sensors(sensors_path, network=None) -> pd.DataFrame:
     """
     path = Path(sensors_path)
     if not path.is_file():
-        raise InputDataError(f"sensors table {path} does not exist; give a CSV with sensor_id, kind, element, unit")
-    table = read_delimited(path, f"sensors table {path}", all_text=True)
-    return declare_sensors(table, network, source=f"sensors table {path}")
+        raise InputDataError(_("sensors table {path} does not exist; give a CSV with sensor_id, kind, element, unit").format(
+            path=path))
+    source = _("sensors table {path}").format(path=path)
+    return declare_sensors(read_delimited(path, source, all_text=True), network, source=source)

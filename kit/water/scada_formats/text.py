@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from kit.errors import InputDataError
+from kit.i18n import _
 
 __all__ = ["TIME_NAMES", "find_column", "header_unit", "is_text", "read_delimited", "sniff_delimited"]
 
@@ -134,8 +135,8 @@ def read_delimited(path, what: str, *, text_columns=TIME_NAMES, all_text: bool =
             dtype={c: str for c in header if str(c).strip().lower() in text_columns})
         table = pd.read_csv(path, sep=sep, decimal=decimal, encoding=encoding, **kw)
     except Exception as exc:
-        raise InputDataError(f"{what} could not be read ({type(exc).__name__}: {exc}); "
-                             "save it as CSV (any of , ; tab as separator) with a header line") from None
+        raise InputDataError(_("{what} could not be read ({error}); save it as CSV (any of , ; tab as separator) with a "
+                               "header line").format(what=what, error=f"{type(exc).__name__}: {exc}")) from None
     table.columns = [str(c).strip() for c in table.columns]
     if decimal == "," and not all_text:
         for col in table.columns:

@@ -121,6 +121,10 @@ def test_refusals_name_the_fix(tmp_path, make):
     daily = daily.assign_coords(time=pd.date_range("2024-06-01", periods=3, freq="D"))
     with pytest.raises(InputDataError, match="one value per day .* download hourly"):
         convert_weather(make.new_cds(tmp_path / "daily.nc", daily))
+    from kit.i18n import using
+
+    with using("fr"), pytest.raises(InputDataError, match="une valeur par jour .* téléchargez des données horaires"):
+        convert_weather(tmp_path / "daily.nc")
     fahrenheit = make.new_cds(tmp_path / "f.nc", one_cell("2024-06-01", 25, t2m=80.0))
     with xr.open_dataset(fahrenheit) as ds:
         ds = ds.load()

@@ -76,6 +76,10 @@ def test_non_daily_power_files_are_refused(tmp_path, make):
                           title="NASA/POWER Source Native Resolution Hourly Data")
     with pytest.raises(InputDataError, match="is not daily data; download from the daily temporal API"):
         convert_weather(path)
+    from kit.i18n import using
+
+    with using("fr"), pytest.raises(InputDataError, match="n’est pas une donnée journalière.*API temporelle journalière"):
+        convert_weather(path)  # a French run's reader speaks French
 
 
 def test_json_geometry_fill_value_and_units(tmp_path, make):
