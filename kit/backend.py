@@ -29,7 +29,7 @@ from array_api_compat import array_namespace, is_torch_array
 
 from kit.arrays import sum_by_label, to_numpy  # re-exported: kernels import them from here
 from kit.errors import DeviceUnavailable, ParameterError
-from kit.i18n import N_, Message, _
+from kit.i18n import N_, Message, _, shown
 
 DEVICES = ("auto", "cpu", "cuda")
 ENV_VAR = "KIT_DEVICE"
@@ -387,3 +387,8 @@ def cpu_training_path() -> tuple[str, str]:
     import torch
 
     return train_precision("cpu")[0], torch.backends.cpu.get_cpu_capability()
+
+
+def device_line(backend: Backend) -> str:
+    """Which device runs the work, and why, in the report's language: ``device: cpu (requested cpu)``."""
+    return _("device: {device} ({reason})").format(device=backend.device, reason=shown(backend.reason))

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from kit.i18n import N_, _, format_number, format_percent, ngettext, shown
+from kit.backend import device_line  # noqa: F401 (the notebook's)
+from kit.i18n import N_, _, format_number, format_percent, ngettext
 from kit.params import LANG, Param, Spec
 
 PARAMETERS = Spec(
@@ -95,8 +96,3 @@ def key_figures(mean_ndvi: float, vegetated_fraction: float) -> str:
     return _("mean NDVI {ndvi}; {share} of the scene is vegetated (NDVI > {threshold})").format(
         ndvi=format_number(mean_ndvi, 3), share=format_percent(100 * vegetated_fraction, 1),
         threshold=format_number(VEGETATED_NDVI, 1))
-
-
-def device_line(backend) -> str:
-    """Which device runs the kernels, and why (:mod:`kit.backend`'s reason, in the report's language)."""
-    return _("device: {device} ({reason})").format(device=backend.device, reason=shown(backend.reason))

@@ -13,6 +13,7 @@ again updates that cell.
 from __future__ import annotations
 
 import json
+import runpy
 import sys
 from pathlib import Path
 
@@ -156,7 +157,9 @@ LEAK_CODE = {
 
 PLANS = {"02_irrigation_planning": (IRRIGATION_FR, IRRIGATION_CODE), "00_quickstart": (QUICKSTART_FR, QUICKSTART_CODE),
          "03_leak_detection": (LEAK_FR, LEAK_CODE)}
-PLANS["05_radiology_triage"] = __import__("runpy").run_path(str(Path(__file__).parent / "french" / "05_radiology_triage.py"))["PLAN"]
+# Other notebooks' French: tools/french/<nn>_<name>.py, each with FRENCH and CODE (a list of (old, new) per cell).
+PLANS.update({f.stem: tuple(runpy.run_path(str(f))[k] for k in ("FRENCH", "CODE"))
+              for f in sorted((Path(__file__).resolve().parent / "french").glob("[0-9]*.py"))})
 
 
 def _lines(text: str) -> list[str]:
@@ -179,10 +182,10 @@ def patch(nb: dict, french: dict, code: dict) -> dict:
         src = "".join(cell["source"])
         if cell["cell_type"] == "code" and "parameters" in cell.get("metadata", {}).get("tags", []) and "\nlang = " not in "\n" + src:
             cell["source"] = _lines(src.rstrip("\n") + "\n" + LANG_LINE)
-        if cid in code:
-            old, new = code[cid]
+        for old, new in (code[cid] if isinstance(code.get(cid), list) else [code[cid]] if cid in code else []):
             if old in src and new not in src:
-                cell["source"] = _lines(src.replace(old, new))
+                src = src.replace(old, new)
+                cell["source"] = _lines(src)
         cells.append(cell)
         if cid in french:
             _tag(cell, "lang-en")

@@ -13,6 +13,7 @@ import re
 
 import pandas as pd
 
+from kit.backend import device_line  # noqa: F401 (the notebook's)
 from kit.i18n import N_, _, display_table, format_number, format_percent, get_lang
 
 #: Data sources (``Inputs.source`` holds them in English, for the model card).
@@ -43,13 +44,6 @@ def _french() -> bool:
 def _num(value, digits: int) -> str:
     """``value`` to ``digits`` decimals: ``0.936`` in English (no grouping, as the f-strings printed), ``0,936`` in French."""
     return format_number(value, digits) if _french() else f"{value:.{digits}f}"
-
-
-def device_line(backend) -> str:
-    """Which device runs the network, and why (the reason is :mod:`kit.backend`'s; the catalog may hold it)."""
-    if not _french():
-        return f"device: {backend.device} ({backend.reason})"
-    return _("device: {device} ({reason})").format(device=backend.device, reason=_(backend.reason) if backend.reason else "")
 
 
 def source_text(source: tuple) -> str:

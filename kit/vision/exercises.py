@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from kit.exercise_checks import check
+from kit.i18n import _, format_percent
 
 # Three boxes painted in distinct colours on black: wherever a transform moves a box, its pixels must follow.
 _SIDE = 96
@@ -87,19 +88,19 @@ def check_box_augmentation(transform, seeds=range(8)):
         shares = [v for s in seeds for v in box_colour_agreement(out(s))]
         return min(shares) if shares else 0.0
 
-    return check("exercise 1: an augmentation that keeps boxes right", [
-        (callable(transform), "my_augment is callable",
-         "my_augment should be a transform, e.g. v2.Compose([...]) from torchvision.transforms.v2"),
-        (well_formed, "it returns the sample dict with an image, BoundingBoxes and one label per box",
-         "apply the transform to the whole sample dict (image, boxes, labels): v2 transforms move the boxes with the "
-         "image only when they are tv_tensors.BoundingBoxes in the same call"),
-        (moves, "it moves the boxes (a geometric augmentation)",
-         "the boxes never move over 8 seeds: add a geometric transform (flip, affine, crop or zoom)"),
-        (lambda: all(len(box_colour_agreement(out(s))) > 0 for s in seeds), "boxes are kept",
-         "some outputs have no usable box left: make the transform milder (smaller zoom or shift)"),
-        (lambda: worst() >= 0.8, lambda: f"and every box stays on its object (at least {worst():.0%} of its pixels)",
-         "a box no longer covers its object: the boxes did not follow the image (were they transformed in the "
-         "same call, as tv_tensors.BoundingBoxes?)"),
+    return check(_("exercise 1: an augmentation that keeps boxes right"), [
+        (callable(transform), _("my_augment is callable"),
+         _("my_augment should be a transform, e.g. v2.Compose([...]) from torchvision.transforms.v2")),
+        (well_formed, _("it returns the sample dict with an image, BoundingBoxes and one label per box"),
+         _("apply the transform to the whole sample dict (image, boxes, labels): v2 transforms move the boxes with the "
+         "image only when they are tv_tensors.BoundingBoxes in the same call")),
+        (moves, _("it moves the boxes (a geometric augmentation)"),
+         _("the boxes never move over 8 seeds: add a geometric transform (flip, affine, crop or zoom)")),
+        (lambda: all(len(box_colour_agreement(out(s))) > 0 for s in seeds), _("boxes are kept"),
+         _("some outputs have no usable box left: make the transform milder (smaller zoom or shift)")),
+        (lambda: worst() >= 0.8, lambda: _("and every box stays on its object (at least {share} of its pixels)").format(share=format_percent(100 * worst(), 0)),
+         _("a box no longer covers its object: the boxes did not follow the image (were they transformed in the "
+         "same call, as tv_tensors.BoundingBoxes?)")),
     ])
 
 
@@ -125,19 +126,19 @@ def check_iou(my_iou):
     def same(a, b):
         return abs(float(my_iou(a, b)) - reference_iou(a, b)) < 1e-6
 
-    return check("exercise 2: IoU", [
-        (callable(my_iou), "my_iou is a function", "define my_iou(a, b) for boxes [x0, y0, x1, y1]"),
-        (lambda: same([0, 0, 10, 10], [0, 0, 10, 10]), "a box with itself: 1",
-         "a box with itself has IoU 1: intersection area / union area"),
-        (lambda: same([0, 0, 2, 2], [1, 0, 3, 2]), "half-shifted squares: 1/3",
-         "[0, 0, 2, 2] and [1, 0, 3, 2] overlap on 2 px² of a 6 px² union: IoU 1/3"),
-        (lambda: same([0, 0, 4, 4], [1, 1, 3, 3]), "a box inside another: 4/16",
-         "a 2×2 box inside a 4×4 box has IoU 4/16"),
+    return check(_("exercise 2: IoU"), [
+        (callable(my_iou), _("my_iou is a function"), _("define my_iou(a, b) for boxes [x0, y0, x1, y1]")),
+        (lambda: same([0, 0, 10, 10], [0, 0, 10, 10]), _("a box with itself: 1"),
+         _("a box with itself has IoU 1: intersection area / union area")),
+        (lambda: same([0, 0, 2, 2], [1, 0, 3, 2]), _("half-shifted squares: 1/3"),
+         _("[0, 0, 2, 2] and [1, 0, 3, 2] overlap on 2 px² of a 6 px² union: IoU 1/3")),
+        (lambda: same([0, 0, 4, 4], [1, 1, 3, 3]), _("a box inside another: 4/16"),
+         _("a 2×2 box inside a 4×4 box has IoU 4/16")),
         (lambda: same([0, 0, 2, 2], [5, 5, 8, 9]) and same([0, 0, 2, 2], [2, 0, 4, 2]) and same([0, 0, 2, 2], [3, -5, 4, -1]),
-         "apart or only touching: 0",
-         "boxes that do not overlap have IoU 0: clamp the intersection's width and height at 0 before multiplying"),
-        (lambda: all(same(a, b) for a, b in pairs), "and it matches torchvision.ops.box_iou on 60 random pairs",
-         "right on the simple cases but not on random boxes: check the union (area a + area b - intersection)"),
+         _("apart or only touching: 0"),
+         _("boxes that do not overlap have IoU 0: clamp the intersection's width and height at 0 before multiplying")),
+        (lambda: all(same(a, b) for a, b in pairs), _("and it matches torchvision.ops.box_iou on 60 random pairs"),
+         _("right on the simple cases but not on random boxes: check the union (area a + area b - intersection)")),
     ])
 
 
@@ -155,19 +156,19 @@ def check_check_digit(my_check_digit):
     rng = np.random.default_rng(2)
     letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     codes = ["".join(rng.choice(list(letters), 3)) + str(rng.choice(list("UJZ"))) + "".join(rng.choice(list("0123456789"), 6))
-             for _ in range(60)]
+             for _k in range(60)]
     ten = next(c for c in (f"CSQU{n:06d}" for n in range(1000)) if _remainder(c) == 10)
 
     def same(code):
         return int(my_check_digit(code)) == iso6346.check_digit(code)
 
-    return check("exercise 3: the check digit", [
-        (callable(my_check_digit), "my_check_digit is a function", "define my_check_digit(first10) returning an int"),
-        (lambda: same("CSQU305438"), "CSQU 305438 → 3",
-         "CSQU305438 has check digit 3: letters are worth A=10, B=12, ... (skipping 11, 22, 33), digits their value; "
-         "multiply the character at position i (from 0) by 2**i, sum, take the remainder of the division by 11"),
-        (lambda: same(ten), f"a remainder of 10 is written 0 ({ten} → 0)",
-         "when the remainder is 10 the check digit is 0"),
-        (lambda: all(same(c) for c in codes), "and right on 60 random codes",
-         "right for CSQU305438 but not for other codes: check the letter values (11, 22 and 33 are skipped)"),
+    return check(_("exercise 3: the check digit"), [
+        (callable(my_check_digit), _("my_check_digit is a function"), _("define my_check_digit(first10) returning an int")),
+        (lambda: same("CSQU305438"), _("CSQU 305438 → 3"),
+         _("CSQU305438 has check digit 3: letters are worth A=10, B=12, ... (skipping 11, 22, 33), digits their value; "
+         "multiply the character at position i (from 0) by 2**i, sum, take the remainder of the division by 11")),
+        (lambda: same(ten), _("a remainder of 10 is written 0 ({example})").format(example=f"{ten} → 0"),
+         _("when the remainder is 10 the check digit is 0")),
+        (lambda: all(same(c) for c in codes), _("and right on 60 random codes"),
+         _("right for CSQU305438 but not for other codes: check the letter values (11, 22 and 33 are skipped)")),
     ])

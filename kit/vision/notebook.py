@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.params import Param, Spec
+from kit.i18n import N_, _, ngettext
+from kit.params import LANG, Param, Spec
+from kit.vision.wording import class_label, number, preview_speed, zone_label
 
 #: Zones of the default clip (256-px yard camera): the truck road (both lanes; people must not walk there) and the stacks.
 DEFAULT_ZONES = {
@@ -36,10 +38,10 @@ def _check_open_weights(values) -> None:
     from kit.errors import ParameterError
 
     if values["epochs"] == 0 and (values["weights"] is None or values["model"] == "centernet"):
-        raise ParameterError("epochs=0 detects without training, which needs a torchvision model (ssdlite, fcos, "
-                             "faster_rcnn) and its COCO checkpoint as weights; give both, or epochs >= 1")
+        raise ParameterError(_("epochs=0 detects without training, which needs a torchvision model (ssdlite, fcos, "
+                               "faster_rcnn) and its COCO checkpoint as weights; give both, or epochs >= 1"))
     if values["weights_backbone"] is not None and values["model"] == "centernet":
-        raise ParameterError("weights_backbone applies to ssdlite, fcos and faster_rcnn; choose one of them, or drop it")
+        raise ParameterError(_("weights_backbone applies to ssdlite, fcos and faster_rcnn; choose one of them, or drop it"))
 
 
 def _check_teacher(values) -> None:
@@ -49,33 +51,34 @@ def _check_teacher(values) -> None:
 
     teacher = values["teacher"]
     if teacher not in TEACHERS and not Path(teacher).is_file():
-        raise ParameterError(f"parameter 'teacher' must be none, centernet_wide or an existing checkpoint file, got {teacher!r}")
+        raise ParameterError(_("parameter 'teacher' must be none, centernet_wide or an existing checkpoint file, got {value!r}").format(value=teacher))
     if teacher != "none" and values["model"] != "centernet":
-        raise ParameterError("teacher distils into model=centernet; choose it, or teacher=none")
+        raise ParameterError(_("teacher distils into model=centernet; choose it, or teacher=none"))
 
 
 PARAMETERS = Spec(
     (
-        Param("dataset", "path", None, "detection data set folder, recognised from its files: COCO (annotations.json with per-image split, or train/val/test.json), YOLO (data.yaml with images/ and labels/), Pascal VOC (Annotations/, JPEGImages/, ImageSets/Main) or CVAT for images 1.1 (annotations.xml, images/); its own classes are trained; None generates synthetic yard and gate scenes", optional=True),
-        Param("model", "str", "centernet", "detector: centernet (small anchor-free, trained from scratch on CPU, exported to ONNX and int8); ssdlite, fcos or faster_rcnn (torchvision, for a GPU or a bigger budget; backbone in ONNX and int8, heads and NMS in Torch)", choices=("centernet", "ssdlite", "fcos", "faster_rcnn")),
-        Param("weights", "path", None, "local weight file to start the detector from: a checkpoint of an earlier run, or for ssdlite, fcos and faster_rcnn torchvision's published COCO file (e.g. ssdlite320_mobilenet_v3_large_coco-a79551df.pth; class head rebuilt, truck and person kept); None trains from scratch (nothing is downloaded)", optional=True),
-        Param("weights_backbone", "path", None, "torchvision's published ImageNet backbone file for ssdlite, fcos or faster_rcnn (mobilenet_v3_large-8738ca79.pth, resnet50-0676ba61.pth); None: none", optional=True),
-        Param("image_size", "int", 256, "square input size of the detector, px (multiple of 16)", min=64, max=1024),
-        Param("epochs", "int", 26, "detector training epochs (upper bound; early stopping on validation mAP@0.5); 0 with COCO weights: no training, COCO's truck and person detected as they are, the other classes unavailable", min=0, max=500),
-        Param("teacher", "str", "none", "distillation into the centernet detector: none; centernet_wide (a CenterNet with 4x its parameters trained first on the same images, then teaching it on them and, for synthetic data, on as many unlabelled scenes: about 5x the detector's training CPU time in all); or a checkpoint file (best.pt) of an earlier run: a centernet, or ssdlite, fcos or faster_rcnn fine-tuned on the same classes"),
-        Param("video", "source", None, "camera footage to analyse: a file (MP4, MKV, AVI, MOV) or an rtsp:// or http(s):// stream URL; None uses the embedded clip", optional=True),
-        Param("process_fps", "float", 5.0, "frames analysed per second of video (taken by the container's timestamps)", min=0.1, max=60),
-        Param("start_s", "float", 0.0, "start of the video window analysed, s", min=0),
-        Param("duration_s", "float", None, "length of the window, s; None: to the end (a stream: until it stops)", optional=True, min=0.1),
-        Param("zones", "dict", DEFAULT_ZONES, "GeoJSON-like FeatureCollection of Polygon zones in video pixels; properties: name, restricted (people alert), gate (trucks alert after max_dwell_s)"),
-        Param("lines", "dict", DEFAULT_LINES, "GeoJSON-like FeatureCollection of LineString counting lines (two points, video pixels); in: from the left side to the right side, looking from the first point to the second"),
-        Param("max_dwell_s", "float", 120.0, "a truck staying longer than this in a zone marked gate raises an alert, s", min=0.1),
-        Param("blur", "list", ["person"], "classes blurred in preview.mp4 and saved frames: person (head and shoulders), truck (plate region); [] for none"),
-        Param("code_reader", "str", "small", "container-code reader: small (a CTC reader trained on the code crops, about 50 CPU-s) or ppocr (PP-OCRv4 from rapidocr-onnxruntime, pretrained, nothing downloaded; also finds codes in whole door images); both decode under the ISO 6346 check digit", choices=("small", "ppocr")),
-        Param("device", "device", "auto", "auto, cpu or cuda (env KIT_DEVICE overrides)", choices=("auto", "cpu", "cuda")),
-        Param("output_dir", "output_dir", "outputs/logistics_vision", "folder for detections.json, tracks.csv, crossings.csv, dwell.csv, counts.csv, alerts.csv, preview.mp4, codes.csv, benchmark.csv, model.onnx, code_reader.onnx (code_reader small), model_card.md, metrics.json"),
-        Param("scale", "float", 1.0, "size of the synthetic data and of training: 1 gives 600 scenes and 1500 code crops (about 4.5 min on 2 CPU cores, 3.3 of them training the detector); 0.25 for a smoke test, 3 for more", min=0.05, max=20),
-        Param("seed", "int", 0, "random seed of the synthetic data, the splits and training", min=0),
+        Param("dataset", "path", None, N_("detection data set folder, recognised from its files: COCO (annotations.json with per-image split, or train/val/test.json), YOLO (data.yaml with images/ and labels/), Pascal VOC (Annotations/, JPEGImages/, ImageSets/Main) or CVAT for images 1.1 (annotations.xml, images/); its own classes are trained; None generates synthetic yard and gate scenes"), optional=True),
+        Param("model", "str", "centernet", N_("detector: centernet (small anchor-free, trained from scratch on CPU, exported to ONNX and int8); ssdlite, fcos or faster_rcnn (torchvision, for a GPU or a bigger budget; backbone in ONNX and int8, heads and NMS in Torch)"), choices=("centernet", "ssdlite", "fcos", "faster_rcnn")),
+        Param("weights", "path", None, N_("local weight file to start the detector from: a checkpoint of an earlier run, or for ssdlite, fcos and faster_rcnn torchvision's published COCO file (e.g. ssdlite320_mobilenet_v3_large_coco-a79551df.pth; class head rebuilt, truck and person kept); None trains from scratch (nothing is downloaded)"), optional=True),
+        Param("weights_backbone", "path", None, N_("torchvision's published ImageNet backbone file for ssdlite, fcos or faster_rcnn (mobilenet_v3_large-8738ca79.pth, resnet50-0676ba61.pth); None: none"), optional=True),
+        Param("image_size", "int", 256, N_("square input size of the detector, px (multiple of 16)"), min=64, max=1024),
+        Param("epochs", "int", 26, N_("detector training epochs (upper bound; early stopping on validation mAP@0.5); 0 with COCO weights: no training, COCO's truck and person detected as they are, the other classes unavailable"), min=0, max=500),
+        Param("teacher", "str", "none", N_("distillation into the centernet detector: none; centernet_wide (a CenterNet with 4x its parameters trained first on the same images, then teaching it on them and, for synthetic data, on as many unlabelled scenes: about 5x the detector's training CPU time in all); or a checkpoint file (best.pt) of an earlier run: a centernet, or ssdlite, fcos or faster_rcnn fine-tuned on the same classes")),
+        Param("video", "source", None, N_("camera footage to analyse: a file (MP4, MKV, AVI, MOV) or an rtsp:// or http(s):// stream URL; None uses the embedded clip"), optional=True),
+        Param("process_fps", "float", 5.0, N_("frames analysed per second of video (taken by the container's timestamps)"), min=0.1, max=60),
+        Param("start_s", "float", 0.0, N_("start of the video window analysed, s"), min=0),
+        Param("duration_s", "float", None, N_("length of the window, s; None: to the end (a stream: until it stops)"), optional=True, min=0.1),
+        Param("zones", "dict", DEFAULT_ZONES, N_("GeoJSON-like FeatureCollection of Polygon zones in video pixels; properties: name, restricted (people alert), gate (trucks alert after max_dwell_s)")),
+        Param("lines", "dict", DEFAULT_LINES, N_("GeoJSON-like FeatureCollection of LineString counting lines (two points, video pixels); in: from the left side to the right side, looking from the first point to the second")),
+        Param("max_dwell_s", "float", 120.0, N_("a truck staying longer than this in a zone marked gate raises an alert, s"), min=0.1),
+        Param("blur", "list", ["person"], N_("classes blurred in preview.mp4 and saved frames: person (head and shoulders), truck (plate region); [] for none")),
+        Param("code_reader", "str", "small", N_("container-code reader: small (a CTC reader trained on the code crops, about 50 CPU-s) or ppocr (PP-OCRv4 from rapidocr-onnxruntime, pretrained, nothing downloaded; also finds codes in whole door images); both decode under the ISO 6346 check digit"), choices=("small", "ppocr")),
+        Param("device", "device", "auto", N_("auto, cpu or cuda (env KIT_DEVICE overrides)"), choices=("auto", "cpu", "cuda")),
+        Param("output_dir", "output_dir", "outputs/logistics_vision", N_("folder for detections.json, tracks.csv, crossings.csv, dwell.csv, counts.csv, alerts.csv, preview.mp4, codes.csv, benchmark.csv, model.onnx, code_reader.onnx (code_reader small), model_card.md, metrics.json")),
+        Param("scale", "float", 1.0, N_("size of the synthetic data and of training: 1 gives 600 scenes and 1500 code crops (about 4.5 min on 2 CPU cores, 3.3 of them training the detector); 0.25 for a smoke test, 3 for more"), min=0.05, max=20),
+        Param("seed", "int", 0, N_("random seed of the synthetic data, the splits and training"), min=0),
+        LANG,
     ),
     rules=(_check_open_weights, _check_teacher),
     purpose="Detect and count containers, trucks, pallets and people in camera footage per zone and counting line, time their stays, alert on people in machine zones and trucks held at gates, read container codes, and measure inference on this machine.",
@@ -185,12 +188,12 @@ def plot_footage(counts, alerts, crossings, lines):
     for ax, z in zip(axes[0], zones):
         sub = counts[counts["zone"] == z].pivot_table(index="time_s", columns="class", values="count", aggfunc="sum")
         for c in sub.columns:
-            ax.plot(sub.index, sub[c], label=c, drawstyle="steps-mid")
+            ax.plot(sub.index, sub[c], label=class_label(c), drawstyle="steps-mid")
         for t in sorted(set(alerts.loc[alerts["zone"] == z, "time_s"])):
             ax.axvspan(t - step / 2, t + step / 2, color="#D55E00", alpha=0.15, lw=0)
-        ax.set_title(f"zone: {z}")
-        ax.set_xlabel("time, s")
-    axes[0][0].set_ylabel("objects")
+        ax.set_title(_("zone: {zone}").format(zone=zone_label(z)))
+        ax.set_xlabel(_("time, s"))
+    axes[0][0].set_ylabel(_("objects"))
     axes[0][0].legend(frameon=False, fontsize=8)
     ax = axes[0][-1]
     t_end = float(counts["time_s"].max()) if len(counts) else 1.0
@@ -198,11 +201,11 @@ def plot_footage(counts, alerts, crossings, lines):
         for direction, ls in (("in", "-"), ("out", "--")):
             t = np.sort(crossings.loc[(crossings["line"] == ln.name) & (crossings["direction"] == direction), "time_s"].to_numpy())
             ax.step(np.r_[0.0, t, t_end], np.r_[0, np.arange(1, len(t) + 1), len(t)], where="post", ls=ls,
-                    label=f"{ln.name} {direction}")
-    ax.set_title("crossings so far")
-    ax.set_xlabel("time, s")
+                    label=(_("{line} in") if direction == "in" else _("{line} out")).format(line=zone_label(ln.name)))
+    ax.set_title(_("crossings so far"))
+    ax.set_xlabel(_("time, s"))
     ax.legend(frameon=False, fontsize=8)
-    fig.suptitle("Occupancy and crossings over time (red bands: alerts)")
+    fig.suptitle(_("Occupancy and crossings over time (red bands: alerts)"))
     fig.tight_layout()
     return fig
 
@@ -214,9 +217,7 @@ def preview_html(path, metrics: dict):
     from IPython.display import HTML
 
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    rtf = metrics.get("real_time_factor")
-    speed = (f"{metrics['frames_processed']} frames in {metrics['wall_s']:.1f} s: {metrics['processed_fps']:.1f} frames/s, "
-             f"{rtf:.2f}&times; real time (detector {metrics['detector_s']:.1f} s)") if rtf else ""
+    speed = preview_speed(metrics)
     return HTML(f'<video controls loop muted playsinline style="max-width:100%"><source type="video/mp4" '
                 f'src="data:video/mp4;base64,{data}"></video><p>preview.mp4. {speed}</p>')
 
@@ -227,32 +228,32 @@ def plot_training(history):
 
     ep = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(8, 3.5))
-    ax.plot(ep, [h["train_loss"] for h in history], marker="o", label="training loss")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
+    ax.plot(ep, [h["train_loss"] for h in history], marker="o", label=_("training loss"))
+    ax.set_xlabel(_("epoch"))
+    ax.set_ylabel(_("loss"))
     ax2 = ax.twinx()
-    ax2.plot(ep, [h["val_map50"] for h in history], marker="s", color="#D55E00", label="validation mAP@0.5")
-    ax2.set_ylabel("mAP@0.5")
+    ax2.plot(ep, [h["val_map50"] for h in history], marker="s", color="#D55E00", label=_("validation mAP@0.5"))
+    ax2.set_ylabel(_("mAP@0.5"))
     ax2.set_ylim(0, 1)
     ax2.grid(False)
     fig.legend(loc="upper center", ncol=2, frameon=False)
-    ax.set_title("Detector training")
+    ax.set_title(_("Detector training"))
     fig.tight_layout()
     return fig
 
 
-def plot_pr_curves(scores, title="Precision–recall at IoU 0.5 (test split)"):
+def plot_pr_curves(scores, title=N_("Precision–recall at IoU 0.5 (test split)")):
     """One PR curve per class, AP@0.5 in the legend."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for name, prec in scores.precision.items():
-        ax.plot(scores.recall, prec, label=f"{name} (AP {scores.ap50[name]:.2f})")
-    ax.set_xlabel("recall")
-    ax.set_ylabel("precision")
+        ax.plot(scores.recall, prec, label=_("{name} (AP {ap})").format(name=class_label(name), ap=number(scores.ap50[name], 2)))
+    ax.set_xlabel(_("recall"))
+    ax.set_ylabel(_("precision"))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
-    ax.set_title(title)
+    ax.set_title(_(title))
     ax.legend(frameon=False, loc="lower left")
     fig.tight_layout()
     return fig
@@ -282,10 +283,11 @@ def plot_detections(dataset, ids, detections, label_names, threshold, n: int = 4
         for z in zones:
             ax.add_patch(Polygon(z.polygon, closed=True, fill=False, ec="#D55E00" if z.restricted else "#56B4E9", lw=1, ls=":"))
         ax.set_axis_off()
-        ax.set_title(f"image {iid}: {int(keep.sum())} objects", fontsize=9)
-    handles = [Rectangle((0, 0), 1, 1, fill=False, ec=OKABE_ITO[k - 1], label=name) for k, name in label_names.items()]
+        n_shown = int(keep.sum())
+        ax.set_title(ngettext("image {id}: {n} objects", "image {id}: {n} objects", n_shown).format(id=iid, n=n_shown), fontsize=9)
+    handles = [Rectangle((0, 0), 1, 1, fill=False, ec=OKABE_ITO[k - 1], label=class_label(name)) for k, name in label_names.items()]
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
-    fig.suptitle("Sample detections (solid) and ground truth (dashed)")
+    fig.suptitle(_("Sample detections (solid) and ground truth (dashed)"))
     fig.tight_layout(rect=(0, 0.06, 1, 0.95))
     return fig
 
@@ -302,15 +304,15 @@ def plot_latency(bench):
     for k, q in enumerate((50, 90, 99)):
         a1.bar(x + (k - 1) * 0.25, ss[f"latency_p{q}_ms"], width=0.25, label=f"p{q}")
     a1.set_xticks(x, names)
-    a1.set_ylabel("latency per image, ms")
-    a1.set_title("SingleStream (batch 1)")
+    a1.set_ylabel(_("latency per image, ms"))
+    a1.set_title(_("SingleStream (batch 1)"))
     a1.legend(frameon=False)
     a2.bar(x, off["images_per_s"], color="#009E73")
     a2.set_xticks(x, [f"{b} {p}" for b, p in zip(off["backend"], off["precision"])])
-    a2.set_ylabel("images per second")
-    a2.set_title(f"Offline (batch {int(off['batch'].iloc[0])})")
+    a2.set_ylabel(_("images per second"))
+    a2.set_title(_("Offline (batch {n})").format(n=int(off['batch'].iloc[0])))
     cpu = bench.attrs.get("cpu_model", "")
-    fig.suptitle(f"Detector inference, {int(ss['threads'].iloc[0])} thread(s), {cpu}")
+    fig.suptitle(_("Detector inference, {threads} thread(s), {cpu}").format(threads=int(ss['threads'].iloc[0]), cpu=cpu))
     fig.tight_layout()
     return fig
 

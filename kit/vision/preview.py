@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from kit.errors import ParameterError
+from kit.i18n import _
 
 #: Part of each class's box that is blurred: (top, bottom) as shares of the box height.
 BLUR_REGIONS = {"person": (0.0, 0.5), "truck": (0.67, 1.0)}
@@ -30,7 +31,7 @@ def check_blur(blur, label_names: dict) -> list:
     known = set(label_names.values())
     bad = [c for c in blur if c not in known]
     if bad:
-        raise ParameterError(f"blur: unknown class {bad[0]!r}; give some of {sorted(known)} (or [] for none)")
+        raise ParameterError(_("blur: unknown class {name!r}; give some of {known} (or [] for none)").format(name=bad[0], known=sorted(known)))
     return blur
 
 
@@ -129,16 +130,18 @@ def frame_strip(frames, times_s, n: int = 4, blur=("person",)):
     """A figure of ``n`` preview frames spread over the excerpt, each titled with its time."""
     import matplotlib.pyplot as plt
 
+    from kit.vision.wording import class_label, quantity
+
     if not frames:
-        raise ParameterError("frame_strip: no preview frames")
+        raise ParameterError(_("frame_strip: no preview frames"))
     pick = np.unique(np.linspace(0, len(frames) - 1, min(n, len(frames))).round().astype(int))
     fig, axes = plt.subplots(1, len(pick), figsize=(3.6 * len(pick), 3.6 * frames[0].shape[0] / frames[0].shape[1] + 0.5),
                              squeeze=False)
     for ax, i in zip(axes[0], pick):
         ax.imshow(frames[i])
         ax.set_axis_off()
-        ax.set_title(f"t = {times_s[i]:.1f} s", fontsize=9)
-    blurred = f" ({', '.join(blur)} blurred)" if blur else " (nothing blurred)"
-    fig.suptitle("preview.mp4: tracks, zones, lines and running counts" + blurred)
+        ax.set_title(f"t = {quantity(times_s[i], 's', 1)}", fontsize=9)
+    fig.suptitle(_("preview.mp4: tracks, zones, lines and running counts ({classes} blurred)").format(
+        classes=", ".join(map(class_label, blur))) if blur else _("preview.mp4: tracks, zones, lines and running counts (nothing blurred)"))
     fig.tight_layout()
     return fig

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kit.errors import InputDataError, ParameterError
+from kit.i18n import _
 from kit.vision.finetune import frozen_backbone, param_parts, zero_shot
 
 __all__ = ["TrainResult", "balanced_loss", "train_detector"]
@@ -279,7 +280,7 @@ def train_detector(model, train, val=None, *, epochs: int = 30, batch_size: int 
                                                             patience, min_epochs)
     with frozen_backbone(parts, batches) as epoch_batches:
         fitted = fit(model, epoch_batches, step, epochs=epochs, validation=validation, checkpoint_dir=checkpoint_dir,
-                     max_cpu_seconds=max_cpu_seconds, progress=Progress("train", _postfix, show=progress),
+                     max_cpu_seconds=max_cpu_seconds, progress=Progress(_("train"), _postfix, show=progress),
                      history_row=_history_row)
     model = fitted.model.to(memory_format=torch.contiguous_format)
     thr, per_class = _count_thresholds(model, val_eval, image_size, backend)
@@ -372,7 +373,7 @@ def _centernet_forward(model, batch):
 
 def _torchvision_forward(model, batch):
     """A torchvision network in training mode computes its own losses from the targets."""
-    x, boxes, labels, _ = batch
+    x, boxes, labels, _ids = batch
     return model(x, [{"boxes": b, "labels": lab} for b, lab in zip(boxes, labels)])
 
 

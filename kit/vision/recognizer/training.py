@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from kit.errors import InputDataError, ParameterError
+from kit.i18n import _
 from kit.vision.recognizer.crops import _to_batch
 from kit.vision.recognizer.model import CROP_SIZE
 from kit.vision.recognizer.reading import code_accuracy, read_codes
@@ -68,7 +69,7 @@ def _rendered_training_crops(n: int, alphabet: str, seed: int):
 
     rng = np.random.default_rng([seed, 7])
     chars = np.array(list(alphabet))
-    texts = ["".join(rng.choice(chars, size=11)) for _ in range(n)]
+    texts = ["".join(rng.choice(chars, size=11)) for _k in range(n)]
     images = np.stack([np.asarray(render_code_crop(t, rng, *CROP_SIZE)) for t in texts]) if n else np.zeros((0, *CROP_SIZE, 3), np.uint8)
     return images, texts
 
@@ -145,7 +146,7 @@ def train_reader(model, train: list, val: list | None = None, *, epochs: int = 1
 
     validation = Validation(_val_accuracy(val, backend), "val_accuracy") if val else None
     fitted = fit(model, batches, step, epochs=epochs, validation=validation, max_cpu_seconds=max_cpu_seconds,
-                 cpu_start=cpu0, progress=Progress("code reader", _postfix, show=progress), history_row=_history_row)
+                 cpu_start=cpu0, progress=Progress(_("code reader"), _postfix, show=progress), history_row=_history_row)
     return fitted.model, fitted.history
 
 
