@@ -253,7 +253,7 @@ def _shown_value(value, digits: int | None):
     return value
 
 
-def display_table(frame, digits: dict | None = None):
+def display_table(frame, digits: dict | None = None, words: dict | None = None):
     """A table as a reader of another language is shown it: headers translated, numbers in its style.
 
     English returns ``frame`` itself: its headers are the documented column
@@ -267,6 +267,9 @@ def display_table(frame, digits: dict | None = None):
     frame : pandas.DataFrame
     digits : dict, optional
         Column -> decimals shown (default: 0 for integers, 2 for floats).
+    words : dict, optional
+        Codes a text column holds -> their msgid (marked with :func:`N_`), shown
+        translated: ``{"burst": N_("burst")}``. Other values stay as they are.
 
     Examples
     --------
@@ -287,13 +290,14 @@ def display_table(frame, digits: dict | None = None):
             out[col] = [("" if pd.isna(v) else _("yes") if v else _("no")) for v in values]
         elif pd.api.types.is_numeric_dtype(values):
             d = digits.get(col, 0 if pd.api.types.is_integer_dtype(values) else 2)
-            out[col] = [format_number(v, d) if pd.notna(v) else "" for v in values]
+            out[col] = [format_number(v + 0, d) if pd.notna(v) else "" for v in values]  # + 0: -0.0 shown as 0
         elif pd.api.types.is_datetime64_any_dtype(values):
             out[col] = [format_date(v) if pd.notna(v) else "" for v in values]
-        elif values.dtype == object:  # mixed values (a metrics column of counts, rates and flags)
-            out[col] = [_shown_value(v, digits.get(col)) for v in values]
-        else:
-            out[col] = values
+        elif values.dtype == object:  # text, or mixed values (a metrics column of counts, rates and flags)
+            out[col] = [_(words[v]) if isinstance(v, str) and v in (words or {}) else _shown_value(v, digits.get(col))
+                        for v in values]
+        else:  # strings, categories
+            out[col] = [_(words[v]) if isinstance(v, str) and v in (words or {}) else v for v in values]
     out.columns = [_(str(c)) for c in frame.columns]
     if frame.index.name is not None:
         out.index.name = _(str(frame.index.name))

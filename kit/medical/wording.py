@@ -85,16 +85,8 @@ def reason_label(kind: str) -> str:
 
 
 def _shown(frame: pd.DataFrame, digits: dict | None = None) -> pd.DataFrame:
-    """``frame`` in the report's language: codes as words, headers translated, numbers French (English: itself)."""
-    if not _french():
-        return frame
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col] + 0.0  # -0.0 (a rounded Wilson bound) shown as 0,000
-        elif not pd.api.types.is_numeric_dtype(out[col]):
-            out[col] = out[col].map(lambda v: _(_VALUES[v]) if isinstance(v, str) and v in _VALUES else v)
-    return display_table(out, digits)
+    """``frame`` in the report's language: the triage's codes as words, then headers and numbers."""
+    return display_table(frame, digits, words=_VALUES)
 
 
 def shown_quarantine(summary: pd.DataFrame) -> pd.DataFrame:

@@ -85,15 +85,8 @@ def fit_summary(detector) -> str:
 
 
 def _shown(frame: pd.DataFrame, digits: dict | None = None) -> pd.DataFrame:
-    """``frame`` in the report's language: codes as words, then :func:`kit.i18n.display_table` (booleans, headers, numbers)."""
-    if not _french():
-        return frame
-    out = frame.copy()
-    for col in out.columns:
-        if (not pd.api.types.is_bool_dtype(out[col]) and not pd.api.types.is_numeric_dtype(out[col])
-                and not pd.api.types.is_datetime64_any_dtype(out[col])):
-            out[col] = out[col].astype(object).map(lambda v: _(_VALUES[v]) if isinstance(v, str) and v in _VALUES else v)
-    return display_table(out, digits)
+    """``frame`` in the report's language: the leak's codes as words, then headers, booleans and numbers."""
+    return display_table(frame, digits, words=_VALUES)
 
 
 def shown_flags(flags: pd.DataFrame) -> pd.DataFrame:
