@@ -111,11 +111,11 @@ def test_report_shows_one_language_and_says_files_stay_english(tmp_path):
 
 
 def test_lang_is_a_parameter_of_every_notebook(tmp_path):
-    """Declared (irrigation_planning, leak_detection) or not (yield_prediction): checked, named when wrong, in the manifest."""
-    plan = runner.plan("yield_prediction", [("lang", "fr")], out=tmp_path / "run")
+    """Declared (irrigation_planning, leak_detection, yield_prediction) or not (logistics_vision): checked, named when wrong, in the manifest."""
+    plan = runner.plan("logistics_vision", [("lang", "fr")], out=tmp_path / "run")
     assert plan.lang == "fr" and plan.all_parameters["lang"] == "fr"
     assert "lang" not in plan.kernel_parameters  # its parameters cell has no lang: KIT_LANG carries it
-    for declared in ("irrigation_planning", "leak_detection"):
+    for declared in ("irrigation_planning", "leak_detection", "yield_prediction"):
         assert runner.plan(declared, [("lang", "fr")], out=tmp_path / "run").kernel_parameters["lang"] == "fr"
     assert runner.plan("quickstart", (), out=tmp_path / "run").lang == "en"
     with pytest.raises(ParameterError, match=r"parameter 'lang' must be one of 'en', 'fr', got 'de'"):

@@ -158,6 +158,19 @@ PLANS = {"02_irrigation_planning": (IRRIGATION_FR, IRRIGATION_CODE), "00_quickst
          "03_leak_detection": (LEAK_FR, LEAK_CODE)}
 
 
+def _load_plan(name: str, french: str, code: str) -> tuple:
+    """A notebook's (French twins, code edits) from its module ``tools/french/<name>.py``, loaded by path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"nb_french_{name}", Path(__file__).parent / "french" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, french), getattr(module, code)
+
+
+PLANS["01_yield_prediction"] = _load_plan("01_yield_prediction", "YIELD_FR", "YIELD_CODE")
+
+
 def _lines(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 

@@ -13,7 +13,7 @@ from kit.agro import read_weather
 from kit.errors import InputDataError, ParameterError
 from kit.i18n import N_, _
 from kit.io import atomic_path
-from kit.params import Param, Spec
+from kit.params import LANG, Param, Spec
 from kit.raster import FieldsOutsideRasterWarning, rasterize_fields, read_sentinel2
 from kit.report import input_file
 from kit.yieldpred.data import SkippedWarning, UnknownFieldsWarning, read_fields_table, read_index_series, read_yields
@@ -48,6 +48,7 @@ PARAMETERS = Spec(
               choices=("auto", "cpu", "cuda")),
         Param("output_dir", "output_dir", "outputs/yield_prediction", N_("folder for predictions.csv, yield_map.tif, ...")),
         Param("scale", "float", 1.0, N_("embedded region area × scale (1: ~220 fields, 16 km²; 25: ~5,500 fields)"), min=0.25, max=400),
+        LANG,
     ),
     purpose="Field cereal yields with P10-P90 ranges from satellite index series, weather and soil, checked by leave-one-year-out CV.",
 )
