@@ -90,7 +90,7 @@ def load_inputs(p, backend=None) -> Inputs:
     season_start_date(p.target_year, p.season_start)  # checks MM-DD
     forecast_day(p.forecast_date, p.target_year, p.season_start)  # checks the form and the season before any work
     if p.rasters and p.index_series:
-        raise ParameterError("give rasters or index_series, not both")
+        raise ParameterError(_("give rasters or index_series, not both"))
     user_data = [n for n in ("rasters", "index_series", "fields", "yields", "weather") if p[n]]
     inputs, polygons = _user_inputs(p, user_data) if user_data else _embedded_inputs(p)
     if inputs.stack is not None:
@@ -129,21 +129,22 @@ def _user_inputs(p, user_data) -> tuple[Inputs, dict]:
     missing = [n for n in ("fields", "yields", "weather") if not p[n]]
     if missing or not (p.rasters or p.index_series):
         need = missing + ([] if (p.rasters or p.index_series) else ["rasters or index_series"])
-        raise ParameterError(f"with your own data, also give {', '.join(need)} (or none of them for the embedded region)")
+        raise ParameterError(_("with your own data, also give {names} (or none of them for the embedded region)").format(names=", ".join(need)))
     for n in user_data:
         if n not in ("rasters", "weather"):
             input_file(p[n], n)
     fields, polygons = read_fields_table(p.fields)
     weather = read_weather(p.weather, lat_deg=p.lat_deg, elevation_m=p.elevation_m, lon_deg=p.lon_deg)
     if weather.attrs.get("elevation_m") is None:  # the water balance's ET0 needs it; say so before any work
-        raise ParameterError(f"{p.weather} gives no site elevation (no elevation_m column; ERA5 files hold none): give elevation_m, the site's "
-                             "elevation in m")
+        raise ParameterError(_("{weather} gives no site elevation (no elevation_m column; ERA5 files hold none): "
+                               "give elevation_m, the site's elevation in m").format(weather=p.weather))
     input_file(p.weather, "weather", details={"conversion": weather.attrs["conversion"]} if "conversion" in weather.attrs else None)
     yields = read_yields(p.yields, fields["field_id"])
     stack = None
     if p.rasters:
         if polygons is None:
-            raise InputDataError(f"{p.fields} has no polygons; with rasters give fields as GeoJSON (a CSV goes with index_series)")
+            raise InputDataError(_("{fields} has no polygons; with rasters give fields as GeoJSON (a CSV goes with index_series)").format(
+                fields=p.fields))
         stack = read_sentinel2(p.rasters, chunks=LAZY_CHUNK_PX if _large(p.rasters) else None)
         input_file(p.rasters, "rasters", details={"products": products_table(stack).to_dict("records")})
     source = user_source(len(fields), sorted(yields["year"].unique()))
@@ -179,7 +180,7 @@ def chosen_indices(indices: str, stack: xr.DataArray) -> list:
         lacking = [b for b in INDEX_BANDS[name][0] if b not in names]
         (skipped.append(f"{name} (needs {', '.join(lacking)})") if lacking else chosen.append(name))
     if not chosen:
-        raise InputDataError(f"the rasters have bands {', '.join(names)}: NDVI needs B04 and B08")
+        raise InputDataError(_("the rasters have bands {bands}: NDVI needs B04 and B08").format(bands=", ".join(names)))
     if skipped:
         warnings.warn(f"indices=auto: computing {', '.join(chosen)}; skipped {'; '.join(skipped)}, absent from the rasters",
                       SkippedIndexWarning, stacklevel=3)
@@ -227,7 +228,8 @@ def seasons(inputs: Inputs, target_year: int, season_start: str) -> tuple[list, 
         has = ((inputs.observations["date"] >= start) & (inputs.observations["date"] < end)).any()
         (with_images if has else without).append(y)
     if target_year in without:
-        raise InputDataError(f"no imagery in the {target_year} season; give rasters or index_series covering it, or another target_year")
+        raise InputDataError(_("no imagery in the {year} season; give rasters or index_series covering it, or another target_year").format(
+            year=target_year))
     if without:
         warnings.warn(f"{len(without)} season(s) with yields but no imagery are left out: {without}", SkippedWarning, stacklevel=2)
     return with_images, without
