@@ -12,7 +12,7 @@ import re
 import pytest
 
 from kit.yieldpred import notebook as nbk
-from tests.french_report import assert_no_english_left, run_in_french
+from tests.french_report import assert_no_english_left, names_set_aside, run_in_french
 
 #: Words only English uses, and the yield words any English sentence left would carry.
 ENGLISH_WORDS = {"the", "and", "of", "with", "from", "for", "is", "are", "by", "to", "this", "that", "which", "when",
@@ -30,6 +30,8 @@ def french_run(tmp_path_factory):
     run = run_in_french(tmp_path_factory.mktemp("fr"), "yield_prediction")
     typed = "|".join(sorted(TYPED_NAMES))
     run["prose"] = [re.sub(rf"(?<![\w-])({typed})(?![\w-])", " ", t) for t in run["prose"]]
+    for figure in run["figures"]:  # the contributions chart's ticks are feature names (features.parquet columns)
+        figure["ticks"] = [names_set_aside(t) for t in figure["ticks"]]
     return run
 
 
