@@ -1,6 +1,7 @@
 """The report's language: every kit message in the French catalog, French numbers and dates, one-language cells,
 ``lang`` checked like every parameter."""
 import importlib.util
+import json
 import re
 import string
 from pathlib import Path
@@ -9,7 +10,7 @@ import nbformat
 import pytest
 import yaml
 
-from kit import i18n, runner
+from kit import i18n, notebooks, runner
 from kit.cli import main
 from kit.errors import ParameterError
 from kit.i18n import NNBSP, _, using
@@ -111,12 +112,18 @@ def test_report_shows_one_language_and_says_files_stay_english(tmp_path):
 
 
 def test_lang_is_a_parameter_of_every_notebook(tmp_path):
-    """Declared (irrigation_planning, leak_detection) or not (yield_prediction): checked, named when wrong, in the manifest."""
-    plan = runner.plan("yield_prediction", [("lang", "fr")], out=tmp_path / "run")
+    """Every notebook's spec declares it; a notebook without a kit spec nor ``lang`` in its cell gets it as KIT_LANG."""
+    for path in notebooks.list_notebooks():
+        assert runner.plan(path.stem, [("lang", "fr")], out=tmp_path / "run").kernel_parameters["lang"] == "fr", path
+    nb = json.loads(notebooks.find_notebook("quickstart").read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    cell["source"] = [line for line in cell["source"] if not line.startswith("lang = ")]
+    del nb["metadata"]["kit"]["spec"]  # the spec then comes from the parameters cell
+    bare = tmp_path / "00_quickstart.ipynb"
+    bare.write_text(json.dumps(nb), encoding="utf-8")
+    plan = runner.plan(str(bare), [("lang", "fr")], out=tmp_path / "run")
     assert plan.lang == "fr" and plan.all_parameters["lang"] == "fr"
     assert "lang" not in plan.kernel_parameters  # its parameters cell has no lang: KIT_LANG carries it
-    for declared in ("irrigation_planning", "leak_detection"):
-        assert runner.plan(declared, [("lang", "fr")], out=tmp_path / "run").kernel_parameters["lang"] == "fr"
     assert runner.plan("quickstart", (), out=tmp_path / "run").lang == "en"
     with pytest.raises(ParameterError, match=r"parameter 'lang' must be one of 'en', 'fr', got 'de'"):
         runner.plan("leak_detection", [("lang", "de")], out=tmp_path / "run")

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from kit.exercise_checks import check
+from kit.i18n import _, format_percent, get_lang
 
 
 def _daily_tmax(weather: pd.DataFrame) -> pd.Series:
@@ -57,21 +58,27 @@ def check_heat_days(heat_days, features_heat, weather, cutoff_day: int, season_s
 
     def summary():
         per_year = {y: reference_heat_days(weather, y, cutoff_day, season_start) for y in years}
-        return (f"{column} ranges from {min(per_year.values())} to {max(per_year.values())} days across "
-                f"{len(years)} seasons up to day {int(cutoff_day)}")
+        return _("{column} ranges from {low} to {high} days across {n} seasons up to day {day}").format(
+            column=column, low=min(per_year.values()), high=max(per_year.values()), n=len(years), day=int(cutoff_day))
 
-    return check("exercise 1: heat-stress days", [
-        (callable(heat_days), "heat_days is a function",
-         "define heat_days(weather, year, cutoff_day, season_start, tmax_c=30.0)"),
+    return check(_("exercise 1: heat-stress days"), [
+        (callable(heat_days), _("heat_days is a function"),
+         _("define heat_days(weather, year, cutoff_day, season_start, tmax_c=30.0)")),
         (hasattr(features_heat, "columns") and column in features_heat.columns and len(years) > 0,
-         f"features_heat has a {column} column", f"features_heat should be the feature table with a {column} column"),
-        (fn_right, "heat_days counts the right days",
-         "count days with tmax_c >= 30 °C from the season's first day (yieldpred.season_start_date) through day "
-         "cutoff_day, both included"),
-        (threshold_used, "and uses its tmax_c argument", "heat_days ignores its tmax_c argument"),
+         _("features_heat has a {column} column").format(column=column),
+         _("features_heat should be the feature table with a {column} column").format(column=column)),
+        (fn_right, _("heat_days counts the right days"),
+         _("count days with tmax_c >= 30 °C from the season's first day (yieldpred.season_start_date) through day "
+           "cutoff_day, both included")),
+        (threshold_used, _("and uses its tmax_c argument"), _("heat_days ignores its tmax_c argument")),
         (column_right, summary,
-         f"the {column} column does not match heat_days of each row's season: use the row's year"),
+         _("the {column} column does not match heat_days of each row's season: use the row's year").format(column=column)),
     ])
+
+
+def _share(value: float) -> str:
+    """``24.0%`` in English, ``24,0 %`` in French."""
+    return f"{value:.1%}" if get_lang() == "en" else format_percent(100 * value, 1)
 
 
 def reference_nrmse(observed, predicted) -> float:
@@ -92,14 +99,14 @@ def check_nrmse(nrmse_trend, cv: pd.DataFrame, metrics: dict | None = None):
     agree = []
     if metrics is not None and "baseline_nrmse_trend" in metrics:
         agree = [(lambda: abs(want - float(metrics["baseline_nrmse_trend"])) < 1e-9,
-                  "the same as the notebook's metrics",
-                  "your value matches the formula but not the notebook's metrics: re-run the cross-validation cell")]
-    return check("exercise 2: NRMSE of the trend baseline", [
-        (nrmse_trend is not None, "an answer is given", "set nrmse_trend"),
-        (lambda: np.isfinite(float(nrmse_trend)), "it is a number", "nrmse_trend must be a number"),
-        (lambda: abs(float(nrmse_trend) - rmse) > 1e-9 or abs(rmse - want) < 1e-9, "it is normalized",
-         "that is the RMSE in t/ha: divide it by the mean observed yield"),
-        (lambda: abs(float(nrmse_trend) - want) < 1e-6, f"NRMSE {want:.1%} of the mean yield",
-         "NRMSE = sqrt(mean((observed - baseline_trend)²)) / mean(observed), with observed = cv['yield_t_ha']"),
+                  _("the same as the notebook's metrics"),
+                  _("your value matches the formula but not the notebook's metrics: re-run the cross-validation cell"))]
+    return check(_("exercise 2: NRMSE of the trend baseline"), [
+        (nrmse_trend is not None, _("an answer is given"), _("set nrmse_trend")),
+        (lambda: np.isfinite(float(nrmse_trend)), _("it is a number"), _("nrmse_trend must be a number")),
+        (lambda: abs(float(nrmse_trend) - rmse) > 1e-9 or abs(rmse - want) < 1e-9, _("it is normalized"),
+         _("that is the RMSE in t/ha: divide it by the mean observed yield")),
+        (lambda: abs(float(nrmse_trend) - want) < 1e-6, _("NRMSE {value} of the mean yield").format(value=_share(want)),
+         _("NRMSE = sqrt(mean((observed - baseline_trend)²)) / mean(observed), with observed = cv['yield_t_ha']")),
         *agree,
     ])

@@ -11,39 +11,44 @@ import xarray as xr
 
 from kit.agro import read_weather
 from kit.errors import InputDataError, ParameterError
+from kit.i18n import N_, _
 from kit.io import atomic_path
-from kit.params import Param, Spec
+from kit.params import LANG, Param, Spec
 from kit.raster import FieldsOutsideRasterWarning, rasterize_fields, read_sentinel2
 from kit.report import input_file
 from kit.yieldpred.data import SkippedWarning, UnknownFieldsWarning, read_fields_table, read_index_series, read_yields
 from kit.yieldpred.imagery import INDEX_BANDS, index_series_from_stack
 from kit.yieldpred.season import forecast_day, season_start_date
+from kit.yieldpred.wording import (device_line, embedded_source, features_summary, forecast_summary, hidden_truth_line,  # noqa: F401
+    inputs_summary, lead_table, month_label, no_map_note, num, pct, shown_predictions, skill_table, spatial_line, user_source,
+    verdict_lines)
 
 PARAMETERS = Spec(
     (
-        Param("rasters", "path", None, "Sentinel-2 L2A: folder of YYYY-MM-DD.tif GeoTIFFs, folder of .SAFE products or their .zip, "
-              "or a STAC ItemCollection/Catalog JSON; None for the embedded region"),
-        Param("indices", "str", "auto", "indices from rasters, comma-separated (ndvi,ndmi,evi,savi,ndwi); auto: NDVI and NDMI "
-              "where the bands allow"),
-        Param("index_series", "path", None, "CSV field_id, date, ndvi, ... (Earth Engine export) instead of rasters"),
-        Param("fields", "path", None, "GeoJSON polygons (field_id, crop, ...) for rasters, or CSV for index_series, None for the embedded data"),
-        Param("yields", "path", None, "CSV field_id, year, yield_t_ha (t/ha, extra columns are season covariates), None for the embedded data"),
-        Param("weather", "path", None, "daily weather: the kit's CSV (date, tmin_c, tmax_c, rain_mm, ...), a NASA POWER daily CSV/JSON "
-              "or an ERA5(-Land) hourly NetCDF; None for the embedded data"),
-        Param("lat_deg", "float", None, "site latitude, degrees, if not in the weather file (ERA5: picks the cell)", min=-90, max=90,
+        Param("rasters", "path", None, N_("Sentinel-2 L2A: folder of YYYY-MM-DD.tif GeoTIFFs, folder of .SAFE products or their .zip, "
+              "or a STAC ItemCollection/Catalog JSON; None for the embedded region")),
+        Param("indices", "str", "auto", N_("indices from rasters, comma-separated (ndvi,ndmi,evi,savi,ndwi); auto: NDVI and NDMI "
+              "where the bands allow")),
+        Param("index_series", "path", None, N_("CSV field_id, date, ndvi, ... (Earth Engine export) instead of rasters")),
+        Param("fields", "path", None, N_("GeoJSON polygons (field_id, crop, ...) for rasters, or CSV for index_series, None for the embedded data")),
+        Param("yields", "path", None, N_("CSV field_id, year, yield_t_ha (t/ha, extra columns are season covariates), None for the embedded data")),
+        Param("weather", "path", None, N_("daily weather: the kit's CSV (date, tmin_c, tmax_c, rain_mm, ...), a NASA POWER daily CSV/JSON "
+              "or an ERA5(-Land) hourly NetCDF; None for the embedded data")),
+        Param("lat_deg", "float", None, N_("site latitude, degrees, if not in the weather file (ERA5: picks the cell)"), min=-90, max=90,
               optional=True),
-        Param("lon_deg", "float", None, "site longitude, degrees, to pick the ERA5 cell of a file of several", min=-180, max=180,
+        Param("lon_deg", "float", None, N_("site longitude, degrees, to pick the ERA5 cell of a file of several"), min=-180, max=180,
               optional=True),
-        Param("elevation_m", "float", None, "site elevation, m, if not in the weather file (ERA5 files hold none)", optional=True),
-        Param("target_year", "int", 2024, "harvest year to forecast (a season is named by its harvest year)", min=1980, max=2100),
-        Param("season_start", "str", "09-01", "first day of a season, MM-DD (winter cereals: September to August)"),
-        Param("forecast_date", "str", "06-01", "forecast with data up to this day: MM-DD in the target season, or YYYY-MM-DD; "
-              "None for the end of the season", optional=True),
-        Param("seed", "int", 0, "seed of the embedded region and the models", min=0),
-        Param("device", "device", "auto", "auto, cpu or cuda for indices and zonal means (env KIT_DEVICE overrides)",
+        Param("elevation_m", "float", None, N_("site elevation, m, if not in the weather file (ERA5 files hold none)"), optional=True),
+        Param("target_year", "int", 2024, N_("harvest year to forecast (a season is named by its harvest year)"), min=1980, max=2100),
+        Param("season_start", "str", "09-01", N_("first day of a season, MM-DD (winter cereals: September to August)")),
+        Param("forecast_date", "str", "06-01", N_("forecast with data up to this day: MM-DD in the target season, or YYYY-MM-DD; "
+              "None for the end of the season"), optional=True),
+        Param("seed", "int", 0, N_("seed of the embedded region and the models"), min=0),
+        Param("device", "device", "auto", N_("auto, cpu or cuda for indices and zonal means (env KIT_DEVICE overrides)"),
               choices=("auto", "cpu", "cuda")),
-        Param("output_dir", "output_dir", "outputs/yield_prediction", "folder for predictions.csv, yield_map.tif, ..."),
-        Param("scale", "float", 1.0, "embedded region area × scale (1: ~220 fields, 16 km²; 25: ~5,500 fields)", min=0.25, max=400),
+        Param("output_dir", "output_dir", "outputs/yield_prediction", N_("folder for predictions.csv, yield_map.tif, ...")),
+        Param("scale", "float", 1.0, N_("embedded region area × scale (1: ~220 fields, 16 km²; 25: ~5,500 fields)"), min=0.25, max=400),
+        LANG,
     ),
     purpose="Field cereal yields with P10-P90 ranges from satellite index series, weather and soil, checked by leave-one-year-out CV.",
 )
@@ -85,7 +90,7 @@ def load_inputs(p, backend=None) -> Inputs:
     season_start_date(p.target_year, p.season_start)  # checks MM-DD
     forecast_day(p.forecast_date, p.target_year, p.season_start)  # checks the form and the season before any work
     if p.rasters and p.index_series:
-        raise ParameterError("give rasters or index_series, not both")
+        raise ParameterError(_("give rasters or index_series, not both"))
     user_data = [n for n in ("rasters", "index_series", "fields", "yields", "weather") if p[n]]
     inputs, polygons = _user_inputs(p, user_data) if user_data else _embedded_inputs(p)
     if inputs.stack is not None:
@@ -115,8 +120,7 @@ def _embedded_inputs(p) -> tuple[Inputs, dict]:
     yields.loc[yields["year"] == p.target_year, "yield_t_ha"] = np.nan  # the season to forecast: yields unknown
     yields = read_yields(yields, fields["field_id"])
     stack = region.stack
-    source = (f"embedded Chaouia-like region: {len(fields)} fields, {len(region.years)} seasons "
-              f"({region.years[0]}-{region.years[-1]}), {stack.sizes['time']} Sentinel-2-like acquisitions")
+    source = embedded_source(len(fields), region.years, stack.sizes["time"])
     inputs = Inputs(fields, read_weather(region.weather), yields, None, stack, hidden_truth=hidden, source=source)
     return inputs, region.polygons
 
@@ -125,24 +129,25 @@ def _user_inputs(p, user_data) -> tuple[Inputs, dict]:
     missing = [n for n in ("fields", "yields", "weather") if not p[n]]
     if missing or not (p.rasters or p.index_series):
         need = missing + ([] if (p.rasters or p.index_series) else ["rasters or index_series"])
-        raise ParameterError(f"with your own data, also give {', '.join(need)} (or none of them for the embedded region)")
+        raise ParameterError(_("with your own data, also give {names} (or none of them for the embedded region)").format(names=", ".join(need)))
     for n in user_data:
         if n not in ("rasters", "weather"):
             input_file(p[n], n)
     fields, polygons = read_fields_table(p.fields)
     weather = read_weather(p.weather, lat_deg=p.lat_deg, elevation_m=p.elevation_m, lon_deg=p.lon_deg)
     if weather.attrs.get("elevation_m") is None:  # the water balance's ET0 needs it; say so before any work
-        raise ParameterError(f"{p.weather} gives no site elevation (no elevation_m column; ERA5 files hold none): give elevation_m, the site's "
-                             "elevation in m")
+        raise ParameterError(_("{weather} gives no site elevation (no elevation_m column; ERA5 files hold none): "
+                               "give elevation_m, the site's elevation in m").format(weather=p.weather))
     input_file(p.weather, "weather", details={"conversion": weather.attrs["conversion"]} if "conversion" in weather.attrs else None)
     yields = read_yields(p.yields, fields["field_id"])
     stack = None
     if p.rasters:
         if polygons is None:
-            raise InputDataError(f"{p.fields} has no polygons; with rasters give fields as GeoJSON (a CSV goes with index_series)")
+            raise InputDataError(_("{fields} has no polygons; with rasters give fields as GeoJSON (a CSV goes with index_series)").format(
+                fields=p.fields))
         stack = read_sentinel2(p.rasters, chunks=LAZY_CHUNK_PX if _large(p.rasters) else None)
         input_file(p.rasters, "rasters", details={"products": products_table(stack).to_dict("records")})
-    source = f"your data: {len(fields)} fields, seasons {sorted(yields['year'].unique())}"
+    source = user_source(len(fields), sorted(yields["year"].unique()))
     return Inputs(fields, weather, yields, None, stack, source=source), polygons
 
 
@@ -175,7 +180,7 @@ def chosen_indices(indices: str, stack: xr.DataArray) -> list:
         lacking = [b for b in INDEX_BANDS[name][0] if b not in names]
         (skipped.append(f"{name} (needs {', '.join(lacking)})") if lacking else chosen.append(name))
     if not chosen:
-        raise InputDataError(f"the rasters have bands {', '.join(names)}: NDVI needs B04 and B08")
+        raise InputDataError(_("the rasters have bands {bands}: NDVI needs B04 and B08").format(bands=", ".join(names)))
     if skipped:
         warnings.warn(f"indices=auto: computing {', '.join(chosen)}; skipped {'; '.join(skipped)}, absent from the rasters",
                       SkippedIndexWarning, stacklevel=3)
@@ -223,7 +228,8 @@ def seasons(inputs: Inputs, target_year: int, season_start: str) -> tuple[list, 
         has = ((inputs.observations["date"] >= start) & (inputs.observations["date"] < end)).any()
         (with_images if has else without).append(y)
     if target_year in without:
-        raise InputDataError(f"no imagery in the {target_year} season; give rasters or index_series covering it, or another target_year")
+        raise InputDataError(_("no imagery in the {year} season; give rasters or index_series covering it, or another target_year").format(
+            year=target_year))
     if without:
         warnings.warn(f"{len(without)} season(s) with yields but no imagery are left out: {without}", SkippedWarning, stacklevel=2)
     return with_images, without
@@ -284,7 +290,7 @@ def _season_ticks(ax, season_start: str, year: int):
     start = season_start_date(year, season_start)
     months = pd.date_range(start, start + pd.Timedelta(days=364), freq="MS")
     ax.set_xticks([(m - start).days for m in months])
-    ax.set_xticklabels([m.strftime("%b") for m in months])
+    ax.set_xticklabels([month_label(m) for m in months])
 
 
 def plot_index_profiles(curves: pd.DataFrame, target_year: int, cutoff_day: int, season_start: str, index: str = "ndvi"):
@@ -299,13 +305,13 @@ def plot_index_profiles(curves: pd.DataFrame, target_year: int, cutoff_day: int,
     if target_year in curves:
         seen = curves[target_year].copy()
         seen[curves.index > cutoff_day] = np.nan
-        ax.plot(curves.index, seen, color=VERMILION, lw=2.8, label=f"{target_year} (to the forecast date)")
+        ax.plot(curves.index, seen, color=VERMILION, lw=2.8, label=_("{year} (to the forecast date)").format(year=target_year))
     ax.axvline(cutoff_day, color=VERMILION, ls="--", lw=1)
-    ax.text(cutoff_day + 3, ax.get_ylim()[1] * 0.97, "forecast date", color=VERMILION, va="top", fontsize=9)
+    ax.text(cutoff_day + 3, ax.get_ylim()[1] * 0.97, _("forecast date"), color=VERMILION, va="top", fontsize=9)
     _season_ticks(ax, season_start, target_year)
     ax.set_xlim(0, 330)
-    ax.set_ylabel(f"mean {index.upper()} of all fields")
-    ax.set_title(f"{index.upper()} profiles by season (gap-filled, smoothed)")
+    ax.set_ylabel(_("mean {index} of all fields").format(index=index.upper()))
+    ax.set_title(_("{index} profiles by season (gap-filled, smoothed)").format(index=index.upper()))
     ax.legend(ncol=3, fontsize=8, frameon=False, loc="upper left")
     fig.tight_layout()
     return fig
@@ -326,15 +332,14 @@ def plot_predicted_vs_observed(cv: pd.DataFrame, metrics: dict):
     ax.plot(lim, lim, color="black", lw=1)
     ax.set_xlim(lim)
     ax.set_ylim(lim)
-    ax.set_xlabel("observed yield (t/ha)")
-    ax.set_ylabel("predicted P50 (t/ha), bars P10-P90")
-    ax.set_title("Leave-one-year-out: predicted vs observed")
-    text = (f"model NRMSE {metrics['cv_nrmse_p50']:.1%}, R² {metrics['cv_r2_p50']:.2f}\n"
-            f"field mean NRMSE {metrics['baseline_nrmse_mean']:.1%}\n"
-            f"trend NRMSE {metrics['baseline_nrmse_trend']:.1%}\n"
-            f"P10-P90 coverage {metrics['interval_coverage_p10_p90']:.0%}")
+    ax.set_xlabel(_("observed yield (t/ha)"))
+    ax.set_ylabel(_("predicted P50 (t/ha), bars P10-P90"))
+    ax.set_title(_("Leave-one-year-out: predicted vs observed"))
+    text = _("model NRMSE {model}, R² {r2}\nfield mean NRMSE {mean}\ntrend NRMSE {trend}\nP10-P90 coverage {coverage}").format(
+        model=pct(metrics["cv_nrmse_p50"], 1), r2=num(metrics["cv_r2_p50"], 2), mean=pct(metrics["baseline_nrmse_mean"], 1),
+        trend=pct(metrics["baseline_nrmse_trend"], 1), coverage=pct(metrics["interval_coverage_p10_p90"]))
     ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize=9, bbox=dict(fc="white", ec="0.8"))
-    ax.legend(title="held-out season", fontsize=8, loc="lower right", frameon=False)
+    ax.legend(title=_("held-out season"), fontsize=8, loc="lower right", frameon=False)
     fig.tight_layout()
     return fig
 
@@ -344,16 +349,16 @@ def plot_skill_vs_lead_time(table: pd.DataFrame, cutoff_day: int, season_start: 
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8.5, 4.2))
-    ax.plot(table["cutoff_day"], 100 * table["cv_nrmse_p50"], "o-", color=BLUE, lw=2, label="model P50")
-    ax.axhline(100 * table["baseline_nrmse_mean"].iloc[0], color=ORANGE, ls="--", label="baseline: field mean")
-    ax.axhline(100 * table["baseline_nrmse_trend"].iloc[0], color=GREEN, ls=":", lw=2, label="baseline: field mean + trend")
+    ax.plot(table["cutoff_day"], 100 * table["cv_nrmse_p50"], "o-", color=BLUE, lw=2, label=_("model P50"))
+    ax.axhline(100 * table["baseline_nrmse_mean"].iloc[0], color=ORANGE, ls="--", label=_("baseline: field mean"))
+    ax.axhline(100 * table["baseline_nrmse_trend"].iloc[0], color=GREEN, ls=":", lw=2, label=_("baseline: field mean + trend"))
     ax.axvline(cutoff_day, color=VERMILION, lw=1, ls="--")
     _season_ticks(ax, season_start, target_year)
     ax.set_xlim(min(table["cutoff_day"]) - 15, max(table["cutoff_day"]) + 15)
     ax.set_ylim(0, None)
-    ax.set_xlabel("forecast date (data up to)")
-    ax.set_ylabel("leave-one-year-out NRMSE (%)")
-    ax.set_title("Skill against lead time: earlier forecasts know less")
+    ax.set_xlabel(_("forecast date (data up to)"))
+    ax.set_ylabel(_("leave-one-year-out NRMSE (%)"))
+    ax.set_title(_("Skill against lead time: earlier forecasts know less"))
     ax.legend(frameon=False, fontsize=9)
     fig.tight_layout()
     return fig
@@ -366,8 +371,8 @@ def plot_contributions(contrib: pd.DataFrame, top: int = 15):
     mean_abs = contrib.drop(columns="bias").abs().mean().sort_values(ascending=True).tail(top)
     fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(mean_abs) + 1.2))
     ax.barh(mean_abs.index, mean_abs.to_numpy(), color=BLUE)
-    ax.set_xlabel("mean |contribution| to P50 (t/ha)")
-    ax.set_title("What drives this season's forecasts")
+    ax.set_xlabel(_("mean |contribution| to P50 (t/ha)"))
+    ax.set_title(_("What drives this season's forecasts"))
     fig.tight_layout()
     return fig
 
@@ -382,14 +387,14 @@ def plot_yield_map(ymap: xr.DataArray, target_year: int):
     p50 = ymap.sel(band="yield_p50").values
     width = (ymap.sel(band="yield_p90") - ymap.sel(band="yield_p10")).values
     im = axes[0].imshow(p50, cmap="YlGn", extent=extent)
-    fig.colorbar(im, ax=axes[0], shrink=0.85, label="P50 yield (t/ha)")
-    axes[0].set_title(f"Forecast yield {target_year} (P50)")
+    fig.colorbar(im, ax=axes[0], shrink=0.85, label=_("P50 yield (t/ha)"))
+    axes[0].set_title(_("Forecast yield {year} (P50)").format(year=target_year))
     im = axes[1].imshow(width, cmap="Purples", extent=extent)
-    fig.colorbar(im, ax=axes[1], shrink=0.85, label="P90 - P10 (t/ha)")
-    axes[1].set_title("Uncertainty (P10-P90 width)")
+    fig.colorbar(im, ax=axes[1], shrink=0.85, label=_("P90 - P10 (t/ha)"))
+    axes[1].set_title(_("Uncertainty (P10-P90 width)"))
     for ax in axes:
-        ax.set_xlabel("easting (km, UTM)")
-        ax.set_ylabel("northing (km, UTM)")
+        ax.set_xlabel(_("easting (km, UTM)"))
+        ax.set_ylabel(_("northing (km, UTM)"))
         ax.grid(False)
     fig.tight_layout()
     return fig
