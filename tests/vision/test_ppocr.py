@@ -159,3 +159,17 @@ def test_ppocr_reads_the_test_crops_of_a_data_set(tmp_path, rendered_crops):
     assert history == [] and list(table.columns) == codes.COLUMNS and len(table) == 10
     assert (table["code"] == table["true_code"]).mean() >= 0.8
     assert table.attrs["read_s"] > 0
+
+
+def test_padded_view_adds_the_edge_colour_left_and_right():
+    from kit.vision.ppocr.reading import PAD_HEIGHTS, view
+
+    a = np.full((32, 160, 3), (200, 50, 50), np.uint8)
+    a[8:24, 10:150] = 0  # text
+    v = np.asarray(view(a, "padded"))
+    pad = int(round(PAD_HEIGHTS * 32))
+    assert v.shape == (32, 160 + 2 * pad, 3)
+    assert (v[:, :pad] == (200, 50, 50)).all() and (v[:, -pad:] == (200, 50, 50)).all()
+    assert np.array_equal(v[:, pad:pad + 160], a)
+    with pytest.raises(InputDataError, match="view"):
+        view(a, "mirrored")

@@ -249,7 +249,7 @@ def _find(img, min_confidence: float) -> FoundCode:
     if not keep:
         return none
     candidates = [candidates[i] for i in keep]
-    readings = read_lines([strips[i] for i in keep])
+    readings = read_lines([strips[i] for i in keep], views=("as_is",))  # one view: strips have a margin (_strip), and a second would double the time
     # Least probability given up to make a code: a code read with the line below it pays for every glyph it drops.
     best = min(range(len(candidates)), key=lambda i: (not readings[i].code, readings[i].path_cost_nats, -readings[i].confidence))
     r = readings[best]
