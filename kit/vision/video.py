@@ -97,7 +97,8 @@ class VideoReader:
         if not process_fps > 0:
             raise ParameterError(_("process_fps must be > 0 frames per second, got {value!r}").format(value=process_fps))
         if start_s < 0 or (duration_s is not None and not duration_s > 0):
-            raise ParameterError(f"need start_s >= 0 s and duration_s > 0 s (or None), got {start_s!r}, {duration_s!r}")
+            raise ParameterError(_("need start_s >= 0 s and duration_s > 0 s (or None), got {start_s!r}, {duration_s!r}").format(
+                start_s=start_s, duration_s=duration_s))
         self.source, self.process_fps, self.start_s, self.duration_s = source, float(process_fps), float(start_s), duration_s
         self.timeout_s, self.reconnects, self.buffer_frames, self.retry_s = timeout_s, reconnects, buffer_frames, retry_s
         self.events: list = []
