@@ -84,7 +84,8 @@ def forecast_day(forecast_date, target_year: int, season_start: str = "09-01") -
     d = forecast_date_in_season(forecast_date, target_year, season_start)
     if not start <= d <= end:
         raise ParameterError(
-            f"forecast_date {d:%Y-%m-%d} is outside the {target_year} season ({start:%Y-%m-%d} to {end:%Y-%m-%d}); "
-            "give MM-DD (that day in the target season), a date in the target season, or None for the end of the season"
+            _("forecast_date {day} is outside the {year} season ({start} to {end}); give MM-DD (that day in the target "
+              "season), a date in the target season, or None for the end of the season").format(
+                day=f"{d:%Y-%m-%d}", year=target_year, start=f"{start:%Y-%m-%d}", end=f"{end:%Y-%m-%d}")
         )
     return int((d - start).days)
