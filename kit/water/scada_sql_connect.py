@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from kit.errors import InputDataError
+from kit.i18n import N_, _
 
 
 __all__ = ["check_url", "describe_source"]
@@ -30,15 +31,15 @@ _DRIVER_PACKAGES = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary",
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?")
 _QUERY = re.compile(r"\s*\(?\s*(select|with)\b", re.IGNORECASE)
 _PASSWORD_KEYS = ("password", "passwd", "pwd", "sslpassword")  # ?passfile= names a file: welcome
-_PASSWORD_FIX = "leave it out and put it in ~/.pgpass (or PGPASSFILE / PGPASSWORD), which the driver reads itself"
+_PASSWORD_FIX = N_("leave it out and put it in ~/.pgpass (or PGPASSFILE / PGPASSWORD), which the driver reads itself")
 
 def _parse_url(url) -> URL:
     """The URL parsed, ``postgresql``/``postgres`` without a driver meaning psycopg 3."""
     try:
         parsed = make_url(url if isinstance(url, URL) else str(url))
     except sa.exc.ArgumentError:
-        raise InputDataError("scada is not a SQLAlchemy URL; write e.g. postgresql://user@host:5432/database "
-                             "or sqlite:///path/historian.db") from None
+        raise InputDataError(_("scada is not a SQLAlchemy URL; write e.g. postgresql://user@host:5432/database "
+                               "or sqlite:///path/historian.db")) from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
@@ -62,12 +63,13 @@ def check_url(url) -> URL:
     parsed = _parse_url(url)
     secret_keys = [k for k in parsed.query if k.lower() in _PASSWORD_KEYS]
     if parsed.password is not None or secret_keys:
-        raise InputDataError(f"scada URL {_public_url(parsed)} carries a password; {_PASSWORD_FIX}")
+        raise InputDataError(_("scada URL {url} carries a password; {fix}").format(
+            url=_public_url(parsed), fix=_(_PASSWORD_FIX)))
     try:
         dialect = parsed.get_dialect()
     except sa.exc.NoSuchModuleError:
-        raise InputDataError(f"scada URL names an unknown database kind {parsed.drivername!r}; write postgresql://, "
-                             "sqlite:///, mysql+pymysql:// or another SQLAlchemy dialect") from None
+        raise InputDataError(_("scada URL names an unknown database kind {kind!r}; write postgresql://, "
+                               "sqlite:///, mysql+pymysql:// or another SQLAlchemy dialect").format(kind=parsed.drivername)) from None
     try:
         dialect.import_dbapi()
     except ImportError:
@@ -84,9 +86,9 @@ def _source(table_or_query: str) -> tuple:
     if _QUERY.match(text):
         return ("query", text)
     if not _IDENTIFIER.fullmatch(text):
-        raise InputDataError(f"table_or_query={text[:60]!r} is neither a table name (letters, digits, _; "
-                             "optionally schema.table) nor a SELECT query")
-    schema, _, name = text.rpartition(".")
+        raise InputDataError(_("table_or_query={text!r} is neither a table name (letters, digits, _; "
+                               "optionally schema.table) nor a SELECT query").format(text=text[:60]))
+    schema, _dot, name = text.rpartition(".")
     return ("table", schema or None, name)
 
 
@@ -118,7 +120,7 @@ def _window(start, end, tz: str) -> tuple:
     try:
         ZoneInfo(tz)
     except (ValueError, KeyError):
-        raise InputDataError(f"tz={tz!r} is not a time zone name; write e.g. 'Africa/Casablanca' or 'UTC'") from None
+        raise InputDataError(_("tz={tz!r} is not a time zone name; write e.g. 'Africa/Casablanca' or 'UTC'").format(tz=tz)) from None
     bounds = []
     for name, value in (("start", start), ("end", end)):
         if value is None:
@@ -127,12 +129,14 @@ def _window(start, end, tz: str) -> tuple:
         try:
             t = pd.Timestamp(value)
         except (ValueError, TypeError):
-            raise InputDataError(f"{name}={value!r} is not a date-time; write e.g. '2024-03-10 06:00'") from None
+            raise InputDataError(_("{name}={value!r} is not a date-time; write e.g. '2024-03-10 06:00'").format(
+                name=name, value=value)) from None
         if t.tzinfo is None:
             t = t.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
         bounds.append(t.tz_convert("UTC"))
     if None not in bounds and bounds[0] >= bounds[1]:
-        raise InputDataError(f"start={start!r} is not before end={end!r}; give a window of positive length")
+        raise InputDataError(_("start={start!r} is not before end={end!r}; give a window of positive length").format(
+            start=start, end=end))
     return tuple(bounds)
 
 
@@ -178,8 +182,8 @@ def _database_error(exc: Exception, url: URL, doing: str) -> InputDataError:
 def _connection(url: URL, tz: str):
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         if not url.database.startswith("file:") and not Path(url.database).is_file():
-            raise InputDataError(f"SQLite historian {url.database} does not exist; give the path of the .db file "
-                                 "(sqlite:///relative/path.db or sqlite:////absolute/path.db)")
+            raise InputDataError(_("SQLite historian {path} does not exist; give the path of the .db file "
+                                   "(sqlite:///relative/path.db or sqlite:////absolute/path.db)").format(path=url.database))
     connect_args = {}
     if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
         connect_args = {"connect_timeout": 10, "application_name": "sector-kit"}
