@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from kit.errors import InputDataError
+from kit.i18n import _
 from kit.water.scada_sql_connect import (_connection, _database_error, _public_url, _source, _sql_bounds, _window,
                                          check_url, describe_source)
 
@@ -88,16 +89,16 @@ def _read_query(conn, url: URL, query: str, window: tuple, tz: str) -> pd.DataFr
     roles = _pick_columns(raw.columns, "the SCADA query's result")
     frame = raw[list(roles.values())].set_axis(list(roles), axis=1)
     if frame.empty:
-        raise InputDataError("the SCADA query returned no rows in the window asked; check its WHERE clause "
-                             "compares the timestamp column with :start and :end")
+        raise InputDataError(_("the SCADA query returned no rows in the window asked; check its WHERE clause "
+                               "compares the timestamp column with :start and :end"))
     return frame
 
 
 def _parse_timestamps(raw: pd.Series) -> pd.Series:
     """Date-times as the database gave them: aware where it said the offset, naive otherwise."""
     if raw.isna().any():
-        raise InputDataError("the SCADA source has rows with an empty timestamp; filter them out "
-                             "(a query with WHERE timestamp IS NOT NULL)")
+        raise InputDataError(_("the SCADA source has rows with an empty timestamp; filter them out "
+                               "(a query with WHERE timestamp IS NOT NULL)"))
     if pd.api.types.is_datetime64_any_dtype(raw):
         return raw
     if pd.api.types.is_numeric_dtype(raw):
@@ -147,7 +148,7 @@ def _localize_by_tag(naive: pd.Series, tags: pd.Series, tz: str, flags: list) ->
 def _tidy(frame: pd.DataFrame, window: tuple, tz: str) -> pd.DataFrame:
     """Typed columns, UTC times, the exact window, sorted by timestamp and tag; flags in ``attrs``."""
     if frame["tag"].isna().any():
-        raise InputDataError("the SCADA source has rows with an empty tag; filter them out (WHERE tag IS NOT NULL)")
+        raise InputDataError(_("the SCADA source has rows with an empty tag; filter them out (WHERE tag IS NOT NULL)"))
     flags = []
     tags = frame["tag"].astype(str)
     t = _parse_timestamps(frame["timestamp"])
