@@ -5,6 +5,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from kit.i18n import _
 from kit.pipeline.spec import Pipeline, SpecError
 
 _DOW = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -23,7 +24,7 @@ def crontab_line(pipeline: Pipeline, workdir=None) -> str:
     ``0 5 * * 1 cd /srv/kit && /srv/kit/.venv/bin/kit pipeline run pipelines/weekly.yaml >> ... 2>&1``
     """
     if not pipeline.schedule:
-        raise SpecError(f"pipeline {pipeline.name!r} has no schedule; add schedule: '0 5 * * 1' (cron)")
+        raise SpecError(_("pipeline {name!r} has no schedule; add schedule: '0 5 * * 1' (cron)").format(name=pipeline.name))
     workdir = Path(workdir or Path.cwd())
     log = pipeline.output / "cron.log"
     return f"{pipeline.schedule} cd {shlex.quote(str(workdir))} && {_command(pipeline)} >> {shlex.quote(str(log))} 2>&1"
@@ -46,7 +47,7 @@ def _field(expr: str, kind: str) -> str:
             start, end = part, None
         if kind == "dow":
             if step:
-                raise SpecError(f"day-of-week steps ({expr}) have no systemd equivalent; list the days instead")
+                raise SpecError(_("day-of-week steps ({expr}) have no systemd equivalent; list the days instead").format(expr=expr))
             if start is None:
                 return "*"
             names = _DOW[int(start)] + (f"..{_DOW[int(end)]}" if end else "")
@@ -80,7 +81,7 @@ def on_calendar(cron: str) -> str:
 def systemd_units(pipeline: Pipeline, workdir=None) -> tuple[str, str]:
     """``(service, timer)`` unit files for the pipeline."""
     if not pipeline.schedule:
-        raise SpecError(f"pipeline {pipeline.name!r} has no schedule; add schedule: '0 5 * * 1' (cron)")
+        raise SpecError(_("pipeline {name!r} has no schedule; add schedule: '0 5 * * 1' (cron)").format(name=pipeline.name))
     workdir = Path(workdir or Path.cwd())
     service = (
         f"[Unit]\nDescription=sector-kit pipeline {pipeline.name}\n\n"

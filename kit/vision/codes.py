@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from kit.errors import ParameterError
+from kit.i18n import _
 
 __all__ = ["CODE_READERS", "door_codes", "read_test_codes"]
 
@@ -49,7 +50,8 @@ def read_test_codes(code_reader: str, crops: dict, *, backend=None, seed: int = 
         against ONNX Runtime); the small reader's training history (``[]`` for ppocr).
     """
     if code_reader not in CODE_READERS:
-        raise ParameterError(f"code_reader {code_reader!r} unknown; use one of {CODE_READERS}")
+        raise ParameterError(_("code_reader {code_reader!r} unknown; use one of {choices}").format(
+            code_reader=code_reader, choices=CODE_READERS))
     images = [c["image"] for c in crops["test"]]
     history, deployed = [], {}
     if code_reader == "small":

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kit.errors import InputDataError
+from kit.i18n import _
 
 __all__ = [
     "ALPHABET",
@@ -73,7 +74,7 @@ def normalize(code: str) -> str:
     'CSQU3054383'
     """
     if not isinstance(code, str):
-        raise InputDataError(f"container code must be a string, got {type(code).__name__} {code!r}")
+        raise InputDataError(_("container code must be a string, got {type} {code!r}").format(type=type(code).__name__, code=code))
     return _LAYOUT.sub("", code).upper()
 
 
@@ -190,15 +191,16 @@ def parse(code: str) -> ContainerCode:
     """
     s = normalize(code)
     if not _FORMAT.match(s):
-        if len(s) != 11:
-            why = f"has {len(s)} letters and digits, not 11"
+        if len(s) != 11:  # whole sentences, not pieces: French word order differs
+            why = _("container code {code!r} has {n} letters and digits, not 11; expected e.g. 'CSQU 305438 3'")
         elif not s[:3].isalpha() or not s[:3].isascii():
-            why = "does not start with a 3-letter owner code"
+            why = _("container code {code!r} does not start with a 3-letter owner code; expected e.g. 'CSQU 305438 3'")
         elif s[3] not in CATEGORIES:
-            why = f"has category {s[3]!r}, not U, J or Z"
+            why = _("container code {code!r} has category {category!r}, not U, J or Z; expected e.g. 'CSQU 305438 3'")
         else:
-            why = "does not end with 7 digits (serial number and check digit)"
-        raise InputDataError(f"container code {code!r} {why}; expected e.g. 'CSQU 305438 3'")
+            why = _("container code {code!r} does not end with 7 digits (serial number and check digit); "
+                    "expected e.g. 'CSQU 305438 3'")
+        raise InputDataError(why.format(code=code, n=len(s), category=s[3] if len(s) > 3 else ""))
     return ContainerCode(s[:3], s[3], s[4:10], int(s[10]))
 
 
@@ -269,7 +271,7 @@ def correct(probs, alphabet: str = ALPHABET, categories: str = CATEGORIES) -> Co
             "one column per alphabet character"
         )
     if not np.all(np.isfinite(p)) or np.any(p < 0):
-        raise InputDataError("probs has negative or non-finite values; pass probabilities (softmax output)")
+        raise InputDataError(_("probs has negative or non-finite values; pass probabilities (softmax output)"))
     with np.errstate(divide="ignore"):
         logp = np.log(p)
     raw = "".join(alphabet[j] for j in p.argmax(axis=1))
@@ -347,7 +349,8 @@ def positions_from_ctc(frame_probs, alphabet: str = ALPHABET, blank: int = 0):
 
     f = np.asarray(to_numpy(frame_probs), dtype=np.float64)
     if f.ndim != 2 or f.shape[1] != len(alphabet) + 1:
-        raise InputDataError(f"frame_probs has shape {f.shape}; expected (T, {len(alphabet) + 1}) with the blank column")
+        raise InputDataError(_("frame_probs has shape {shape}; expected (T, {columns}) with the blank column").format(
+            shape=f.shape, columns=len(alphabet) + 1))
     best = f.argmax(axis=1)
     keep = [j for j in range(f.shape[1]) if j != blank]
     text, rows, t = [], [], 0

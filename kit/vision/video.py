@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from kit.errors import InputDataError, ParameterError
+from kit.i18n import _
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".m4v", ".ts")
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
@@ -94,9 +95,10 @@ class VideoReader:
     def __init__(self, source, process_fps: float = 5.0, start_s: float = 0.0, duration_s: float | None = None, *,
                  timeout_s: float = 5.0, reconnects: int = 3, buffer_frames: int = 64, retry_s: float = 1.0):
         if not process_fps > 0:
-            raise ParameterError(f"process_fps must be > 0 frames per second, got {process_fps!r}")
+            raise ParameterError(_("process_fps must be > 0 frames per second, got {value!r}").format(value=process_fps))
         if start_s < 0 or (duration_s is not None and not duration_s > 0):
-            raise ParameterError(f"need start_s >= 0 s and duration_s > 0 s (or None), got {start_s!r}, {duration_s!r}")
+            raise ParameterError(_("need start_s >= 0 s and duration_s > 0 s (or None), got {start_s!r}, {duration_s!r}").format(
+                start_s=start_s, duration_s=duration_s))
         self.source, self.process_fps, self.start_s, self.duration_s = source, float(process_fps), float(start_s), duration_s
         self.timeout_s, self.reconnects, self.buffer_frames, self.retry_s = timeout_s, reconnects, buffer_frames, retry_s
         self.events: list = []
@@ -104,7 +106,8 @@ class VideoReader:
         if not is_stream(source):
             p = Path(source)
             if not p.is_file():
-                raise InputDataError(f"video {p}: no such file; give an MP4, MKV, AVI or MOV file, or an rtsp:// or http(s):// URL")
+                raise InputDataError(_("video {path}: no such file; give an MP4, MKV, AVI or MOV file, or an rtsp:// or "
+                                       "http(s):// URL").format(path=p))
 
     @property
     def end_s(self):
@@ -133,7 +136,8 @@ class VideoReader:
     def _describe(self, container):
         if not container.streams.video:
             container.close()
-            raise InputDataError(f"video {self.source}: holds no video stream; give camera footage (MP4, MKV, AVI, MOV)")
+            raise InputDataError(_("video {source}: holds no video stream; give camera footage (MP4, MKV, AVI, MOV)").format(
+                source=self.source))
         s = container.streams.video[0]
         s.thread_type = "AUTO"
         rate = s.average_rate or s.guessed_rate
@@ -388,7 +392,7 @@ def write_video(frames, path, fps: float, *, codec: str = "libx264", crf: int = 
                 for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                     out.mux(packet)
             if stream is None:
-                raise ParameterError(f"write_video {path}: no frames to write")
+                raise ParameterError(_("write_video {path}: no frames to write").format(path=path))
             for packet in stream.encode():
                 out.mux(packet)
     return path

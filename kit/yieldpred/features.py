@@ -27,6 +27,7 @@ import pandas as pd
 
 from kit.agro.crops import CROPS, SOILS
 from kit.errors import InputDataError
+from kit.i18n import _
 from kit.ml import light_use_features, phenology_features, stage_weather_features, temperature_factor, water_deficit_features
 from kit.raster.temporal import daily_curve
 from kit.yieldpred.season import season_start_date
@@ -343,7 +344,7 @@ class FeatureBuilder:
             frame["year"] = year
             parts.append(frame[~no_obs])
         if not parts:
-            raise InputDataError("no season has imagery up to the forecast day; check the rasters/index_series dates")
+            raise InputDataError(_("no season has imagery up to the forecast day; check the rasters/index_series dates"))
         table = pd.concat(parts)
         table.index.name = "field_id"
         table = table.reset_index().set_index(["field_id", "year"], drop=False)

@@ -10,6 +10,7 @@ import datetime as dt
 import pandas as pd
 
 from kit.errors import ParameterError
+from kit.i18n import _
 
 __all__ = ["forecast_date_in_season", "forecast_day", "season_start_date"]
 
@@ -24,7 +25,8 @@ def season_start_date(year: int, season_start: str = "09-01") -> pd.Timestamp:
         month, day = (int(x) for x in season_start.split("-"))
         return pd.Timestamp(year - 1, month, day)
     except (ValueError, TypeError):
-        raise ParameterError(f"season_start must be MM-DD (e.g. 09-01), got {season_start!r}") from None
+        raise ParameterError(_("season_start must be MM-DD (e.g. 09-01), got {season_start!r}").format(
+            season_start=season_start)) from None
 
 
 def forecast_date_in_season(forecast_date, target_year: int, season_start: str = "09-01") -> pd.Timestamp:
@@ -61,13 +63,14 @@ def forecast_date_in_season(forecast_date, target_year: int, season_start: str =
             # Months from the season's start on fall in its first calendar year, the others in the harvest year.
             return pd.Timestamp(start.year if (month, day) >= (start.month, start.day) else start.year + 1, month, day)
         except ValueError:
-            raise ParameterError(f"forecast_date {text!r} is not a day of the {target_year} season ({start:%Y-%m-%d} to "
-                                 f"{end:%Y-%m-%d}); write MM-DD (e.g. 06-01) or YYYY-MM-DD") from None
+            raise ParameterError(_("forecast_date {text!r} is not a day of the {year} season ({start} to {end}); write MM-DD "
+                                   "(e.g. 06-01) or YYYY-MM-DD").format(text=text, year=target_year,
+                                                                       start=f"{start:%Y-%m-%d}", end=f"{end:%Y-%m-%d}")) from None
     try:
         return pd.Timestamp(dt.date.fromisoformat(text))
     except ValueError:
-        raise ParameterError(f"forecast_date {text!r} is not a date; write MM-DD (e.g. 06-01, that day in the "
-                             "target season) or YYYY-MM-DD") from None
+        raise ParameterError(_("forecast_date {text!r} is not a date; write MM-DD (e.g. 06-01, that day in the "
+                               "target season) or YYYY-MM-DD").format(text=text)) from None
 
 
 def forecast_day(forecast_date, target_year: int, season_start: str = "09-01") -> int:
@@ -81,7 +84,8 @@ def forecast_day(forecast_date, target_year: int, season_start: str = "09-01") -
     d = forecast_date_in_season(forecast_date, target_year, season_start)
     if not start <= d <= end:
         raise ParameterError(
-            f"forecast_date {d:%Y-%m-%d} is outside the {target_year} season ({start:%Y-%m-%d} to {end:%Y-%m-%d}); "
-            "give MM-DD (that day in the target season), a date in the target season, or None for the end of the season"
+            _("forecast_date {day} is outside the {year} season ({start} to {end}); give MM-DD (that day in the target "
+              "season), a date in the target season, or None for the end of the season").format(
+                day=f"{d:%Y-%m-%d}", year=target_year, start=f"{start:%Y-%m-%d}", end=f"{end:%Y-%m-%d}")
         )
     return int((d - start).days)

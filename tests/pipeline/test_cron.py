@@ -34,3 +34,12 @@ def test_crontab_line_and_systemd_units(tmp_path):
 )
 def test_on_calendar(cron, expected):
     assert on_calendar(cron) == expected
+
+
+def test_day_of_week_steps_refused_in_french():
+    from kit.i18n import using
+    from kit.pipeline.spec import SpecError
+
+    with using("fr"), pytest.raises(SpecError, match=r"^les pas de jour de semaine \(\*/2\) n’ont pas d’équivalent systemd\u202f; "
+                                                     r"listez plutôt les jours$"):
+        on_calendar("0 5 * * */2")

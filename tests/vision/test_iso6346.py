@@ -197,3 +197,11 @@ def test_positions_from_ctc_greedy_runs():
     assert got == text and rows.shape == (11, 36)
     np.testing.assert_allclose(rows.sum(axis=1), 1.0)
     assert correct(rows).code == text
+
+
+def test_parse_error_in_french():
+    from kit.i18n import using
+
+    with using("fr"), pytest.raises(InputDataError, match=r"^le code conteneur 'CSQA 305438 3' a la catégorie 'A', "
+                                                           r"ni U, ni J, ni Z\u202f; attendu p\. ex\. 'CSQU 305438 3'$"):
+        parse("CSQA 305438 3")

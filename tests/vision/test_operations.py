@@ -199,3 +199,12 @@ def test_objects_present_when_the_clip_starts_count_at_once():
     _, at_start = track_sequence([person, person] + [empty] * 5, threshold=0.5)
     _, later = track_sequence([empty] * 3 + [person, person] + [empty] * 5, threshold=0.5)
     assert at_start == {4: 1} and later == {}
+
+
+def test_zone_error_in_french():
+    from kit.i18n import using
+
+    square = [[0, 0], [10, 0], [10, 10], [0, 10]]
+    with using("fr"), pytest.raises(ParameterError, match=r"^les noms de zone doivent être uniques\u202f; 'quai' apparaît deux fois$"):
+        parse_zones({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"name": "quai"}, "geometry": {"type": "Polygon", "coordinates": [square]}}] * 2})

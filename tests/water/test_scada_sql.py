@@ -15,6 +15,7 @@ import pytest
 
 import kit.water.scada_sql as scada_sql
 from kit.errors import InputDataError
+from kit.water import scada_sql_connect
 from kit.water.scada_sql import check_url, describe_source, read_sql_long
 from tests.water.pg_server import _free_port, postgres_server  # noqa: F401  (the fixture)
 
@@ -320,3 +321,12 @@ def test_missing_sqlite_file_is_not_created(tmp_path):
 
 def test_docstring_examples_run():
     assert doctest.testmod(scada_sql, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+    assert doctest.testmod(scada_sql_connect, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+
+
+def test_password_in_the_url_is_refused_in_french():
+    from kit.i18n import using
+
+    with using("fr"), pytest.raises(InputDataError, match=r"^l’URL scada postgresql\+psycopg://reader@db/historian contient un "
+                                                           r"mot de passe\u202f; retirez-le et mettez-le dans ~/\.pgpass"):
+        check_url("postgresql://reader:s3cret@db/historian")

@@ -335,3 +335,11 @@ def test_bad_forecast_date_is_one_line_naming_the_fix_before_any_work(given, nam
         nbk.load_inputs(_params(forecast_date=given, target_year=year))  # the embedded region is never generated
     message = str(err.value)
     assert "\n" not in message and (names is None or names in message) and given in message
+
+
+def test_bad_forecast_date_in_french():
+    from kit.i18n import using
+
+    with using("fr"), pytest.raises(ParameterError, match=r"^forecast_date '13-40' n’est pas un jour de la campagne 2024 "
+                                                           r"\(2023-09-01 au 2024-08-31\)\u202f; écrivez MM-JJ \(p\. ex\. 06-01\) ou AAAA-MM-JJ$"):
+        forecast_date_in_season("13-40", 2024, "09-01")

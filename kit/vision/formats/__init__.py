@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kit.errors import InputDataError
+from kit.i18n import _
 from kit.vision.formats import common, cvat, voc, yolo
 from kit.vision.formats.summary import split_summary
 
@@ -52,7 +53,7 @@ def detect(path) -> tuple[str, Path]:
     if path.is_file():
         return _detect_file(path)
     if not path.is_dir():
-        raise InputDataError(f"dataset {path} does not exist; give a COCO, YOLO, Pascal VOC or CVAT folder")
+        raise InputDataError(_("dataset {path} does not exist; give a COCO, YOLO, Pascal VOC or CVAT folder").format(path=path))
     if (path / "annotations.json").is_file() or (path / "train.json").is_file():
         return "coco", path
     found = yolo.find_yaml(path)
@@ -77,8 +78,8 @@ def _detect_file(path: Path) -> tuple[str, Path]:
         return "yolo", path
     if suffix == ".xml" and cvat.is_cvat(path):
         return "cvat", path
-    raise InputDataError(f"dataset file {path} is not COCO .json, YOLO .yaml or CVAT .xml; "
-                         "for Pascal VOC give the folder holding Annotations/")
+    raise InputDataError(_("dataset file {path} is not COCO .json, YOLO .yaml or CVAT .xml; "
+                           "for Pascal VOC give the folder holding Annotations/").format(path=path))
 
 
 def read(fmt: str, path) -> tuple[Path, Path, dict, list]:
@@ -102,9 +103,11 @@ def read(fmt: str, path) -> tuple[Path, Path, dict, list]:
         raise ValueError(f"no reader for format {fmt!r}; one of {sorted(readers)}")
     parsed = readers[fmt](Path(path))
     if not parsed.images:
-        raise InputDataError(f"{parsed.source}: no images listed; check the export's image folders and split lists")
+        raise InputDataError(_("{source}: no images listed; check the export's image folders and split lists").format(
+            source=parsed.source))
     if not parsed.names:
-        raise InputDataError(f"{parsed.source}: no classes (no object in any image); annotate objects first")
+        raise InputDataError(_("{source}: no classes (no object in any image); annotate objects first").format(
+            source=parsed.source))
     made = common.fill_splits(parsed.images)
     set_aside = [(reason, example, record.split) for reason, example, record in parsed.set_aside]
     return parsed.root, parsed.source, common.to_coco(parsed, fmt, made), set_aside

@@ -11,6 +11,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from kit.errors import InputDataError
+from kit.i18n import _
 
 
 @dataclass
@@ -78,8 +79,9 @@ def parse(path: Path, shown: str | None = None) -> Node:
         with open(path, "rb") as fh:
             parser.ParseFile(fh)
     except expat.ExpatError as exc:
-        raise InputDataError(f"{name}:{exc.lineno}: not well-formed XML ({expat.errors.messages[exc.code]}); "
-                             "fix the file or export it again") from None
+        raise InputDataError(_("{name}:{line}: not well-formed XML ({error}); fix the file or export it again").format(
+            name=name, line=exc.lineno, error=expat.errors.messages[exc.code])) from None
     except OSError as exc:
-        raise InputDataError(f"{name}: cannot be read ({exc.strerror}); check the path and permissions") from None
+        raise InputDataError(_("{name}: cannot be read ({error}); check the path and permissions").format(
+            name=name, error=exc.strerror)) from None
     return top[0]

@@ -29,6 +29,7 @@ import os
 from pathlib import Path
 
 from kit.errors import InputDataError
+from kit.i18n import _
 from kit.vision.formats.common import IMAGE_SUFFIXES, ImageRecord, Parsed, probe_size
 
 YAML_NAMES = ("data.yaml", "data.yml", "dataset.yaml", "dataset.yml")
@@ -60,7 +61,8 @@ def read(yaml_path: Path) -> Parsed:
     ids, names = _names(yaml_path, cfg)
     parsed = Parsed(root, yaml_path, names=names)
     if not cfg.get("train"):
-        raise InputDataError(f"{yaml_path}: no 'train' entry; add train: images/train (a folder, a .txt list, or a list)")
+        raise InputDataError(_("{path}: no 'train' entry; add train: images/train (a folder, a .txt list, or a list)").format(
+            path=yaml_path))
     for split in ("train", "val", "test"):
         for image in _split_images(yaml_path, root, split, cfg.get(split)):
             parsed.images.append(_record(image, split, ids, parsed))
@@ -76,9 +78,11 @@ def _load_yaml(yaml_path: Path) -> dict:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{yaml_path}:{mark.line + 1}" if mark is not None else str(yaml_path)
-        raise InputDataError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)}); fix the file") from None
+        raise InputDataError(_("{path}: not valid YAML ({error}); fix the file").format(
+            path=where, error=getattr(exc, 'problem', exc))) from None
     if not isinstance(cfg, dict) or "names" not in cfg:
-        raise InputDataError(f"{yaml_path}: no 'names'; a YOLO data.yaml lists the classes, e.g. names: [truck, person]")
+        raise InputDataError(_("{path}: no 'names'; a YOLO data.yaml lists the classes, e.g. names: [truck, person]").format(
+            path=yaml_path))
     return cfg
 
 
@@ -99,20 +103,24 @@ def _names(yaml_path: Path, cfg: dict) -> tuple[dict, list]:
         try:
             ids = {int(k): str(v) for k, v in raw.items()}
         except (TypeError, ValueError):
-            raise InputDataError(f"{yaml_path}: names keys must be class ids 0, 1, ...; got {list(raw)[:5]}") from None
+            raise InputDataError(_("{path}: names keys must be class ids 0, 1, ...; got {keys}").format(
+                path=yaml_path, keys=list(raw)[:5])) from None
     elif isinstance(raw, list):
         ids = {i: str(v) for i, v in enumerate(raw)}
     else:
-        raise InputDataError(f"{yaml_path}: names must be a list or a dict {{id: name}}, got {type(raw).__name__}")
+        raise InputDataError(_("{path}: names must be a list or a dict {{id: name}}, got {type}").format(
+            path=yaml_path, type=type(raw).__name__))
     if not ids:
-        raise InputDataError(f"{yaml_path}: names is empty; list the classes")
+        raise InputDataError(_("{path}: names is empty; list the classes").format(path=yaml_path))
     nc = cfg.get("nc")
     if nc is not None and int(nc) != len(ids):
-        raise InputDataError(f"{yaml_path}: nc is {nc} but names has {len(ids)} entries; make them agree")
+        raise InputDataError(_("{path}: nc is {nc} but names has {n} entries; make them agree").format(
+            path=yaml_path, nc=nc, n=len(ids)))
     names = [ids[k] for k in sorted(ids)]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise InputDataError(f"{yaml_path}: class names repeated ({', '.join(dup)}); give each id its own name")
+        raise InputDataError(_("{path}: class names repeated ({names}); give each id its own name").format(
+            path=yaml_path, names=", ".join(dup)))
     return ids, names
 
 
@@ -130,7 +138,8 @@ def _split_images(yaml_path: Path, root: Path, split: str, value) -> list[Path]:
         elif p.is_file():
             out += _listed_images(p)
         else:
-            raise InputDataError(f"{yaml_path}: {split}: {entry} not found under {root}; fix the path in {yaml_path.name}")
+            raise InputDataError(_("{path}: {split}: {entry} not found under {root}; fix the path in {name}").format(
+                path=yaml_path, split=split, entry=entry, root=root, name=yaml_path.name))
     return out
 
 

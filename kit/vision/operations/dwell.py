@@ -15,6 +15,7 @@ import bisect
 import numpy as np
 
 from kit.errors import ParameterError
+from kit.i18n import _
 from kit.vision.operations.zones import points_in_polygon
 
 
@@ -43,7 +44,7 @@ class ZoneVisits:
 
     def __init__(self, zones, max_dwell_s: float | None = None, dwell_classes=frozenset()):
         if max_dwell_s is not None and not max_dwell_s > 0:
-            raise ParameterError(f"max_dwell_s must be > 0 s or None, got {max_dwell_s!r}")
+            raise ParameterError(_("max_dwell_s must be > 0 s or None, got {max_dwell_s!r}").format(max_dwell_s=max_dwell_s))
         self.zones, self.max_dwell_s, self.dwell_classes = list(zones), max_dwell_s, set(dwell_classes)
         self._open = {}  # (zone, track) -> visit dict
         self._times = []  # processed frame times, s

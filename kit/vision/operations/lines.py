@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kit.errors import ParameterError
+from kit.i18n import _
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,14 @@ class Line:
 
 def _feature_line(f, i):
     if not isinstance(f, dict):
-        raise ParameterError(f"lines[{i}] is a {type(f).__name__}; give GeoJSON Features with a LineString geometry")
+        raise ParameterError(_("lines[{i}] is a {type}; give GeoJSON Features with a LineString geometry").format(
+            i=i, type=type(f).__name__))
     props = f.get("properties") or {}
     name = str(props.get("name", f"line {i + 1}"))
     geom = f.get("geometry") or {}
     if geom.get("type") != "LineString":
-        raise ParameterError(f"line {name!r}: geometry type {geom.get('type')!r}; only 'LineString' (pixel coordinates) is supported")
+        raise ParameterError(_("line {name!r}: geometry type {type!r}; only 'LineString' (pixel coordinates) is supported").format(
+            name=name, type=geom.get("type")))
     return name, geom.get("coordinates")
 
 
@@ -70,8 +73,8 @@ def _segment(name, coords):
     except (TypeError, ValueError):
         pts = np.zeros((0,))
     if pts.shape != (2, 2) or not np.all(np.isfinite(pts)) or np.allclose(pts[0], pts[1]):
-        raise ParameterError(f"line {name!r}: needs two distinct [x, y] points in pixels, "
-                             f"[[x0, y0], [x1, y1]], got {coords!r}")
+        raise ParameterError(_("line {name!r}: needs two distinct [x, y] points in pixels, [[x0, y0], [x1, y1]], "
+                                "got {coords!r}").format(name=name, coords=coords))
     return pts
 
 
@@ -106,7 +109,7 @@ def parse_lines(lines) -> list:
     if isinstance(lines, dict) and lines.get("type") == "FeatureCollection":
         lines = lines.get("features")
         if not isinstance(lines, list):
-            raise ParameterError("lines: a FeatureCollection needs a 'features' list")
+            raise ParameterError(_("lines: a FeatureCollection needs a 'features' list"))
     if isinstance(lines, dict) and lines.get("type") == "Feature":
         lines = [lines]
     if isinstance(lines, dict):
@@ -114,13 +117,13 @@ def parse_lines(lines) -> list:
     elif isinstance(lines, (list, tuple)):
         named = [_feature_line(f, i) for i, f in enumerate(lines)]
     else:
-        raise ParameterError(f"lines must be a GeoJSON FeatureCollection of LineStrings, a list of Features or "
-                             f"{{name: [[x0, y0], [x1, y1]]}}, got {type(lines).__name__}")
+        raise ParameterError(_("lines must be a GeoJSON FeatureCollection of LineStrings, a list of Features or "
+                                "{{name: [[x0, y0], [x1, y1]]}}, got {type}").format(type=type(lines).__name__))
     out = [Line(str(n), _segment(n, c)) for n, c in named]
     names = [ln.name for ln in out]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
-        raise ParameterError(f"line names must be unique; {sorted(dup)[0]!r} appears twice")
+        raise ParameterError(_("line names must be unique; {name!r} appears twice").format(name=sorted(dup)[0]))
     return out
 
 
@@ -146,7 +149,8 @@ class LineCounter:
 
     def __init__(self, lines, band_px: float = 4.0, margin: float = 0.05):
         if band_px < 0 or margin < 0:
-            raise ParameterError(f"LineCounter: band_px and margin must be >= 0, got {band_px!r}, {margin!r}")
+            raise ParameterError(_("LineCounter: band_px and margin must be >= 0, got {band_px!r}, {margin!r}").format(
+                band_px=band_px, margin=margin))
         self.lines, self.band_px, self.margin = list(lines), float(band_px), float(margin)
         self._side = {}  # (line, track) -> (side -1/+1, last ground point outside the band)
         self.crossings = []

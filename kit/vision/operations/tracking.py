@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from kit.errors import ParameterError
+from kit.i18n import _
 from kit.vision.operations.detections import above_threshold, detection_arrays
 
 
@@ -92,9 +93,10 @@ class IoUTracker:
     def __init__(self, min_iou: float = 0.3, max_center_shift: float = 1.0, max_age: int = 8, min_hits: int = 3,
                  min_containment: float = 0.6, frame_size=None):
         if not 0 <= min_iou <= 1 or not 0 < min_containment <= 1 or max_age < 0 or min_hits < 1:
-            raise ParameterError("IoUTracker: need 0 <= min_iou <= 1, 0 < min_containment <= 1, max_age >= 0 and min_hits >= 1")
+            raise ParameterError(_("IoUTracker: need 0 <= min_iou <= 1, 0 < min_containment <= 1, max_age >= 0 and min_hits >= 1"))
         if frame_size is not None and (len(frame_size) != 2 or min(frame_size) <= 0):
-            raise ParameterError(f"IoUTracker: frame_size must be (width, height) in px, got {frame_size!r}")
+            raise ParameterError(_("IoUTracker: frame_size must be (width, height) in px, got {frame_size!r}").format(
+                frame_size=frame_size))
         self.frame_size = None if frame_size is None else (float(frame_size[0]), float(frame_size[1]))
         self.min_iou, self.max_center_shift, self.max_age, self.min_hits = min_iou, max_center_shift, max_age, min_hits
         self.min_containment = min_containment

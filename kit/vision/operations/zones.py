@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kit.errors import ParameterError
+from kit.i18n import _
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,13 @@ def _ring(coords, name):
     try:
         ring = np.asarray(coords, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ParameterError(f"zone {name!r}: coordinates are not a list of [x, y] pairs; give [[x0, y0], [x1, y1], ...] in pixels") from None
+        raise ParameterError(_("zone {name!r}: coordinates are not a list of [x, y] pairs; give [[x0, y0], [x1, y1], ...] "
+                                "in pixels").format(name=name)) from None
     if ring.ndim == 3 and ring.shape[0] >= 1:  # GeoJSON Polygon: list of rings, first is the outline
         ring = ring[0]
     if ring.ndim != 2 or ring.shape[1] != 2 or len(ring) < 3 or not np.all(np.isfinite(ring)):
-        raise ParameterError(f"zone {name!r}: needs at least 3 finite [x, y] vertices in pixels, got shape {ring.shape}")
+        raise ParameterError(_("zone {name!r}: needs at least 3 finite [x, y] vertices in pixels, got shape {shape}").format(
+            name=name, shape=ring.shape))
     if np.allclose(ring[0], ring[-1]) and len(ring) > 3:
         ring = ring[:-1]
     return ring
@@ -85,7 +88,7 @@ def parse_zones(zones) -> list:
     if isinstance(zones, dict) and zones.get("type") == "FeatureCollection":
         zones = zones.get("features")
         if not isinstance(zones, list):
-            raise ParameterError("zones: a FeatureCollection needs a 'features' list")
+            raise ParameterError(_("zones: a FeatureCollection needs a 'features' list"))
     if isinstance(zones, dict) and zones.get("type") == "Feature":
         zones = [zones]
     out = []
@@ -94,20 +97,23 @@ def parse_zones(zones) -> list:
     elif isinstance(zones, (list, tuple)):
         for i, f in enumerate(zones):
             if not isinstance(f, dict):
-                raise ParameterError(f"zones[{i}] is a {type(f).__name__}; give GeoJSON Features with a Polygon geometry")
+                raise ParameterError(_("zones[{i}] is a {type}; give GeoJSON Features with a Polygon geometry").format(
+                    i=i, type=type(f).__name__))
             props = f.get("properties") or {}
             name = str(props.get("name", f"zone {i + 1}"))
             geom = f.get("geometry") or {}
             if geom.get("type") != "Polygon":
-                raise ParameterError(f"zone {name!r}: geometry type {geom.get('type')!r}; only 'Polygon' (pixel coordinates) is supported")
+                raise ParameterError(_("zone {name!r}: geometry type {type!r}; only 'Polygon' (pixel coordinates) is supported").format(
+                    name=name, type=geom.get("type")))
             out.append(Zone(name, _ring(geom.get("coordinates"), name), bool(props.get("restricted", False)),
                             bool(props.get("gate", False))))
     else:
-        raise ParameterError(f"zones must be a GeoJSON FeatureCollection, a list of Features or {{name: polygon}}, got {type(zones).__name__}")
+        raise ParameterError(_("zones must be a GeoJSON FeatureCollection, a list of Features or {{name: polygon}}, got {type}").format(
+            type=type(zones).__name__))
     names = [z.name for z in out]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
-        raise ParameterError(f"zone names must be unique; {sorted(dup)[0]!r} appears twice")
+        raise ParameterError(_("zone names must be unique; {name!r} appears twice").format(name=sorted(dup)[0]))
     return out
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kit.errors import InputDataError
+from kit.i18n import _
 
 __all__ = ["FoundCode", "MIN_CONFIDENCE", "find_codes", "text_boxes"]
 
@@ -224,7 +225,8 @@ def find_codes(image, min_confidence: float = MIN_CONFIDENCE) -> FoundCode:
 
     img = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
     if img.size[0] < 16 or img.size[1] < 16:
-        raise InputDataError(f"image of {img.size[0]}x{img.size[1]} px is too small to find a code in")
+        raise InputDataError(_("image of {width}x{height} px is too small to find a code in").format(
+            width=img.size[0], height=img.size[1]))
     img = img.convert("RGB")
     found = _find(img, min_confidence)
     if not found.code:  # faint paint (light on light, dusk): once more with the histogram equalized

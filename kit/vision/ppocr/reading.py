@@ -30,6 +30,7 @@ from functools import lru_cache
 import numpy as np
 
 from kit.errors import InputDataError
+from kit.i18n import _
 from kit.vision.iso6346 import ALPHABET
 
 __all__ = ["INPUT_HEIGHT_PX", "ROW_SHIFTS_PX", "VIEWS", "code_frames", "line_text", "read_lines", "view"]
@@ -80,7 +81,8 @@ def rec_input(image, height: int = INPUT_HEIGHT_PX) -> np.ndarray:
 
     img = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
     if min(img.size) < 2:
-        raise InputDataError(f"text line of {img.size[0]}x{img.size[1]} px is too small to read; crop a larger box")
+        raise InputDataError(_("text line of {width}x{height} px is too small to read; crop a larger box").format(
+            width=img.size[0], height=img.size[1]))
     width = max(height // 4, int(math.ceil(height * img.size[0] / img.size[1])))
     grey = np.asarray(img.convert("L").resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
     x = (grey / 255.0 - 0.5) / 0.5
@@ -107,7 +109,7 @@ def view(image, name: str):
     if name == "as_is":
         return img
     if name != "padded":
-        raise InputDataError(f"view {name!r} unknown; use 'as_is' or 'padded'")
+        raise InputDataError(_("view {name!r} unknown; use 'as_is' or 'padded'").format(name=name))
     a = np.asarray(img)
     edge = np.concatenate([a[[0, -1]].reshape(-1, 3), a[:, [0, -1]].reshape(-1, 3)])
     pad = int(round(PAD_HEIGHTS * img.size[1]))
@@ -140,8 +142,8 @@ def code_frames(images, row_shifts_px=ROW_SHIFTS_PX) -> list[np.ndarray]:
         character outside ``0-9A-Z``), then :data:`kit.vision.iso6346.ALPHABET`.
     """
     if not row_shifts_px:
-        raise InputDataError("row_shifts_px must hold at least one shift, e.g. (0,)")
-    upper, lower, forms, _ = _columns()
+        raise InputDataError(_("row_shifts_px must hold at least one shift, e.g. (0,)"))
+    upper, lower, forms, _chars = _columns()
     other = np.flatnonzero(forms >= 0)
     fold = np.zeros((len(other), len(ALPHABET)))
     fold[np.arange(len(other)), forms[other]] = 1.0
@@ -185,13 +187,13 @@ def read_lines(images, row_shifts_px=ROW_SHIFTS_PX, views=VIEWS) -> list:
     from kit.vision.recognizer.rescoring import best_candidate
 
     if not views:
-        raise InputDataError("views must hold at least one view, e.g. ('as_is',)")
+        raise InputDataError(_("views must hold at least one view, e.g. ('as_is',)"))
     frames = [code_frames([view(im, v) for im in images], row_shifts_px) for v in views]
     out = []
     for i in range(len(images)):  # one at a time: lines differ in width
         readings = [decode_frames(f[i][None], ALPHABET)[0] for f in frames]
         if len(views) > 1:
-            code, _ = best_candidate([f[i] for f in frames], [r.code for r in readings], ALPHABET)
+            code, _confidence = best_candidate([f[i] for f in frames], [r.code for r in readings], ALPHABET)
             readings = [r for r in readings if r.code == code] if code else readings
         out.append(readings[0])
     return out

@@ -107,3 +107,13 @@ def test_bad_data_yaml(export, yaml_text, message):
     (d / "data.yaml").write_text(yaml_text)
     with pytest.raises(InputDataError, match=message):
         load_coco(d, "train")
+
+
+def test_bad_data_yaml_in_french(export):
+    from kit.i18n import using
+
+    d = export("yolo")
+    (d / "data.yaml").write_text("names: [a, b]\nnc: 3\ntrain: images/train\n")
+    with using("fr"), pytest.raises(InputDataError, match=r"data\.yaml\u00a0: nc vaut 3 mais names a 2 entrées\u202f; "
+                                                           r"mettez-les d’accord$"):
+        load_coco(d, "train")
