@@ -77,7 +77,7 @@ def test_numbers_in_french_style(french_run):
     assert re.search(r"attente médiane\u00a0: ordre d’arrivée \d+,\d → IA \d+,\d\u202fmin", text)
     assert re.search(r"ECE sur le sous-ensemble de test\u00a0: 0,\d{3} après temperature scaling", text)
     assert "image retenue" in text and "incidence" in text  # quarantine reasons and subgroup attributes, in French
-    printed = [t for t in french_run["prose"] if "batch/s" not in t and "file/s" not in t]  # tqdm's own postfix
+    printed = [t for t in french_run["prose"] if not re.search(r"\d+%\|", t)]  # tqdm's own bars (s/batch on a slow CPU)
     assert not [t for t in printed if re.search(r"\b0\.\d{2,3}\b", t)]  # no decimal point left in the metrics
 
 
