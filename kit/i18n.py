@@ -205,6 +205,35 @@ def format_percent(value_pct, digits: int = 1, lang: str | None = None) -> str:
     return f"{format_number(value_pct, digits, lang)}{NNBSP if lang == 'fr' else ''}%"
 
 
+def text_number(value, digits: int = 0, grouped: bool = False) -> str:
+    """A number inside a printed sentence: French style in French, in English the plain f-string reports print.
+
+    English keeps ``f"{value:.2f}"`` (``f"{value:,.2f}"`` when ``grouped``), so
+    stored English outputs do not change; other languages use :func:`format_number`.
+
+    Examples
+    --------
+    >>> text_number(1234.5, 1, grouped=True), text_number(0.25, 2)
+    ('1,234.5', '0.25')
+    >>> with using("fr"):
+    ...     text_number(1234.5, 1)
+    '1\u202f234,5'
+    """
+    if get_lang() == DEFAULT_LANG:
+        return f"{value:,.{digits}f}" if grouped else f"{value:.{digits}f}"
+    return format_number(value, digits)
+
+
+def text_share(share, digits: int = 0) -> str:
+    """A share (0–1) as a percentage in a sentence: ``22.1%`` in English (as f-strings wrote it), ``22,1 %`` in French."""
+    return f"{share:.{digits}%}" if get_lang() == DEFAULT_LANG else format_percent(100 * share, digits)
+
+
+def text_quantity(value, unit: str, digits: int = 0) -> str:
+    """A value with its unit in a sentence: ``1.5 s`` in English, ``1,5 s`` (narrow no-break space) in French."""
+    return f"{value:.{digits}f} {unit}" if get_lang() == DEFAULT_LANG else format_quantity(value, unit, digits)
+
+
 def format_date(value, lang: str | None = None) -> str:
     """A date as a sentence writes it: ``1 mars 2026``, ``1 March 2026``.
 

@@ -9,18 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from kit.exercise_checks import check
-from kit.i18n import _, format_number, format_percent, get_lang
+from kit.i18n import _
+from kit.i18n import text_number as _num, text_share as _pct
 
 FINDING_KEPT = 0.5  # share of a finding's signal an augmentation must keep
-
-
-def _num(value, digits: int) -> str:
-    return format_number(value, digits) if get_lang() == "fr" else f"{value:.{digits}f}"
-
-
-def _pct(share, digits: int = 0) -> str:
-    """A share (0.221) as a percentage: ``22.1%`` as the English f-strings wrote it, ``22,1 %`` in French."""
-    return format_percent(100 * share, digits) if get_lang() == "fr" else f"{share:.{digits}%}"
 
 
 def _chests(n: int = 12, size: int = 64, seed: int = 11):

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kit.i18n import N_, _, format_number, get_lang
+from kit.i18n import N_, _
+from kit.i18n import text_number as _num
 
 #: The waits figure's policy names (``label=_(policy.upper())``).
 POLICY_NAMES = (N_("FIFO"), N_("AI"))
@@ -16,11 +17,6 @@ def _colors():
     from kit.plotting import OKABE_ITO
 
     return OKABE_ITO
-
-
-def _num(value, digits: int) -> str:
-    """As the English f-strings wrote it (``0.936``), or in French style (``0,936``)."""
-    return format_number(value, digits) if get_lang() == "fr" else f"{value:.{digits}f}"
 
 
 def plot_training(history):

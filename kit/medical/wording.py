@@ -14,7 +14,8 @@ import re
 import pandas as pd
 
 from kit.backend import device_line  # noqa: F401 (the notebook's)
-from kit.i18n import N_, _, display_table, format_number, format_percent, get_lang
+from kit.i18n import N_, _, display_table, format_number, get_lang
+from kit.i18n import text_number as _num
 
 #: Data sources (``Inputs.source`` holds them in English, for the model card).
 SOURCE_EMBEDDED = N_("embedded synthetic chest radiographs (kit.medical.synth_chest_xrays, {n} studies, seed {seed})")
@@ -39,11 +40,6 @@ _HEADERS = (N_("reason"), N_("files"), N_("attribute"), N_("group"), N_("n"), N_
 
 def _french() -> bool:
     return get_lang() == "fr"
-
-
-def _num(value, digits: int) -> str:
-    """``value`` to ``digits`` decimals: ``0.936`` in English (no grouping, as the f-strings printed), ``0,936`` in French."""
-    return format_number(value, digits) if _french() else f"{value:.{digits}f}"
 
 
 def source_text(source: tuple) -> str:

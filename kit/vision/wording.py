@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kit.i18n import DEFAULT_LANG, N_, _, display_table, format_number, format_percent, format_quantity, get_lang, ngettext
+from kit.i18n import DEFAULT_LANG, N_, _, display_table, format_percent, get_lang, ngettext, text_share
+from kit.i18n import text_number as number, text_quantity as quantity  # noqa: F401 (notebook.py and preview.py's)
 
 #: The embedded data's class names (a data set's own classes stay as it names them).
 CLASS_NAMES = {"container": N_("container"), "truck": N_("truck"), "pallet": N_("pallet"), "person": N_("person")}
@@ -32,15 +33,6 @@ def _french() -> bool:
     return get_lang() == "fr"
 
 
-def number(value, digits: int = 0) -> str:
-    """A number in a sentence: French style in French, the stored outputs' plain ``f"{x:.2f}"`` in English."""
-    return format_number(value, digits) if _french() else f"{value:.{digits}f}"
-
-
-def quantity(value, unit: str, digits: int = 0) -> str:
-    return format_quantity(value, unit, digits) if _french() else f"{value:.{digits}f} {unit}"
-
-
 def class_label(name) -> str:
     """A class's name for the reader: the embedded classes translated, a data set's own as they are."""
     return _(CLASS_NAMES[name]) if name in CLASS_NAMES else str(name)
@@ -49,11 +41,6 @@ def class_label(name) -> str:
 def zone_label(name) -> str:
     """A zone's or line's name for the reader: the default ones translated, the user's as given (English: as given)."""
     return _(ZONE_NAMES[name]) if name in ZONE_NAMES and get_lang() != DEFAULT_LANG else str(name)
-
-
-def _fraction(value: float, digits: int = 1) -> str:
-    """A share (0–1) as a percentage: ``93.6%`` / ``93,6 %``."""
-    return format_percent(100 * value, digits) if _french() else f"{value:.{digits}%}"
 
 
 def image_size_error(image_size) -> str:
@@ -179,7 +166,7 @@ def codes_line(reader: str, codes: pd.DataFrame, code_accuracy: float, raw_accur
     """Whole-code accuracy after and before the check-digit correction, and reading speed."""
     return _("{reader}: {n} test crops: whole-code accuracy {after} after check-digit correction "
              "({before} before), {speed} codes/s").format(
-        reader=reader, n=len(codes), after=_fraction(code_accuracy), before=_fraction(raw_accuracy),
+        reader=reader, n=len(codes), after=text_share(code_accuracy, 1), before=text_share(raw_accuracy, 1),
         speed=number(len(codes) / codes.attrs["read_s"]))
 
 
@@ -191,7 +178,7 @@ def doors_line(doors: pd.DataFrame, door_accuracy: float) -> str:
     """Codes read in whole door images, overall and by code layout."""
     by_layout = (doors["code"] == doors["true_code"]).groupby(doors["layout"]).mean()
     return _("{n} whole door images: code read in {share}; by layout: {layouts}").format(
-        n=len(doors), share=_fraction(door_accuracy), layouts=", ".join(f"{k} {_fraction(v, 0)}" for k, v in by_layout.items()))
+        n=len(doors), share=text_share(door_accuracy, 1), layouts=", ".join(f"{k} {text_share(v, 0)}" for k, v in by_layout.items()))
 
 
 def shown_codes(codes: pd.DataFrame) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kit.i18n import N_, _, display_table, format_date, format_number, format_quantity, get_lang, ngettext
+from kit.i18n import N_, _, display_table, format_date, get_lang, ngettext, text_number, text_quantity
 
 TZ = "Africa/Casablanca"  # naive timestamps and calendar features are Moroccan local time (kit.water.notebook uses it)
 
@@ -43,10 +43,6 @@ def _stamp(t) -> str:
     return f"{format_date(t)} {t:%H:%M}" if _french() else f"{t:%Y-%m-%d %H:%M}"
 
 
-def _count(n: int) -> str:
-    return format_number(n) if _french() else str(n)
-
-
 def device_line(backend) -> str:
     """Which device was recorded: the detector itself is NumPy on the CPU."""
     return _("device: {device} (the detector is NumPy on the CPU; the device is recorded)").format(device=backend.device)
@@ -59,7 +55,7 @@ def network_summary(network) -> str:
     wn = network.wn
     return _("network {name}: {junctions} junctions, {pipes} pipes, {tanks} tanks, {reservoirs} reservoirs, "
              "{pumps} pumps, {valves} valves, {sensors} sensors").format(
-        name=network.name, junctions=_count(wn.num_junctions), pipes=_count(wn.num_pipes), tanks=wn.num_tanks,
+        name=network.name, junctions=text_number(wn.num_junctions), pipes=text_number(wn.num_pipes), tanks=wn.num_tanks,
         reservoirs=wn.num_reservoirs, pumps=wn.num_pumps, valves=wn.num_valves, sensors=len(network.sensors))
 
 
@@ -71,15 +67,15 @@ def data_summary(data) -> str:
                        for k, n in sorted(kinds.items()))
     flags = _("{n} data-quality flags").format(n=len(data.flags))  # French: "anomalies ... : {n}", any n
     return _("{n} readings every {step} min from {first} to {last} (local); {kinds} sensors; {flags}").format(
-        n=_count(len(v)), step=int(data.step.total_seconds() // 60), first=_stamp(v.index[0].tz_convert(TZ)),
+        n=text_number(len(v)), step=int(data.step.total_seconds() // 60), first=_stamp(v.index[0].tz_convert(TZ)),
         last=_stamp(v.index[-1].tz_convert(TZ)), kinds=counts, flags=flags)
 
 
 def fit_summary(detector) -> str:
     """The residual noise the detector learnt and the CUSUM threshold it set."""
     noise_mm = detector.sigma_hour_.median() * 1000
-    noise = format_quantity(noise_mm, "mm", 1) if _french() else f"{noise_mm:.1f} mm"
-    threshold = format_number(detector.threshold_, 1) if _french() else f"{detector.threshold_:.1f}"
+    noise = text_quantity(noise_mm, "mm", 1)
+    threshold = text_number(detector.threshold_, 1)
     return _("residual noise per hour: median {noise} over {n} sensors; CUSUM threshold {threshold} standard "
              "deviations").format(noise=noise, n=len(detector.sigma_hour_), threshold=threshold)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from kit.exercise_checks import check
-from kit.i18n import _, format_percent, get_lang
+from kit.i18n import _, text_share
 
 
 def _daily_tmax(weather: pd.DataFrame) -> pd.Series:
@@ -76,11 +76,6 @@ def check_heat_days(heat_days, features_heat, weather, cutoff_day: int, season_s
     ])
 
 
-def _share(value: float) -> str:
-    """``24.0%`` in English, ``24,0 %`` in French."""
-    return f"{value:.1%}" if get_lang() == "en" else format_percent(100 * value, 1)
-
-
 def reference_nrmse(observed, predicted) -> float:
     """RMSE divided by the mean observation (independent of :func:`kit.ml.nrmse`).
 
@@ -106,7 +101,7 @@ def check_nrmse(nrmse_trend, cv: pd.DataFrame, metrics: dict | None = None):
         (lambda: np.isfinite(float(nrmse_trend)), _("it is a number"), _("nrmse_trend must be a number")),
         (lambda: abs(float(nrmse_trend) - rmse) > 1e-9 or abs(rmse - want) < 1e-9, _("it is normalized"),
          _("that is the RMSE in t/ha: divide it by the mean observed yield")),
-        (lambda: abs(float(nrmse_trend) - want) < 1e-6, _("NRMSE {value} of the mean yield").format(value=_share(want)),
+        (lambda: abs(float(nrmse_trend) - want) < 1e-6, _("NRMSE {value} of the mean yield").format(value=text_share(want, 1)),
          _("NRMSE = sqrt(mean((observed - baseline_trend)²)) / mean(observed), with observed = cv['yield_t_ha']")),
         *agree,
     ])

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kit.i18n import N_, _, display_table, format_number, format_percent, get_lang
+from kit.i18n import N_, _, display_table, get_lang, text_number
+from kit.i18n import text_share as pct  # noqa: F401 (the notebook's)
 
 # Column headers shown translated (msgids are the files' column names and the English table's headers).
 _HEADERS = (N_("field_id"), N_("year"), N_("yield_p10"), N_("yield_p50"), N_("yield_p90"), N_("date"),
@@ -24,12 +25,7 @@ def _french() -> bool:
 
 def num(value, digits: int = 0) -> str:
     """``value`` as English printed it (``39,440``, ``4.04``) or in French style (``39 440``, ``4,04``)."""
-    return format_number(value, digits) if _french() else f"{value:,.{digits}f}"
-
-
-def pct(share, digits: int = 0) -> str:
-    """A share (0.35) as a percentage: ``35%`` in English, ``35 %`` in French."""
-    return format_percent(100 * share, digits) if _french() else f"{share:.{digits}%}"
+    return text_number(value, digits, grouped=True)
 
 
 def device_line(backend) -> str:
