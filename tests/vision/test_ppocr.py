@@ -104,6 +104,26 @@ def test_codes_found_in_whole_door_images(layout):
     assert wrong <= 1
 
 
+def test_stacked_column_is_cut_on_the_painted_pitch():
+    """The grid fitted to a stacked code's ink has the painted pitch, and carries on over a glyph the box missed."""
+    from kit.vision.ppocr.finding import _glyph_slots, _pitch
+
+    rng = np.random.default_rng([5, 2])
+    for _ in range(6):
+        image, truth = render_door(random_code(rng), rng, "stacked")
+        grey = np.asarray(image.convert("L"))
+        x0, y0, x1, y1 = (int(round(v)) for v in truth["code_box"])
+        # The box holds 10 pitches, one glyph and the check digit's box: 15.5 cap heights + 6 px (painted), pitch 1.45 caps.
+        painted_pitch_px = (y1 - y0) / 10.9
+        # The detector's box a glyph short at the top (box / 11 would be 10 % short of the pitch) ...
+        short = (x0, int(y0 + painted_pitch_px), x1, y1)
+        pitch_px, _phase = _pitch(grey[short[1]:y1, x0:x1])
+        assert pitch_px == pytest.approx(painted_pitch_px, rel=0.05)
+        # ... and one cut still starts on the first glyph.
+        tops = np.array([cut[0][1] for cut in _glyph_slots(short, grey)])
+        assert np.min(np.abs(tops - y0)) < 0.25 * painted_pitch_px
+
+
 @needs_models
 def test_text_that_is_no_code_gives_no_code():
     from PIL import Image, ImageDraw
