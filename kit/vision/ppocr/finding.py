@@ -9,7 +9,9 @@ layouts, each made into one text line for the recogniser:
   overlapping columns (``MSKU`` over ``123456 [7]``), put side by side;
 - *stacked*: narrow boxes one above the other (a vertical code, one
   character a line; the detector finds single glyphs or runs of them),
-  cut into 11 slots at a regular pitch and put side by side in reading order.
+  cut into 11 slots on the grid of gaps fitted to the column's ink (the
+  painted pitch, :func:`_pitch`) and put side by side in reading order;
+  equal cuts of the box are read only when no grid cut gives a code.
 
 Every candidate is read (:func:`kit.vision.ppocr.read_lines`); the one
 whose best valid code gives up least of the recogniser's probability to be
