@@ -4,11 +4,11 @@ A forecast departs from its baseline (field mean or trend, t/ha) by what
 the model says about the season as a whole (the mean departure of the
 season's fields) and by what it says about each field within the season.
 Inner year folds of the wheat of benchmarks/yield_skill.py and of the
-embedded region find the first worth keeping whole (weight about 1) and the
-second worth shrinking (weight 0.6-0.8): the trees over-fit field
-differences within a season more than the season's level. One weight for
-both shrank extreme seasons 20-25 % towards the trend, which the held-out
-seasons lost.
+embedded region mostly find the first worth keeping whole (weight 0.9-1)
+and the second worth shrinking (weight 0.65-0.8): the model's field
+differences within a season carry more of its error than the season's
+level. One weight for both shrank extreme seasons 20-25 % towards the trend,
+which the held-out seasons lost (the benchmark's docstring has the figures).
 """
 from __future__ import annotations
 
