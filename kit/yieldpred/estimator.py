@@ -120,12 +120,13 @@ class YieldModel(RegressorMixin, BaseEstimator):
         on the inner folds (:mod:`kit.yieldpred.shrinkage`), instead of one:
         the inner folds keep the season's level nearly whole and shrink the
         field differences within it, where one weight also drew extreme
-        seasons towards the trend. The season mean is over the rows of a
-        season given to :meth:`predict` together, so predict a season's
-        fields in one call (one row alone is all season mean). It lowers the
-        mean NRMSE of P50 on benchmarks/yield_skill.py's ten wheat cases from
-        0.112 to 0.110 (7 better, 3 within 0.001) and on the embedded region,
-        seeds 0-3, from 0.209 to 0.201 (seed 1 loses 0.004).
+        seasons towards the trend. It lowers the mean NRMSE of P50 on
+        benchmarks/yield_skill.py's ten wheat cases from 0.112 to 0.110 and on
+        the embedded region, seeds 0-3, from 0.209 to 0.201 (seed 1 loses
+        0.004), but the season mean is over the rows of a season given to
+        :meth:`predict` together (one row alone is all season mean): a
+        field's forecast would depend on the other rows passed with it, so
+        it is off by default.
     blend_plain : bool
         Blend the P50 with a plain LightGBM (least squares, LightGBM's
         defaults: 100 trees of 31 leaves, no constraints, no subsampling) on
@@ -187,7 +188,7 @@ class YieldModel(RegressorMixin, BaseEstimator):
                  driver: str | None = None, blend_plain: bool = True, *, quantiles=(0.1, 0.5, 0.9), n_estimators: int = 150,
                  learning_rate: float = 0.06, num_leaves: int = 15, min_child_samples: int = 20, subsample: float = 0.8,
                  colsample_bytree: float = 0.8, reg_lambda: float = 1.0, max_bin: int = 63, monotone_method: str = "basic",
-                 seed: int = 0, n_jobs: int = 1, name: str = "yield", season_shrinkage: bool = True):
+                 seed: int = 0, n_jobs: int = 1, name: str = "yield", season_shrinkage: bool = False):
         self.anomaly = anomaly
         self.history = history
         self.calibrate = calibrate

@@ -42,7 +42,10 @@ def shrink(base_t_ha, forecast_t_ha, years, season_weight: float, within_weight:
     With equal weights this is the one-weight shrinkage ``base + w (forecast - base)``, whatever the seasons.
     """
     base = np.asarray(base_t_ha, dtype=float)
-    mean, within = season_split(np.asarray(forecast_t_ha, dtype=float) - base, years)
+    departure = np.asarray(forecast_t_ha, dtype=float) - base
+    if season_weight == within_weight:  # exactly, not to rounding: a row's forecast stays independent of the others
+        return base + season_weight * departure
+    mean, within = season_split(departure, years)
     return base + season_weight * mean + within_weight * within
 
 

@@ -50,8 +50,8 @@ def test_yield_model_shrinks_field_differences_more_than_the_season():
     X, y = _seasons_and_noisy_fields()
     train = (X["year"] < 2021).to_numpy()
     params = dict(n_estimators=60, calibrate=False, quantiles=(0.5,), blend_plain=False)
-    two = yieldpred.YieldModel(**params).fit(X[train], y[train])
-    one = yieldpred.YieldModel(season_shrinkage=False, **params).fit(X[train], y[train])
+    two = yieldpred.YieldModel(season_shrinkage=True, **params).fit(X[train], y[train])
+    one = yieldpred.YieldModel(**params).fit(X[train], y[train])
     assert one.shrink_within_weight_ == one.shrink_weight_
     assert two.shrink_weight_ >= 0.8 and two.shrink_within_weight_ <= two.shrink_weight_ - 0.15
     assert two.inner_mse_["forecast"] <= one.inner_mse_["forecast"] + 1e-12  # one weight is on the two-weight grid
@@ -65,12 +65,22 @@ def test_yield_model_shrinks_field_differences_more_than_the_season():
                                atol=1e-9)
 
 
-def test_without_season_shrinkage_a_row_is_forecast_alone_as_with_its_season():
+def test_a_row_alone_is_forecast_as_with_its_season_only_without_season_shrinkage():
     X, y = _seasons_and_noisy_fields()
     train = (X["year"] < 2021).to_numpy()
-    one = yieldpred.YieldModel(season_shrinkage=False, n_estimators=40, calibrate=False, quantiles=(0.5,)).fit(X[train], y[train])
     test = X[~train].reset_index(drop=True)
-    together = one.predict(test)["yield_p50"].to_numpy()
-    alone = np.array([one.predict(test.iloc[[i]])["yield_p50"].iloc[0] for i in range(3)])
-    np.testing.assert_allclose(alone, together[:3], rtol=1e-9)
-    assert yieldpred.YieldModel().get_params()["season_shrinkage"] is True
+    params = dict(n_estimators=40, calibrate=False, quantiles=(0.5,), blend_plain=False)
+    for season_shrinkage in (False, True):
+        m = yieldpred.YieldModel(season_shrinkage=season_shrinkage, **params).fit(X[train], y[train])
+        together = m.predict(test)
+        alone = pd.concat([m.predict(test.iloc[[i]]) for i in range(3)])
+        if not season_shrinkage:
+            np.testing.assert_allclose(alone["yield_p50"], together["yield_p50"][:3], rtol=1e-9)
+            continue
+        # alone, a row is its season's mean departure: shrunk by the season weight only
+        base = alone["baseline_" + m.shrink_to_].to_numpy()
+        raw = m.gbm_.predict(test.iloc[:3][m.columns_])["yield_p50"].to_numpy()
+        np.testing.assert_allclose(alone["yield_p50"], base + m.shrink_weight_ * (raw - base), atol=1e-9)
+        assert m.shrink_within_weight_ < m.shrink_weight_
+        assert not np.allclose(alone["yield_p50"], together["yield_p50"][:3])
+    assert yieldpred.YieldModel().get_params()["season_shrinkage"] is False
