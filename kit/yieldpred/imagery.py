@@ -12,7 +12,7 @@ from kit.backend import as_backend
 from kit.errors import InputDataError
 from kit.labeled import on_backend
 
-__all__ = ["CLOUD_BUFFER_PX", "CLOUD_CLASSES", "INDEX_BANDS", "index_series_from_stack", "near_clouds", "reflectance"]
+__all__ = ["CLOUD_BUFFER_PX", "CLOUD_CLASSES", "MIN_CLEAR_SHARE", "INDEX_BANDS", "index_series_from_stack", "near_clouds", "reflectance"]
 
 #: Bands each index needs (Sentinel-2 names) and the kernel computing it.
 INDEX_BANDS = {
@@ -27,6 +27,10 @@ DN_SCALE = 1e-4  # Sentinel-2 L2A digital number -> reflectance
 CLOUD_CLASSES = (3, 8, 9, 10)
 #: Pixels of buffer around them: SCL flags a cloud's core, its thin edge (a pixel or two) stays "clear" with NDVI too low.
 CLOUD_BUFFER_PX = 1
+#: Share of a field's pixels that must be clear for its mean to count that date. With the edges buffered out, a
+#: fifth of the field gives a cleaner mean than half of it without the buffer, and keeps more dates
+#: (benchmarks/yield_skill.py, December 2026).
+MIN_CLEAR_SHARE = 0.2
 
 
 def reflectance(stack: xr.DataArray, name: str) -> xr.DataArray:
@@ -91,7 +95,7 @@ def _chosen_indices(indices, names) -> tuple[list, dict]:
 
 
 def index_series_from_stack(stack: xr.DataArray, fields, *, indices=("ndvi", "ndmi"), backend=None,
-                            min_valid_fraction: float = 0.5, field_index=None, clear_classes=raster.SCL_CLEAR,
+                            min_valid_fraction: float = MIN_CLEAR_SHARE, field_index=None, clear_classes=raster.SCL_CLEAR,
                             cloud_buffer_px: int = CLOUD_BUFFER_PX) -> pd.DataFrame:
     """Per-field mean of each index on every date, clouds masked (the ``index_series`` table).
 
@@ -111,7 +115,8 @@ def index_series_from_stack(stack: xr.DataArray, fields, *, indices=("ndvi", "nd
         Where the index kernels and zonal reductions run: the notebook's
         Backend, or a device to resolve.
     min_valid_fraction : float
-        A field-date with this share of clear pixels or less is left out.
+        A field-date with this share of clear pixels (after the cloud buffer) or
+        less is left out, default :data:`MIN_CLEAR_SHARE`.
     clear_classes : tuple of int
         SCL classes counted as clear, default :data:`kit.raster.SCL_CLEAR`
         (4 vegetation, 5 not vegetated).

@@ -42,11 +42,13 @@ def test_the_buffer_masks_the_unflagged_cloud_edge():
 
 def test_a_field_mostly_near_clouds_is_left_out_that_date():
     scl, red, nir = np.full((8, 8), 4), np.full((8, 8), RED), np.full((8, 8), NIR)
-    scl[:, 2] = 8  # a cloud across the field: with its buffer, columns 1-3 masked, 4 of 16 pixels left
-    table = index_series_from_stack(_stack(scl, red, nir), FIELD, indices=("ndvi",), cloud_buffer_px=1)
-    assert table.empty
-    kept = index_series_from_stack(_stack(scl, red, nir), FIELD, indices=("ndvi",), cloud_buffer_px=0)
-    assert len(kept) == 1  # 12 of 16 clear without the buffer
+    scl[:, 2] = 8  # a cloud across the field: with its buffer, columns 1-3 masked
+    scl[4, 0] = 8  # and a cloud pixel just below the field: its buffer takes (3, 0), 3 of 16 pixels left (0.19 < 0.2)
+    assert index_series_from_stack(_stack(scl, red, nir), FIELD, indices=("ndvi",)).empty
+    assert len(index_series_from_stack(_stack(scl, red, nir), FIELD, indices=("ndvi",), cloud_buffer_px=0)) == 1  # 12 of 16
+    scl[4, 0] = 4  # column 0 whole: 4 of 16 (0.25), kept
+    np.testing.assert_allclose(index_series_from_stack(_stack(scl, red, nir), FIELD, indices=("ndvi",))["ndvi"],
+                               (NIR - RED) / (NIR + RED), rtol=1e-5)
 
 
 def test_near_clouds_is_a_square_window_and_ignores_clear_and_water_classes():
