@@ -15,7 +15,8 @@ def test_curve_follows_the_upper_envelope_past_unmasked_cloud(region):
     start = yieldpred.season_start_date(2023)
     season = obs[(obs["date"] >= start) & (obs["date"] < start + pd.Timedelta(days=365))]
     dates = np.sort(season["date"].unique())
-    hazy_date = dates[len(dates) // 2]
+    middle = season[season["date"].isin(dates[len(dates) // 3: 2 * len(dates) // 3])]
+    hazy_date = middle["date"].value_counts().idxmax()  # the mid-season date seen on most fields
     hazy = obs.copy()
     at = hazy["date"] == hazy_date
     hazy.loc[at, "ndvi"] = hazy.loc[at, "ndvi"] * 0.5  # thin cloud the mask missed: every field looks half as green
