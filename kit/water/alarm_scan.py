@@ -22,7 +22,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from kit.water.localize import candidate_area, coverage_order, coverage_share
+from kit.water.localize import candidate_area, coverage_order, coverage_share, posterior_weights
 from kit.water.refine import dynamic_residual_change, refine_ranking
 
 __all__ = ["ALARM_COLUMNS", "hour_basis", "offset_profile", "scan_alarms"]
@@ -87,6 +87,7 @@ class _AlarmScan:
         self.idx = hourly.index
         self.basis = hour_basis(self.idx, detector.tz)
         self.offset = np.zeros((self.basis.shape[1], len(self.cols)))
+        self.held = [self.offset]  # residual levels learnt since training or the last drift (see _floor)
         self.raw = hourly.to_numpy(dtype=float)
         self.half = max(1, detector.persistence_h // 2)
         self.sig = detector.sigma_smooth_.reindex(self.cols).to_numpy()
@@ -103,6 +104,7 @@ class _AlarmScan:
         if self.pending is not None and t >= self.pending:
             window = self.hourly.iloc[max(0, self.pending - det.settle_h):self.pending]
             self.offset = offset_profile(window, det.tz)
+            self.held = self.held + [self.offset] if det.hold_floor else [self.offset]
             self.pending = None
         if t < self.resume:
             self.out[t] = 0.0
@@ -121,12 +123,24 @@ class _AlarmScan:
     def _persistent_level(self, t: int) -> np.ndarray:
         """Trailing median over ``persistence_h`` hours of the offset-corrected residual, per sensor (NaN: too few)."""
         lo = max(0, t - self.det.persistence_h + 1)
-        block = self.raw[lo:t + 1] - self.basis[lo:t + 1] @ self.offset
+        block = self.raw[lo:t + 1] - self._floor(lo, t + 1)
         ok = np.isfinite(block).sum(axis=0) >= self.half
         med = np.full(len(self.cols), np.nan)
         if ok.any():
             med[ok] = np.nanmedian(block[:, ok], axis=0)
         return med
+
+    def _floor(self, lo: int, hi: int) -> np.ndarray:
+        """Normal residual level of hours ``lo:hi`` per sensor: the lowest of the levels learnt since training.
+
+        A leak raises some sensors' residuals (the model predicts them from
+        sensors the leak lowered), and that raise fades over days as tanks
+        and pumps settle around the leak; read against the level learnt just
+        after the alarm, the fading looks like a new drop. A new leak lowers
+        the pressure below every level held, so the lowest one is the test.
+        """
+        basis = self.basis[lo:hi]
+        return np.min([basis @ o for o in self.held], axis=0)
 
     def _alarm(self, t: int) -> None:
         """Describe the alarm at hour ``t``; raise it, drop it as a repeat, or take it for drift when poorly explained."""
@@ -135,7 +149,7 @@ class _AlarmScan:
         zero = t
         while zero > 0 and self.out[zero - 1, k] > 0:
             zero -= 1
-        start = _change_point(self.raw[:, k] - self.basis @ self.offset[:, k], zero, t, det.persistence_h)
+        start = _change_point(self.raw[:, k] - self._floor(0, len(self.raw))[:, k], zero, t, det.persistence_h)
         self._judge(t, start, k, confirmed=False)
 
     def _judge(self, t: int, start: int, k: int, confirmed: bool) -> None:
@@ -150,7 +164,7 @@ class _AlarmScan:
         det = self.det
         shift = self.hourly.iloc[start:t + 1] - self.basis[start:t + 1] @ self.offset
         row, ranking = self._describe(shift, self.idx[t], self.idx[start], self.cols[k])
-        if self._merges(row["best"]):
+        if self._merges(row["best"], ranking):
             self._settle(t)
         elif self._explained(row):
             if self.det.regions_:
@@ -168,7 +182,7 @@ class _AlarmScan:
         det = self.det
         if ranking is None or det.report_by != "coverage":
             return False
-        return coverage_share(ranking, det.network_, det.area_radius_m)[1] < det.confirm_share
+        return coverage_share(ranking, det.network_, det.area_radius_m, det.corr_h)[1] < det.confirm_share
 
     def _explained(self, row) -> bool:
         return self.det.localizer_ is None or row["score"] >= _required_score(self.det, row)
@@ -191,6 +205,7 @@ class _AlarmScan:
             self._settle(t)
             return
         self.offset = offset_profile(window, self.det.tz)
+        self.held = [self.offset]
         self.s = np.zeros(len(self.cols))
         self.resume = t + 1
 
@@ -200,14 +215,22 @@ class _AlarmScan:
         self.resume = t + 1 + self.det.settle_h
         self.pending = self.resume
 
-    def _merges(self, best) -> bool:
-        """Whether ``best`` lies within ``merge_radius_m`` along pipes of an open alarm's best candidate."""
-        network = self.det.network_
+    def _merges(self, best, ranking) -> bool:
+        """Whether the alarm is an open one again: its best candidate within ``merge_radius_m`` of an open
+        alarm's, or an open alarm's candidate fitting its shift within ``merge_evidence`` of the best."""
+        det = self.det
+        network = det.network_
         if best is None or network is None:
             return False
+        weight = None
         for _, b in self.open_best:
-            if network.distances_m().loc[b, best] <= self.det.merge_radius_m:
+            if network.distances_m().loc[b, best] <= det.merge_radius_m:
                 return True
+            if det.merge_evidence is not None and ranking is not None and b in ranking.index:
+                if weight is None:
+                    weight = pd.Series(posterior_weights(ranking, det.merge_corr_h), index=ranking.index)
+                if weight[b] >= math.exp(-det.merge_evidence):
+                    return True
         return False
 
     def _describe(self, shift, detected_at, start, sensor):
@@ -226,7 +249,7 @@ class _AlarmScan:
     def _name_candidates(self, row, ranking) -> None:
         """The alarm's candidates, search area and leak flow (the water balance, else the best fit) from ``ranking``."""
         det = self.det
-        order = coverage_order(ranking, det.network_, det.area_radius_m) if det.report_by == "coverage" \
+        order = coverage_order(ranking, det.network_, det.area_radius_m, det.corr_h) if det.report_by == "coverage" \
             else list(ranking.index)
         top = order[: det.n_candidates]
         balance = row["balance_lps"]

@@ -31,13 +31,25 @@ class _Localizer:
         return table
 
 
-def _detector(confirm_h, sharp_after_h=30):
+class _BySensor:
+    """Junction a for a shift that lowers p1 most, b (1 km away) for one that lowers p2 most."""
+
+    def rank(self, shift, sigma):
+        order = ["a", "b"] if shift["p1"].mean() < shift["p2"].mean() else ["b", "a"]
+        table = pd.DataFrame({"leak_flow_lps": [3.0, 3.0], "misfit": [10.0, 40.0], "explained": [0.8, 0.2]},
+                             index=order)
+        table.attrs["n_obs"] = 2 * len(shift)
+        return table
+
+
+def _detector(confirm_h, sharp_after_h=30, hold_floor=True):
     sensors = ["p1", "p2"]
     return SimpleNamespace(tz="UTC", persistence_h=4, slack=2.0, threshold_=10.0, settle_h=48,
                            sigma_smooth_=pd.Series(0.01, index=sensors), sigma_hour_=pd.Series(0.01, index=sensors),
                            localizer_=_Localizer(sharp_after_h), regions_={}, network_=_Network(), merge_radius_m=600.0,
                            min_score=0.1, drift_score=0.35, report_by="coverage", area_radius_m=300.0,
-                           n_candidates=2, confirm_share=0.6, confirm_h=confirm_h)
+                           n_candidates=2, confirm_share=0.6, confirm_h=confirm_h, corr_h=2.0,
+                           hold_floor=hold_floor, merge_evidence=None, merge_corr_h=24.0)
 
 
 def _record():
@@ -59,6 +71,23 @@ def test_spread_candidates_wait_for_the_confirmation_window():
     assert delay_h == 24
     assert later["candidates"].iloc[0].split(";")[0] == "a"  # the longer shift settles it
     assert later["start_estimate"].iloc[0] == now["start_estimate"].iloc[0]
+
+
+def test_a_fading_raise_after_a_leak_is_not_a_new_leak():
+    # The leak lowers p1 and raises p2 (the model predicts p2 from p1); the raise fades from hour 200 to 300.
+    idx = pd.date_range("2024-01-01", periods=340, freq="1h", tz="UTC")
+    rng = np.random.default_rng(0)
+    hourly = pd.DataFrame(rng.normal(0, 0.002, (340, 2)), index=idx, columns=["p1", "p2"])
+    hourly.iloc[100:, 0] -= 0.05
+    hourly.iloc[100:, 1] += 0.05 * np.clip((300 - np.arange(100, 340)) / 100, 0, 1)
+    runs = []
+    for hold_floor in (False, True):
+        det = _detector(confirm_h=0, hold_floor=hold_floor)
+        det.localizer_ = _BySensor()
+        runs.append(scan_alarms(det, hourly, None)[0])
+    newest, lowest = runs
+    assert len(newest) == 2 and newest["sensor"].iloc[1] == "p2"  # the fading raise, read as a drop
+    assert len(lowest) == 1 and lowest["sensor"].iloc[0] == "p1"
 
 
 def test_concentrated_candidates_are_raised_at_once():
