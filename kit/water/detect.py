@@ -212,21 +212,16 @@ class LeakDetector(OutlierMixin, BaseEstimator):
     confirm_h : int, h
         Confirmation window of such an alarm; 0 disables it.
     merge_evidence : float or None
-        An alarm is also taken for an open one when that one's best
-        candidate fits its shift within this log-likelihood margin of the
-        best fit (posterior weight ``>= exp(-merge_evidence)``, residuals
-        correlated over ``merge_corr_h`` hours); None merges on distance only.
-        Off by default: at 1 it removed repeats but also merged new leaks
-        near old ones (benchmarks/water_leak_skill.py).
+        Also merge an alarm into an open one whose best candidate fits its
+        shift within this log-likelihood margin of the best fit (residuals
+        correlated over ``merge_corr_h`` hours); None (default) merges on
+        distance only, since it also merged new leaks near old ones.
     merge_corr_h : float, h
-        Correlation time of hourly residuals for ``merge_evidence``.
     hold_floor : bool
-        After a leak's settle period, test new drops against the lowest of
-        the residual levels learnt since training (or the last drift), not
-        only the newest: a leak raises some sensors' residuals and the raise
-        fades over days, which read against the newest level looks like a
-        new leak elsewhere. It cut the false positives of 36 generated
-        scenarios from 38 to 27 at the same recall.
+        After a leak's settle period, test drops against the lowest residual
+        level learnt since training or the last drift, not only the newest:
+        a leak raises some sensors' residuals and the fading raise would
+        read as a new leak.
     corr_h : float, h
         Correlation time of hourly residuals for the posterior over
         candidates (coverage reporting and the confirmation window): hourly
