@@ -32,14 +32,16 @@ Rows printed, side by side:
   next alarm's baseline.
 
 Measured (December 2026, the kit row, 12 scenarios each of seeds 3, 7 and 11;
-before -> after ``hold_floor=True, corr_h=24``): precision 0.438/0.679/0.618
--> 0.667/0.667/0.821 (all 0.574 -> 0.724), economic share 0.509/0.632/0.675
--> 0.617/0.515/0.775 (all 0.607 -> 0.638), recall of leaks >= 2 L/s 0.973 ->
-0.945, incipient recall 0.967 -> 0.967, false alarms a month 0.28 -> 0.24,
-median abrupt delay 6.3 -> 7.3 h, median localization 228 -> 197 m. Of the
-38 false positives before, 20 were second alarms raised while an alarmed leak
-still ran: the leak raises some sensors' residuals and that raise fades over
-days. Tried and not kept: an evidence-based merge (``merge_evidence`` 1 and 3:
+before -> after ``hold_floor=True, corr_h=8``): precision 0.438/0.679/0.618
+-> 0.615/0.586/0.786 (all 0.574 -> 0.663), economic share 0.509/0.632/0.675
+-> 0.706/0.530/0.731 (all 0.607 -> 0.657), recall of leaks >= 2 L/s 0.973 ->
+0.945, incipient recall 0.967 -> 0.967, false alarms a month 0.28 -> 0.28,
+median abrupt delay 6.3 -> 6.6 h, median localization 228 -> 197 m
+(``hold_floor`` alone: precision 0.636, economic share 0.630; with ``corr_h=24``
+0.724 and 0.638, but a second leak within 40 h of the first was missed).
+Of the 38 false positives before, 20 were second alarms raised while an
+alarmed leak still ran: the leak raises some sensors' residuals and that
+raise fades over days. Tried and not kept: an evidence-based merge (``merge_evidence`` 1 and 3:
 precision 0.60-0.70 but recall of new leaks near old ones 0.89-0.95).
 
 Run: ``.venv/bin/python benchmarks/water_leak_skill.py [--n 12] [--seed 7]``

@@ -224,9 +224,10 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         read as a new leak.
     corr_h : float, h
         Correlation time of hourly residuals for the posterior over
-        candidates (coverage reporting and the confirmation window): hourly
-        model error is correlated over about a day, and a shorter time makes
-        the posterior overconfident, so spread alarms were raised at once.
+        candidates (coverage reporting and the confirmation window). At 2 h
+        the posterior was overconfident and spread alarms were raised at
+        once; 24 h waited so often that a second leak starting within a day
+        and a half of the first was learnt into the settle level.
 
     Attributes
     ----------
@@ -267,7 +268,7 @@ class LeakDetector(OutlierMixin, BaseEstimator):
                  drift_score: float = 0.35, report_by: str = "coverage", ridge: float = 1e-3,
                  refine_regions: int = 12, confirm_share: float = 0.5, confirm_h: int = 24,
                  merge_evidence: float | None = None, merge_corr_h: float = 24.0, hold_floor: bool = True,
-                 corr_h: float = 24.0):
+                 corr_h: float = 8.0):
         self.false_alarms_per_month = false_alarms_per_month
         self.persistence_h = persistence_h
         self.slack = slack
