@@ -41,7 +41,7 @@ median abrupt delay 6.3 -> 6.6 h, median localization 228 -> 197 m
 0.724 and 0.638, but a second leak within 40 h of the first was missed).
 Of the 38 false positives before, 20 were second alarms raised while an
 alarmed leak still ran: the leak raises some sensors' residuals and that
-raise fades over days. Tried and not kept: an evidence-based merge (``merge_evidence`` 1 and 3:
+raise fades over days. Tried and not kept: an evidence-based merge (an open alarm's candidate fitting the new shift within 1 or 3 of log-likelihood:
 precision 0.60-0.70 but recall of new leaks near old ones 0.89-0.95).
 
 Run: ``.venv/bin/python benchmarks/water_leak_skill.py [--n 12] [--seed 7]``

@@ -22,7 +22,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from kit.water.localize import candidate_area, coverage_order, coverage_share, posterior_weights
+from kit.water.localize import candidate_area, coverage_order, coverage_share
 from kit.water.refine import dynamic_residual_change, refine_ranking
 
 __all__ = ["ALARM_COLUMNS", "hour_basis", "offset_profile", "scan_alarms"]
@@ -162,9 +162,10 @@ class _AlarmScan:
         model error does not, so the candidates gather or the pattern fades.
         """
         det = self.det
+        # Localized against the newest level, not the floor: a new leak's pattern is its change from now.
         shift = self.hourly.iloc[start:t + 1] - self.basis[start:t + 1] @ self.offset
         row, ranking = self._describe(shift, self.idx[t], self.idx[start], self.cols[k])
-        if self._merges(row["best"], ranking):
+        if self._merges(row["best"]):
             self._settle(t)
         elif self._explained(row):
             if self.det.regions_:
@@ -215,22 +216,14 @@ class _AlarmScan:
         self.resume = t + 1 + self.det.settle_h
         self.pending = self.resume
 
-    def _merges(self, best, ranking) -> bool:
-        """Whether the alarm is an open one again: its best candidate within ``merge_radius_m`` of an open
-        alarm's, or an open alarm's candidate fitting its shift within ``merge_evidence`` of the best."""
-        det = self.det
-        network = det.network_
+    def _merges(self, best) -> bool:
+        """Whether ``best`` lies within ``merge_radius_m`` along pipes of an open alarm's best candidate."""
+        network = self.det.network_
         if best is None or network is None:
             return False
-        weight = None
         for _, b in self.open_best:
-            if network.distances_m().loc[b, best] <= det.merge_radius_m:
+            if network.distances_m().loc[b, best] <= self.det.merge_radius_m:
                 return True
-            if det.merge_evidence is not None and ranking is not None and b in ranking.index:
-                if weight is None:
-                    weight = pd.Series(posterior_weights(ranking, det.merge_corr_h), index=ranking.index)
-                if weight[b] >= math.exp(-det.merge_evidence):
-                    return True
         return False
 
     def _describe(self, shift, detected_at, start, sensor):

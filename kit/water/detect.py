@@ -211,12 +211,6 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         before it is raised (or dropped as drift); 0 raises every alarm at once.
     confirm_h : int, h
         Confirmation window of such an alarm; 0 disables it.
-    merge_evidence : float or None
-        Also merge an alarm into an open one whose best candidate fits its
-        shift within this log-likelihood margin of the best fit (residuals
-        correlated over ``merge_corr_h`` hours); None (default) merges on
-        distance only, since it also merged new leaks near old ones.
-    merge_corr_h : float, h
     hold_floor : bool
         After a leak's settle period, test drops against the lowest residual
         level learnt since training or the last drift, not only the newest:
@@ -267,8 +261,7 @@ class LeakDetector(OutlierMixin, BaseEstimator):
                  night_hours=(1, 5), folds: int = 4, margin: float = 1.6, min_score: float = 0.1,
                  drift_score: float = 0.35, report_by: str = "coverage", ridge: float = 1e-3,
                  refine_regions: int = 12, confirm_share: float = 0.5, confirm_h: int = 24,
-                 merge_evidence: float | None = None, merge_corr_h: float = 24.0, hold_floor: bool = True,
-                 corr_h: float = 8.0):
+                 hold_floor: bool = True, corr_h: float = 8.0):
         self.false_alarms_per_month = false_alarms_per_month
         self.persistence_h = persistence_h
         self.slack = slack
@@ -288,8 +281,6 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         self.refine_regions = refine_regions
         self.confirm_share = confirm_share
         self.confirm_h = confirm_h
-        self.merge_evidence = merge_evidence
-        self.merge_corr_h = merge_corr_h
         self.hold_floor = hold_floor
         self.corr_h = corr_h
 

@@ -49,7 +49,7 @@ def _detector(confirm_h, sharp_after_h=30, hold_floor=True):
                            localizer_=_Localizer(sharp_after_h), regions_={}, network_=_Network(), merge_radius_m=600.0,
                            min_score=0.1, drift_score=0.35, report_by="coverage", area_radius_m=300.0,
                            n_candidates=2, confirm_share=0.6, confirm_h=confirm_h, corr_h=2.0,
-                           hold_floor=hold_floor, merge_evidence=None, merge_corr_h=24.0)
+                           hold_floor=hold_floor)
 
 
 def _record():

@@ -284,7 +284,7 @@ def _find(img, min_confidence: float) -> FoundCode:
     boxes = text_boxes(img)
     found = _best(img, boxes, _candidates(boxes, np.asarray(img.convert("L"))), min_confidence)
     if not found.code:  # a stack whose ink fits no grid (faint, or broken by a bar): its equal cuts
-        stacks = [c for c in _candidates(boxes) if c[0] == "stacked"]
+        stacks = [("stacked", slots) for column in _columns(boxes) for slots in _glyph_slots(column)]
         found = _best(img, boxes, stacks, min_confidence) if stacks else found
     return found
 
