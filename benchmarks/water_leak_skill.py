@@ -43,6 +43,19 @@ Of the 38 false positives before, 20 were second alarms raised while an
 alarmed leak still ran: the leak raises some sensors' residuals and that
 raise fades over days. Tried and not kept: an evidence-based merge (an open alarm's candidate fitting the new shift within 1 or 3 of log-likelihood:
 precision 0.60-0.70 but recall of new leaks near old ones 0.89-0.95).
+Tried after (same 36 scenarios, against the defaults' precision 0.663, economic share 0.657,
+recall >= 2 L/s 0.945) and not kept: merging an alarm into an open one when the first
+*reported* candidates (after coverage ordering and the refinement), not only the snapshot's best
+fits, lie within ``merge_radius_m``: precision 0.716, no repeats left, but two leaks near earlier
+ones merged away (recall 0.918, economic share 0.635: a repeat costs nothing in BattLeDIM's score,
+a missed leak its water); waiting 12 h before describing every alarm (``confirm_share=1,
+confirm_h=12``): precision 0.689, economic share 0.544, delay 18.3 h (the water lost waiting
+outweighs the better localization); a generalized least-squares localizer whitening the residual
+shift by the sensors' residual correlation in training (mean |r| 0.10-0.15 between sensors, the first
+eigenvector 11-17 % of the variance; Ledoit-Wolf or 0.3 shrinkage towards the identity): precision
+0.696-0.709, economic share 0.611-0.617, seed 3's recall 0.81 (its ``explained`` share is lower and
+more alarms were taken for drift); with the drift test read from the diagonal fit, recall 0.973,
+incipient recall 1.00, precision 0.679, economic share 0.619.
 
 Run: ``.venv/bin/python benchmarks/water_leak_skill.py [--n 12] [--seed 7]``
 (about 50 s per scenario on one core; the scenarios are simulated once per run).
