@@ -28,9 +28,10 @@ import pandas as pd
 from kit.agro.crops import CROPS, SOILS
 from kit.errors import InputDataError
 from kit.i18n import _
-from kit.ml import light_use_features, phenology_features, stage_weather_features, temperature_factor, water_deficit_features
+from kit.ml import fapar_from_ndvi, light_use_features, phenology_features, stage_weather_features, temperature_factor, water_deficit_features
 from kit.raster.temporal import daily_curve
 from kit.yieldpred.season import season_start_date
+from kit.yieldpred.water_stress import ROOT_ZONE_M, arid_features, field_taw_mm_per_m
 
 __all__ = ["ANOMALY_MEMORY_DAYS", "FeatureBuilder", "NEW_COLUMNS_PREFIXES", "Skipped"]
 
@@ -40,9 +41,9 @@ ANOMALY_MEMORY_DAYS = 30.0  # an index departure from climatology at the forecas
 #: Greenness indices that unmasked thin cloud, haze and shadow can only lower: their curves follow the upper envelope.
 ENVELOPE_INDICES = ("ndvi", "evi", "savi")
 ENVELOPE_DROP = 0.05  # an observation this far below the smoothed curve (index units) is taken for residual cloud
-#: Feature columns added in December 2026 (water deficit, temperature-weighted light use); benchmarks/yield_skill.py
-#: leaves them out to reproduce the model before.
-NEW_COLUMNS_PREFIXES = ("wb_", "lue_apar_ks_temp")
+#: Feature columns added in December 2026 (water deficit, temperature-weighted light use, the canopy-driven ARID
+#: index of :mod:`kit.yieldpred.water_stress`); benchmarks/yield_skill.py leaves them out to reproduce the model before.
+NEW_COLUMNS_PREFIXES = ("wb_", "lue_apar_ks_temp", "arid_")
 
 
 @dataclass
@@ -337,6 +338,12 @@ class FeatureBuilder:
                 lue = light_use_features(curves["ndvi"].to_numpy()[:, :n], ds["ks"].values[:, :n], rs[:n], planting_day,
                                          growth_factor=factor)
                 for name, values in lue.items():
+                    frame[name] = values
+                taw = field_taw_mm_per_m(self.fields).reindex(self.fields.index)
+                arid = arid_features(fapar_from_ndvi(curves["ndvi"].to_numpy()[:, :n]), rs[:n], wn["tmin_c"], wn["tmax_c"],
+                                     ds["et0_mm"].values[:n], ds["rain_mm"].values[:n],
+                                     taw.fillna(taw.median()).to_numpy(float) * ROOT_ZONE_M, planting_day)
+                for name, values in arid.items():
                     frame[name] = values
             for name, values in water_deficit_features(ds, cutoff_index=cutoff_day).items():
                 frame[name] = values
