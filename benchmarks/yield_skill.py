@@ -250,7 +250,7 @@ def reference_skill(table: pd.DataFrame, seed: int) -> dict:
 
 
 def run_case(variant: str, seed: int, folder: Path, source: str = "index series", driver: bool = False,
-             no_blend: bool = False, decompose: bool = False, season_shrinkage: bool = False) -> list:
+             no_blend: bool = False, decompose: bool = False, season_shrinkage: bool = False, water_stress: bool = False) -> list:
     data = wheat_simple.region(wheat_simple.VARIANTS[variant], seed)
     paths = write_contracts(data, folder / f"{variant}-{seed}")
     if source == "rasters":
@@ -282,6 +282,9 @@ def run_case(variant: str, seed: int, folder: Path, source: str = "index series"
     if season_shrinkage:
         rows.insert(3, {**case, "model": "kit now, season shrinkage",
                         **kit_skill(features, inputs.yields, seed=seed, season_shrinkage=True)})
+    if water_stress:
+        stressed, _ = kit_features(inputs, p, water_stress=True)
+        rows.insert(3, {**case, "model": "kit now, water stress", **kit_skill(stressed, inputs.yields, seed=seed)})
     if no_blend:
         rows.insert(3, {**case, "model": "kit now, no blend", **kit_skill(features, inputs.yields, seed=seed, blend_plain=False)})
     return rows
@@ -294,6 +297,7 @@ def main(argv=None):
     parser.add_argument("--inputs", nargs="+", default=["index series", "rasters"], choices=["index series", "rasters"],
                         help="index_series CSV and/or cloudy B04/B08/SCL GeoTIFFs (about a minute more per case)")
     parser.add_argument("--driver", action="store_true", help='also YieldModel(driver="lue_apar_ks_temp_mj")')
+    parser.add_argument("--water-stress", action="store_true", help="also FeatureBuilder(water_stress=True)")
     parser.add_argument("--no-blend", action="store_true", help="also YieldModel(blend_plain=False)")
     parser.add_argument("--season-shrinkage", action="store_true", help="also YieldModel(season_shrinkage=True)")
     parser.add_argument("--decompose", action="store_true",
@@ -305,7 +309,7 @@ def main(argv=None):
             for variant in args.variants:
                 for seed in args.seeds:
                     case = run_case(variant, seed, Path(tmp) / source.replace(" ", "_"), source, args.driver, args.no_blend,
-                                    args.decompose, args.season_shrinkage)
+                                    args.decompose, args.season_shrinkage, args.water_stress)
                     rows += case
                     for r in case:
                         print(f"  {source:<12} {variant:<11} seed {seed}  {r['model']:<24} NRMSE {r['nrmse_p50']:.3f}  "
@@ -317,7 +321,7 @@ def main(argv=None):
 def print_table(table: pd.DataFrame) -> None:
     print("\nLeave-one-year-out NRMSE of P50 and P10-P90 coverage, forecast 1 June; goals: NRMSE <= 0.09 from index series, "
           "<= 0.12 from cloudy rasters, coverage 0.7-0.9")
-    order = ["kit before", "kit now", "kit now, season shrinkage", "kit now, median alone", "LightGBM on kit features", "kit now, no blend", "kit now, driver", "LightGBM reference", "noise floor"]
+    order = ["kit before", "kit now", "kit now, water stress", "kit now, season shrinkage", "kit now, median alone", "LightGBM on kit features", "kit now, no blend", "kit now, driver", "LightGBM reference", "noise floor"]
     for name, values in (("NRMSE P50", "nrmse_p50"), ("coverage P10-P90", "coverage_p10_p90")):
         wide = table.pivot_table(index=["input", "variant", "seed"], columns="model", values=values, dropna=False)
         print(f"\n{name}:\n" + wide[[c for c in order if c in wide]].round(3).to_string())

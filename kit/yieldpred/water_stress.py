@@ -73,9 +73,11 @@ def arid_water_factor(fapar_daily, et0_mm, rain_mm, taw_mm, planting_day, *, upt
 
     Examples
     --------
-    >>> f = arid_water_factor(np.full((2, 3), 0.8), np.full(3, 5.0), np.zeros(3), np.array([0.0, 1000.0]), np.zeros(2))
-    >>> f[:, 0].round(2).tolist()
-    [0.0, 1.0]
+    A full canopy asking 5 mm/day after 100 mm of rain on a 20 mm and an 80 mm soil:
+
+    >>> f = arid_water_factor(np.ones((2, 3)), np.full(3, 5.0), np.array([100.0, 0, 0]), np.array([20.0, 80.0]), np.zeros(2))
+    >>> f[:, 1].round(2).tolist()  # 0.096 x 20 mm / 5 mm; the deep soil meets the demand
+    [0.38, 1.0]
     """
     cover = np.nan_to_num(np.atleast_2d(np.asarray(fapar_daily, float)), nan=0.0)
     n_fields, n_days = cover.shape

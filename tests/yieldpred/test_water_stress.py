@@ -48,8 +48,11 @@ def test_field_water_capacity_falls_back_on_the_soil_class():
 def test_feature_table_water_factor_falls_with_a_shallower_soil(region):
     r, obs, weather, yields = region
     fields = r.fields.copy()
-    deep = yieldpred.FeatureBuilder(fields.assign(taw_mm_per_m=200.0), obs, weather, yields, r.years).features(274)[0]
-    shallow = yieldpred.FeatureBuilder(fields.assign(taw_mm_per_m=50.0), obs, weather, yields, r.years).features(274)[0]
+    def build(taw):
+        return yieldpred.FeatureBuilder(fields.assign(taw_mm_per_m=taw), obs, weather, yields, r.years, water_stress=True).features(274)[0]
+
+    deep, shallow = build(200.0), build(50.0)
+    assert "arid_water_factor" not in yieldpred.FeatureBuilder(fields, obs, weather, yields, r.years).features(274)[0]
     assert deep["arid_water_factor"].between(0, 1).all()
     assert (shallow["arid_water_factor"] <= deep["arid_water_factor"] + 1e-12).all()
     assert shallow["arid_apar_temp_mj"].mean() < deep["arid_apar_temp_mj"].mean()
