@@ -73,11 +73,13 @@ class FeatureBuilder:
         :data:`ENVELOPE_DROP` below the first smoothed curve is dropped and the curve
         redrawn (thin cloud and shadow that the cloud mask missed only lower
         NDVI). False draws the curve through every observation.
-    water_stress : bool
+    water_stress : bool or None
         Add the canopy-driven ARID water stress (:func:`kit.yieldpred.water_stress.arid_features`:
-        ``arid_apar_temp_mj``, ``arid_water_factor``). Off by default: it lowers the NRMSE on
-        benchmarks/yield_skill.py's wheat (low-noise 0.102 -> 0.095, semi-arid 0.139 -> 0.130, seed 0)
-        but raises it on the embedded region's seed 0 (0.146 -> 0.152).
+        ``arid_apar_temp_mj``, ``arid_water_factor``). None (default): only when the fields carry
+        their own ``taw_mm_per_m``, because the index's signal is each field's water capacity: on
+        benchmarks/yield_skill.py's wheat (a soil map's capacity per field) it lowers the NRMSE
+        (low-noise 0.102 -> 0.095, semi-arid 0.139 -> 0.130, seed 0); on the embedded region (soil
+        classes only) it raises it (seed 0: 0.146 -> 0.152).
 
     Water balances are run once per season and forecast day and cached;
     phenology is recomputed per forecast day from observations up to that
@@ -86,7 +88,7 @@ class FeatureBuilder:
     """
 
     def __init__(self, fields, observations, weather, yields, years, *, season_start="09-01", backend=None, envelope=True,
-                 water_stress=False):
+                 water_stress=None):
         self.fields = fields.set_index("field_id", drop=False)
         self.obs = observations
         self.weather = weather
@@ -96,6 +98,8 @@ class FeatureBuilder:
         self.backend = backend
         self.envelope = envelope
         self.water_stress = water_stress
+        own_taw = "taw_mm_per_m" in fields and pd.to_numeric(fields["taw_mm_per_m"], errors="coerce").notna().any()
+        self.water_stress_ = bool(own_taw) if water_stress is None else bool(water_stress)
         self.indices = [c for c in observations.columns if c not in ("field_id", "date")]
         self._balance = {}
         self._curves = {}
@@ -346,7 +350,7 @@ class FeatureBuilder:
                                          growth_factor=factor)
                 for name, values in lue.items():
                     frame[name] = values
-            if "ndvi" in curves and self.water_stress:  # the curve's fAPAR as canopy cover: kit.yieldpred.water_stress
+            if "ndvi" in curves and self.water_stress_:  # the curve's fAPAR as canopy cover: kit.yieldpred.water_stress
                 taw = field_taw_mm_per_m(self.fields).reindex(self.fields.index)
                 arid = arid_features(fapar_from_ndvi(curves["ndvi"].to_numpy()[:, :n]), rs[:n], wn["tmin_c"], wn["tmax_c"],
                                      ds["et0_mm"].values[:n], ds["rain_mm"].values[:n],

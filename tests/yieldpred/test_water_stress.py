@@ -49,10 +49,13 @@ def test_feature_table_water_factor_falls_with_a_shallower_soil(region):
     r, obs, weather, yields = region
     fields = r.fields.copy()
     def build(taw):
-        return yieldpred.FeatureBuilder(fields.assign(taw_mm_per_m=taw), obs, weather, yields, r.years, water_stress=True).features(274)[0]
+        return yieldpred.FeatureBuilder(fields.assign(taw_mm_per_m=taw), obs, weather, yields, r.years).features(274)[0]
 
-    deep, shallow = build(200.0), build(50.0)
+    deep, shallow = build(200.0), build(50.0)  # on by default: the fields carry their own water capacity
+    assert "taw_mm_per_m" not in fields  # soil classes only: off unless asked for
     assert "arid_water_factor" not in yieldpred.FeatureBuilder(fields, obs, weather, yields, r.years).features(274)[0]
+    asked = yieldpred.FeatureBuilder(fields, obs, weather, yields, r.years, water_stress=True).features(274)[0]
+    assert asked["arid_water_factor"].notna().all()
     assert deep["arid_water_factor"].between(0, 1).all()
     assert (shallow["arid_water_factor"] <= deep["arid_water_factor"] + 1e-12).all()
     assert shallow["arid_apar_temp_mj"].mean() < deep["arid_apar_temp_mj"].mean()
