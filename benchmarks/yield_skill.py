@@ -136,7 +136,7 @@ fields carry ``taw_mm_per_m``: the embedded region is unchanged, the wheat gains
 seed 1 (``--inputs "index series" --variants low-noise --seeds 1 --water-stress``, before the default changed):
 kit now 0.117 / 0.81 -> 0.098 / 0.83, LightGBM reference 0.126, noise floor 0.023; on semi-arid seed 0 at the new
 default (``--variants semi-arid --seeds 0 --water-stress``) kit now, no water stress 0.139 / 0.75 -> kit now
-0.130 / 0.77. Tried and not kept (same harness; embedded seeds 0, 1 /
+0.130 / 0.77; green-area seed 0 0.079 / 0.83 -> 0.079 / 0.82. Tried and not kept (same harness; embedded seeds 0, 1 /
 wheat): ``arid_apar_temp_mj`` alone 0.154, 0.155 / low-noise 0.098, 0.101; ``arid_water_factor`` alone 0.151, 0.156 /
 low-noise 0 0.102, semi-arid 0 0.137; both without the monotone constraint 0.157, 0.165 / 0.097, 0.133; a 1.65 m
 root zone (FAO-56 wheat) 0.161, 0.154 (linear LOYO on low-noise 0 0.121 against 0.099 at 1 m).
