@@ -33,7 +33,7 @@ BLEND_MIN_GAIN = 0.05
 #: green canopy and the radiation it absorbs, water the crop transpired, the soil's water capacity.
 MONOTONE = {
     "ndvi_peak": 1, "lue_apar_mj": 1, "lue_apar_ks_mj": 1, "lue_apar_ks_temp_mj": 1, "soil_taw_mm_per_m": 1,
-    "wb_relative_et": 1, "wb_relative_et_recent": 1, "wb_et_deficit_mm": -1,
+    "wb_relative_et": 1, "wb_relative_et_recent": 1, "wb_et_deficit_mm": -1, "arid_apar_temp_mj": 1, "arid_water_factor": 1,
 }
 
 
