@@ -32,7 +32,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=200, help="crops per seed")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--views", nargs="+", default=list(VIEWS), choices=["as_is", "padded"])
+    ap.add_argument("--views", nargs="+", default=list(VIEWS), choices=["as_is", "padded", "tight"])
     args = ap.parse_args()
     for seed in args.seeds:
         rng = np.random.default_rng([seed, 21])

@@ -227,3 +227,20 @@ def test_padded_view_adds_the_edge_colour_left_and_right():
     assert np.array_equal(v[:, pad:pad + 160], a)
     with pytest.raises(InputDataError, match="view"):
         view(a, "mirrored")
+
+
+def test_tight_view_cuts_the_rows_to_the_ink_band():
+    """The recogniser reads text that fills the line: the tight view keeps the ink rows and a margin, padded left and right."""
+    from kit.vision.ppocr.reading import PAD_HEIGHTS, TIGHT_MARGIN, _ink_rows, view
+
+    a = np.full((32, 160, 3), (40, 90, 160), np.uint8)
+    a[9:23, 10:150:6] = 240  # glyph strokes on rows 9-22
+    assert _ink_rows(a[..., 0]) == (9, 23)
+    v = np.asarray(view(a, "tight"))
+    margin = max(2, int(round(TIGHT_MARGIN * 14)))
+    assert v.shape[0] == 14 + 2 * margin
+    pad = int(round(PAD_HEIGHTS * v.shape[0]))
+    assert np.array_equal(v[:, pad:pad + 160], a[9 - margin:23 + margin])
+    # No band to speak of (a plain crop): nothing is cut.
+    plain = np.full((32, 160), 128, np.uint8)
+    assert _ink_rows(plain) == (0, 32)
