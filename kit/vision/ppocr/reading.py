@@ -42,9 +42,9 @@ ROW_SHIFTS_PX = (0, -2, 2)
 #: fills the height; a crop holds margins above and below (0.15-0.45 of a glyph each), so the ``tight`` view
 #: cuts the rows to the ink band first (:func:`_ink_rows`). On 6 x 200 crops of ``render_code_crop`` (seeds
 #: [s, 21], s = 0-5, December 2026) the greedy reading of one view goes from 0.55-0.65 (as is) to 0.67-0.71
-#: (tight); as_is + tight give 0.970/0.970/0.970/0.975/0.930/0.945 against as_is + padded (the views
-#: before) 0.965/0.975/0.965/0.960/0.930/0.940, and all three 0.970/0.970/0.965/0.975/0.935/0.945 for a
-#: third more time. Tried before and not kept: padding above and below too (glyphs smaller: 0.89); a grey
+#: (tight); as_is + tight give 0.970/0.975/0.970/0.975/0.930/0.945 (benchmarks/vision_ppocr_misreads.py)
+#: against as_is + padded (the views before) 0.965/0.975/0.965/0.960/0.930/0.940; all three, offline,
+#: 0.970/0.970/0.965/0.975/0.935/0.945 for a third more time. Tried before and not kept: padding above and below too (glyphs smaller: 0.89); a grey
 #: percentile stretch, CLAHE or the padded view 1.3x wider as a third view (no lift); more candidates for the
 #: rescoring (every single-character change of the proposed codes, check digit recomputed: not one crop
 #: changed, the misses are codes more likely under the frames than the truth, glyphs under rust or a strap).
