@@ -24,8 +24,8 @@ text, a one-line code in 16-px glyphs misread (wrong code reported once).
 Codes turned by 90° (``render_door(..., "rotated")``, the one-line code
 running up or down the door's right edge), December 2026,
 ``--doors-only --doors 30 --seeds 0 --door-layouts rotated`` and ``--seeds 1``:
-before (no rotated pass in ``find_codes``) 0.000 read on seed 0,
-7.3 s CPU an image (every stacked cut of the tall line is read); after
+before (no rotated pass in ``find_codes``) 0.000 and 0.000 read,
+6.7-7.3 s CPU an image (every stacked cut of the tall line is read); after
 (the image turned both ways and detected again when no upright candidate
 gives a code) 0.933 and 0.967, size-type 0.900 and 0.900, no wrong code,
 5.1-5.2 s CPU an image (the upright candidates are read first, in vain).
