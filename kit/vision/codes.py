@@ -83,13 +83,19 @@ def read_test_codes(code_reader: str, crops: dict, *, backend=None, seed: int = 
     return codes, history
 
 
-def door_images(n: int, seed: int):
-    """``n`` synthetic door images, the three layouts in turn: list of (PIL image, truth dict)."""
+def door_images(n: int, seed: int, layouts=None):
+    """``n`` synthetic door images, ``layouts`` in turn: list of (PIL image, truth dict).
+
+    ``layouts`` None: the three upright ones (:data:`kit.vision.synthetic.doors.DOOR_LAYOUTS`),
+    drawn from ``default_rng([seed, 6346])``; any other tuple draws from ``[seed, 6346, 1]``,
+    so asking for rotated doors leaves the default images as they were.
+    """
     from kit.vision.synthetic import random_code
     from kit.vision.synthetic.doors import DOOR_LAYOUTS, render_door
 
-    rng = np.random.default_rng([seed, 6346])
-    return [render_door(random_code(rng), rng, DOOR_LAYOUTS[i % len(DOOR_LAYOUTS)]) for i in range(n)]
+    rng = np.random.default_rng([seed, 6346] if layouts is None else [seed, 6346, 1])
+    layouts = DOOR_LAYOUTS if layouts is None else tuple(layouts)
+    return [render_door(random_code(rng), rng, layouts[i % len(layouts)]) for i in range(n)]
 
 
 def door_codes(doors) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import pytest
 from kit.errors import InputDataError, ParameterError
 from kit.vision.iso6346 import ALPHABET, is_valid
 from kit.vision.synthetic import random_code, render_code_crop
-from kit.vision.synthetic.doors import DOOR_LAYOUTS, render_door
+from kit.vision.synthetic.doors import DOOR_LAYOUTS, ROTATED_LAYOUTS, render_door
 
 pytest.importorskip("onnxruntime")
 #: The tests that run the packaged networks; the others check what needs no model.
@@ -83,16 +83,17 @@ def test_crops_read_under_the_check_digit(rendered_crops):
 
 
 @needs_models
-@pytest.mark.parametrize("layout", DOOR_LAYOUTS)
+@pytest.mark.parametrize("layout", DOOR_LAYOUTS + ROTATED_LAYOUTS)
 def test_codes_found_in_whole_door_images(layout):
     from kit.vision.ppocr import find_codes
 
-    rng = np.random.default_rng([7, DOOR_LAYOUTS.index(layout)])
+    rng = np.random.default_rng([7, (DOOR_LAYOUTS + ROTATED_LAYOUTS).index(layout)])
     hits, sizes, wrong = 0, 0, 0
     for _ in range(4):
         image, truth = render_door(random_code(rng), rng, layout)
         found = find_codes(image)
         hits += found.code == truth["code"]
+        assert found.code != truth["code"] or found.layout == layout
         wrong += bool(found.code) and found.code != truth["code"]
         sizes += found.size_type == truth["size_type"]
         if found.code == truth["code"]:
@@ -146,6 +147,39 @@ def test_doors_are_deterministic_and_boxed():
         render_door("CSQU3054383", np.random.default_rng(3), "diagonal")
 
 
+def test_rotated_door_turns_the_code_line():
+    """``rotated`` is asked for by name only; its code runs up or down the door in a tall box, with its size type beside."""
+    assert "rotated" not in DOOR_LAYOUTS
+    rng = np.random.default_rng(11)
+    turns = set()
+    for _ in range(6):
+        image, truth = render_door("CSQU3054383", rng, "rotated")
+        x0, y0, x1, y1 = truth["code_box"]
+        assert 0 <= x0 < x1 <= image.size[0] and 0 <= y0 < y1 <= image.size[1]
+        assert y1 - y0 > 4 * (x1 - x0)  # the 15-glyph line turned: tall and narrow
+        assert x0 > 0.6 * image.size[0]  # on the door's right edge (the reading test checks the box is on the code)
+        turns.add(truth["rotation_deg"])
+    assert turns == {90, -90}
+    # The upright layouts draw nothing more: a door of theirs is the same with the rotated one in the module.
+    a, _ = render_door("CSQU3054383", np.random.default_rng(3), "stacked")
+    b, _ = render_door("CSQU3054383", np.random.default_rng(3), "stacked")
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("rotation_deg", [90, -90])
+def test_box_of_a_turned_image_maps_back(rotation_deg):
+    from PIL import Image
+
+    from kit.vision.ppocr.finding import _unturn_box
+
+    a = np.zeros((60, 100), np.uint8)
+    a[10:20, 30:70] = 255  # box (30, 10, 70, 20), end-exclusive
+    turned = np.asarray(Image.fromarray(a).rotate(rotation_deg, expand=True))
+    rows, cols = np.nonzero(turned)
+    box = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
+    assert _unturn_box(box, (100, 60), rotation_deg) == (30, 10, 70, 20)
+
+
 def test_missing_package_is_one_line(monkeypatch):
     import importlib.util
 
@@ -193,3 +227,20 @@ def test_padded_view_adds_the_edge_colour_left_and_right():
     assert np.array_equal(v[:, pad:pad + 160], a)
     with pytest.raises(InputDataError, match="view"):
         view(a, "mirrored")
+
+
+def test_tight_view_cuts_the_rows_to_the_ink_band():
+    """The recogniser reads text that fills the line: the tight view keeps the ink rows and a margin, padded left and right."""
+    from kit.vision.ppocr.reading import PAD_HEIGHTS, TIGHT_MARGIN, _ink_rows, view
+
+    a = np.full((32, 160, 3), (40, 90, 160), np.uint8)
+    a[9:23, 10:150:6] = 240  # glyph strokes on rows 9-22
+    assert _ink_rows(a[..., 0]) == (9, 23)
+    v = np.asarray(view(a, "tight"))
+    margin = max(2, int(round(TIGHT_MARGIN * 14)))
+    assert v.shape[0] == 14 + 2 * margin
+    pad = int(round(PAD_HEIGHTS * v.shape[0]))
+    assert np.array_equal(v[:, pad:pad + 160], a[9 - margin:23 + margin])
+    # No band to speak of (a plain crop): nothing is cut.
+    plain = np.full((32, 160), 128, np.uint8)
+    assert _ink_rows(plain) == (0, 32)

@@ -11,7 +11,11 @@ layouts, each made into one text line for the recogniser:
   character a line; the detector finds single glyphs or runs of them),
   cut into 11 slots on the grid of gaps fitted to the column's ink (the
   painted pitch, :func:`_pitch`) and put side by side in reading order;
-  equal cuts of the box are read only when no grid cut gives a code.
+  equal cuts of the box are read only when no grid cut gives a code;
+- *rotated*: a line turned by 90° either way (running down or up a door
+  post, the glyphs turned with it): tried only when no upright candidate
+  gives a code, by turning the image and its text boxes by +90° and -90°
+  and reading the rows found there (:func:`_rotated`).
 
 Every candidate is read (:func:`kit.vision.ppocr.read_lines`); the one
 whose best valid code gives up least of the recogniser's probability to be
@@ -53,7 +57,7 @@ class FoundCode:
     confidence : float, 0–1
     raw : str
         Greedy reading of the winning candidate.
-    layout : {"one_line", "two_line", "stacked", ""}
+    layout : {"one_line", "two_line", "stacked", "rotated", ""}
     box : (x0, y0, x1, y1), px
         Round the code's text boxes.
     size_type : str
@@ -286,7 +290,42 @@ def _find(img, min_confidence: float) -> FoundCode:
     if not found.code:  # a stack whose ink fits no grid (faint, or broken by a bar): its equal cuts
         stacks = [("stacked", slots) for column in _columns(boxes) for slots in _glyph_slots(column)]
         found = _best(img, boxes, stacks, min_confidence) if stacks else found
+    if not found.code:  # no upright code: a line running up or down the door
+        found = _rotated(img, min_confidence) or found
     return found
+
+
+def _unturn_box(box, size, rotation_deg: int):
+    """A box of an image turned by ±90° (PIL's ``rotate(rotation_deg, expand=True)``) in the image of ``size`` (W, H).
+
+    Turning by +90° (counter-clockwise) takes (x, y) to (y, W - x), by -90° to (H - y, x).
+    """
+    u0, v0, u1, v1 = box
+    W, H = size
+    return (W - v1, u0, W - v0, u1) if rotation_deg == 90 else (v0, H - u1, v1, H - u0)
+
+
+def _rotated(img, min_confidence: float):
+    """The code read on a line turned by ±90°, as a :class:`FoundCode` (layout ``rotated``), or None.
+
+    The image is turned both ways and the detector run again on each: it finds
+    upright text better (on 8 dark doors of ``render_door(..., "rotated")``
+    the boxes of the upright image, turned, held 5 codes, a second detection
+    on the turned image 7). The rows and two-row pairs found there are read,
+    and the code read with the higher confidence wins (text turned the wrong
+    way reads as no code). The size-type line is looked for beside the code,
+    below it in the turned image.
+    """
+    best = None
+    for rotation_deg in (90, -90):
+        turned = img.rotate(rotation_deg, expand=True)
+        turned_boxes = text_boxes(turned)
+        lines = [c for c in _candidates(turned_boxes) if c[0] != "stacked"]
+        found = _best(turned, turned_boxes, lines, min_confidence)
+        if found.code and (best is None or found.confidence > best.confidence):
+            box = tuple(int(round(v)) for v in _unturn_box(found.box, img.size, rotation_deg))
+            best = FoundCode(found.code, found.confidence, found.raw, "rotated", box, found.size_type)
+    return best
 
 
 def _best(img, boxes, candidates, min_confidence: float) -> FoundCode:

@@ -15,8 +15,8 @@ Each line is read as grey (the livery colours carry no information; on
 120 crops of :func:`kit.vision.synthetic.render_code_crop`, 0.94 of codes
 read in colour, 0.96 in grey) at vertical shifts of 0 and ±2 px of the
 48-px input, whose frame log-probabilities are averaged (0.967 there): a
-small test-time ensemble, as the small reader does. The crop is also read padded left and right
-(:data:`VIEWS`), and the views' valid codes are chosen by CTC likelihood summed over both. On the 219 rendered
+small test-time ensemble, as the small reader does. The crop is also read cut to its ink rows and
+padded left and right (:data:`VIEWS`), and the views' valid codes are chosen by CTC likelihood summed over both. On the 219 rendered
 test crops of the notebook's data set (scale 1, seed 0) it is 0.927
 (greedy 0.46): most misses are a boxed check digit the recogniser does not
 see, which is left unread ('') rather than computed from the others.
@@ -38,14 +38,19 @@ __all__ = ["INPUT_HEIGHT_PX", "ROW_SHIFTS_PX", "VIEWS", "code_frames", "line_tex
 INPUT_HEIGHT_PX = 48  # the recogniser's input height (rapidocr's rec_img_shape)
 ROW_SHIFTS_PX = (0, -2, 2)
 #: Views of a crop each read in full, their candidates chosen by CTC likelihood summed over the views
-#: (:func:`kit.vision.recognizer.rescoring.best_candidate`). On 3 x 200 crops of ``render_code_crop``
-#: (seeds [s, 21], s = 0, 1, 2) the crop as it is read 0.960/0.965/0.960, with the padded view as well
-#: 0.965/0.975/0.965 (twice the time); padding above and below too made the glyphs smaller: 0.89.
-#: A third view did not help (December 2026, same crops and seed 3, where the two views give 0.960): a grey
-#: percentile stretch (2-98 %), CLAHE or the padded view 1.3x wider, scored with the two or only when they
-#: disagree, by likelihood or by vote, gave a mean over seeds 0-2 of 0.963-0.967 against 0.968, for 90-120 ms
-#: CPU a view and crop; the misses are mostly wrong codes all views agree on (a glyph under rust or a strap).
-VIEWS = ("as_is", "padded")
+#: (:func:`kit.vision.recognizer.rescoring.best_candidate`). The recogniser was trained on lines whose text
+#: fills the height; a crop holds margins above and below (0.15-0.45 of a glyph each), so the ``tight`` view
+#: cuts the rows to the ink band first (:func:`_ink_rows`). On 6 x 200 crops of ``render_code_crop`` (seeds
+#: [s, 21], s = 0-5, December 2026) the greedy reading of one view goes from 0.55-0.65 (as is) to 0.67-0.71
+#: (tight); as_is + tight give 0.970/0.975/0.970/0.975/0.930/0.945 (benchmarks/vision_ppocr_misreads.py)
+#: against as_is + padded (the views before) 0.965/0.975/0.965/0.960/0.930/0.940; all three, offline,
+#: 0.970/0.970/0.965/0.975/0.935/0.945 for a third more time. Tried before and not kept: padding above and below too (glyphs smaller: 0.89); a grey
+#: percentile stretch, CLAHE or the padded view 1.3x wider as a third view (no lift); more candidates for the
+#: rescoring (every single-character change of the proposed codes, check digit recomputed: not one crop
+#: changed, the misses are codes more likely under the frames than the truth, glyphs under rust or a strap).
+VIEWS = ("as_is", "tight")
+#: Rows kept round the ink band of the tight view, in band heights (a stroke's antialiased edge).
+TIGHT_MARGIN = 0.12
 #: Background added left and right of the padded view, in crop heights: the boxed check digit touches the edge.
 PAD_HEIGHTS = 0.25
 
@@ -93,18 +98,36 @@ def rec_input(image, height: int = INPUT_HEIGHT_PX) -> np.ndarray:
     return np.repeat(x[None], 3, axis=0)
 
 
+def _ink_rows(grey) -> tuple[int, int]:
+    """(first, end) rows of a line's ink band, end-exclusive: where the row's departure from the median grey is high.
+
+    The profile (mean absolute departure per row, smoothed over 3 rows) is
+    thresholded at 35 % of its range; rows of a stain above or below the
+    text are kept too (the band runs from the first to the last row above
+    it), so a glyph is never cut. The whole height when the band is under a
+    third of it (no clear text: nothing to cut).
+    """
+    g = np.asarray(grey, np.float64)
+    profile = np.convolve(np.abs(g - np.median(g)).mean(axis=1), np.ones(3) / 3, mode="same")
+    rows = np.flatnonzero(profile > profile.min() + 0.35 * (profile.max() - profile.min()))
+    if len(rows) == 0 or rows[-1] + 1 - rows[0] < len(g) / 3:
+        return 0, len(g)
+    return int(rows[0]), int(rows[-1]) + 1
+
+
 def view(image, name: str):
-    """One view of a text line: ``"as_is"``, or ``"padded"`` left and right with its median edge colour.
+    """One view of a text line: ``"as_is"``, ``"padded"`` left and right with its median edge colour, or ``"tight"``.
 
     Parameters
     ----------
     image : uint8 array (rows, cols, 3) or PIL image
-    name : {"as_is", "padded"}
+    name : {"as_is", "padded", "tight"}
+        ``tight``: the rows of the ink band (:func:`_ink_rows`) with :data:`TIGHT_MARGIN` above and below, padded.
 
     Returns
     -------
     PIL.Image.Image, RGB
-        ``padded`` is ``2 × round(PAD_HEIGHTS × rows)`` px wider.
+        ``padded`` is ``2 × round(PAD_HEIGHTS × rows)`` px wider; ``tight`` as many rows as the band and its margins.
     """
     from PIL import Image
 
@@ -112,8 +135,12 @@ def view(image, name: str):
     img = img.convert("RGB")
     if name == "as_is":
         return img
+    if name == "tight":
+        first, end = _ink_rows(np.asarray(img.convert("L")))
+        margin = max(2, int(round(TIGHT_MARGIN * (end - first))))
+        return view(img.crop((0, max(0, first - margin), img.size[0], min(img.size[1], end + margin))), "padded")
     if name != "padded":
-        raise InputDataError(_("view {name!r} unknown; use 'as_is' or 'padded'").format(name=name))
+        raise InputDataError(_("view {name!r} unknown; use 'as_is', 'padded' or 'tight'").format(name=name))
     a = np.asarray(img)
     edge = np.concatenate([a[[0, -1]].reshape(-1, 3), a[:, [0, -1]].reshape(-1, 3)])
     pad = int(round(PAD_HEIGHTS * img.size[1]))
@@ -177,7 +204,7 @@ def read_lines(images, row_shifts_px=ROW_SHIFTS_PX, views=VIEWS) -> list:
     ----------
     images : list of uint8 arrays or PIL images
     row_shifts_px : tuple of int
-    views : tuple of {"as_is", "padded"}
+    views : tuple of {"as_is", "padded", "tight"}
 
     Returns
     -------

@@ -4,7 +4,10 @@ The code is painted in the door's upper right with its check digit boxed,
 the size-type code (ISO 6346, e.g. ``22G1``) on its own line below, in one
 of three layouts: one line (``MSKU 123456 [7]``), two lines (``MSKU`` over
 ``123456 [7]``) or stacked (one character per line, on the door's right
-edge). Around it: the corrugation, four locking bars with handles, the
+edge). A fourth, ``rotated`` (:data:`ROTATED_LAYOUTS`, asked for by name
+only, so the default doors are unchanged), paints the one-line code and its
+size-type line turned by 90° either way, running down or up the door's right
+edge, as on door posts. Around it: the corrugation, four locking bars with handles, the
 line's name and the weight plate (``MAX GROSS``, ``TARE``: text that is no
 code). The door is seen in perspective, then lit like a yard scene.
 """
@@ -17,9 +20,11 @@ from kit.vision.synthetic.lighting import apply_light, random_light
 from kit.vision.synthetic.painting import code_font, shade
 from kit.vision.synthetic.scene import pick_livery
 
-__all__ = ["DOOR_LAYOUTS", "SIZE_TYPES", "render_door"]
+__all__ = ["DOOR_LAYOUTS", "ROTATED_LAYOUTS", "SIZE_TYPES", "render_door"]
 
 DOOR_LAYOUTS = ("one_line", "two_line", "stacked")
+#: Layouts drawn only when asked for: the one-line code turned by +90° or -90° (drawn at random).
+ROTATED_LAYOUTS = ("rotated",)
 #: Common size-type codes: 20 ft and 40 ft general purpose, high cube, reefers, open top, tank.
 SIZE_TYPES = ("22G1", "42G1", "45G1", "22R1", "45R1", "22U1", "42U1", "22T6", "L5G1")
 _WORDS = ("OCEANLINE", "NORDCARGO", "TRANSMAR", "PACIFICA", "SEALOGIX", "EUROBOX")
@@ -91,6 +96,28 @@ def _paint_code(d, code, size_type, layout, x1, y0, font, ink):
     return box
 
 
+def _paint_rotated(door, code, size_type, x1, y0, font, ink, rng):
+    """The one-line code and its size-type line painted on a tile turned by ±90°, pasted right-aligned at ``x1``.
+
+    Returns the code's box in the door and the rotation, degrees counter-clockwise
+    (+90: the code reads bottom to top, -90: top to bottom).
+    """
+    px = font.size
+    tile = Image.new("RGBA", (int(font.getlength(f"{code[:4]} {code[4:10]} {code[10]}") + 3 * px), int(4.5 * px)), (0, 0, 0, 0))
+    tw, th = tile.size
+    box = _paint_code(ImageDraw.Draw(tile), code, size_type, "one_line", tw - px, px * 0.5, font, tuple(ink) + (255,))
+    rotation_deg = int(rng.choice([90, -90]))
+    tile = tile.rotate(rotation_deg, expand=True)
+    # Corners of the box in the turned tile: +90 maps (x, y) to (y, w - x), -90 to (h - y, x).
+    if rotation_deg == 90:
+        bx0, by0, bx1, by1 = box[1], tw - box[2], box[3], tw - box[0]
+    else:
+        bx0, by0, bx1, by1 = th - box[3], box[0], th - box[1], box[2]
+    left, top = int(x1 - tile.size[0]), int(y0)
+    door.paste(tile, (left, top), tile)
+    return (left + bx0, top + by0, left + bx1, top + by1), rotation_deg
+
+
 def render_door(code: str, rng, layout: str = "one_line", size_type: str | None = None,
                 size: tuple[int, int] = (480, 360)):
     """A gate-camera image of a container door with ``code`` painted on it.
@@ -100,7 +127,8 @@ def render_door(code: str, rng, layout: str = "one_line", size_type: str | None 
     code : str
         11-character ISO 6346 code.
     rng : numpy.random.Generator
-    layout : {"one_line", "two_line", "stacked"}
+    layout : {"one_line", "two_line", "stacked", "rotated"}
+        ``rotated`` (:data:`ROTATED_LAYOUTS`): the one-line code turned by ±90°.
     size_type : str, optional
         4-character size-type code; ``None`` draws one of :data:`SIZE_TYPES`.
     size : (width, height), px
@@ -108,11 +136,12 @@ def render_door(code: str, rng, layout: str = "one_line", size_type: str | None 
     Returns
     -------
     (PIL.Image.Image, dict)
-        The RGB image and its truth: ``code``, ``size_type``, ``layout`` and
-        ``code_box`` (x0, y0, x1, y1), px, round the code in the image.
+        The RGB image and its truth: ``code``, ``size_type``, ``layout``,
+        ``code_box`` (x0, y0, x1, y1), px, round the code in the image, and
+        for ``rotated`` ``rotation_deg`` (+90 or -90, counter-clockwise).
     """
-    if layout not in DOOR_LAYOUTS:
-        raise ValueError(f"layout {layout!r} unknown; use one of {DOOR_LAYOUTS}")
+    if layout not in DOOR_LAYOUTS + ROTATED_LAYOUTS:
+        raise ValueError(f"layout {layout!r} unknown; use one of {DOOR_LAYOUTS + ROTATED_LAYOUTS}")
     size_type = size_type or str(rng.choice(SIZE_TYPES))
     W, H = int(size[0] * 1.6), int(size[1] * 1.6)  # painted larger, warped down to the camera's size
     colour = pick_livery(rng)
@@ -121,7 +150,12 @@ def render_door(code: str, rng, layout: str = "one_line", size_type: str | None 
     d = ImageDraw.Draw(door)
     _paint_door(d, W, H, colour, rng)
     font = code_font(int(H * rng.uniform(0.045, 0.06)))
-    box = _paint_code(d, code, size_type, layout, W * rng.uniform(0.8, 0.85), H * rng.uniform(0.06, 0.12), font, ink)
+    x1, y0 = W * rng.uniform(0.8, 0.85), H * rng.uniform(0.06, 0.12)
+    rotation_deg = None
+    if layout == "rotated":
+        box, rotation_deg = _paint_rotated(door, code, size_type, W * 0.95, y0, font, ink, rng)
+    else:
+        box = _paint_code(d, code, size_type, layout, x1, y0, font, ink)
     small = code_font(int(font.size * 0.6))
     d.text((W * 0.55, H * 0.8), f"MAX GROSS {int(rng.integers(24, 33)) * 1000} KG", font=small, fill=ink)
     d.text((W * 0.55, H * 0.8 + small.size * 1.4), f"TARE {int(rng.integers(20, 45)) * 100} KG", font=small, fill=ink)
@@ -141,4 +175,6 @@ def render_door(code: str, rng, layout: str = "one_line", size_type: str | None 
     light.update(motion_blur=False, blur=float(min(light["blur"], 0.8)))
     truth = {"code": code, "size_type": size_type, "layout": layout,
              "code_box": [round(float(min(xs)), 1), round(float(min(ys)), 1), round(float(max(xs)), 1), round(float(max(ys)), 1)]}
+    if rotation_deg is not None:
+        truth["rotation_deg"] = rotation_deg
     return apply_light(img, light), truth
