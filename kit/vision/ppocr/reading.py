@@ -17,8 +17,8 @@ read in colour, 0.96 in grey) at vertical shifts of 0 and ±2 px of the
 48-px input, whose frame log-probabilities are averaged (0.967 there): a
 small test-time ensemble, as the small reader does. The crop is also read cut to its ink rows and
 padded left and right (:data:`VIEWS`), and the views' valid codes are chosen by CTC likelihood summed over both. On the 219 rendered
-test crops of the notebook's data set (scale 1, seed 0) it is 0.927
-(greedy 0.46): most misses are a boxed check digit the recogniser does not
+test crops of the notebook's data set (scale 1, seed 0) it was 0.927 with the
+padded view the tight one replaced (not re-measured since; greedy 0.46): most misses are a boxed check digit the recogniser does not
 see, which is left unread ('') rather than computed from the others.
 """
 from __future__ import annotations
