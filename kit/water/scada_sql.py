@@ -38,8 +38,9 @@ def _pick_columns(names, what: str) -> dict:
               for role, spellings in COLUMN_SPELLINGS.items()}
     missing = [role for role in ("timestamp", "tag", "value") if picked[role] is None]
     if missing:
-        raise InputDataError(f"{what} has columns {', '.join(map(str, names))} but no {' or '.join(missing)}; "
-                             f"name them {', '.join('/'.join(COLUMN_SPELLINGS[r]) for r in missing)}")
+        raise InputDataError(_("{what} has columns {columns} but no {missing}; name them {spellings}").format(
+            what=what, columns=", ".join(map(str, names)), missing=" or ".join(missing),
+            spellings=", ".join("/".join(COLUMN_SPELLINGS[r]) for r in missing)))
     return {role: name for role, name in picked.items() if name is not None}
 
 
@@ -52,14 +53,15 @@ def _find_table(conn, schema, name: str, url: URL):
     exact = [t for t in known if t == name] or [t for t in known if t.lower() == name.lower()]
     if not exact:
         shown = ", ".join(sorted(known)[:10]) or "none"
-        raise InputDataError(f"SCADA table {'.'.join(p for p in (schema, name) if p)} not found in "
-                             f"{_public_url(url)} (tables: {shown}); give table_or_query= a table or a SELECT")
+        raise InputDataError(_("SCADA table {table} not found in {url} (tables: {shown}); give table_or_query= a "
+                               "table or a SELECT").format(table=".".join(p for p in (schema, name) if p),
+                                                           url=_public_url(url), shown=shown))
     return schema, exact[0], inspector.get_columns(exact[0], schema=schema)
 
 
 def _read_table(conn, url: URL, schema, name: str, window: tuple, tz: str) -> pd.DataFrame:
     schema, name, columns = _find_table(conn, schema, name, url)
-    roles = _pick_columns([c["name"] for c in columns], f"SCADA table {name}")
+    roles = _pick_columns([c["name"] for c in columns], _("SCADA table {table}").format(table=name))
     table = sa.table(name, *(sa.column(c) for c in roles.values()), schema=schema)
     ts = table.c[roles["timestamp"]]
     backend = url.get_backend_name()
@@ -69,8 +71,9 @@ def _read_table(conn, url: URL, schema, name: str, window: tuple, tz: str) -> pd
     frame = pd.DataFrame(conn.execute(query).fetchall(), columns=list(roles))
     if frame.empty:
         first, last, n = conn.execute(sa.select(sa.func.min(ts), sa.func.max(ts), sa.func.count())).one()
-        raise InputDataError(f"SCADA table {name} has no rows in the window asked ({n} rows in all, from "
-                             f"{first} to {last}); move start/end, or write timestamps in ISO 8601")
+        raise InputDataError(_("SCADA table {table} has no rows in the window asked ({n} rows in all, from {first} "
+                               "to {last}); move start/end, or write timestamps in ISO 8601").format(
+            table=name, n=n, first=first, last=last))
     return frame
 
 
@@ -79,14 +82,15 @@ def _read_query(conn, url: URL, query: str, window: tuple, tz: str) -> pd.DataFr
     used = set(statement.compile().params)
     extra = used - {"start", "end"}
     if extra:
-        raise InputDataError(f"the SCADA query uses :{', :'.join(sorted(extra))}; only :start and :end are bound")
+        raise InputDataError(_("the SCADA query uses :{names}; only :start and :end are bound").format(
+            names=", :".join(sorted(extra))))
     bounds = dict(zip(("start", "end"), _sql_bounds(url.get_backend_name(), window, tz)))
     unset = [k for k in sorted(used) if bounds[k] is None]
     if unset:
-        raise InputDataError(f"the SCADA query uses :{unset[0]} but {unset[0]}= was not given; give it")
+        raise InputDataError(_("the SCADA query uses :{name} but {name}= was not given; give it").format(name=unset[0]))
     result = conn.execute(statement, {k: bounds[k] for k in used})
     raw = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-    roles = _pick_columns(raw.columns, "the SCADA query's result")
+    roles = _pick_columns(raw.columns, _("the SCADA query's result"))
     frame = raw[list(roles.values())].set_axis(list(roles), axis=1)
     if frame.empty:
         raise InputDataError(_("the SCADA query returned no rows in the window asked; check its WHERE clause "
@@ -102,21 +106,21 @@ def _parse_timestamps(raw: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(raw):
         return raw
     if pd.api.types.is_numeric_dtype(raw):
-        raise InputDataError("the SCADA timestamps are numbers; convert them in a query, e.g. SQLite "
-                             "strftime('%Y-%m-%dT%H:%M:%SZ', ts, 'unixepoch') AS timestamp")
+        raise InputDataError(_("the SCADA timestamps are numbers; convert them in a query, e.g. SQLite "
+                               "strftime('%Y-%m-%dT%H:%M:%SZ', ts, 'unixepoch') AS timestamp"))
     if isinstance(raw.iloc[0], dt.datetime):
         return pd.to_datetime(raw, utc=raw.iloc[0].tzinfo is not None)
     text = raw.astype(str).str.strip()
     has_offset = text.str.contains(_OFFSET)
     if has_offset.any() and not has_offset.all():
         i = int(np.flatnonzero(~has_offset.to_numpy())[0])
-        raise InputDataError(f"SCADA timestamp {text.iloc[i]!r} has no UTC offset while others have one; "
-                             "write every timestamp with its offset, or none")
+        raise InputDataError(_("SCADA timestamp {stamp!r} has no UTC offset while others have one; write every "
+                               "timestamp with its offset, or none").format(stamp=text.iloc[i]))
     t = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=bool(has_offset.any()))
     if t.isna().any():
         i = int(np.flatnonzero(t.isna().to_numpy())[0])
-        raise InputDataError(f"SCADA timestamp {text.iloc[i]!r} cannot be parsed; write ISO 8601, "
-                             "e.g. 2024-03-10 06:00:00 or 2024-03-10T06:00:00+01:00")
+        raise InputDataError(_("SCADA timestamp {stamp!r} cannot be parsed; write ISO 8601, e.g. 2024-03-10 06:00:00 "
+                               "or 2024-03-10T06:00:00+01:00").format(stamp=text.iloc[i]))
     return t
 
 

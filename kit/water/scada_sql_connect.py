@@ -74,9 +74,10 @@ def check_url(url) -> URL:
         dialect.import_dbapi()
     except ImportError:
         package = _DRIVER_PACKAGES.get(dialect.driver, dialect.driver)
-        psycopg3 = " (or write postgresql:// for psycopg 3)" if parsed.get_backend_name() == "postgresql" else ""
-        raise InputDataError(f"scada URL {parsed.drivername}:// needs the driver {dialect.driver}, which is not "
-                             f"installed; pip install {package}{psycopg3}") from None
+        psycopg3 = _(" (or write postgresql:// for psycopg 3)") if parsed.get_backend_name() == "postgresql" else ""
+        raise InputDataError(_("scada URL {kind}:// needs the driver {driver}, which is not installed; pip install "
+                               "{package}{psycopg3}").format(kind=parsed.drivername, driver=dialect.driver,
+                                                             package=package, psycopg3=psycopg3)) from None
     return parsed
 
 

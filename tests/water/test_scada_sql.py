@@ -294,6 +294,15 @@ def test_sqlite_bad_timestamps_are_one_line(tmp_path, text, expect):
     assert expect in one_line(exc)
 
 
+def test_sqlite_errors_read_in_french(tmp_path):
+    from kit import i18n
+
+    text = [("2024-01-16 00:00", "P1", 1.0), ("2024-01-16 25:00", "P1", 2.0)]
+    url = sqlite_db(tmp_path / "h.db", "CREATE TABLE scada (ts TEXT, tag TEXT, value REAL)", text)
+    with i18n.using("fr"), pytest.raises(InputDataError, match="'2024-01-16 25:00' est illisible ; écrivez-le en ISO"):
+        read_sql_long(url, start="2024-01-15", end="2024-01-17")
+
+
 def test_sqlite_empty_window_says_what_the_table_holds(local_sqlite):
     with pytest.raises(InputDataError) as exc:
         read_sql_long(local_sqlite[0], "Scada_Log", start="2025-01-01", end="2025-01-02")
