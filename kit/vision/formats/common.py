@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kit.errors import InputDataError
+from kit.i18n import _
 
 IMAGE_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 
@@ -92,7 +93,10 @@ class Problems:
         if not self.messages:
             return
         more = len(self.messages) - 1
-        others = f" (and {more} more in {len(self.files)} file{'s' * (len(self.files) > 1)})" if more else ""
+        others = ""
+        if more:
+            others = (_(" (and {more} more in {n} files)") if len(self.files) > 1 else
+                      _(" (and {more} more in {n} file)")).format(more=more, n=len(self.files))
         raise InputDataError(f"{self.messages[0]}{others}; {fix}")
 
 

@@ -34,6 +34,7 @@ import math
 from pathlib import Path
 
 from kit.errors import InputDataError
+from kit.i18n import _
 from kit.vision.formats import xmltree
 from kit.vision.formats.common import ImageRecord, Parsed, split_of
 
@@ -58,14 +59,15 @@ def read(xml_path: Path) -> Parsed:
     parsed = Parsed(root, xml_path)
     doc = xmltree.parse(xml_path, xml_path.name)
     if doc.tag != "annotations":
-        raise InputDataError(f"{xml_path.name}:{doc.line}: root element <{doc.tag}>, expected <annotations> (CVAT for images 1.1)")
+        raise InputDataError(_("{file}:{line}: root element <{tag}>, expected <annotations> (CVAT for images 1.1)").format(
+            file=xml_path.name, line=doc.line, tag=doc.tag))
     if doc.find("track") is not None and doc.find("image") is None:
-        raise InputDataError(f"{xml_path.name}:{doc.find('track').line}: 'CVAT for video' export (tracks); "
-                             "export the task as 'CVAT for images 1.1'")
+        raise InputDataError(_("{file}:{line}: 'CVAT for video' export (tracks); export the task as 'CVAT for images "
+                               "1.1'").format(file=xml_path.name, line=doc.find("track").line))
     parsed.names = _labels(doc, xml_path)
     for image in doc.findall("image"):
         parsed.images.append(_record(image, xml_path, parsed))
-    parsed.problems.raise_first("use the labels listed in <meta> and numeric coordinates, or export the task again")
+    parsed.problems.raise_first(_("use the labels listed in <meta> and numeric coordinates, or export the task again"))
     return parsed
 
 
@@ -79,8 +81,8 @@ def _labels(doc, xml_path: Path) -> list:
             if name and name not in names and label.findtext("type") != "skeleton-element":
                 names.append(name)
     if not names:
-        raise InputDataError(f"{xml_path.name}: no <meta> labels; export 'CVAT for images 1.1' from CVAT, "
-                             "which lists the task's labels")
+        raise InputDataError(_("{file}: no <meta> labels; export 'CVAT for images 1.1' from CVAT, which lists the "
+                               "task's labels").format(file=xml_path.name))
     return names
 
 
@@ -94,7 +96,7 @@ def _record(image, xml_path: Path, parsed: Parsed) -> ImageRecord:
     a = image.attrib
     name, subset = a.get("name", ""), a.get("subset")
     if not name:
-        parsed.problems.add(xml_path, image.line, "<image> without a name")
+        parsed.problems.add(xml_path, image.line, _("<image> without a name"))
     w, h = (_num(a.get("width")), _num(a.get("height")))
     record = ImageRecord(_image_file(parsed.root, name, subset), int(w) if w else None, int(h) if h else None,
                          split_of(subset))
@@ -113,15 +115,16 @@ def _shape(shape, xml_path: Path, parsed: Parsed):
     a = shape.attrib
     label = a.get("label")
     if label not in parsed.names:
-        parsed.problems.add(xml_path, shape.line, f"label {label!r} not in <meta> labels ({', '.join(parsed.names)})")
+        parsed.problems.add(xml_path, shape.line, _("label {label!r} not in <meta> labels ({names})").format(
+            label=label, names=", ".join(parsed.names)))
         return None
     try:
         box = _bounds(shape.tag, a)
     except (KeyError, ValueError):
-        parsed.problems.add(xml_path, shape.line, f"<{shape.tag}> with missing or non-numeric coordinates")
+        parsed.problems.add(xml_path, shape.line, _("<{tag}> with missing or non-numeric coordinates").format(tag=shape.tag))
         return None
     if not all(math.isfinite(v) for v in box) or box[2] < box[0] or box[3] < box[1]:
-        parsed.problems.add(xml_path, shape.line, f"<{shape.tag}> with xbr < xtl or ybr < ytl")
+        parsed.problems.add(xml_path, shape.line, _("<{tag}> with xbr < xtl or ybr < ytl").format(tag=shape.tag))
         return None
     return (label, *box, {"occluded": int(a.get("occluded", "0") == "1")})
 

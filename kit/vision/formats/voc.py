@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kit.i18n import _
 from kit.vision.formats import xmltree
 from kit.vision.formats.common import IMAGE_SUFFIXES, ImageRecord, Parsed
 
@@ -50,10 +51,11 @@ def read(root: Path) -> Parsed:
         xml = root / "Annotations" / f"{stem}.xml"
         if not xml.is_file():
             parsed.problems.add(root / "ImageSets" / "Main" / f"{split}.txt", None,
-                                f"lists {stem} but Annotations/{stem}.xml does not exist")
+                                _("lists {stem} but Annotations/{stem}.xml does not exist").format(stem=stem))
             continue
         parsed.images.append(_record(xml, split, parsed, labelmap))
-    parsed.problems.raise_first("fix the XML (VOC: <object><name>, <bndbox> xmin ymin xmax ymax in pixels) or the split lists")
+    parsed.problems.raise_first(_("fix the XML (VOC: <object><name>, <bndbox> xmin ymin xmax ymax in pixels) or the split "
+                                  "lists"))
     used = {o[0] for im in parsed.images for o in im.objects}
     parsed.names = labelmap if labelmap else sorted(used)
     return parsed
@@ -98,7 +100,7 @@ def _image_file(root: Path, xml: Path, filename: str | None) -> str:
 def _record(xml: Path, split, parsed: Parsed, labelmap: list) -> ImageRecord:
     ann = xmltree.parse(xml, parsed.problems.where(xml))
     if ann.tag != "annotation":
-        parsed.problems.add(xml, ann.line, f"root element <{ann.tag}>, expected <annotation>")
+        parsed.problems.add(xml, ann.line, _("root element <{tag}>, expected <annotation>").format(tag=ann.tag))
         return ImageRecord(_image_file(parsed.root, xml, None), None, None, split)
     size = ann.find("size")
     w, h = (_int(size.findtext("width")), _int(size.findtext("height"))) if size is not None else (None, None)
@@ -114,19 +116,21 @@ def _object(obj, xml: Path, parsed: Parsed, labelmap: list):
     """One ``<object>`` as ``(name, x0, y0, x1, y1, extra)`` in pixels, or None after noting the problem."""
     name = obj.findtext("name")
     if not name:
-        parsed.problems.add(xml, obj.line, "<object> without a <name>")
+        parsed.problems.add(xml, obj.line, _("<object> without a <name>"))
         return None
     if labelmap and name not in labelmap:
-        parsed.problems.add(xml, obj.find("name").line, f"class {name!r} not in labelmap.txt ({', '.join(labelmap)})")
+        parsed.problems.add(xml, obj.find("name").line, _("class {name!r} not in labelmap.txt ({names})").format(
+            name=name, names=", ".join(labelmap)))
         return None
     bnd = obj.find("bndbox")
     coords = [_float(bnd.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax")] if bnd is not None else [None]
     if None in coords:
-        parsed.problems.add(xml, (bnd or obj).line, "<bndbox> needs numbers xmin, ymin, xmax, ymax")
+        parsed.problems.add(xml, (bnd or obj).line, _("<bndbox> needs numbers xmin, ymin, xmax, ymax"))
         return None
     xmin, ymin, xmax, ymax = coords
     if xmax < xmin or ymax < ymin:
-        parsed.problems.add(xml, bnd.line, f"xmax < xmin or ymax < ymin ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g})")
+        parsed.problems.add(xml, bnd.line, _("xmax < xmin or ymax < ymin ({xmin:g}, {ymin:g}, {xmax:g}, {ymax:g})").format(
+            xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax))
         return None
     extra = {"iscrowd": int(_int(obj.findtext("difficult")) == 1), "truncated": _int(obj.findtext("truncated")) or 0}
     return name, xmin - 1.0, ymin - 1.0, xmax, ymax, extra

@@ -66,7 +66,8 @@ def read(yaml_path: Path) -> Parsed:
     for split in ("train", "val", "test"):
         for image in _split_images(yaml_path, root, split, cfg.get(split)):
             parsed.images.append(_record(image, split, ids, parsed))
-    parsed.problems.raise_first(f"labels are 'class cx cy w h' normalized to 0–1, class ids as in {yaml_path.name} names")
+    parsed.problems.raise_first(_("labels are 'class cx cy w h' normalized to 0–1, class ids as in {file} names").format(
+        file=yaml_path.name))
     return parsed
 
 

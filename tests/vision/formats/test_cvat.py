@@ -81,3 +81,14 @@ def test_not_well_formed_and_video_exports(export):
     xml.write_text('<?xml version="1.0"?>\n<annotations>\n<image id="0" name="a.jpg" width="4" height="4"/>\n</annotations>\n')
     with pytest.raises(InputDataError, match=r"no <meta> labels"):
         load_coco(d, "train")
+
+
+def test_problems_read_in_french(export):
+    from kit import i18n
+
+    d = export("cvat")
+    line = _replace_in_first_box(d, 'xbr="', 'xbr="-')
+    with i18n.using("fr"), pytest.raises(InputDataError) as err:
+        load_coco(d, "val")
+    assert str(err.value).startswith(f"annotations.xml:{line}: <box> avec xbr < xtl ou ybr < ytl")
+    assert "exportez la tâche à nouveau" in str(err.value)
