@@ -10,6 +10,7 @@ import xarray as xr
 from kit import raster
 from kit.backend import as_backend
 from kit.errors import InputDataError
+from kit.i18n import _
 from kit.labeled import on_backend
 
 __all__ = ["CLOUD_BUFFER_PX", "CLOUD_CLASSES", "MIN_CLEAR_SHARE", "INDEX_BANDS", "index_series_from_stack", "near_clouds", "reflectance"]
@@ -75,22 +76,26 @@ def _chosen_indices(indices, names) -> tuple[list, dict]:
     if isinstance(indices, str) and indices != "auto":
         indices = (indices,)
     if isinstance(indices, str):
-        missing = {i: [b for b in bands if b not in names] for i, (bands, _) in INDEX_BANDS.items()}
-        skipped = {i: f"needs {', '.join(m)}, absent from the stack" for i, m in missing.items() if m}
+        missing = {i: [b for b in spec[0] if b not in names] for i, spec in INDEX_BANDS.items()}
+        skipped = {i: _("needs {bands}, absent from the stack").format(bands=", ".join(m)) for i, m in missing.items() if m}
         chosen = [i for i in INDEX_BANDS if i not in skipped]
         if not chosen:
-            raise InputDataError(f"no index can be computed from bands {', '.join(names)}; NDVI needs B04 and B08")
+            raise InputDataError(_("no index can be computed from bands {bands}; NDVI needs B04 and B08").format(
+                bands=", ".join(names)))
         if skipped:
-            warnings.warn("indices='auto' skipped " + "; ".join(f"{i} ({why})" for i, why in skipped.items()), stacklevel=3)
+            warnings.warn(_("indices='auto' skipped {skipped}").format(
+                skipped="; ".join(f"{i} ({why})" for i, why in skipped.items())), stacklevel=3)
         return chosen, skipped
     unknown = [i for i in indices if i not in INDEX_BANDS]
     if unknown:
-        raise InputDataError(f"unknown index {unknown[0]!r}; choose from {', '.join(INDEX_BANDS)}")
+        raise InputDataError(_("unknown index {index!r}; choose from {choices}").format(
+            index=unknown[0], choices=", ".join(INDEX_BANDS)))
     for i in indices:
         missing = [b for b in INDEX_BANDS[i][0] if b not in names]
         if missing:
-            raise InputDataError(f"index {i} needs band {', '.join(missing)}, which the stack lacks (bands: {', '.join(names)}); "
-                                 "leave it out or pass indices='auto'")
+            raise InputDataError(_("index {index} needs band {missing}, which the stack lacks (bands: {bands}); leave it "
+                                   "out or pass indices='auto'").format(index=i, missing=", ".join(missing),
+                                                                        bands=", ".join(names)))
     return list(indices), {}
 
 
@@ -143,10 +148,11 @@ def index_series_from_stack(stack: xr.DataArray, fields, *, indices=("ndvi", "nd
         if cloud_buffer_px > 0:
             valid = valid & ~near_clouds(scl, cloud_buffer_px)
     elif "B02" not in names:
-        raise InputDataError(f"the rasters have bands {', '.join(names)}: no SCL to mask clouds with, nor B02 for a "
-                             "reflectance cloud test; export SCL (or B02) with the bands")
+        raise InputDataError(_("the rasters have bands {bands}: no SCL to mask clouds with, nor B02 for a reflectance "
+                               "cloud test; export SCL (or B02) with the bands").format(bands=", ".join(names)))
     else:
-        warnings.warn("the stack has no SCL band: clouds are masked with reflectance thresholds (B02 > 0.18)", stacklevel=2)
+        warnings.warn(_("the stack has no SCL band: clouds are masked with reflectance thresholds (B02 > 0.18)"),
+                      stacklevel=2)
         valid = xr.apply_ufunc(raster.threshold_valid, reflectance(stack, "B02"), dask="allowed")
     table = None
     for name in indices:
