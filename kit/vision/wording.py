@@ -137,9 +137,14 @@ def crossing_lines(crossed: dict) -> str:
 def alerts_line(alerts: pd.DataFrame, restricted_alert: str = "person in restricted zone") -> str:
     """People in restricted zones (person-frames, people) and trucks held over ``max_dwell_s`` at a gate."""
     restricted = alerts[alerts["alert"] == restricted_alert]
-    return _("alerts: {frames} person-frames in restricted zones, {people} people; "
-             "{trucks} trucks held over max_dwell_s at a gate").format(
-        frames=len(restricted), people=restricted["track_id"].nunique(), trucks=int((alerts["alert"] != restricted_alert).sum()))
+    frames, people = len(restricted), int(restricted["track_id"].nunique())
+    trucks = int((alerts["alert"] != restricted_alert).sum())
+    return _("alerts: {frames}, {people}; {trucks}").format(
+        frames=ngettext("{n} person-frame in restricted zones", "{n} person-frames in restricted zones",
+                        frames).format(n=frames),
+        people=ngettext("{n} person", "{n} people", people).format(n=people),
+        trucks=ngettext("{n} truck held over max_dwell_s at a gate", "{n} trucks held over max_dwell_s at a gate",
+                        trucks).format(n=trucks))
 
 
 def shown_dwell(dwell: pd.DataFrame) -> pd.DataFrame:
