@@ -46,6 +46,44 @@ def figure_text(fig) -> dict:
     return {"titles": titles, "labels": labels, "legend": legend, "text": other, "ticks": ticks}
 
 
+def localize_ticks(fig, lang: str | None = None) -> None:
+    """Write the numeric tick labels of ``fig``'s axes with the language's decimal sign (French ``0,5``).
+
+    Matplotlib's own ``axes.formatter.use_locale`` needs the operating
+    system's locale installed, which servers seldom have; here the labels
+    matplotlib drew are rewritten and pinned to their ticks. Axes of dates
+    or categories (other formatters) are left alone. Call after drawing.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 1], [0, 0.5])
+    >>> fig.canvas.draw()
+    >>> localize_ticks(fig, "fr")
+    >>> [t.get_text() for t in ax.get_yticklabels()][1:3]
+    ['0,0', '0,1']
+    >>> plt.close(fig)
+    """
+    from babel.numbers import get_decimal_symbol
+    from matplotlib.ticker import ScalarFormatter
+
+    from kit.i18n import get_lang
+
+    sign = get_decimal_symbol(lang or get_lang())
+    if sign == ".":
+        return
+    for ax in fig.axes:
+        for axis, limits in ((ax.xaxis, ax.set_xlim), (ax.yaxis, ax.set_ylim)):
+            if type(axis.get_major_formatter()) is not ScalarFormatter:
+                continue
+            ticks, view = axis.get_ticklocs(), tuple(axis.get_view_interval())
+            labels = [t.get_text().replace(".", sign) for t in axis.get_ticklabels()]
+            if len(labels) == len(ticks):
+                axis.set_ticks(ticks, labels)
+                limits(*view)  # pinning the ticks would widen the view to the ones outside it
+
+
 def show(fig) -> None:
     """Display ``fig`` once, with its words in the output's metadata (:func:`figure_text`), and close it.
 
@@ -56,5 +94,6 @@ def show(fig) -> None:
     from IPython.display import display
 
     fig.canvas.draw()  # tick labels exist once drawn
+    localize_ticks(fig)
     display(fig, metadata={"kit": {"figure_text": figure_text(fig)}})
     plt.close(fig)

@@ -60,3 +60,9 @@ def test_files_keep_their_english_columns_and_the_report_says_so(french_run):
     tags = [t for c in french_run["nb"]["cells"] for t in c.get("metadata", {}).get("tags", [])]
     assert "lang-en" not in tags and "lang-fr" in tags
     assert json.loads((out / "manifest.json").read_text())["parameters"]["lang"] == "fr"
+
+
+def test_figure_ticks_use_the_decimal_comma(french_run):
+    ticks = [t for f in french_run["figures"] for t in f["ticks"]]
+    assert any(re.fullmatch(r"−?\d+,\d+", t) for t in ticks), ticks  # the depletion's 0,2 ... or ET0's 2,5 ...
+    assert not [t for t in ticks if re.fullmatch(r"−?\d+\.\d+", t)]
