@@ -56,7 +56,8 @@ def run_seed(args, seed: int):
     """One seed: the crops (unless ``--doors-only``), then the door images."""
     if not args.doors_only:
         _crops(args, seed)
-    _doors(args, seed)
+    if args.doors > 0:  # --doors 0: the crops alone
+        _doors(args, seed)
 
 
 def _crops(args, seed: int):
