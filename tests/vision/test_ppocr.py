@@ -170,14 +170,15 @@ def test_rotated_door_turns_the_code_line():
 def test_box_of_a_turned_image_maps_back(rotation_deg):
     from PIL import Image
 
-    from kit.vision.ppocr.finding import _unturn_box
+    from kit.vision.turning import turned_box
 
     a = np.zeros((60, 100), np.uint8)
     a[10:20, 30:70] = 255  # box (30, 10, 70, 20), end-exclusive
     turned = np.asarray(Image.fromarray(a).rotate(rotation_deg, expand=True))
     rows, cols = np.nonzero(turned)
     box = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
-    assert _unturn_box(box, (100, 60), rotation_deg) == (30, 10, 70, 20)
+    assert turned_box((30, 10, 70, 20), (100, 60), rotation_deg) == box
+    assert turned_box(box, turned.shape[::-1], -rotation_deg) == (30, 10, 70, 20)
 
 
 def test_missing_package_is_one_line(monkeypatch):

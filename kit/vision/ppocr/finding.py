@@ -33,6 +33,7 @@ import numpy as np
 
 from kit.errors import InputDataError
 from kit.i18n import _
+from kit.vision.turning import turned_box
 
 __all__ = ["FoundCode", "MIN_CONFIDENCE", "find_codes", "text_boxes"]
 
@@ -295,16 +296,6 @@ def _find(img, min_confidence: float) -> FoundCode:
     return found
 
 
-def _unturn_box(box, size, rotation_deg: int):
-    """A box of an image turned by ±90° (PIL's ``rotate(rotation_deg, expand=True)``) in the image of ``size`` (W, H).
-
-    Turning by +90° (counter-clockwise) takes (x, y) to (y, W - x), by -90° to (H - y, x).
-    """
-    u0, v0, u1, v1 = box
-    W, H = size
-    return (W - v1, u0, W - v0, u1) if rotation_deg == 90 else (v0, H - u1, v1, H - u0)
-
-
 def _rotated(img, min_confidence: float):
     """The code read on a line turned by ±90°, as a :class:`FoundCode` (layout ``rotated``), or None.
 
@@ -323,7 +314,7 @@ def _rotated(img, min_confidence: float):
         lines = [c for c in _candidates(turned_boxes) if c[0] != "stacked"]
         found = _best(turned, turned_boxes, lines, min_confidence)
         if found.code and (best is None or found.confidence > best.confidence):
-            box = tuple(int(round(v)) for v in _unturn_box(found.box, img.size, rotation_deg))
+            box = tuple(int(round(v)) for v in turned_box(found.box, turned.size, -rotation_deg))
             best = FoundCode(found.code, found.confidence, found.raw, "rotated", box, found.size_type)
     return best
 

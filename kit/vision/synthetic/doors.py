@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw
 from kit.vision.synthetic.lighting import apply_light, random_light
 from kit.vision.synthetic.painting import code_font, shade
 from kit.vision.synthetic.scene import pick_livery
+from kit.vision.turning import turned_box
 
 __all__ = ["DOOR_LAYOUTS", "ROTATED_LAYOUTS", "SIZE_TYPES", "render_door"]
 
@@ -104,15 +105,11 @@ def _paint_rotated(door, code, size_type, x1, y0, font, ink, rng):
     """
     px = font.size
     tile = Image.new("RGBA", (int(font.getlength(f"{code[:4]} {code[4:10]} {code[10]}") + 3 * px), int(4.5 * px)), (0, 0, 0, 0))
-    tw, th = tile.size
+    tw = tile.size[0]
     box = _paint_code(ImageDraw.Draw(tile), code, size_type, "one_line", tw - px, px * 0.5, font, tuple(ink) + (255,))
     rotation_deg = int(rng.choice([90, -90]))
+    bx0, by0, bx1, by1 = turned_box(box, tile.size, rotation_deg)
     tile = tile.rotate(rotation_deg, expand=True)
-    # Corners of the box in the turned tile: +90 maps (x, y) to (y, w - x), -90 to (h - y, x).
-    if rotation_deg == 90:
-        bx0, by0, bx1, by1 = box[1], tw - box[2], box[3], tw - box[0]
-    else:
-        bx0, by0, bx1, by1 = th - box[3], box[0], th - box[1], box[2]
     left, top = int(x1 - tile.size[0]), int(y0)
     door.paste(tile, (left, top), tile)
     return (left + bx0, top + by0, left + bx1, top + by1), rotation_deg
