@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kit.errors import InputDataError
-from kit.i18n import _
+from kit.i18n import ngettext
 
 IMAGE_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 
@@ -93,10 +93,9 @@ class Problems:
         if not self.messages:
             return
         more = len(self.messages) - 1
-        others = ""
-        if more:
-            others = (_(" (and {more} more in {n} files)") if len(self.files) > 1 else
-                      _(" (and {more} more in {n} file)")).format(more=more, n=len(self.files))
+        n = len(self.files)
+        others = ngettext(" (and {more} more in {n} file)", " (and {more} more in {n} files)", n).format(
+            more=more, n=n) if more else ""
         raise InputDataError(f"{self.messages[0]}{others}; {fix}")
 
 
