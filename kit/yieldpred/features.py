@@ -351,7 +351,7 @@ class FeatureBuilder:
                 for name, values in lue.items():
                     frame[name] = values
             if "ndvi" in curves and self.water_stress_:  # the curve's fAPAR as canopy cover: kit.yieldpred.water_stress
-                taw = field_taw_mm_per_m(self.fields).reindex(self.fields.index)
+                taw = field_taw_mm_per_m(self.fields)
                 arid = arid_features(fapar_from_ndvi(curves["ndvi"].to_numpy()[:, :n]), rs[:n], wn["tmin_c"], wn["tmax_c"],
                                      ds["et0_mm"].values[:n], ds["rain_mm"].values[:n],
                                      taw.fillna(taw.median()).to_numpy(float) * ROOT_ZONE_M, planting_day)
