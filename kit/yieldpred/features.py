@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kit.agro.crops import CROPS, SOILS
+from kit.agro.crops import CROPS
 from kit.errors import InputDataError
 from kit.i18n import _
 from kit.ml import fapar_from_ndvi, light_use_features, phenology_features, stage_weather_features, temperature_factor, water_deficit_features
@@ -372,13 +372,9 @@ class FeatureBuilder:
 
     def _covariates(self, table: pd.DataFrame) -> pd.DataFrame:
         f = self.fields
-        if "taw_mm_per_m" in f:
-            taw = f["taw_mm_per_m"].astype(float)
-        elif "soil" in f:
-            taw = f["soil"].map(SOILS["taw_mm_per_m"]).astype(float)
-        else:
-            taw = pd.Series(np.nan, index=f.index)
-        table["soil_taw_mm_per_m"] = table["field_id"].map(taw).to_numpy(float)
+        # The ARID bucket's capacity: a field's own taw_mm_per_m, its soil class's where that is NaN (NaN left only
+        # where neither is known, for the trees' missing-value branch).
+        table["soil_taw_mm_per_m"] = table["field_id"].map(field_taw_mm_per_m(f)).to_numpy(float)
         skip_f = {"field_id", "planting_date", "taw_mm_per_m", "soil", "geometry"}
         for col in f.columns:
             if col in skip_f:

@@ -36,7 +36,10 @@ MIN_DEMAND_COVER = 0.15  # a sown field transpires and evaporates at least as a 
 def field_taw_mm_per_m(fields: pd.DataFrame) -> pd.Series:
     """Total available water of each field (mm per m of soil): ``taw_mm_per_m`` where given, else its soil class's.
 
-    Indexed like ``fields``; NaN where neither is known (callers fill with the median).
+    Indexed like ``fields``; NaN where neither is known (callers fill with the median). The single source of
+    the capacity: :class:`kit.yieldpred.FeatureBuilder` feeds it both to the ARID bucket and to the
+    ``soil_taw_mm_per_m`` column, so a field whose ``taw_mm_per_m`` is NaN gets its soil class's value in both
+    (the column used to keep the NaN while the bucket took the class).
     """
     if "taw_mm_per_m" in fields:
         taw = pd.to_numeric(fields["taw_mm_per_m"], errors="coerce").astype(float)
