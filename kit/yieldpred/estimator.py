@@ -30,10 +30,11 @@ DRIVER = "lue_apar_ks_temp_mj"
 #: benchmarks/yield_skill.py's low-noise wheat they are 6-10 % and do.
 BLEND_MIN_GAIN = 0.05
 #: Features a rainfed cereal's yield does not fall with (+1) or does not rise with (-1), other things equal:
-#: green canopy and the radiation it absorbs, water the crop transpired, the soil's water capacity.
+#: green canopy and the radiation it absorbs, water the crop transpired, the soil's water capacity, a late senescence.
 MONOTONE = {
     "ndvi_peak": 1, "lue_apar_mj": 1, "lue_apar_ks_mj": 1, "lue_apar_ks_temp_mj": 1, "soil_taw_mm_per_m": 1,
     "wb_relative_et": 1, "wb_relative_et_recent": 1, "wb_et_deficit_mm": -1, "arid_apar_temp_mj": 1, "arid_water_factor": 1,
+    "thermal_ndvi_senescence_c_days": 1,
 }
 
 

@@ -31,6 +31,7 @@ from kit.i18n import _
 from kit.ml import fapar_from_ndvi, light_use_features, phenology_features, stage_weather_features, temperature_factor, water_deficit_features
 from kit.raster.temporal import daily_curve
 from kit.yieldpred.season import season_start_date
+from kit.yieldpred.stress_timing import thermal_time_from_sowing
 from kit.yieldpred.water_stress import ROOT_ZONE_M, arid_features, field_taw_mm_per_m
 
 __all__ = ["ANOMALY_MEMORY_DAYS", "FeatureBuilder", "NEW_COLUMNS_PREFIXES", "Skipped"]
@@ -42,8 +43,9 @@ ANOMALY_MEMORY_DAYS = 30.0  # an index departure from climatology at the forecas
 ENVELOPE_INDICES = ("ndvi", "evi", "savi")
 ENVELOPE_DROP = 0.05  # an observation this far below the smoothed curve (index units) is taken for residual cloud
 #: Feature columns added in December 2026 (water deficit, temperature-weighted light use, the canopy-driven ARID
-#: index of :mod:`kit.yieldpred.water_stress`); benchmarks/yield_skill.py leaves them out to reproduce the model before.
-NEW_COLUMNS_PREFIXES = ("wb_", "lue_apar_ks_temp", "arid_")
+#: index of :mod:`kit.yieldpred.water_stress`, senescence in thermal time); benchmarks/yield_skill.py leaves them out
+#: to reproduce the model before.
+NEW_COLUMNS_PREFIXES = ("wb_", "lue_apar_ks_temp", "arid_", "thermal_")
 
 
 @dataclass
@@ -341,6 +343,9 @@ class FeatureBuilder:
             wx = stage_weather_features(ds, w, crops=CROPS)
             frame = pheno.join(wx)
             planting_day = (plant - start).dt.days.to_numpy(float)
+            if "ndvi" in curves:  # senescence in thermal time: early where drought or heat cut the canopy short
+                frame["thermal_ndvi_senescence_c_days"] = thermal_time_from_sowing(
+                    frame["ndvi_senescence_day"].to_numpy(float), ((w["tmin_c"] + w["tmax_c"]) / 2).to_numpy(float), planting_day)
             if "ndvi" in curves:  # fAPAR from NDVI (Myneni & Williams 1994)
                 n = min(ds.sizes["time"], curves["ndvi"].shape[1])
                 rs = self.season_radiation(year, cutoff_day)

@@ -68,3 +68,16 @@ def test_soil_capacity_column_takes_the_soil_class_where_the_field_value_is_miss
     expect = pd.Series(np.where(np.isnan(own), soil_class.reindex(fields["field_id"]).to_numpy(), own), index=fields["field_id"])
     assert by_field.notna().all()
     np.testing.assert_allclose(by_field.to_numpy(), expect.reindex(by_field.index).to_numpy())
+
+
+def test_feature_table_senescence_thermal_time_is_the_degree_days_from_sowing_to_senescence(region):
+    r, obs, weather, yields = region
+    builder = yieldpred.FeatureBuilder(r.fields, obs, weather, yields, r.years)
+    table = builder.features(274)[0].reset_index(drop=True)
+    assert table["thermal_ndvi_senescence_c_days"].between(500, 3500).all()
+    row = table.iloc[len(table) // 2]
+    start = yieldpred.season_start_date(int(row["year"]), "09-01")
+    days = pd.date_range(start + pd.Timedelta(days=int(row["planting_day"])), start + pd.Timedelta(days=int(row["ndvi_senescence_day"])))
+    w = builder.season_weather(int(row["year"]), 274).reindex(days)  # observed to the forecast day, climatology after
+    by_hand = np.maximum((w["tmin_c"] + w["tmax_c"]) / 2, 0).sum()
+    assert row["thermal_ndvi_senescence_c_days"] == pytest.approx(by_hand, rel=1e-9)
