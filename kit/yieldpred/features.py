@@ -32,7 +32,9 @@ from kit.ml import fapar_from_ndvi, light_use_features, phenology_features, stag
 from kit.raster.temporal import daily_curve
 from kit.yieldpred.season import season_start_date
 from kit.yieldpred.stress_timing import thermal_time_from_sowing
-from kit.yieldpred.water_stress import ROOT_ZONE_M, arid_features, field_taw_mm_per_m
+from kit.yieldpred.covariates import covariate_columns
+from kit.yieldpred.water_capacity import imagery_arid_features
+from kit.yieldpred.water_stress import field_taw_mm_per_m
 
 __all__ = ["ANOMALY_MEMORY_DAYS", "FeatureBuilder", "NEW_COLUMNS_PREFIXES", "Skipped"]
 
@@ -82,6 +84,10 @@ class FeatureBuilder:
         benchmarks/yield_skill.py's wheat (a soil map's capacity per field) it lowers the NRMSE
         (low-noise 0.102 -> 0.095, semi-arid 0.139 -> 0.130, seed 0); on the embedded region (soil
         classes only) it raises it (seed 0: 0.146 -> 0.152).
+    imagery_capacity : bool
+        The ARID bucket holds the mean of the map's capacity and the imagery's estimate of it
+        (:mod:`kit.yieldpred.water_capacity`: how early each field senesces in the other seasons), not the
+        map's alone.
 
     Water balances are run once per season and forecast day and cached;
     phenology is recomputed per forecast day from observations up to that
@@ -90,7 +96,7 @@ class FeatureBuilder:
     """
 
     def __init__(self, fields, observations, weather, yields, years, *, season_start="09-01", backend=None, envelope=True,
-                 water_stress=None):
+                 water_stress=None, imagery_capacity=True):
         self.fields = fields.set_index("field_id", drop=False)
         self.obs = observations
         self.weather = weather
@@ -100,6 +106,7 @@ class FeatureBuilder:
         self.backend = backend
         self.envelope = envelope
         self.water_stress = water_stress
+        self.imagery_capacity = imagery_capacity
         own_taw = "taw_mm_per_m" in fields and pd.to_numeric(fields["taw_mm_per_m"], errors="coerce").notna().any()
         self.water_stress_ = bool(own_taw) if water_stress is None else bool(water_stress)
         self.indices = [c for c in observations.columns if c not in ("field_id", "date")]
@@ -322,7 +329,7 @@ class FeatureBuilder:
             ``features`` indexed by ``(field_id, year)``; ``skipped`` lists
             field-seasons set aside, with the reason.
         """
-        parts, skipped = [], []
+        parts, skipped, arid_inputs = [], [], {}
         for year in self.years:
             start, end = self.season_bounds(year)
             cutoff = min(start + pd.Timedelta(days=int(cutoff_day)), end)
@@ -356,45 +363,21 @@ class FeatureBuilder:
                 for name, values in lue.items():
                     frame[name] = values
             if "ndvi" in curves and self.water_stress_:  # the curve's fAPAR as canopy cover: kit.yieldpred.water_stress
-                taw = field_taw_mm_per_m(self.fields)
-                arid = arid_features(fapar_from_ndvi(curves["ndvi"].to_numpy()[:, :n]), rs[:n], wn["tmin_c"], wn["tmax_c"],
-                                     ds["et0_mm"].values[:n], ds["rain_mm"].values[:n],
-                                     taw.fillna(taw.median()).to_numpy(float) * ROOT_ZONE_M, planting_day)
-                for name, values in arid.items():
-                    frame[name] = values
+                arid_inputs[year] = (fapar_from_ndvi(curves["ndvi"].to_numpy()[:, :n]), rs[:n], wn["tmin_c"], wn["tmax_c"],
+                                     ds["et0_mm"].values[:n], ds["rain_mm"].values[:n], planting_day)
+                frame["arid_apar_temp_mj"], frame["arid_water_factor"] = np.nan, np.nan  # after all seasons: below
             for name, values in water_deficit_features(ds, cutoff_index=cutoff_day).items():
                 frame[name] = values
             frame["planting_day"] = planting_day
             frame["year"] = year
-            parts.append(frame[~no_obs])
+            parts.append((frame, ~no_obs))
+        taw = field_taw_mm_per_m(self.fields)
+        arid = imagery_arid_features(self, arid_inputs, taw.fillna(taw.median()).to_numpy(float), imagery=self.imagery_capacity)
+        parts = [frame.assign(**arid.get(int(frame["year"].iloc[0]), {}))[keep] for frame, keep in parts]
         if not parts:
             raise InputDataError(_("no season has imagery up to the forecast day; check the rasters/index_series dates"))
         table = pd.concat(parts)
         table.index.name = "field_id"
         table = table.reset_index().set_index(["field_id", "year"], drop=False)
-        table = self._covariates(table)
+        table = covariate_columns(table, self.fields, self.yields)
         return table, skipped
-
-    def _covariates(self, table: pd.DataFrame) -> pd.DataFrame:
-        f = self.fields
-        # The ARID bucket's capacity: a field's own taw_mm_per_m, its soil class's where that is NaN (NaN left only
-        # where neither is known, for the trees' missing-value branch).
-        table["soil_taw_mm_per_m"] = table["field_id"].map(field_taw_mm_per_m(f)).to_numpy(float)
-        skip_f = {"field_id", "planting_date", "taw_mm_per_m", "soil", "geometry"}
-        for col in f.columns:
-            if col in skip_f:
-                continue
-            values = table["field_id"].map(f[col])
-            table[f"field_{col}"] = pd.to_numeric(values, errors="coerce") if _numeric(f[col]) else values.astype("category")
-        y = self.yields
-        for col in y.columns:
-            if col in ("yield_t_ha", "planting_date"):
-                continue
-            series = y[col] if y.index.is_unique else y[col].groupby(level=[0, 1]).first()
-            values = pd.Series(series.reindex(pd.MultiIndex.from_arrays([table["field_id"], table["year"]])).to_numpy(), index=table.index)
-            table[f"season_{col}"] = pd.to_numeric(values, errors="coerce") if _numeric(y[col]) else values.astype("category")
-        return table
-
-
-def _numeric(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series) or pd.to_numeric(series.dropna(), errors="coerce").notna().all()
