@@ -35,7 +35,8 @@ def test_features_carry_the_water_deficit_and_temperature_weighted_light_use(reg
     r, obs, weather, yields = region
     features, _ = yieldpred.FeatureBuilder(r.fields, obs, weather, yields, r.years).features(274)
     new = [c for c in features.columns if c.startswith(NEW_COLUMNS_PREFIXES)]
-    assert set(new) == {"wb_relative_et", "wb_et_deficit_mm", "wb_relative_et_recent", "lue_apar_ks_temp_mj"}
+    assert set(new) == {"wb_relative_et", "wb_et_deficit_mm", "wb_relative_et_recent", "lue_apar_ks_temp_mj",
+                        "thermal_ndvi_senescence_c_days"}
     assert features["wb_relative_et"].between(0, 1 + 1e-9).all() and (features["wb_et_deficit_mm"] >= 0).all()
     assert (features["lue_apar_ks_temp_mj"] <= features["lue_apar_ks_mj"] + 1e-9).all()
     # Drier seasons transpire a smaller share of demand: the season means follow the season rain.
