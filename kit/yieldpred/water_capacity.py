@@ -41,7 +41,7 @@ def season_senescence_c_days(builder, year) -> np.ndarray:
     return thermal_time_from_sowing(senescence.to_numpy(float), ((w["tmin_c"] + w["tmax_c"]) / 2).to_numpy(float), planting_day)
 
 
-def senescence_history(senescence_c_days: dict, dryness: dict) -> dict:
+def senescence_history(senescence_c_days: dict, dryness: dict, sources=None) -> dict:
     """Per season: each field's departure from its season's median senescence, averaged over the other seasons.
 
     Parameters
@@ -50,6 +50,9 @@ def senescence_history(senescence_c_days: dict, dryness: dict) -> dict:
         Senescence thermal time (°C·d) of every field in each season; NaN where unknown.
     dryness : dict year -> float
         Weight of each season (0-1, e.g. 1 - the median ARID water factor): dry seasons tell the soils apart.
+    sources : list of years, optional
+        Seasons whose departures are read (default: all); the season being forecast is left out of them, as
+        from the climatology of :mod:`kit.yieldpred.features`, so its late imagery never reaches the training rows.
 
     Returns
     -------
@@ -67,7 +70,7 @@ def senescence_history(senescence_c_days: dict, dryness: dict) -> dict:
     departure = {y: np.asarray(v, float) - np.nanmedian(v) for y, v in senescence_c_days.items()}
     out = {}
     for year in years:
-        others = [y for y in years if y != year]
+        others = [y for y in (years if sources is None else sources) if y != year and y in departure]
         if not others:
             out[year] = np.full(len(departure[year]), np.nan)
             continue
@@ -128,13 +131,15 @@ def imagery_arid_features(builder, arid_inputs: dict, taw_map_mm, *, imagery: bo
     -------
     dict year -> dict of arrays (n_fields,)
         The columns of :func:`~kit.yieldpred.water_stress.arid_features`. A season's dryness (the weight of
-        its departures in the history) is 1 - the median water factor of its fields on the map's capacity.
+        its departures in the history) is 1 - the median water factor of its fields on the map's capacity; the
+        history reads the seasons with yields only (:meth:`~kit.yieldpred.FeatureBuilder.training_years`).
     """
     taw_map = np.asarray(taw_map_mm, float)
     on_map = {y: arid_features(*a[:6], taw_map * ROOT_ZONE_M, a[6]) for y, a in arid_inputs.items()}
     if not imagery or len(arid_inputs) < 2:
         return on_map
     dryness = {y: 1.0 - float(np.nanmedian(f["arid_water_factor"])) for y, f in on_map.items()}
-    history = senescence_history({y: season_senescence_c_days(builder, y) for y in arid_inputs}, dryness)
+    history = senescence_history({y: season_senescence_c_days(builder, y) for y in arid_inputs}, dryness,
+                                 sources=builder.training_years())
     return {y: arid_features(*a[:6], imagery_water_capacity(taw_map, history[y]) * ROOT_ZONE_M, a[6])
             for y, a in arid_inputs.items()}

@@ -15,6 +15,10 @@ def test_history_leaves_the_season_out_and_weights_dry_seasons():
     # 2001 reads 2002 alone (2003 weighs nothing); the third field's NaN in 2003 does not count
     np.testing.assert_allclose(h[2001], [0.0, 0.0, 100.0])
     assert np.isnan(senescence_history({2001: np.array([1.0, 2.0])}, {2001: 1.0})[2001]).all()
+    # the season to forecast (2003, no yields) is read by none; it reads the others
+    only = senescence_history(sen, {2001: 0.6, 2002: 0.2, 2003: 0.5}, sources=[2001, 2002])
+    np.testing.assert_allclose(only[2001], [0.0, 0.0, 100.0])
+    np.testing.assert_allclose(only[2003], [-75.0, 75.0, 25.0])
 
 
 def test_capacity_moves_towards_what_the_canopy_says():
