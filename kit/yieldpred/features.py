@@ -30,9 +30,9 @@ from kit.errors import InputDataError
 from kit.i18n import _
 from kit.ml import fapar_from_ndvi, light_use_features, phenology_features, stage_weather_features, temperature_factor, water_deficit_features
 from kit.raster.temporal import daily_curve
+from kit.yieldpred.covariates import covariate_columns
 from kit.yieldpred.season import season_start_date
 from kit.yieldpred.stress_timing import thermal_time_from_sowing
-from kit.yieldpred.covariates import covariate_columns
 from kit.yieldpred.water_capacity import imagery_arid_features
 from kit.yieldpred.water_stress import field_taw_mm_per_m
 
