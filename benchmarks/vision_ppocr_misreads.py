@@ -4,7 +4,7 @@ Crops come from :func:`kit.vision.synthetic.render_code_crop` (32 x 160 px, the
 data set's crop size), ``--n`` per seed with ``numpy.random.default_rng([seed, 21])``;
 ``--views`` chooses the views of :func:`kit.vision.ppocr.read_lines`.
 
-    OMP_NUM_THREADS=1 /work/main/.venv/bin/python benchmarks/vision_ppocr_misreads.py [--n 200] [--seeds 0 1 2] [--views as_is padded]
+    OMP_NUM_THREADS=1 /work/main/.venv/bin/python benchmarks/vision_ppocr_misreads.py [--n 200] [--seeds 0 1 2] [--views as_is padded] [--dark-views denoised]
 
 Measured December 2026 (2 shared cores, one thread), ``--n 200 --seeds 0 1``
 and ``--n 200 --seeds 2 3`` side by side, views as_is + padded: accuracy
@@ -38,24 +38,26 @@ import numpy as np
 
 def main():
     from kit.vision.ppocr import line_text, read_lines
-    from kit.vision.ppocr.reading import VIEWS
+    from kit.vision.ppocr.reading import DARK_VIEWS, VIEWS
     from kit.vision.synthetic import random_code, render_code_crop
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=200, help="crops per seed")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--views", nargs="+", default=list(VIEWS), choices=["as_is", "padded", "tight"])
+    ap.add_argument("--views", nargs="+", default=list(VIEWS), choices=["as_is", "padded", "tight", "denoised"])
+    ap.add_argument("--dark-views", nargs="*", default=list(DARK_VIEWS), choices=["as_is", "padded", "tight", "denoised"],
+                    help="views read further for dark crops only; none given: no further view")
     args = ap.parse_args()
     for seed in args.seeds:
         rng = np.random.default_rng([seed, 21])
         codes = [random_code(rng) for _ in range(args.n)]
         crops = [render_code_crop(c, rng, 32, 160) for c in codes]
         t0, c0 = time.perf_counter(), time.process_time()
-        readings = read_lines(crops, views=tuple(args.views))
+        readings = read_lines(crops, views=tuple(args.views), dark_views=tuple(args.dark_views))
         wall_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
         right = np.array([r.code == t for r, t in zip(readings, codes)])
         wrong_valid = np.mean([bool(r.code) and r.code != t for r, t in zip(readings, codes)])
-        print(f"seed {seed} views {'+'.join(args.views)}: {args.n} crops, accuracy {right.mean():.3f} "
+        print(f"seed {seed} views {'+'.join(args.views)} (dark: {'+'.join(args.dark_views) or 'none'}): {args.n} crops, accuracy {right.mean():.3f} "
               f"(greedy {np.mean([r.raw == t for r, t in zip(readings, codes)]):.3f}), wrong but valid {wrong_valid:.3f}, "
               f"unread {np.mean([r.code == '' for r in readings]):.3f}; {args.n / wall_s:.1f} codes/s wall, "
               f"{1000 * cpu_s / args.n:.0f} ms CPU a code")
