@@ -32,6 +32,14 @@ gives a code) 0.933 and 0.967, size-type 0.900 and 0.900, no wrong code,
 The upright doors with the rotated pass in place, same commands without
 ``--door-layouts``: 0.900 and 0.933, per layout as above (unchanged),
 0.95-1.1 s CPU an image.
+
+With dark strips read in the denoised view too (``kit.vision.ppocr.reading.DARK_VIEWS``,
+December 2026, same commands, 3-4 runs sharing the 2 cores): upright doors seed 0
+0.933 (one_line / two_line / stacked 1.0 / 0.9 / 0.9, was 0.9 / 0.9 / 0.9), seed 1
+0.933 (0.9 / 1.0 / 0.9, unchanged; one wrong one-line code reported, as before),
+0.96 and 1.16 s CPU an image. The notebook set's crops (``--doors 0 --seeds 0``):
+ppocr 0.950 on the 219 rendered crops (was 0.941; greedy 0.516), 187 ms CPU a
+crop; the small reader 0.941.
 """
 from __future__ import annotations
 
