@@ -126,7 +126,7 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0, help="the notebook's scale: 1500 code crops at 1")
     ap.add_argument("--doors", type=int, default=60, help="whole door images read by ppocr")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="data sets (and door images) generated per seed")
-    ap.add_argument("--door-layouts", nargs="+", default=None, choices=["one_line", "two_line", "stacked", "rotated"],
+    ap.add_argument("--door-layouts", nargs="+", default=None, choices=["one_line", "two_line", "stacked", "rotated", "rotated_two_line"],
                     help="door layouts in turn (default: the three upright ones, as measured before 'rotated' existed)")
     ap.add_argument("--doors-only", action="store_true", help="only the door images (no data set, no training)")
     args = ap.parse_args()

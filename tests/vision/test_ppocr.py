@@ -160,6 +160,16 @@ def test_rotated_door_turns_the_code_line():
         assert x0 > 0.6 * image.size[0]  # on the door's right edge (the reading test checks the box is on the code)
         turns.add(truth["rotation_deg"])
     assert turns == {90, -90}
+    # Two lines turned: two rows side by side, the serial row (10 glyphs with the boxed check digit) along the post.
+    turns = set()
+    for _ in range(6):
+        image, truth = render_door("CSQU3054383", rng, "rotated_two_line")
+        x0, y0, x1, y1 = truth["code_box"]
+        assert 0 <= x0 < x1 <= image.size[0] and 0 <= y0 < y1 <= image.size[1]
+        assert 1.5 * (x1 - x0) < y1 - y0 < 4 * (x1 - x0)
+        assert x0 > 0.6 * image.size[0]
+        turns.add(truth["rotation_deg"])
+    assert turns == {90, -90}
     # The upright layouts draw nothing more: a door of theirs is the same with the rotated one in the module.
     a, _ = render_door("CSQU3054383", np.random.default_rng(3), "stacked")
     b, _ = render_door("CSQU3054383", np.random.default_rng(3), "stacked")
