@@ -15,7 +15,8 @@ layouts, each made into one text line for the recogniser:
 - *rotated*: a line turned by 90° either way (running down or up a door
   post, the glyphs turned with it): tried only when no upright candidate
   gives a code, by turning the image and its text boxes by +90° and -90°
-  and reading the rows found there (:func:`_rotated`).
+  and reading the rows and pairs of rows found there (:func:`_rotated`;
+  a two-line code turned reports layout ``rotated_two_line``).
 
 Every candidate is read (:func:`kit.vision.ppocr.read_lines`); the one
 whose best valid code gives up least of the recogniser's probability to be
@@ -58,7 +59,8 @@ class FoundCode:
     confidence : float, 0–1
     raw : str
         Greedy reading of the winning candidate.
-    layout : {"one_line", "two_line", "stacked", "rotated", ""}
+    layout : {"one_line", "two_line", "stacked", "rotated", "rotated_two_line", ""}
+        ``rotated``: a one-line code turned by ±90°, ``rotated_two_line`` a two-line one.
     box : (x0, y0, x1, y1), px
         Round the code's text boxes.
     size_type : str
@@ -297,7 +299,8 @@ def _find(img, min_confidence: float) -> FoundCode:
 
 
 def _rotated(img, min_confidence: float):
-    """The code read on a line turned by ±90°, as a :class:`FoundCode` (layout ``rotated``), or None.
+    """The code read on a line turned by ±90°, as a :class:`FoundCode` (layout ``rotated``, or
+    ``rotated_two_line`` when two rows read as the code), or None.
 
     The image is turned both ways and the detector run again on each: it finds
     upright text better (on 8 dark doors of ``render_door(..., "rotated")``
@@ -315,7 +318,8 @@ def _rotated(img, min_confidence: float):
         found = _best(turned, turned_boxes, lines, min_confidence)
         if found.code and (best is None or found.confidence > best.confidence):
             box = tuple(int(round(v)) for v in turned_box(found.box, turned.size, -rotation_deg))
-            best = FoundCode(found.code, found.confidence, found.raw, "rotated", box, found.size_type)
+            layout = "rotated" if found.layout == "one_line" else f"rotated_{found.layout}"
+            best = FoundCode(found.code, found.confidence, found.raw, layout, box, found.size_type)
     return best
 
 

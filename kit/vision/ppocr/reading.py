@@ -24,6 +24,18 @@ on the set's crops 0.941 too, at 46 times the speed: benchmarks/vision_code_read
 0.009 left unread): glyphs under rust or a strap, where the wrong code is the likelier one under the
 recogniser too. A boxed check digit the recogniser does not see is left unread ('') rather than
 computed from the others.
+
+A dark crop (grey spread under :data:`DARK_CONTRAST`, where sensor noise is as strong as the ink) is read
+in a further view, its colours projected on their main axis, stretched and denoised
+(:data:`DARK_VIEWS`), whose frames join the rescoring. On 6 x 200 rendered crops (seeds 0-5,
+benchmarks/vision_ppocr_misreads.py) as_is + tight read 0.970/0.975/0.970/0.975/0.930/0.945, with the
+dark view 0.975/0.980/0.980/0.975/0.940/0.955, for 6-10 % more CPU time; the notebook set's 219 crops
+0.950 (was 0.941; greedy 0.516; the small reader 0.941; 187 ms CPU a crop: benchmarks/vision_code_reader.py
+--doors 0 --seeds 0). Seeds 4 and 5 stay under 0.97:
+what is left there is glyphs painted over by rust or a strap (the recogniser reads the stain as a
+confident wrong glyph, and the check digit is then spent elsewhere) and a boxed check digit set apart
+that the recogniser drops, together with one letter misread (C for O, P for R), two errors that no
+valid code along the frames puts right.
 """
 from __future__ import annotations
 
@@ -37,7 +49,8 @@ from kit.errors import InputDataError
 from kit.i18n import _
 from kit.vision.iso6346 import ALPHABET
 
-__all__ = ["INPUT_HEIGHT_PX", "ROW_SHIFTS_PX", "VIEWS", "code_frames", "line_text", "read_lines", "view"]
+__all__ = ["DARK_CONTRAST", "DARK_VIEWS", "INPUT_HEIGHT_PX", "ROW_SHIFTS_PX", "VIEWS", "code_frames", "crop_contrast",
+           "line_text", "read_lines", "view"]
 
 INPUT_HEIGHT_PX = 48  # the recogniser's input height (rapidocr's rec_img_shape)
 ROW_SHIFTS_PX = (0, -2, 2)
@@ -53,6 +66,24 @@ ROW_SHIFTS_PX = (0, -2, 2)
 #: rescoring (every single-character change of the proposed codes, check digit recomputed: not one crop
 #: changed, the misses are codes more likely under the frames than the truth, glyphs under rust or a strap).
 VIEWS = ("as_is", "tight")
+#: Views read further for a dark crop only (:func:`crop_contrast` under :data:`DARK_CONTRAST`), their frames
+#: added to the rescoring. ``denoised``: the colours projected on their main axis and stretched
+#: (:func:`_main_axis_grey`: ink that differs from the paint in hue more than in lightness keeps its contrast),
+#: then non-local means (:data:`DENOISE_STRENGTH`), then the tight cut. Of the misses of as_is + tight on
+#: 6 x 200 crops (seeds [s, 21], s = 0-5, December 2026; benchmarks/vision_ppocr_misreads.py) about a third were
+#: crops so dark that sensor noise is as strong as the ink (contrast 13-30 grey levels, noise sd about 11); on
+#: the 108 crops of seeds 1, 2, 4, 5 under 35 levels as_is + tight read 0.880, with this view 0.944 (the
+#: projection alone 0.926, a Gaussian blur of 1 px 0.926, 1.5 px 0.898, non-local means at strength 10 or 25
+#: 0.926). Read for every crop it also outvotes right readings of bright crops (seed 5: 0.945 -> 0.935),
+#: hence the gate. On seeds 6 and 7, not looked at while choosing the gate and the strength: 0.955 -> 0.965
+#: and 0.965 -> 0.980 (from frames computed offline).
+DARK_VIEWS = ("denoised",)
+#: Crops whose grey spread (:func:`crop_contrast`) is under this many levels (of 255) are read in :data:`DARK_VIEWS`
+#: too: 11-15 % of the rendered crops.
+DARK_CONTRAST = 35.0
+#: Filter strength ``h`` of OpenCV's non-local means on the stretched grey (0-255): 20 removes the sensor noise
+#: of a dark crop without merging the glyphs' strokes.
+DENOISE_STRENGTH = 20
 #: Rows kept round the ink band of the tight view, in band heights (a stroke's antialiased edge).
 TIGHT_MARGIN = 0.12
 #: Background added left and right of the padded view, in crop heights: the boxed check digit touches the edge.
@@ -119,14 +150,58 @@ def _ink_rows(grey) -> tuple[int, int]:
     return int(rows[0]), int(rows[-1]) + 1
 
 
+def crop_contrast(image) -> float:
+    """Grey spread of a text line, levels of 255: the 95th minus the 5th percentile after a 1.5-px Gaussian blur.
+
+    The blur takes out pixel noise, so a dark, noisy crop scores low even
+    though single pixels span the range; ink on paint of any colour pair
+    with a clear lightness difference scores 40-120.
+    """
+    from PIL import Image, ImageFilter
+
+    img = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
+    smooth = np.asarray(img.convert("L").filter(ImageFilter.GaussianBlur(1.5)), np.float64)
+    low, high = np.percentile(smooth, [5, 95])
+    return float(high - low)
+
+
+def _main_axis_grey(img):
+    """The line's colours projected on their first principal axis, stretched to 0-255 between the 1st and 99th
+    percentiles, signed so that it grows with lightness: RGB PIL image with three equal channels."""
+    from PIL import Image
+
+    a = np.asarray(img.convert("RGB"), np.float64)
+    flat = a.reshape(-1, 3) - a.reshape(-1, 3).mean(axis=0)
+    _values, vectors = np.linalg.eigh(np.cov(flat.T) + 1e-9 * np.eye(3))
+    grey = flat @ vectors[:, -1]
+    if grey @ (flat @ np.array([0.299, 0.587, 0.114])) < 0:  # light ink stays light, dark ink dark
+        grey = -grey
+    low, high = np.percentile(grey, [1, 99])
+    grey = np.clip((grey - low) / max(high - low, 1e-6), 0.0, 1.0) * 255.0
+    out = grey.reshape(a.shape[:2]).astype(np.uint8)
+    return Image.fromarray(np.repeat(out[..., None], 3, axis=2))
+
+
+def _denoised(img):
+    """:func:`_main_axis_grey`, then OpenCV's non-local means (:data:`DENOISE_STRENGTH`; 7-px patches, 21-px search)."""
+    import cv2
+    from PIL import Image
+
+    grey = np.asarray(_main_axis_grey(img))[..., 0]
+    clean = cv2.fastNlMeansDenoising(np.ascontiguousarray(grey), None, DENOISE_STRENGTH, 7, 21)
+    return Image.fromarray(np.repeat(clean[..., None], 3, axis=2))
+
+
 def view(image, name: str):
-    """One view of a text line: ``"as_is"``, ``"padded"`` left and right with its median edge colour, or ``"tight"``.
+    """One view of a text line: ``"as_is"``, ``"padded"`` left and right with its median edge colour, ``"tight"``
+    or ``"denoised"``.
 
     Parameters
     ----------
     image : uint8 array (rows, cols, 3) or PIL image
-    name : {"as_is", "padded", "tight"}
+    name : {"as_is", "padded", "tight", "denoised"}
         ``tight``: the rows of the ink band (:func:`_ink_rows`) with :data:`TIGHT_MARGIN` above and below, padded.
+        ``denoised``: :func:`_denoised`, then ``tight``.
 
     Returns
     -------
@@ -139,12 +214,14 @@ def view(image, name: str):
     img = img.convert("RGB")
     if name == "as_is":
         return img
+    if name == "denoised":
+        return view(_denoised(img), "tight")
     if name == "tight":
         first, end = _ink_rows(np.asarray(img.convert("L")))
         margin = max(2, int(round(TIGHT_MARGIN * (end - first))))
         return view(img.crop((0, max(0, first - margin), img.size[0], min(img.size[1], end + margin))), "padded")
     if name != "padded":
-        raise InputDataError(_("view {name!r} unknown; use 'as_is', 'padded' or 'tight'").format(name=name))
+        raise InputDataError(_("view {name!r} unknown; use 'as_is', 'padded', 'tight' or 'denoised'").format(name=name))
     a = np.asarray(img)
     edge = np.concatenate([a[[0, -1]].reshape(-1, 3), a[:, [0, -1]].reshape(-1, 3)])
     pad = int(round(PAD_HEIGHTS * img.size[1]))
@@ -196,19 +273,25 @@ def code_frames(images, row_shifts_px=ROW_SHIFTS_PX) -> list[np.ndarray]:
     return out
 
 
-def read_lines(images, row_shifts_px=ROW_SHIFTS_PX, views=VIEWS) -> list:
+def read_lines(images, row_shifts_px=ROW_SHIFTS_PX, views=VIEWS, dark_views=DARK_VIEWS,
+               dark_contrast=DARK_CONTRAST) -> list:
     """Read code text lines (a crop holding one whole code) as ISO 6346 codes.
 
     Each view (:func:`view`) is decoded by the lattice search; when there are
     several, the valid codes they propose are scored by CTC likelihood summed
     over all views and the most likely wins, so a view's misread digit is
-    outvoted rather than recomputed.
+    outvoted rather than recomputed. A dark line (:func:`crop_contrast` under
+    ``dark_contrast``) is read in ``dark_views`` too, which propose and score
+    with the others.
 
     Parameters
     ----------
     images : list of uint8 arrays or PIL images
     row_shifts_px : tuple of int
-    views : tuple of {"as_is", "padded", "tight"}
+    views : tuple of {"as_is", "padded", "tight", "denoised"}
+    dark_views : tuple of {"as_is", "padded", "tight", "denoised"}
+        ``()``: every line in ``views`` only.
+    dark_contrast : float, grey levels of 255
 
     Returns
     -------
@@ -224,11 +307,14 @@ def read_lines(images, row_shifts_px=ROW_SHIFTS_PX, views=VIEWS) -> list:
     if not views:
         raise InputDataError(_("views must hold at least one view, e.g. ('as_is',)"))
     frames = [code_frames([view(im, v) for im in images], row_shifts_px) for v in views]
+    dark = [i for i, im in enumerate(images) if dark_views and crop_contrast(im) < dark_contrast]
+    further = {v: dict(zip(dark, code_frames([view(images[i], v) for i in dark], row_shifts_px))) for v in dark_views}
     out = []
     for i in range(len(images)):  # one at a time: lines differ in width
-        readings = [decode_frames(f[i][None], ALPHABET)[0] for f in frames]
-        if len(views) > 1:
-            code, _confidence = best_candidate([f[i] for f in frames], [r.code for r in readings], ALPHABET)
+        line_frames = [f[i] for f in frames] + [further[v][i] for v in dark_views if i in further[v]]
+        readings = [decode_frames(f[None], ALPHABET)[0] for f in line_frames]
+        if len(line_frames) > 1:
+            code, _confidence = best_candidate(line_frames, [r.code for r in readings], ALPHABET)
             readings = [r for r in readings if r.code == code] if code else readings
         out.append(readings[0])
     return out

@@ -4,10 +4,10 @@ The code is painted in the door's upper right with its check digit boxed,
 the size-type code (ISO 6346, e.g. ``22G1``) on its own line below, in one
 of three layouts: one line (``MSKU 123456 [7]``), two lines (``MSKU`` over
 ``123456 [7]``) or stacked (one character per line, on the door's right
-edge). A fourth, ``rotated`` (:data:`ROTATED_LAYOUTS`, asked for by name
-only, so the default doors are unchanged), paints the one-line code and its
-size-type line turned by 90° either way, running down or up the door's right
-edge, as on door posts. Around it: the corrugation, four locking bars with handles, the
+edge). Two more, ``rotated`` and ``rotated_two_line`` (:data:`ROTATED_LAYOUTS`,
+asked for by name only, so the default doors are unchanged), paint the
+one-line or the two-line code and its size-type line turned by 90° either
+way, running down or up the door's right edge, as on door posts. Around it: the corrugation, four locking bars with handles, the
 line's name and the weight plate (``MAX GROSS``, ``TARE``: text that is no
 code). The door is seen in perspective, then lit like a yard scene.
 """
@@ -24,8 +24,8 @@ from kit.vision.turning import turned_box
 __all__ = ["DOOR_LAYOUTS", "ROTATED_LAYOUTS", "SIZE_TYPES", "render_door"]
 
 DOOR_LAYOUTS = ("one_line", "two_line", "stacked")
-#: Layouts drawn only when asked for: the one-line code turned by +90° or -90° (drawn at random).
-ROTATED_LAYOUTS = ("rotated",)
+#: Layouts drawn only when asked for: the one-line or two-line code turned by +90° or -90° (drawn at random).
+ROTATED_LAYOUTS = ("rotated", "rotated_two_line")
 #: Common size-type codes: 20 ft and 40 ft general purpose, high cube, reefers, open top, tank.
 SIZE_TYPES = ("22G1", "42G1", "45G1", "22R1", "45R1", "22U1", "42U1", "22T6", "L5G1")
 _WORDS = ("OCEANLINE", "NORDCARGO", "TRANSMAR", "PACIFICA", "SEALOGIX", "EUROBOX")
@@ -97,16 +97,20 @@ def _paint_code(d, code, size_type, layout, x1, y0, font, ink):
     return box
 
 
-def _paint_rotated(door, code, size_type, x1, y0, font, ink, rng):
-    """The one-line code and its size-type line painted on a tile turned by ±90°, pasted right-aligned at ``x1``.
+def _paint_rotated(door, code, size_type, x1, y0, font, ink, rng, layout: str = "one_line"):
+    """The code (``layout`` one_line or two_line) and its size-type line painted on a tile turned by ±90°,
+    pasted right-aligned at ``x1``.
 
     Returns the code's box in the door and the rotation, degrees counter-clockwise
     (+90: the code reads bottom to top, -90: top to bottom).
     """
     px = font.size
-    tile = Image.new("RGBA", (int(font.getlength(f"{code[:4]} {code[4:10]} {code[10]}") + 3 * px), int(4.5 * px)), (0, 0, 0, 0))
+    if layout == "one_line":
+        tile = Image.new("RGBA", (int(font.getlength(f"{code[:4]} {code[4:10]} {code[10]}") + 3 * px), int(4.5 * px)), (0, 0, 0, 0))
+    else:  # a row more (1.5 cap heights) than the one-line tile, as wide as the serial row
+        tile = Image.new("RGBA", (int(font.getlength(f"{code[4:10]} {code[10]}") + 3 * px), int(5.6 * px)), (0, 0, 0, 0))
     tw = tile.size[0]
-    box = _paint_code(ImageDraw.Draw(tile), code, size_type, "one_line", tw - px, px * 0.5, font, tuple(ink) + (255,))
+    box = _paint_code(ImageDraw.Draw(tile), code, size_type, layout, tw - px, px * 0.5, font, tuple(ink) + (255,))
     rotation_deg = int(rng.choice([90, -90]))
     bx0, by0, bx1, by1 = turned_box(box, tile.size, rotation_deg)
     tile = tile.rotate(rotation_deg, expand=True)
@@ -124,8 +128,8 @@ def render_door(code: str, rng, layout: str = "one_line", size_type: str | None 
     code : str
         11-character ISO 6346 code.
     rng : numpy.random.Generator
-    layout : {"one_line", "two_line", "stacked", "rotated"}
-        ``rotated`` (:data:`ROTATED_LAYOUTS`): the one-line code turned by ±90°.
+    layout : {"one_line", "two_line", "stacked", "rotated", "rotated_two_line"}
+        ``rotated``, ``rotated_two_line`` (:data:`ROTATED_LAYOUTS`): the one-line or two-line code turned by ±90°.
     size_type : str, optional
         4-character size-type code; ``None`` draws one of :data:`SIZE_TYPES`.
     size : (width, height), px
@@ -135,7 +139,7 @@ def render_door(code: str, rng, layout: str = "one_line", size_type: str | None 
     (PIL.Image.Image, dict)
         The RGB image and its truth: ``code``, ``size_type``, ``layout``,
         ``code_box`` (x0, y0, x1, y1), px, round the code in the image, and
-        for ``rotated`` ``rotation_deg`` (+90 or -90, counter-clockwise).
+        for the rotated layouts ``rotation_deg`` (+90 or -90, counter-clockwise).
     """
     if layout not in DOOR_LAYOUTS + ROTATED_LAYOUTS:
         raise ValueError(f"layout {layout!r} unknown; use one of {DOOR_LAYOUTS + ROTATED_LAYOUTS}")
@@ -149,8 +153,9 @@ def render_door(code: str, rng, layout: str = "one_line", size_type: str | None 
     font = code_font(int(H * rng.uniform(0.045, 0.06)))
     x1, y0 = W * rng.uniform(0.8, 0.85), H * rng.uniform(0.06, 0.12)
     rotation_deg = None
-    if layout == "rotated":
-        box, rotation_deg = _paint_rotated(door, code, size_type, W * 0.95, y0, font, ink, rng)
+    if layout in ROTATED_LAYOUTS:
+        inner = "one_line" if layout == "rotated" else "two_line"
+        box, rotation_deg = _paint_rotated(door, code, size_type, W * 0.95, y0, font, ink, rng, inner)
     else:
         box = _paint_code(d, code, size_type, layout, x1, y0, font, ink)
     small = code_font(int(font.size * 0.6))
