@@ -168,6 +168,10 @@ class _AlarmScan:
         if self._merges(row["best"]):
             self._settle(t)
         elif self._explained(row):
+            known = self._known()
+            if known:  # localize the new leak apart from the ones already alarmed
+                ranking = det.localizer_.rank(shift, det.sigma_hour_, known=known)
+                self._name_candidates(row, ranking)
             if self.det.regions_:
                 ranking = self._refine(ranking, shift)
                 self._name_candidates(row, ranking)
@@ -177,6 +181,11 @@ class _AlarmScan:
             self._raise(row, ranking, t)
         else:
             self._drift(start, t)
+
+    def _known(self) -> list:
+        """The first ``known_candidates`` reported candidates of each alarm raised so far (their leaks still run)."""
+        k = self.det.known_candidates
+        return [c for r in self.rows if r.get("candidates") for c in r["candidates"].split(";")[:k]] if k else []
 
     def _spread(self, ranking) -> bool:
         """Whether the first candidate's search area holds less than ``confirm_share`` of the posterior."""

@@ -32,6 +32,7 @@ then reads any period:
    (a growing incipient leak) updates that alarm instead of raising a new one.
    An alarm whose candidates are spread (``confirm_share``) is described
    again ``confirm_h`` hours later, on the longer shift, before it is raised.
+   Earlier alarms' candidates are projected out of a later alarm's fit.
 
 A leak already running during training is part of the "normal" the model
 learns: it will not be reported, and later leaks are still found on top of
@@ -216,6 +217,12 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         level learnt since training or the last drift, not only the newest:
         a leak raises some sensors' residuals and the fading raise would
         read as a new leak.
+    known_candidates : int
+        An alarm raised while earlier alarms' leaks run is localized with
+        the signatures of each earlier alarm's first ``known_candidates``
+        junctions projected out of its shift: an incipient leak keeps growing
+        after its alarm and would pull the new fit towards itself; 0 fits as
+        if no leak ran.
     corr_h : float, h
         Correlation time of hourly residuals for the posterior over
         candidates (coverage reporting and the confirmation window). At 2 h
@@ -261,7 +268,7 @@ class LeakDetector(OutlierMixin, BaseEstimator):
                  night_hours=(1, 5), folds: int = 4, margin: float = 1.6, min_score: float = 0.1,
                  drift_score: float = 0.35, report_by: str = "coverage", ridge: float = 1e-3,
                  refine_regions: int = 12, confirm_share: float = 0.5, confirm_h: int = 24,
-                 hold_floor: bool = True, corr_h: float = 8.0):
+                 hold_floor: bool = True, corr_h: float = 8.0, known_candidates: int = 3):
         self.false_alarms_per_month = false_alarms_per_month
         self.persistence_h = persistence_h
         self.slack = slack
@@ -283,6 +290,7 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         self.confirm_h = confirm_h
         self.hold_floor = hold_floor
         self.corr_h = corr_h
+        self.known_candidates = known_candidates
 
     # -- inputs -----------------------------------------------------------
     def _split(self, data, network):
@@ -327,6 +335,8 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         if not 0.0 <= self.confirm_share <= 1.0 or self.confirm_h < 0:
             raise ParameterError(f"confirm_share must be in 0..1 and confirm_h >= 0 hours, got {self.confirm_share} "
                                  f"and {self.confirm_h}")
+        if not (isinstance(self.known_candidates, (int, np.integer)) and self.known_candidates >= 0):
+            raise ParameterError(f"known_candidates must be a whole number >= 0, got {self.known_candidates!r}")
         self.network_ = network
         self.step_ = data.step
         index = data.values.index

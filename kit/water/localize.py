@@ -112,7 +112,7 @@ class SignatureLocalizer(BaseEstimator):
         d = np.abs(((hod[:, None] - hours[None, :]) + 12) % 24 - 12)
         return hours[np.argmin(d, axis=1)]
 
-    def rank(self, shifts_m: pd.DataFrame, sigma_m: pd.Series) -> pd.DataFrame:
+    def rank(self, shifts_m: pd.DataFrame, sigma_m: pd.Series, known=()) -> pd.DataFrame:
         """Rank candidates for an observed shift.
 
         Parameters
@@ -122,6 +122,12 @@ class SignatureLocalizer(BaseEstimator):
             UTC index; columns: the model's targets; NaN allowed).
         sigma_m : pandas.Series, m
             Noise of an hourly residual per sensor (weights).
+        known : sequence of str
+            Junctions of leaks already known to run (earlier alarms). Each
+            hour's shift may hold any amount of their signatures (an
+            incipient leak keeps growing after its alarm, tanks settle
+            around it), so those directions are projected out of the shift
+            and of every candidate's signature before the fit.
 
         Returns
         -------
@@ -137,19 +143,29 @@ class SignatureLocalizer(BaseEstimator):
         keys = self._hour_keys(shifts_m.index)
         obs = np.isfinite(y)
         y0 = np.where(obs, y, 0.0)
+        rows_of = {j: i for i, j in enumerate(self.candidates_)}
+        known = [rows_of[j] for j in known if j in rows_of and self.valid_[rows_of[j]]]
         # Sum over hours of weighted products: each hour compares with its own hour's signature.
         num = np.zeros(len(self.candidates_))
         den = np.zeros(len(self.candidates_))
+        energy = 0.0
         for h in self.hours_:
             rows = keys == h
             if not rows.any():
                 continue
             e = np.nan_to_num(self.expected_[h])  # candidates × targets
+            if known:
+                p = _complement(e[known], w)  # W-orthogonal projector, targets × targets
+                yp = y0[rows] @ p.T
+                num += e @ (w * yp.sum(axis=0))
+                den += np.einsum("ct,t,ct->c", e @ p.T, w, e @ p.T) * rows.sum()
+                energy += float((yp**2 * w).sum())
+                continue
             yw = (y0[rows] * w).sum(axis=0)  # targets
             mw = (obs[rows] * w).sum(axis=0)
             num += e @ yw
             den += (e**2) @ mw
-        energy = float((y0**2 * w).sum())
+            energy += float((y0[rows] ** 2 * w).sum())
         # A candidate the sensors barely see could "explain" anything with a huge flow: cap it.
         flow = np.where(den > 0, np.maximum(num, 0.0) / np.maximum(den, 1e-12), 0.0)
         flow = np.minimum(flow, self.max_leak_flow_lps)
@@ -161,6 +177,12 @@ class SignatureLocalizer(BaseEstimator):
         table = table.sort_values(["misfit", "leak_flow_lps"], ascending=[True, False], kind="stable")
         table.attrs["n_obs"] = int(obs.sum())
         return table
+
+
+def _complement(n: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Projector onto the complement of the rows of ``n`` (k × targets), orthogonal in the metric ``diag(w)``."""
+    g = (n * w) @ n.T
+    return np.eye(n.shape[1]) - n.T @ np.linalg.pinv(g) @ (n * w)
 
 
 def candidate_area(network, best: str, radius_m: float = 300.0) -> list[str]:

@@ -2,6 +2,7 @@
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from kit.water.alarm_scan import scan_alarms
@@ -49,7 +50,7 @@ def _detector(confirm_h, sharp_after_h=30, hold_floor=True):
                            localizer_=_Localizer(sharp_after_h), regions_={}, network_=_Network(), merge_radius_m=600.0,
                            min_score=0.1, drift_score=0.35, report_by="coverage", area_radius_m=300.0,
                            n_candidates=2, confirm_share=0.6, confirm_h=confirm_h, corr_h=2.0,
-                           hold_floor=hold_floor)
+                           hold_floor=hold_floor, known_candidates=0)
 
 
 def _record():
@@ -140,3 +141,26 @@ def test_a_second_leak_beyond_the_merge_radius_is_raised():
 
     assert run(600.0)["candidates"].str[0].tolist() == ["a"]  # taken for the first leak growing
     assert run(300.0)["candidates"].str[0].tolist() == ["a", "c"]
+
+
+def test_known_leaks_are_projected_out_of_a_later_fit():
+    """A shift of leak b on top of a growing leak a: fitted alone it looks like a, with a projected out it is b."""
+    from kit.water.localize import SignatureLocalizer
+
+    rng = np.random.default_rng(1)
+    loc = SignatureLocalizer(None, hours=(3.0,))
+    loc.hours_, loc.tz, loc.targets_ = (3.0,), "UTC", [f"p{i}" for i in range(8)]
+    loc.candidates_ = ["a", "b", "c"]
+    loc.expected_ = {3.0: -np.abs(rng.normal(1.0, 0.5, (3, 8)))}
+    loc.valid_ = np.ones(3, bool)
+    e = loc.expected_[3.0]
+    growth = np.linspace(2.0, 8.0, 24)[:, None]  # L/s of leak a, still growing after its alarm
+    shift = pd.DataFrame(growth * e[0] + 1.5 * e[1], index=pd.date_range("2024-01-01", periods=24, freq="1h", tz="UTC"),
+                         columns=loc.targets_)
+    sigma = pd.Series(0.01, index=loc.targets_)
+    assert loc.rank(shift, sigma).index[0] == "a"
+    known = loc.rank(shift, sigma, known=["a"])
+    assert known.index[0] == "b"
+    assert known.loc["b", "leak_flow_lps"] == pytest.approx(1.5, rel=1e-6)
+    assert known.loc["b", "explained"] == pytest.approx(1.0, abs=1e-9)
+    assert known.loc["a", "leak_flow_lps"] == pytest.approx(0.0, abs=1e-6)

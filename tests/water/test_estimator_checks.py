@@ -114,7 +114,7 @@ def _non_defaults(ltown):
             n_candidates=5, area_radius_m=200.0, signature_hours=[3, 15], tz="Africa/Casablanca",
             night_hours=[2, 4], folds=3, margin=1.2, min_score=0.2, drift_score=0.5, report_by="misfit",
             ridge=1e-2, refine_regions=0, confirm_share=0.3, confirm_h=12,
-            hold_floor=False, corr_h=6.0)),
+            hold_floor=False, corr_h=6.0, known_candidates=1)),
         "PressureResiduals": (PressureResiduals, dict(ridge=1e-2, harmonics=2, tz="Africa/Casablanca")),
         "SignatureLocalizer": (SignatureLocalizer, dict(network=ltown, hours=[3, 9], tz="Africa/Casablanca",
                                                         max_leak_flow_lps=20.0)),
