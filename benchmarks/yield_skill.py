@@ -146,7 +146,7 @@ root zone (FAO-56 wheat) 0.161, 0.154 (linear LOYO on low-noise 0 0.121 against 
 Stress timing and the imagery's water capacity (issue #18 item 4, December 2026). Two changes, kept:
 
 1. ``thermal_ndvi_senescence_c_days``, the degree-days (base 0 °C) from sowing to the NDVI curve's senescence day
-   (:mod:`kit.yieldpred.stress_timing`, monotone +1), in every feature table: drought and heat bring a cereal's
+   (:mod:`kit.yieldpred.thermal_time`, monotone +1), in every feature table: drought and heat bring a cereal's
    senescence forward in thermal time (SIMPLE and :mod:`wheat_simple` advance the half-senescence point), which the
    calendar day mixes with the sowing date and the spring's warmth. Its name avoids ``_gdd_c_days``, the suffix of
    the station totals the model leaves out (``YieldModel(station_weather=False)``): so named it was dropped.
@@ -191,7 +191,7 @@ From cloudy rasters (``--inputs rasters --variants semi-arid --seeds 0 --map-cap
 above -> 0.117 / 0.79 (map capacity) -> 0.112 / 0.80 (LightGBM reference 0.153), inside the 0.12 raster goal.
 
 Tried beside them and not kept (same harness): flowering placed at the NDVI curve's peak after sowing (thermal time
-1500 °C·d where the curve has no peak; :func:`kit.yieldpred.stress_timing.flowering_features`), with
+1500 °C·d where the curve has no peak; the code is ``kit/yieldpred/stress_timing.py`` of commit a044ac3), with
 Σ max(Tmax - 30 °C, 0) over ±10 days and over the grain fill (+10 to +40 days, monotone -1), the fAPAR sum over
 the grain fill (+1), the flowering day, and the mean ARID water factor of both windows (+1): all of them on b48a18a,
 low-noise seed 0 0.097 (against 0.095), embedded seeds 0, 1 0.146, 0.155 (against 0.146, 0.156); the heat sums

@@ -144,7 +144,7 @@ class SignatureLocalizer(BaseEstimator):
         obs = np.isfinite(y)
         y0 = np.where(obs, y, 0.0)
         rows_of = {j: i for i, j in enumerate(self.candidates_)}
-        known = [rows_of[j] for j in known if j in rows_of and self.valid_[rows_of[j]]]
+        known_rows = [rows_of[j] for j in known if j in rows_of and self.valid_[rows_of[j]]]
         # Sum over hours of weighted products: each hour compares with its own hour's signature.
         num = np.zeros(len(self.candidates_))
         den = np.zeros(len(self.candidates_))
@@ -154,11 +154,13 @@ class SignatureLocalizer(BaseEstimator):
             if not rows.any():
                 continue
             e = np.nan_to_num(self.expected_[h])  # candidates × targets
-            if known:
-                p = _complement(e[known], w)  # W-orthogonal projector, targets × targets
+            if known_rows:
+                # The projection mixes targets, so a missing value counts as no shift rather than being left out.
+                p = _complement(e[known_rows], w)  # W-orthogonal projector, targets × targets
                 yp = y0[rows] @ p.T
+                ep = e @ p.T
                 num += e @ (w * yp.sum(axis=0))
-                den += np.einsum("ct,t,ct->c", e @ p.T, w, e @ p.T) * rows.sum()
+                den += ((ep**2) @ w) * rows.sum()
                 energy += float((yp**2 * w).sum())
                 continue
             yw = (y0[rows] * w).sum(axis=0)  # targets

@@ -32,7 +32,7 @@ from kit.ml import fapar_from_ndvi, light_use_features, phenology_features, stag
 from kit.raster.temporal import daily_curve
 from kit.yieldpred.covariates import covariate_columns
 from kit.yieldpred.season import season_start_date
-from kit.yieldpred.stress_timing import thermal_time_from_sowing
+from kit.yieldpred.thermal_time import thermal_time_from_sowing
 from kit.yieldpred.water_capacity import imagery_arid_features
 from kit.yieldpred.water_stress import field_taw_mm_per_m
 
@@ -353,7 +353,7 @@ class FeatureBuilder:
             if "ndvi" in curves:  # senescence in thermal time: early where drought or heat cut the canopy short
                 frame["thermal_ndvi_senescence_c_days"] = thermal_time_from_sowing(
                     frame["ndvi_senescence_day"].to_numpy(float), ((w["tmin_c"] + w["tmax_c"]) / 2).to_numpy(float), planting_day)
-            if "ndvi" in curves:  # fAPAR from NDVI (Myneni & Williams 1994)
+                # light use, fAPAR from NDVI (Myneni & Williams 1994)
                 n = min(ds.sizes["time"], curves["ndvi"].shape[1])
                 rs = self.season_radiation(year, cutoff_day)
                 wn = w.iloc[:n]

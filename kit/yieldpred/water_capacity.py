@@ -5,7 +5,7 @@ soils, and the ARID index of :mod:`kit.yieldpred.water_stress` is only as
 good as the capacity it is given. The canopy tells more: a field on a
 shallow soil senesces earlier in thermal time than its neighbours, and the
 more so in dry seasons. Here each field's departure of senescence thermal
-time (:func:`kit.yieldpred.stress_timing.thermal_time_from_sowing` of the
+time (:func:`kit.yieldpred.thermal_time.thermal_time_from_sowing` of the
 NDVI curve's senescence day) from its season's median is averaged over the
 *other* seasons, weighted by how dry each was; the map's capacity regressed
 on that history across fields gives a second estimate of the capacity, and
@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from kit.ml import phenology_features
-from kit.yieldpred.stress_timing import thermal_time_from_sowing
+from kit.yieldpred.thermal_time import thermal_time_from_sowing
 from kit.yieldpred.water_stress import ROOT_ZONE_M, arid_features
 
 __all__ = ["MAP_WEIGHT", "imagery_arid_features", "imagery_water_capacity", "senescence_history", "season_senescence_c_days"]
