@@ -215,6 +215,12 @@ coverage, kit now -> that driver: low-noise seeds 0-2 0.067 -> 0.073 / 0.81, 0.0
 ``arid_apar_temp_mj``: the driver is then no line and its figures stay 0.135 / 0.139. Not made the default: it gains
 on three cases and loses on four (low-noise seed 0 by 0.006), so the gain is the one season outside the range; a
 driver chosen on inner folds, or a line only where a season's driver leaves the training range, are what to try next.
+Then tried (December 2026, same harness) the trees kept and a line added only beyond the training range: the slope
+of yield on ``arid_apar_temp_mj`` over the training rows (0 unless positive) times each row's distance outside the
+training range of that column, added to the offset. LOYO NRMSE of P50, kit now -> with it: low-noise seeds 0-2
+0.067 -> 0.070, 0.070 -> 0.069, 0.111 -> 0.108; semi-arid 0, 1 0.112 -> 0.113, 0.110 -> 0.110; green-area 0 0.081
+-> 0.081; late-rains 0 0.103 -> 0.102 (mean of the seven 0.093 -> 0.093): not kept. Per row it reaches too few of
+2021's fields (most lie inside the range of some training field even when the season's mean does not).
 
 Goals (issue #18): NRMSE of P50 ≤ 0.09 from index series (≤ 0.12 from cloudy
 rasters), P10–P90 coverage 0.7–0.9.
