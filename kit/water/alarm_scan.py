@@ -12,7 +12,9 @@ candidate lies within ``merge_radius_m`` of an open alarm's (a growing
 incipient leak) or it explains less than
 ``min_score`` of the residual pattern (model drift); an alarm whose
 candidates are spread is described again ``confirm_h`` hours later on the
-longer shift (its confirmation window). The scan then waits
+longer shift (its confirmation window); an alarm with no more water
+flowing at night since its start than a week before is dropped as a day
+of unusual demand (:mod:`kit.water.night_check`). The scan then waits
 ``settle_h`` hours and learns the new residual level before it goes on.
 """
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from kit.water.localize import candidate_area, coverage_order, coverage_share
+from kit.water.night_check import latest_night_hours, next_night_end, night_excess_lps
 from kit.water.refine import dynamic_residual_change, refine_ranking
 
 __all__ = ["ALARM_COLUMNS", "hour_basis", "offset_profile", "scan_alarms"]
@@ -96,7 +99,9 @@ class _AlarmScan:
         self.resume = 0
         self.rows, self.rankings, self.open_best = [], [], []
         self.pending = None  # hour index at which the settle period ends and the offsets are re-learnt
-        self.deferred = None  # (start hour, sensor, hour due) of an alarm waiting for its confirmation window
+        # (start hour, sensor, hour due, what it waits for: "confirm" or "night", hour first crossed) of an
+        # alarm not yet raised
+        self.deferred = None
 
     def step(self, t: int) -> None:
         """Advance the CUSUM to hour ``t``; raise an alarm when it crosses the threshold."""
@@ -114,9 +119,9 @@ class _AlarmScan:
         self.out[t] = self.s
         if self.deferred is not None:
             if t >= self.deferred[2]:
-                start, k, _ = self.deferred
+                start, k, _, waited, first = self.deferred
                 self.deferred = None
-                self._judge(t, start, k, confirmed=True)
+                self._judge(t, start, k, waited=waited, first=first)
         elif self.s.max() > det.threshold_:
             self._alarm(t)
 
@@ -150,16 +155,20 @@ class _AlarmScan:
         while zero > 0 and self.out[zero - 1, k] > 0:
             zero -= 1
         start = _change_point(self.raw[:, k] - self._floor(0, len(self.raw))[:, k], zero, t, det.persistence_h)
-        self._judge(t, start, k, confirmed=False)
+        self._judge(t, start, k, waited=None, first=t)
 
-    def _judge(self, t: int, start: int, k: int, confirmed: bool) -> None:
-        """Raise, merge, defer or drop as drift the alarm of sensor ``k`` at hour ``t`` whose shift began at ``start``.
+    def _judge(self, t: int, start: int, k: int, waited: str | None, first: int) -> None:
+        """Raise, merge, defer or drop the alarm of sensor ``k`` at hour ``t`` whose shift began at ``start``.
 
         An alarm whose candidates are spread (the first one's search area
         holds less than ``confirm_share`` of the fit's posterior) waits
         ``confirm_h`` hours, once, and is described again on the longer
         shift: a leak's pattern keeps building (an incipient one grows) while
         model error does not, so the candidates gather or the pattern fades.
+        Then the night check (:meth:`_night`): an alarm with no extra water
+        at night is dropped, one that cannot be told yet waits for the night;
+        its settle period counts from ``first``, the hour its CUSUM crossed,
+        so the wait does not delay the search for the next leak.
         """
         det = self.det
         # Localized against the newest level, not the floor: a new leak's pattern is its change from now.
@@ -175,12 +184,42 @@ class _AlarmScan:
             if self.det.regions_:
                 ranking = self._refine(ranking, shift)
                 self._name_candidates(row, ranking)
-            if not confirmed and det.confirm_h > 0 and self._spread(ranking):
-                self.deferred = (start, k, t + det.confirm_h)
+            if waited is None and det.confirm_h > 0 and self._spread(ranking):
+                self.deferred = (start, k, t + det.confirm_h, "confirm", first)
                 return
-            self._raise(row, ranking, t)
+            night = self._night(start, t, row["score"], waited == "night")
+            if night == "wait":
+                due = self.idx.searchsorted(next_night_end(self.idx[t], det.tz, det.night_hours))
+                self.deferred = (start, k, max(int(due), t + 1), "night", first)
+            elif night == "dry":  # a day of unusual demand, not a leak: start the CUSUM again, learn nothing
+                self.s = np.zeros(len(self.cols))
+                self.resume = t + 1
+            else:
+                self._raise(row, ranking, t, since=first if waited == "night" else t)
         else:
             self._drift(start, t)
+
+    def _night(self, start: int, t: int, score: float, waited: bool) -> str:
+        """``"wet"``, ``"dry"`` or ``"wait"``: the night check of an alarm whose shift began at hour ``start``.
+
+        A leak adds its flow to the night's consumption; a day of unusual
+        demand does not (:mod:`kit.water.night_check`). With night hours
+        since the start (two at least), the alarm is ``"dry"`` when their
+        consumption exceeds the same hours of the week before by less than
+        ``min_night_excess_lps``. Without, an alarm explaining at least
+        ``night_wait_score`` of the residual pattern is raised at once (the
+        water lost waiting costs more than the rare false alarm), a weaker one
+        waits for the night's end. No inlet meters, or gaps in either night:
+        ``"wet"`` (the check cannot tell, so it does not hold the alarm back).
+        """
+        det, c = self.det, self.consumption
+        if c is None or det.min_night_excess_lps is None:
+            return "wet"
+        night = latest_night_hours(self.idx[start], self.idx[t], det.tz, det.night_hours)
+        if len(night) == 0:
+            return "wet" if waited or score >= det.night_wait_score else "wait"
+        excess = night_excess_lps(c, night, det.tz)
+        return "dry" if np.isfinite(excess) and excess < det.min_night_excess_lps else "wet"
 
     def _known(self) -> list:
         """The first ``known_candidates`` reported candidates of each alarm raised so far (their leaks still run)."""
@@ -197,12 +236,12 @@ class _AlarmScan:
     def _explained(self, row) -> bool:
         return self.det.localizer_ is None or row["score"] >= _required_score(self.det, row)
 
-    def _raise(self, row, ranking, t: int) -> None:
+    def _raise(self, row, ranking, t: int, since: int) -> None:
         self.rows.append(row)
         self.rankings.append(ranking)
         if row["best"] is not None:
             self.open_best.append((len(self.rows) - 1, row["best"]))
-        self._settle(t)
+        self._settle(t, since)
 
     def _drift(self, start: int, t: int) -> None:
         """Take the shift since ``start`` for drift: its level becomes normal at once, from the hours already seen.
@@ -219,10 +258,10 @@ class _AlarmScan:
         self.s = np.zeros(len(self.cols))
         self.resume = t + 1
 
-    def _settle(self, t: int) -> None:
-        """Restart the CUSUM after ``settle_h`` hours, with the residual level learnt over them."""
+    def _settle(self, t: int, since: int | None = None) -> None:
+        """Restart the CUSUM ``settle_h`` hours after hour ``since`` (default ``t``), with the level learnt over them."""
         self.s = np.zeros(len(self.cols))
-        self.resume = t + 1 + self.det.settle_h
+        self.resume = max(t + 1, (t if since is None else since) + 1 + self.det.settle_h)
         self.pending = self.resume
 
     def _merges(self, best) -> bool:

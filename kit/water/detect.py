@@ -33,6 +33,11 @@ then reads any period:
    An alarm whose candidates are spread (``confirm_share``) is described
    again ``confirm_h`` hours later, on the longer shift, before it is raised.
    Earlier alarms' candidates are projected out of a later alarm's fit.
+   Last, the night check (:mod:`kit.water.night_check`): an alarm whose
+   night consumption since its start is no higher than the same hours a
+   week before (``min_night_excess_lps``) is a day of unusual demand and is
+   dropped; a weakly explained one with no night behind it yet waits for the
+   night (``night_wait_score``).
 
 A leak already running during training is part of the "normal" the model
 learns: it will not be reported, and later leaks are still found on top of
@@ -44,7 +49,6 @@ regression absorbs much of such a leak (tests/water/test_detect.py).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,55 +62,9 @@ from kit.water.localize import SignatureLocalizer
 from kit.water.nightflow import minimum_night_flow, net_consumption_lps
 from kit.water.refine import signature_regions
 from kit.water.residuals import PressureResiduals
+from kit.water.thresholds import DAYS_PER_MONTH, cusum, gumbel_threshold
 
 __all__ = ["DAYS_PER_MONTH", "Detection", "LeakDetector", "cusum", "gumbel_threshold"]
-
-DAYS_PER_MONTH = 30.44
-
-
-def cusum(z: np.ndarray, slack: float) -> np.ndarray:
-    """One-sided CUSUM ``S_t = max(0, S_{t-1} + z_t - slack)`` per column; NaN keeps ``S``.
-
-    Parameters
-    ----------
-    z : array (time, series)
-        Standardized statistic (positive: towards a leak).
-    slack : float
-        Reference value ``k`` in standard deviations (half the shift to detect).
-
-    Examples
-    --------
-    >>> cusum(np.array([[0.0], [2.0], [2.0], [-5.0]]), 0.5)[:, 0].tolist()
-    [0.0, 1.5, 3.0, 0.0]
-    """
-    z = np.asarray(z, dtype=float)
-    out = np.empty_like(z)
-    s = np.zeros(z.shape[1])
-    for t in range(z.shape[0]):
-        step = z[t] - slack
-        s = np.where(np.isnan(step), s, np.maximum(0.0, s + np.nan_to_num(step)))
-        out[t] = s
-    return out
-
-
-def gumbel_threshold(daily_max: np.ndarray, per_day: float) -> float:
-    """Level a daily maximum exceeds with probability ``per_day`` (Gumbel, method of moments).
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> x = rng.gumbel(5.0, 2.0, 20000)
-    >>> round(gumbel_threshold(x, 0.01), 1), round(float(5.0 - 2.0 * np.log(-np.log(0.99))), 1)
-    (14.2, 14.2)
-    """
-    x = np.asarray(daily_max, dtype=float)
-    x = x[np.isfinite(x)]
-    if len(x) < 2:
-        raise InputDataError("training window too short to calibrate the alarm threshold; give at least 2 days")
-    beta = max(float(np.std(x, ddof=1)) * math.sqrt(6) / math.pi, 1e-6)
-    mu = float(np.mean(x)) - 0.5772156649 * beta
-    return mu - beta * math.log(-math.log1p(-per_day))
-
 
 @dataclass
 class Detection:
@@ -229,6 +187,18 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         the posterior was overconfident and spread alarms were raised at
         once; 24 h waited so often that a second leak starting within a day
         and a half of the first was learnt into the settle level.
+    min_night_excess_lps : float or None, L/s
+        Night check of an alarm (needs inlet meters): when a night (two
+        hours of it at least) lies between its start and now, the alarm is dropped (and the CUSUM
+        started again) if that night's net consumption exceeds the same local
+        hours a week earlier by less than this. A leak runs at night; a day of
+        unusual demand, which the pressure model can take for one, does not.
+        None disables the check.
+    night_wait_score : float
+        An alarm with no night since its start yet is raised at once
+        when its best candidate explains at least this share of the residual
+        pattern; a weaker one waits for the next night's end and is checked
+        then. Above 1, every such alarm waits.
 
     Attributes
     ----------
@@ -268,7 +238,8 @@ class LeakDetector(OutlierMixin, BaseEstimator):
                  night_hours=(1, 5), folds: int = 4, margin: float = 1.6, min_score: float = 0.1,
                  drift_score: float = 0.35, report_by: str = "coverage", ridge: float = 1e-3,
                  refine_regions: int = 12, confirm_share: float = 0.5, confirm_h: int = 24,
-                 hold_floor: bool = True, corr_h: float = 8.0, known_candidates: int = 3):
+                 hold_floor: bool = True, corr_h: float = 8.0, known_candidates: int = 3,
+                 min_night_excess_lps: float | None = 0.5, night_wait_score: float = 0.4):
         self.false_alarms_per_month = false_alarms_per_month
         self.persistence_h = persistence_h
         self.slack = slack
@@ -291,6 +262,8 @@ class LeakDetector(OutlierMixin, BaseEstimator):
         self.hold_floor = hold_floor
         self.corr_h = corr_h
         self.known_candidates = known_candidates
+        self.min_night_excess_lps = min_night_excess_lps
+        self.night_wait_score = night_wait_score
 
     # -- inputs -----------------------------------------------------------
     def _split(self, data, network):
@@ -337,6 +310,8 @@ class LeakDetector(OutlierMixin, BaseEstimator):
                                  f"and {self.confirm_h}")
         if not (isinstance(self.known_candidates, (int, np.integer)) and self.known_candidates >= 0):
             raise ParameterError(f"known_candidates must be a whole number >= 0, got {self.known_candidates!r}")
+        if self.min_night_excess_lps is not None and not np.isfinite(self.min_night_excess_lps):
+            raise ParameterError(f"min_night_excess_lps must be a number of L/s or None, got {self.min_night_excess_lps!r}")
         self.network_ = network
         self.step_ = data.step
         index = data.values.index

@@ -11,7 +11,7 @@ import pandas as pd
 
 from kit.exercise_checks import check
 from kit.i18n import _, format_date, format_number, get_lang
-from kit.water.detect import DAYS_PER_MONTH, cusum, gumbel_threshold
+from kit.water.thresholds import DAYS_PER_MONTH, cusum, gumbel_threshold
 
 
 def _as_1d(values) -> np.ndarray:

@@ -50,7 +50,8 @@ def _detector(confirm_h, sharp_after_h=30, hold_floor=True):
                            localizer_=_Localizer(sharp_after_h), regions_={}, network_=_Network(), merge_radius_m=600.0,
                            min_score=0.1, drift_score=0.35, report_by="coverage", area_radius_m=300.0,
                            n_candidates=2, confirm_share=0.6, confirm_h=confirm_h, corr_h=2.0,
-                           hold_floor=hold_floor, known_candidates=0)
+                           hold_floor=hold_floor, known_candidates=0, night_hours=(1, 5),
+                           min_night_excess_lps=0.5, night_wait_score=0.4)
 
 
 def _record():
@@ -164,3 +165,35 @@ def test_known_leaks_are_projected_out_of_a_later_fit():
     assert known.loc["b", "leak_flow_lps"] == pytest.approx(1.5, rel=1e-6)
     assert known.loc["b", "explained"] == pytest.approx(1.0, abs=1e-9)
     assert known.loc["a", "leak_flow_lps"] == pytest.approx(0.0, abs=1e-6)
+
+
+def _demand_record(leak_lps):
+    """14 days; p1 drops by 5 cm from hour 200 (9 January, 08:00 UTC) and the consumption rises by ``leak_lps``."""
+    idx = pd.date_range("2024-01-01", periods=336, freq="1h", tz="UTC")
+    rng = np.random.default_rng(0)
+    hourly = pd.DataFrame(rng.normal(0, 0.002, (336, 2)), index=idx, columns=["p1", "p2"])
+    hourly.iloc[200:, 0] -= 0.05
+    consumption = pd.Series(10.0 + rng.normal(0, 0.2, 336), index=idx)
+    consumption.iloc[200:] += leak_lps
+    return hourly, consumption
+
+
+def test_the_night_check_drops_a_day_of_unusual_demand_and_raises_a_leak():
+    det = _detector(confirm_h=0)
+    det.night_wait_score = 0.9  # the stand-in explains 0.8: it waits for the night
+    hourly, dry = _demand_record(0.0)
+    assert scan_alarms(det, hourly, dry)[0].empty  # no more water at night: not a leak, however often it recurs
+    hourly, wet = _demand_record(3.0)
+    alarms = scan_alarms(det, hourly, wet)[0]
+    assert len(alarms) == 1
+    assert alarms["detected_at"].iloc[0] == pd.Timestamp("2024-01-10 04:00", tz="UTC")  # the night's last hour
+    det.min_night_excess_lps = None
+    at_once = scan_alarms(det, hourly, dry)[0]
+    assert len(at_once) == 1 and at_once["detected_at"].iloc[0] < pd.Timestamp("2024-01-09 20:00", tz="UTC")
+
+
+def test_a_well_explained_alarm_does_not_wait_for_the_night():
+    det = _detector(confirm_h=0)
+    hourly, dry = _demand_record(0.0)
+    alarms = scan_alarms(det, hourly, dry)[0]  # 0.8 >= night_wait_score 0.4: raised before any night
+    assert len(alarms) == 1 and alarms["detected_at"].iloc[0] < pd.Timestamp("2024-01-09 20:00", tz="UTC")
