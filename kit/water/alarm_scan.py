@@ -205,7 +205,8 @@ class _AlarmScan:
         A leak adds its flow to the night's consumption; a day of unusual
         demand does not (:mod:`kit.water.night_check`). With night hours
         since the start (two at least), the alarm is ``"dry"`` when their
-        consumption exceeds the same hours of the week before by less than
+        lowest consumption exceeds the same hours of the week before, or of
+        the night before the shift began (the smaller excess), by less than
         ``min_night_excess_lps``. Without, an alarm explaining at least
         ``night_wait_score`` of the residual pattern is raised at once (the
         water lost waiting costs more than the rare false alarm), a weaker one
@@ -219,6 +220,11 @@ class _AlarmScan:
         if len(night) == 0:
             return "wet" if waited or score >= det.night_wait_score else "wait"
         excess = night_excess_lps(c, night, det.tz)
+        # The night before the shift began holds every leak already running (raised or not, grown since):
+        # only water added since counts. The week before adds the weekday's own pattern.
+        before = int((night[-1] - self.idx[start]) // pd.Timedelta(days=1)) + 1
+        if before < 7:
+            excess = np.fmin(excess, night_excess_lps(c, night, det.tz, lag_days=before))
         return "dry" if np.isfinite(excess) and excess < det.min_night_excess_lps else "wet"
 
     def _known(self) -> list:

@@ -35,9 +35,9 @@ then reads any period:
    Earlier alarms' candidates are projected out of a later alarm's fit.
    Last, the night check (:mod:`kit.water.night_check`): an alarm whose
    night consumption since its start is no higher than the same hours a
-   week before (``min_night_excess_lps``) is a day of unusual demand and is
-   dropped; a weakly explained one with no night behind it yet waits for the
-   night (``night_wait_score``).
+   week before or the night before its shift (``min_night_excess_lps``) is a
+   day of unusual demand and is dropped; a weakly explained one with no night
+   behind it yet waits for the night (``night_wait_score``).
 
 A leak already running during training is part of the "normal" the model
 learns: it will not be reported, and later leaks are still found on top of
@@ -190,9 +190,11 @@ class LeakDetector(OutlierMixin, BaseEstimator):
     min_night_excess_lps : float or None, L/s
         Night check of an alarm (needs inlet meters): when a night (two
         hours of it at least) lies between its start and now, the alarm is dropped (and the CUSUM
-        started again) if that night's net consumption exceeds the same local
-        hours a week earlier by less than this. A leak runs at night; a day of
-        unusual demand, which the pressure model can take for one, does not.
+        started again) if that night's lowest net consumption exceeds the
+        same local hours a week earlier, or the night before the alarm's shift
+        began (whichever is less: leaks already running are in that one), by
+        less than this. A leak runs at night; a day of unusual demand, which
+        the pressure model can take for one, does not.
         None disables the check.
     night_wait_score : float
         An alarm with no night since its start yet is raised at once

@@ -197,3 +197,14 @@ def test_a_well_explained_alarm_does_not_wait_for_the_night():
     hourly, dry = _demand_record(0.0)
     alarms = scan_alarms(det, hourly, dry)[0]  # 0.8 >= night_wait_score 0.4: raised before any night
     assert len(alarms) == 1 and alarms["detected_at"].iloc[0] < pd.Timestamp("2024-01-09 20:00", tz="UTC")
+
+
+def test_a_leak_already_running_does_not_wet_the_night_of_a_new_alarm():
+    det = _detector(confirm_h=0)
+    det.night_wait_score = 0.9
+    hourly, consumption = _demand_record(0.0)
+    # A leak of 4 L/s from 5 January, inside the week before the new shift: the night before the shift holds it too.
+    consumption[consumption.index >= pd.Timestamp("2024-01-05", tz="UTC")] += 4.0
+    assert scan_alarms(det, hourly, consumption)[0].empty
+    consumption.iloc[200:] += 3.0  # new water since the shift began: a leak
+    assert len(scan_alarms(det, hourly, consumption)[0]) == 1
