@@ -13,8 +13,9 @@ incipient leak) or it explains less than
 ``min_score`` of the residual pattern (model drift); an alarm whose
 candidates are spread is described again ``confirm_h`` hours later on the
 longer shift (its confirmation window); an alarm with no more water
-flowing at night since its start than a week before is dropped as a day
-of unusual demand (:mod:`kit.water.night_check`). The scan then waits
+flowing at night since its start than a week before, or than the night
+before it began, is dropped as a day of unusual demand
+(:mod:`kit.water.night_check`). The scan then waits
 ``settle_h`` hours and learns the new residual level before it goes on.
 """
 from __future__ import annotations
@@ -192,8 +193,7 @@ class _AlarmScan:
                 due = self.idx.searchsorted(next_night_end(self.idx[t], det.tz, det.night_hours))
                 self.deferred = (start, k, max(int(due), t + 1), "night", first)
             elif night == "dry":  # a day of unusual demand, not a leak: start the CUSUM again, learn nothing
-                self.s = np.zeros(len(self.cols))
-                self.resume = t + 1
+                self._restart(t)
             else:
                 self._raise(row, ranking, t, since=first if waited == "night" else t)
         else:
@@ -261,6 +261,10 @@ class _AlarmScan:
             return
         self.offset = offset_profile(window, self.det.tz)
         self.held = [self.offset]
+        self._restart(t)
+
+    def _restart(self, t: int) -> None:
+        """Start the CUSUM again from zero at the next hour, keeping the residual level it has."""
         self.s = np.zeros(len(self.cols))
         self.resume = t + 1
 

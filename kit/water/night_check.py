@@ -3,11 +3,11 @@
 A leak runs day and night, so the network's consumption in the night hours
 rises by its flow; a day of unusual demand (a market, a heat wave, an
 industrial draw moving the pressure pattern of a zone) raises the day and
-leaves the night as it was. The check compares the mean net consumption
-(:func:`~kit.water.nightflow.net_consumption_lps`) over the night hours of the
-latest night (or the part of it) since the alarm's start with the same local hours
-seven days earlier: the same weekday, since nights before a weekend differ
-from the others. Local hours are read in the network's time zone, so a
+leaves the night as it was. The check compares the lowest hourly net
+consumption (:func:`~kit.water.nightflow.net_consumption_lps`) over the night
+hours of the latest night (or the part of it) since the alarm's start with
+that of the same local hours some days earlier (seven: the same weekday,
+since nights before a weekend differ from the others). Local hours are read in the network's time zone, so a
 daylight-saving or Ramadan clock change between the two weeks compares
 wall-clock hours, not UTC ones.
 """
@@ -16,13 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kit.water.nightflow import night_mask
+
 __all__ = ["latest_night_hours", "next_night_end", "night_excess_lps"]
-
-
-def _night_mask(local: pd.DatetimeIndex, night_hours) -> np.ndarray:
-    lo, hi = night_hours
-    h = local.hour
-    return np.asarray((h >= lo) & (h < hi) if lo < hi else (h >= lo) | (h < hi))
 
 
 def latest_night_hours(start, now, tz: str, night_hours=(1, 5), min_hours: int = 2) -> pd.DatetimeIndex:
@@ -59,7 +55,7 @@ def latest_night_hours(start, now, tz: str, night_hours=(1, 5), min_hours: int =
     hours = pd.date_range(pd.Timestamp(start).ceil("1h"), pd.Timestamp(now).floor("1h"), freq="1h")
     if len(hours) == 0:
         return pd.DatetimeIndex([], tz="UTC")
-    night = _night_mask(hours.tz_convert(tz), night_hours)
+    night = night_mask(hours.tz_convert(tz), night_hours)
     runs = np.flatnonzero(np.diff(np.concatenate([[0], night.astype(int), [0]])))
     for a, b in reversed(list(zip(runs[::2], runs[1::2]))):
         if b - a >= min_hours:
@@ -117,6 +113,8 @@ def night_excess_lps(consumption_lps: pd.Series, night: pd.DatetimeIndex, tz: st
     >>> round(night_excess_lps(q, night, "UTC"), 2)
     3.0
     """
+    if how not in ("min", "mean"):
+        raise ValueError(f"how must be 'min' or 'mean', got {how!r}")
     if len(night) == 0:
         return float("nan")
     wall = night.tz_convert(tz).tz_localize(None) - pd.Timedelta(days=lag_days)
@@ -127,6 +125,4 @@ def night_excess_lps(consumption_lps: pd.Series, night: pd.DatetimeIndex, tz: st
     need = max(1, int(np.ceil(min_share * len(night))))
     if len(now_q) < need or len(then_q) < need:
         return float("nan")
-    if how not in ("min", "mean"):
-        raise ValueError(f"how must be 'min' or 'mean', got {how!r}")
     return float(getattr(now_q, how)() - getattr(then_q, how)())

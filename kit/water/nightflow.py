@@ -15,7 +15,7 @@ import pandas as pd
 
 from kit.errors import InputDataError
 
-__all__ = ["inlet_sensors", "net_consumption_lps", "minimum_night_flow"]
+__all__ = ["inlet_sensors", "net_consumption_lps", "minimum_night_flow", "night_mask"]
 
 
 def inlet_sensors(data, network) -> pd.Series:
@@ -83,6 +83,21 @@ def net_consumption_lps(data, network) -> pd.Series:
     return (inflow - storage).rename("consumption_lps")
 
 
+def night_mask(local: pd.DatetimeIndex, night_hours=(1, 5)) -> np.ndarray:
+    """Which stamps of ``local`` (in the network's time zone) fall in the night hours [start, end).
+
+    A night may span midnight (``(22, 4)``).
+
+    Examples
+    --------
+    >>> night_mask(pd.date_range("2024-01-01", periods=6, freq="1h"), (22, 2)).tolist()
+    [True, True, False, False, False, False]
+    """
+    lo, hi = night_hours
+    h = local.hour
+    return np.asarray((h >= lo) & (h < hi) if lo < hi else (h >= lo) | (h < hi))
+
+
 def minimum_night_flow(consumption_lps: pd.Series, *, night_hours=(1, 5), tz: str = "UTC",
                        window: str = "1h") -> pd.Series:
     """Minimum night flow per night, L/s.
@@ -116,8 +131,7 @@ def minimum_night_flow(consumption_lps: pd.Series, *, night_hours=(1, 5), tz: st
     avg = consumption_lps.resample(window).mean()
     local = avg.index.tz_convert(tz)
     lo, hi = night_hours
-    hours = local.hour
-    at_night = (hours >= lo) & (hours < hi) if lo < hi else (hours >= lo) | (hours < hi)
+    at_night = night_mask(local, night_hours)
     nights = avg[at_night]
     # A night that starts before midnight belongs to the next date.
     day = pd.Index((local[at_night] + pd.Timedelta(hours=24 - lo if lo > hi else 0)).date, name="night")
