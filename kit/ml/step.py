@@ -10,10 +10,12 @@ functions, so importing this module does not import it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 
 from kit.errors import ParameterError
 
-__all__ = ["AUTOCAST_DTYPES", "TrainStep", "WeightAverage", "autocast", "resolve_precision"]
+__all__ = ["AUTOCAST_DTYPES", "TrainStep", "WeightAverage", "autocast", "float32_where_bf16_fails",
+           "resolve_precision"]
 
 #: Autocast dtypes by precision name (``None``: float32, no autocast).
 AUTOCAST_DTYPES = {"fp32": None, "bf16": "bfloat16", "fp16": "float16"}
@@ -86,6 +88,65 @@ def _autocast_dtype(precision: str):
     return getattr(torch, name) if name else None
 
 
+@contextmanager
+def float32_where_bf16_fails(model, torch_device, precision: str):
+    """Run, inside a CPU bfloat16 autocast, the convolutions whose weight gradient oneDNN gets wrong in float32.
+
+    With bfloat16 on the CPU (torch 2.14, oneDNN), the weight gradient of a
+    dense or grouped convolution whose input is smaller than its stride in a
+    spatial dimension (a 1 × 1 map into a stride-2 convolution, as FCOS's
+    P7 layer gets from a 64 px image) comes back as unwritten memory:
+    NaN, or finite values up to 1e30 that clipping then turns into a step
+    that changes nothing. Those convolutions (few, and on the smallest maps)
+    compute in float32 here; every other layer keeps bfloat16. Elsewhere
+    (float32, float16 on CUDA) this does nothing.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    torch_device : str
+        ``Backend.torch_device``.
+    precision : {"fp32", "bf16", "fp16"}
+
+    Examples
+    --------
+    >>> import torch
+    >>> conv = torch.nn.Conv2d(16, 16, 3, stride=2, padding=1)
+    >>> with autocast("cpu", "bf16"), float32_where_bf16_fails(conv, "cpu", "bf16"):
+    ...     conv(torch.rand(1, 16, 1, 1)).dtype, conv(torch.rand(1, 16, 4, 4)).dtype
+    (torch.float32, torch.bfloat16)
+    """
+    import torch
+
+    if precision != "bf16" or _device_type(torch_device) != "cpu":
+        yield
+        return
+    contexts = {}  # module id -> the autocast-off context entered for its forward
+
+    def enter(module, args):
+        x = args[0] if args else None
+        if not torch.is_tensor(x) or not any(n < s for n, s in zip(x.shape[2:], module.stride)):
+            return None
+        contexts[id(module)] = off = torch.autocast("cpu", enabled=False)
+        off.__enter__()
+        return (x.float(), *args[1:])
+
+    def leave(module, args, output):
+        off = contexts.pop(id(module), None)
+        if off is not None:
+            off.__exit__(None, None, None)
+
+    convs = [m for m in model.modules()
+             if isinstance(m, torch.nn.modules.conv._ConvNd) and not m.groups == m.in_channels > 1]
+    handles = [h for m in convs for h in (m.register_forward_pre_hook(enter),
+                                          m.register_forward_hook(leave, always_call=True))]
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
 class TrainStep:
     """One optimizer update on one batch.
 
@@ -94,6 +155,8 @@ class TrainStep:
     the gradients are zeroed, back-propagated (scaled when ``precision`` is
     ``"fp16"``: bfloat16 has float32's exponent range and needs no scaling),
     optionally clipped, the optimizer steps and the schedule advances.
+    Convolutions whose bfloat16 gradient the CPU kernels get wrong run in
+    float32 (:func:`float32_where_bf16_fails`).
 
     Parameters
     ----------
@@ -129,7 +192,8 @@ class TrainStep:
         """Update ``model`` on ``batch``; return the loss (a tensor, before the update)."""
         import torch
 
-        with autocast(self.torch_device, self.precision):
+        with autocast(self.torch_device, self.precision), float32_where_bf16_fails(model, self.torch_device,
+                                                                                   self.precision):
             outputs = self.forward(model, batch)
         loss = self.loss(outputs, batch)
         self.optimizer.zero_grad(set_to_none=True)

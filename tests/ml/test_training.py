@@ -126,6 +126,27 @@ def test_the_backend_precision_decides_the_autocast():
         autocast("cpu", "int8")
 
 
+def test_bf16_steps_get_the_float32_gradient_of_convolutions_on_maps_smaller_than_their_stride():
+    """oneDNN's bfloat16 weight gradient of a stride-2 convolution on a 1 x 1 map is unwritten memory (NaN or up
+    to 1e30) in most draws: the step computes those in float32, and every weight gets its float32 gradient."""
+    torch.manual_seed(0)
+    for _ in range(8):
+        net = torch.nn.Sequential(torch.nn.Conv2d(32, 32, 3, stride=2, padding=1), torch.nn.Conv2d(32, 8, 1),
+                                  torch.nn.Flatten(), torch.nn.Linear(8, 1))
+        x = torch.randn(2, 32, 1, 1)
+        net(x).sum().backward()
+        want = [p.grad.clone() for p in net.parameters()]
+        seen = []
+        handle = net[1].register_forward_hook(lambda m, a, out: seen.append(out.dtype))
+        step = TrainStep(torch.optim.SGD(net.parameters(), lr=0.0), lambda m, b: m(b[0]), lambda out, b: out.sum(),
+                         precision="bf16")
+        step(net, (x,))
+        handle.remove()
+        assert seen == [torch.bfloat16]  # the layers on larger-than-stride inputs stay in bfloat16
+        for p, g in zip(net.parameters(), want):
+            torch.testing.assert_close(p.grad, g, rtol=0.05, atol=0.05)
+
+
 def test_train_epoch_weights_the_loss_by_batch_size():
     model = torch.nn.Linear(1, 1, bias=False)
     step = TrainStep(torch.optim.SGD(model.parameters(), lr=0.0), lambda m, b: m(b[0]),

@@ -15,8 +15,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread", "seeded_init")
 @pytest.fixture
 def seeded_init():
     """Seed before each test builds its network: its random initial weights come from the global RNG,
-    whose state would otherwise depend on the tests that ran before in the same process (with some
-    initial FCOS weights one step leaves two thirds of the tensors unchanged)."""
+    whose state would otherwise depend on the tests that ran before in the same process."""
     torch.manual_seed(0)
 
 
